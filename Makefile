@@ -1,0 +1,137 @@
+# rosterbridge — build, run, test.
+#
+#   make            build build/rosterbridge
+#   make run        install deps, build, start a private slapd + the bridge
+#   make check      install deps, build, run every test (unit, integration, fuzz smoke)
+#   make bench      benchmark against raw slapd (see bench/)
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 600)
+#   SANITIZE=1      build with ASan + UBSan into build/san
+#   WERROR=1        warnings are errors (CI)
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+FUZZ_CC  ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 15
+
+PKGS := jansson libmicrohttpd libcurl libxml-2.0
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wvla -Wimplicit-fallthrough
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+BASE_CFLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc $(WARN) \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lldap -llber -lpthread -lm
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build/san
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else
+BUILD ?= build
+OPT ?= -O2 -g
+endif
+
+CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(CFLAGS)
+LDFLAGS_ALL = $(OPT) $(LDFLAGS)
+
+# Layers, one folder each: lib (error, log) → engine (pure SCIM, no I/O)
+# → dir (SCIM ⇄ LDAP mapping, LDAP pool) → http (server, routes, auth).
+LIB_SRCS    := $(sort $(wildcard src/lib/*.c))
+ENGINE_SRCS := $(sort $(wildcard src/engine/*.c))
+DIR_SRCS    := $(sort $(wildcard src/dir/*.c))
+HTTP_SRCS   := $(sort $(wildcard src/http/*.c))
+CORE_SRCS   := $(LIB_SRCS) $(ENGINE_SRCS) $(DIR_SRCS) $(HTTP_SRCS)
+CORE_OBJS   := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+
+UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
+
+FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+
+.PHONY: all run stop check unit integration fuzz fuzz-build fuzz-smoke bench format \
+        format-check lint install clean deps
+
+all: $(BUILD)/rosterbridge
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/librosterbridge.a: $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/rosterbridge: $(BUILD)/src/main.o $(BUILD)/librosterbridge.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/librosterbridge.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@prove $(if $(V),-v) $(UNIT_BINS)
+
+# Fuzz targets: clang + libFuzzer over the engine only (no HTTP, no LDAP).
+FUZZ_FLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -O1 -g \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              $(shell pkg-config --cflags jansson 2>/dev/null)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(ENGINE_SRCS) $(wildcard src/lib/*.h src/engine/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(ENGINE_SRCS) -ljansson -lpthread -lm
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p tests/fuzz/findings/$$n; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=tests/fuzz/findings/$$n/ \
+	      -dict=tests/fuzz/scim.dict tests/fuzz/findings/$$n tests/fuzz/corpus/$$n || exit 1; done
+
+check: deps all $(UNIT_BINS) $(FUZZ_BINS)
+	@FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) BUILD=$(BUILD) tests/run-all
+
+run: deps all
+	@scripts/run-dev
+
+stop:
+	@scripts/directory stop var 2>/dev/null || true
+
+bench: deps
+	@$(MAKE) --no-print-directory BUILD=build/release OPT=-O2 all
+	@bench/run
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem --inline-suppr -Isrc src
+	clang-tidy --quiet $(CORE_SRCS) src/main.c -- $(BASE_CFLAGS)
+	@! grep -nE '#include "(dir|http)/' src/engine/*.c src/engine/*.h \
+	  || { echo "lint: the engine must not depend on dir/ or http/"; exit 1; }
+	@! grep -nE '\b(sprintf|strcpy|strcat|atoi|strtok|gets)\(' $(CORE_SRCS) src/main.c \
+	  || { echo "lint: banned function (see STYLE)"; exit 1; }
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/rosterbridge/schema \
+	           $(DESTDIR)$(PREFIX)/share/rosterbridge/conf
+	install -m 0755 $(BUILD)/rosterbridge $(DESTDIR)$(PREFIX)/sbin/rosterbridge
+	install -m 0644 schema/rosterbridge.schema schema/rosterbridge.ldif \
+	        $(DESTDIR)$(PREFIX)/share/rosterbridge/schema/
+	install -m 0644 conf/rosterbridge.conf.example $(DESTDIR)$(PREFIX)/share/rosterbridge/conf/
+
+clean:
+	rm -rf build
+
+-include $(CORE_OBJS:.o=.d) $(BUILD)/src/main.d $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%.d)

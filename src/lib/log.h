@@ -1,0 +1,23 @@
+/*
+ * log.h — logging to stderr (one line per event, ISO-8601 UTC timestamp).
+ * Never pass a secret (token, password, cookie) to these functions.
+ */
+#ifndef RB_LOG_H
+#define RB_LOG_H
+
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
+
+/* log_init — set the minimum level printed (default LOG_LEVEL_INFO). */
+void log_init(enum log_level min_level);
+
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warn — a warning with ": strerror(errno)" appended. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warnx — a warning without errno. */
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* fatalx — log an error and exit(1). */
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif /* RB_LOG_H */
