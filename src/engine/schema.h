@@ -152,4 +152,16 @@ json_t *schema_to_json(const struct schema_def *schema, const char *base_url);
 /* schema_resource_type_to_json — /ResourceTypes representation (§6). NEW reference. */
 json_t *schema_resource_type_to_json(const struct resource_type_def *rt, const char *base_url);
 
+/* schema_all — NULL-terminated array of every schema (for /Schemas). Borrowed. */
+const struct schema_def *const *schema_all(void);
+
+/* schema_rt_has_schema — true if `schema` is rt's core schema or one of its extensions. */
+bool schema_rt_has_schema(const struct resource_type_def *rt, const struct schema_def *schema);
+
+/* schema_mutability_name, schema_returned_name, schema_uniqueness_name —
+ * "readOnly", "always", "server", … as in RFC 7643 §7. Static strings. */
+const char *schema_mutability_name(enum attr_mutability m);
+const char *schema_returned_name(enum attr_returned r);
+const char *schema_uniqueness_name(enum attr_uniqueness u);
+
 #endif /* RB_SCHEMA_H */
