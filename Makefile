@@ -15,7 +15,7 @@ FUZZ_CC  ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 15
 
-PKGS := jansson libmicrohttpd libcurl libxml-2.0
+PKGS := jansson libmicrohttpd libcurl libxml-2.0 gnutls
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wformat=2 -Wvla -Wimplicit-fallthrough
@@ -85,7 +85,7 @@ FUZZ_FLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -O1 -g 
               $(shell pkg-config --cflags jansson 2>/dev/null)
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(ENGINE_SRCS) $(wildcard src/lib/*.h src/engine/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(ENGINE_SRCS) -ljansson -lpthread -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(ENGINE_SRCS) -ljansson -lgnutls -lpthread -lm
 
 fuzz-build: $(FUZZ_BINS)
 

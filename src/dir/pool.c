@@ -1,0 +1,291 @@
+/*
+ * pool.c — the LDAP connection pool; see pool.h.
+ *
+ * Slots are handed out under one mutex; a condition variable wakes a
+ * waiter when a slot comes back. Connecting (and binding) happens outside
+ * the mutex, on the slot the caller now owns, so one slow reconnect never
+ * blocks the other workers.
+ */
+#include "dir/pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+
+#define POOL_BACKOFF_MIN_MS 100
+#define POOL_BACKOFF_MAX_MS 5000
+
+struct pool_slot {
+	struct pool_conn conn;
+	bool busy;
+	long backoff_ms;     /* 0 while healthy */
+	struct timespec retry_at; /* no connection attempt before this */
+};
+
+struct pool {
+	const struct config *cfg;
+	int size;
+	struct pool_slot *slots;
+	pthread_mutex_t mutex;
+	pthread_cond_t cond;
+	unsigned long connects, failures, waits;
+};
+
+static void
+pool_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+static bool
+pool_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+struct timeval
+pool_timeout(const struct pool *pool)
+{
+	struct timeval tv;
+
+	tv.tv_sec = pool->cfg->ldap_timeout_ms / 1000;
+	tv.tv_usec = (pool->cfg->ldap_timeout_ms % 1000) * 1000;
+	return tv;
+}
+
+struct pool *
+pool_create(const struct config *cfg, int size)
+{
+	struct pool *pool;
+	int i;
+
+	pool = calloc(1, sizeof(*pool));
+	if (pool == NULL)
+		return NULL;
+	pool->slots = calloc((size_t)size, sizeof(*pool->slots));
+	if (pool->slots == NULL) {
+		free(pool);
+		return NULL;
+	}
+	pool->cfg = cfg;
+	pool->size = size;
+	for (i = 0; i < size; i++)
+		pool->slots[i].conn.index = i;
+	pthread_mutex_init(&pool->mutex, NULL);
+	pthread_cond_init(&pool->cond, NULL);
+	return pool;
+}
+
+void
+pool_destroy(struct pool *pool)
+{
+	int i;
+
+	if (pool == NULL)
+		return;
+	for (i = 0; i < pool->size; i++)
+		if (pool->slots[i].conn.ld != NULL)
+			ldap_unbind_ext_s(pool->slots[i].conn.ld, NULL, NULL);
+	pthread_mutex_destroy(&pool->mutex);
+	pthread_cond_destroy(&pool->cond);
+	free(pool->slots);
+	free(pool);
+}
+
+bool
+pool_rc_is_connection_error(int rc)
+{
+	return rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR ||
+	       rc == LDAP_UNAVAILABLE || rc == LDAP_BUSY || rc == LDAP_LOCAL_ERROR ||
+	       rc == LDAP_ENCODING_ERROR || rc == LDAP_DECODING_ERROR || rc == LDAP_NO_MEMORY;
+}
+
+/* Open and bind one handle. Returns the handle or NULL (reason logged). */
+static LDAP *
+pool_connect(const struct pool *pool)
+{
+	const struct config *cfg = pool->cfg;
+	struct timeval tv = pool_timeout(pool);
+	struct berval cred;
+	LDAP *ld = NULL;
+	int version = LDAP_VERSION3, rc;
+
+	rc = ldap_initialize(&ld, cfg->ldap_uri);
+	if (rc != LDAP_SUCCESS) {
+		log_warnx("ldap: %s: %s", cfg->ldap_uri, ldap_err2string(rc));
+		return NULL;
+	}
+	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+	ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	if (cfg->ldap_starttls) {
+		rc = ldap_start_tls_s(ld, NULL, NULL);
+		if (rc != LDAP_SUCCESS) {
+			log_warnx("ldap: %s: StartTLS: %s", cfg->ldap_uri, ldap_err2string(rc));
+			goto fail;
+		}
+	}
+	cred.bv_val = cfg->ldap_bind_password;
+	cred.bv_len = strlen(cfg->ldap_bind_password);
+	rc = ldap_sasl_bind_s(ld, cfg->ldap_bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+	if (rc != LDAP_SUCCESS) {
+		log_warnx("ldap: %s: bind as %s: %s", cfg->ldap_uri, cfg->ldap_bind_dn,
+		          ldap_err2string(rc));
+		goto fail;
+	}
+	return ld;
+fail:
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	return NULL;
+}
+
+struct pool_conn *
+pool_acquire(struct pool *pool, struct rb_error *err)
+{
+	struct pool_slot *slot = NULL;
+	struct timespec deadline, now;
+	LDAP *ld;
+	int i;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += pool->cfg->ldap_timeout_ms / 1000;
+	deadline.tv_nsec += (long)(pool->cfg->ldap_timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&pool->mutex);
+	for (;;) {
+		/* Prefer a connected slot, then any free one. */
+		for (i = 0; i < pool->size; i++)
+			if (!pool->slots[i].busy && pool->slots[i].conn.ld != NULL) {
+				slot = &pool->slots[i];
+				break;
+			}
+		if (slot == NULL)
+			for (i = 0; i < pool->size; i++)
+				if (!pool->slots[i].busy) {
+					slot = &pool->slots[i];
+					break;
+				}
+		if (slot != NULL)
+			break;
+		pool->waits++;
+		if (pthread_cond_timedwait(&pool->cond, &pool->mutex, &deadline) == ETIMEDOUT) {
+			pthread_mutex_unlock(&pool->mutex);
+			error_set(err, 503, NULL, "all directory connections are busy");
+			return NULL;
+		}
+	}
+	slot->busy = true;
+	pthread_mutex_unlock(&pool->mutex);
+
+	if (slot->conn.ld != NULL)
+		return &slot->conn;
+
+	pool_now(&now);
+	if (slot->backoff_ms > 0 && pool_before(&now, &slot->retry_at)) {
+		pool_release(pool, &slot->conn, false);
+		error_set(err, 503, NULL, "the directory is unavailable (reconnecting)");
+		return NULL;
+	}
+	ld = pool_connect(pool);
+	pthread_mutex_lock(&pool->mutex);
+	if (ld == NULL) {
+		pool->failures++;
+		slot->backoff_ms = slot->backoff_ms == 0 ? POOL_BACKOFF_MIN_MS : slot->backoff_ms * 2;
+		if (slot->backoff_ms > POOL_BACKOFF_MAX_MS)
+			slot->backoff_ms = POOL_BACKOFF_MAX_MS;
+		slot->retry_at = now;
+		slot->retry_at.tv_sec += slot->backoff_ms / 1000;
+		slot->retry_at.tv_nsec += (slot->backoff_ms % 1000) * 1000000L;
+		if (slot->retry_at.tv_nsec >= 1000000000L) {
+			slot->retry_at.tv_sec++;
+			slot->retry_at.tv_nsec -= 1000000000L;
+		}
+		slot->busy = false;
+		pthread_cond_signal(&pool->cond);
+		pthread_mutex_unlock(&pool->mutex);
+		error_set(err, 503, NULL, "the directory is unavailable");
+		return NULL;
+	}
+	pool->connects++;
+	if (slot->backoff_ms > 0)
+		log_info("ldap: %s: connection %d restored", pool->cfg->ldap_uri, slot->conn.index);
+	slot->backoff_ms = 0;
+	slot->conn.ld = ld;
+	pthread_mutex_unlock(&pool->mutex);
+	return &slot->conn;
+}
+
+void
+pool_release(struct pool *pool, struct pool_conn *conn, bool broken)
+{
+	struct pool_slot *slot;
+	LDAP *drop = NULL;
+
+	if (conn == NULL)
+		return;
+	slot = &pool->slots[conn->index];
+	pthread_mutex_lock(&pool->mutex);
+	if (broken && slot->conn.ld != NULL) {
+		drop = slot->conn.ld;
+		slot->conn.ld = NULL;
+		/* Reconnect at once on next use; backoff starts if that fails. */
+		slot->backoff_ms = 0;
+	}
+	slot->busy = false;
+	pthread_cond_signal(&pool->cond);
+	pthread_mutex_unlock(&pool->mutex);
+	if (drop != NULL) {
+		log_warnx("ldap: connection %d dropped, will reconnect", conn->index);
+		ldap_unbind_ext_s(drop, NULL, NULL);
+	}
+}
+
+int
+pool_ping(struct pool *pool, struct rb_error *err)
+{
+	struct pool_conn *conn;
+	struct timeval tv = pool_timeout(pool);
+	char *attrs[] = {"1.1", NULL};
+	LDAPMessage *res = NULL;
+	int rc;
+
+	conn = pool_acquire(pool, err);
+	if (conn == NULL)
+		return -1;
+	rc = ldap_search_ext_s(conn->ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL,
+	                       NULL, &tv, 1, &res);
+	ldap_msgfree(res);
+	pool_release(pool, conn, pool_rc_is_connection_error(rc));
+	if (rc != LDAP_SUCCESS)
+		return error_set(err, 503, NULL, "the directory does not answer: %s",
+		                 ldap_err2string(rc));
+	return 0;
+}
+
+void
+pool_get_stats(struct pool *pool, struct pool_stats *out)
+{
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&pool->mutex);
+	out->size = pool->size;
+	for (i = 0; i < pool->size; i++) {
+		if (pool->slots[i].conn.ld != NULL)
+			out->connected++;
+		if (pool->slots[i].busy)
+			out->in_use++;
+	}
+	out->connects = pool->connects;
+	out->failures = pool->failures;
+	out->waits = pool->waits;
+	pthread_mutex_unlock(&pool->mutex);
+}

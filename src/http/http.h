@@ -1,0 +1,147 @@
+/*
+ * http.h — the HTTP layer: server, request/response, routing, auth,
+ * metrics. Handlers see a `struct http_request` (parsed, authenticated)
+ * and fill a `struct http_response`; they never touch libmicrohttpd.
+ *
+ * Module map
+ *   server.c     libmicrohttpd daemon, body accumulation with a size limit,
+ *                request log line, timing
+ *   routes.c     the route table and dispatch (method, path → handler)
+ *   auth.c       Bearer token → tenant, source, rights (SPEC §2.1)
+ *   metrics.c    Prometheus counters and latency histogram
+ *   discovery.c  /ServiceProviderConfig, /ResourceTypes, /Schemas
+ *   response.c   response helpers (JSON bodies, SCIM errors, headers)
+ */
+#ifndef RB_HTTP_H
+#define RB_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/queue.h>
+
+#include "dir/pool.h"
+#include "lib/config.h"
+#include "lib/error.h"
+
+struct metrics;
+
+/* Process-wide state the handlers need; borrowed by every request. */
+struct app {
+	const struct config *cfg;
+	struct pool *pool;
+	struct metrics *metrics;
+	void *dir; /* the directory mapping layer's state (dir/), when present */
+};
+
+enum http_method {
+	HTTP_GET = 1,
+	HTTP_POST = 2,
+	HTTP_PUT = 4,
+	HTTP_PATCH = 8,
+	HTTP_DELETE = 16,
+	HTTP_HEAD = 32,
+	HTTP_OTHER = 64,
+};
+
+/* The caller's identity, from its Bearer token. */
+struct http_auth {
+	const struct config_tenant *tenant; /* borrowed from the config */
+	const char *source;                 /* borrowed: the token's source name */
+	enum token_rights rights;
+};
+
+struct http_request {
+	struct app *app;
+	void *conn; /* struct MHD_Connection *, for header/argument lookups */
+	enum http_method method;
+	const char *method_text;
+	const char *path;      /* URL path, without the query */
+	const char *subpath;   /* the part of path after the route's prefix */
+	const char *route;     /* route label for metrics/logs (static) */
+	const char *body;      /* NUL-terminated; NULL when empty */
+	size_t body_len;
+	struct http_auth auth; /* valid when the route requires auth */
+	bool authenticated;
+};
+
+struct http_header {
+	char *name;
+	char *value;
+	STAILQ_ENTRY(http_header) entry;
+};
+
+struct http_response {
+	int status;
+	json_t *json;               /* owned; sent as application/scim+json */
+	char *text;                 /* owned; sent as text_type, when json is NULL */
+	const char *text_type;      /* static */
+	STAILQ_HEAD(, http_header) headers;
+};
+
+/* request_arg — the query argument `name` (decoded), or NULL. Borrowed for the request. */
+const char *request_arg(const struct http_request *req, const char *name);
+
+/* request_header — the request header `name` (case-insensitive), or NULL. Borrowed. */
+const char *request_header(const struct http_request *req, const char *name);
+
+/*
+ * request_json — parse the body as a JSON object. Returns a NEW
+ * reference, or NULL with *err 400 invalidSyntax (saying where).
+ */
+json_t *request_json(const struct http_request *req, struct rb_error *err);
+
+/* response_init / response_clear — set up / free everything a response owns. */
+void response_init(struct http_response *res);
+void response_clear(struct http_response *res);
+
+/* response_json — status + body; STEALS `body`. Returns 0, or -1 if body is NULL. */
+int response_json(struct http_response *res, int status, json_t *body);
+
+/* response_text — status + a copy of text with a static content type. */
+int response_text(struct http_response *res, int status, const char *type, const char *text);
+
+/* response_error — a SCIM Error body from *err (status 500 if err unset). */
+void response_error(struct http_response *res, const struct rb_error *err);
+
+/* response_errorf — shorthand: build the error and answer it. */
+void response_errorf(struct http_response *res, int status, const char *scim_type,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* response_header — add a header (name and value copied). */
+int response_header(struct http_response *res, const char *name, const char *value);
+
+/* auth.c — authenticate from the Authorization header; fills req->auth. */
+int auth_check(struct http_request *req, struct rb_error *err);
+
+/* routes.c — dispatch one request; always fills *res. */
+void routes_dispatch(struct http_request *req, struct http_response *res);
+
+/* discovery.c — the discovery endpoints (auth already checked). */
+void discovery_service_provider_config(struct http_request *req, struct http_response *res);
+void discovery_resource_types(struct http_request *req, struct http_response *res);
+void discovery_schemas(struct http_request *req, struct http_response *res);
+
+/* resources.c — /Users, /Groups, /Schools, /Bulk, /.search (auth already checked). */
+void resources_users(struct http_request *req, struct http_response *res);
+void resources_groups(struct http_request *req, struct http_response *res);
+void resources_schools(struct http_request *req, struct http_response *res);
+void resources_bulk(struct http_request *req, struct http_response *res);
+void resources_search_root(struct http_request *req, struct http_response *res);
+
+/* metrics.c */
+struct metrics *metrics_create(void);
+void metrics_destroy(struct metrics *m);
+/* metrics_observe — count one request of `route` answered `status` in `seconds`. */
+void metrics_observe(struct metrics *m, const char *route, int status, double seconds);
+/* metrics_render — Prometheus text; NEW malloc'd string. */
+char *metrics_render(struct metrics *m, struct pool *pool);
+
+/* server.c */
+struct http_server;
+/* server_start — listen as configured; NULL with *err on failure. NEW server. */
+struct http_server *server_start(struct app *app, struct rb_error *err);
+/* server_stop — stop accepting, finish in-flight requests, free. */
+void server_stop(struct http_server *srv);
+
+#endif /* RB_HTTP_H */

@@ -1,0 +1,182 @@
+/*
+ * metrics.c — Prometheus text-format metrics (/metrics).
+ *
+ *   rosterbridge_http_requests_total{route,code}    counter
+ *   rosterbridge_http_request_duration_seconds      histogram (all routes)
+ *   rosterbridge_ldap_pool_{size,connected,in_use}  gauges
+ *   rosterbridge_ldap_{connects,connect_failures,pool_waits}_total counters
+ *
+ * Routes are a small fixed set of labels (never a raw path, which would
+ * make the series unbounded).
+ */
+#include "http/http.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define METRICS_MAX_SERIES 256
+
+static const double metrics_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                         0.1,   0.25,   0.5,   1.0,  2.5,   5.0};
+#define METRICS_NBUCKETS (sizeof(metrics_buckets) / sizeof(metrics_buckets[0]))
+
+struct metrics_series {
+	const char *route; /* static label */
+	int status;
+	unsigned long count;
+};
+
+struct metrics {
+	pthread_mutex_t mutex;
+	struct metrics_series series[METRICS_MAX_SERIES];
+	size_t nseries;
+	unsigned long bucket[METRICS_NBUCKETS];
+	unsigned long count;
+	double sum;
+};
+
+struct metrics *
+metrics_create(void)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+
+	if (m != NULL)
+		pthread_mutex_init(&m->mutex, NULL);
+	return m;
+}
+
+void
+metrics_destroy(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_destroy(&m->mutex);
+	free(m);
+}
+
+void
+metrics_observe(struct metrics *m, const char *route, int status, double seconds)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->mutex);
+	for (i = 0; i < m->nseries; i++)
+		if (m->series[i].status == status && !strcmp(m->series[i].route, route))
+			break;
+	if (i == m->nseries && m->nseries < METRICS_MAX_SERIES) {
+		m->series[i].route = route;
+		m->series[i].status = status;
+		m->nseries++;
+	}
+	if (i < m->nseries)
+		m->series[i].count++;
+	for (i = 0; i < METRICS_NBUCKETS; i++)
+		if (seconds <= metrics_buckets[i])
+			m->bucket[i]++;
+	m->count++;
+	m->sum += seconds;
+	pthread_mutex_unlock(&m->mutex);
+}
+
+/* A growing buffer for the exposition text. */
+struct metrics_buf {
+	char *s;
+	size_t len, cap;
+	int failed;
+};
+
+static void metrics_printf(struct metrics_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+metrics_printf(struct metrics_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = 1;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		char *ns = realloc(b->s, b->cap * 2 + (size_t)n);
+		if (ns == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->s = ns;
+		b->cap = b->cap * 2 + (size_t)n;
+	}
+}
+
+char *
+metrics_render(struct metrics *m, struct pool *pool)
+{
+	struct metrics_buf b = {malloc(4096), 0, 4096, 0};
+	struct pool_stats ps;
+	size_t i;
+
+	if (b.s == NULL)
+		return NULL;
+	b.s[0] = '\0';
+	pthread_mutex_lock(&m->mutex);
+	metrics_printf(&b, "# HELP rosterbridge_http_requests_total HTTP requests by route and status.\n"
+	                   "# TYPE rosterbridge_http_requests_total counter\n");
+	for (i = 0; i < m->nseries; i++)
+		metrics_printf(&b, "rosterbridge_http_requests_total{route=\"%s\",code=\"%d\"} %lu\n",
+		               m->series[i].route, m->series[i].status, m->series[i].count);
+	metrics_printf(&b, "# HELP rosterbridge_http_request_duration_seconds Request latency.\n"
+	                   "# TYPE rosterbridge_http_request_duration_seconds histogram\n");
+	for (i = 0; i < METRICS_NBUCKETS; i++)
+		metrics_printf(&b, "rosterbridge_http_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
+		               metrics_buckets[i], m->bucket[i]);
+	metrics_printf(&b,
+	               "rosterbridge_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+	               "rosterbridge_http_request_duration_seconds_sum %.6f\n"
+	               "rosterbridge_http_request_duration_seconds_count %lu\n",
+	               m->count, m->sum, m->count);
+	pthread_mutex_unlock(&m->mutex);
+	if (pool != NULL) {
+		pool_get_stats(pool, &ps);
+		metrics_printf(&b,
+		               "# HELP rosterbridge_ldap_pool_size LDAP connections in the pool.\n"
+		               "# TYPE rosterbridge_ldap_pool_size gauge\n"
+		               "rosterbridge_ldap_pool_size %d\n"
+		               "# HELP rosterbridge_ldap_pool_connected LDAP connections bound now.\n"
+		               "# TYPE rosterbridge_ldap_pool_connected gauge\n"
+		               "rosterbridge_ldap_pool_connected %d\n"
+		               "# HELP rosterbridge_ldap_pool_in_use LDAP connections serving a request.\n"
+		               "# TYPE rosterbridge_ldap_pool_in_use gauge\n"
+		               "rosterbridge_ldap_pool_in_use %d\n"
+		               "# HELP rosterbridge_ldap_connects_total Successful LDAP binds.\n"
+		               "# TYPE rosterbridge_ldap_connects_total counter\n"
+		               "rosterbridge_ldap_connects_total %lu\n"
+		               "# HELP rosterbridge_ldap_connect_failures_total Failed LDAP connects.\n"
+		               "# TYPE rosterbridge_ldap_connect_failures_total counter\n"
+		               "rosterbridge_ldap_connect_failures_total %lu\n"
+		               "# HELP rosterbridge_ldap_pool_waits_total Requests that waited for a "
+		               "connection.\n"
+		               "# TYPE rosterbridge_ldap_pool_waits_total counter\n"
+		               "rosterbridge_ldap_pool_waits_total %lu\n",
+		               ps.size, ps.connected, ps.in_use, ps.connects, ps.failures, ps.waits);
+	}
+	if (b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}

@@ -1,0 +1,149 @@
+/*
+ * routes.c — the route table and dispatch.
+ *
+ * A route is (path prefix, whether the prefix must match exactly or may be
+ * followed by "/…", methods, needs a token, label, handler). The first
+ * matching row wins. Authentication happens here, once, before any SCIM
+ * handler runs; write methods need a token with write rights (403), except
+ * POST …/.search, which is a read (RFC 7644 §3.4.3).
+ */
+#include "http/http.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+
+typedef void (*route_handler)(struct http_request *, struct http_response *);
+
+struct route {
+	const char *prefix;
+	bool exact;    /* the path must equal prefix (else prefix or prefix "/…") */
+	int methods;   /* HTTP_* mask */
+	bool auth;
+	const char *label;
+	route_handler handler;
+};
+
+static void
+routes_healthz(struct http_request *req, struct http_response *res)
+{
+	(void)req;
+	response_text(res, 200, "text/plain; charset=utf-8", "ok\n");
+}
+
+static void
+routes_readyz(struct http_request *req, struct http_response *res)
+{
+	struct rb_error err;
+
+	error_clear(&err);
+	if (pool_ping(req->app->pool, &err) < 0) {
+		response_text(res, 503, "text/plain; charset=utf-8", "directory unreachable\n");
+		response_header(res, "Retry-After", "5");
+		return;
+	}
+	response_text(res, 200, "text/plain; charset=utf-8", "ready\n");
+}
+
+static void
+routes_metrics(struct http_request *req, struct http_response *res)
+{
+	char *text = metrics_render(req->app->metrics, req->app->pool);
+
+	if (text == NULL) {
+		response_errorf(res, 500, NULL, "out of memory");
+		return;
+	}
+	res->status = 200;
+	res->text = text;
+	res->text_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+#define SCIM "/scim/v2"
+#define READ (HTTP_GET | HTTP_HEAD)
+#define ALL (HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
+
+static const struct route routes[] = {
+    {"/healthz", true, READ, false, "healthz", routes_healthz},
+    {"/readyz", true, READ, false, "readyz", routes_readyz},
+    {"/metrics", true, READ, false, "metrics", routes_metrics},
+    {SCIM "/ServiceProviderConfig", true, READ, true, "discovery",
+     discovery_service_provider_config},
+    {SCIM "/ResourceTypes", false, READ, true, "discovery", discovery_resource_types},
+    {SCIM "/Schemas", false, READ, true, "discovery", discovery_schemas},
+    {SCIM "/Users", false, ALL, true, "users", resources_users},
+    {SCIM "/Groups", false, ALL, true, "groups", resources_groups},
+    {SCIM "/Schools", false, ALL, true, "schools", resources_schools},
+    {SCIM "/Bulk", true, HTTP_POST, true, "bulk", resources_bulk},
+    {SCIM "/.search", true, HTTP_POST, true, "search", resources_search_root},
+};
+
+static bool
+routes_match(const struct route *r, const char *path, const char **subpath)
+{
+	size_t n = strlen(r->prefix);
+
+	if (strncmp(path, r->prefix, n) != 0)
+		return false;
+	if (path[n] == '\0' || (path[n] == '/' && path[n + 1] == '\0')) {
+		*subpath = "";
+		return true;
+	}
+	if (r->exact || path[n] != '/')
+		return false;
+	*subpath = path + n;
+	return true;
+}
+
+static bool
+routes_is_write(const struct http_request *req)
+{
+	size_t n;
+
+	if (req->method == HTTP_GET || req->method == HTTP_HEAD)
+		return false;
+	n = strlen(req->path);
+	/* POST …/.search is a query. */
+	if (req->method == HTTP_POST && n >= 8 && !strcmp(req->path + n - 8, "/.search"))
+		return false;
+	return true;
+}
+
+void
+routes_dispatch(struct http_request *req, struct http_response *res)
+{
+	const struct route *r = NULL;
+	const char *subpath = NULL;
+	struct rb_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (routes_match(&routes[i], req->path, &subpath)) {
+			r = &routes[i];
+			break;
+		}
+	if (r == NULL || r->handler == NULL) {
+		response_errorf(res, 404, NULL, "no such endpoint: %s", req->path);
+		return;
+	}
+	req->route = r->label;
+	req->subpath = subpath;
+	error_clear(&err);
+	if (r->auth && auth_check(req, &err) < 0) {
+		response_error(res, &err);
+		response_header(res, "WWW-Authenticate", "Bearer realm=\"rosterbridge\"");
+		return;
+	}
+	if (!(r->methods & (int)req->method)) {
+		response_errorf(res, 405, NULL, "%s is not allowed on %s", req->method_text, req->path);
+		return;
+	}
+	if (r->auth && routes_is_write(req) && req->auth.rights != TOKEN_WRITE) {
+		response_errorf(res, 403, NULL, "this token is read-only");
+		return;
+	}
+	r->handler(req, res);
+	if (res->status == 0)
+		response_errorf(res, 500, NULL, "the handler gave no answer");
+}

@@ -1,0 +1,547 @@
+/*
+ * config.c — the daemon's configuration file; see config.h.
+ *
+ * Scalar settings are rows of `config_table` (name, type, bounds, default,
+ * where in struct config it lives), in the manner of Redis's config.c; the
+ * repeated directives `tenant` and `token` have their own parsers. Every
+ * error is "file:line: what is wrong".
+ */
+#include "lib/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CONFIG_MAX_ARGS 8
+#define CONFIG_LINE_MAX 4096
+
+enum config_type { CT_STRING, CT_INT, CT_LONG, CT_BOOL, CT_HOSTPORT, CT_SECRET_FILE };
+
+struct config_row {
+	const char *name;
+	enum config_type type;
+	size_t offset; /* in struct config (for CT_HOSTPORT: listen_host) */
+	long min, max;
+	const char *def; /* default as text; NULL = no default (unset) */
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct config_row config_table[] = {
+    {"listen", CT_HOSTPORT, OFF(listen_host), 1, 65535, "127.0.0.1:8080",
+     "address:port the HTTP server listens on"},
+    {"base_url", CT_STRING, OFF(base_url), 0, 0, NULL,
+     "public base URL, used in meta.location (default http://<listen>)"},
+    {"workers", CT_INT, OFF(workers), 1, 256, "4", "HTTP worker threads = LDAP connections"},
+    {"connection_limit", CT_INT, OFF(connection_limit), 1, 100000, "4096",
+     "simultaneous HTTP connections"},
+    {"connection_timeout_s", CT_INT, OFF(connection_timeout_s), 1, 3600, "60",
+     "idle HTTP connection timeout"},
+    {"max_body_bytes", CT_LONG, OFF(max_body_bytes), 1024, 1L << 30, "1048576",
+     "largest request body accepted (413 beyond)"},
+    {"tls_cert_file", CT_STRING, OFF(tls_cert_file), 0, 0, NULL, "PEM certificate: serve HTTPS"},
+    {"tls_key_file", CT_STRING, OFF(tls_key_file), 0, 0, NULL, "PEM private key for tls_cert_file"},
+    {"ldap_uri", CT_STRING, OFF(ldap_uri), 0, 0, "ldap://127.0.0.1:3389", "directory URI"},
+    {"ldap_bind_dn", CT_STRING, OFF(ldap_bind_dn), 0, 0, NULL, "service account DN"},
+    {"ldap_bind_password", CT_STRING, OFF(ldap_bind_password), 0, 0, NULL,
+     "service account password (prefer ldap_bind_password_file)"},
+    {"ldap_bind_password_file", CT_SECRET_FILE, OFF(ldap_bind_password), 0, 0, NULL,
+     "file holding the service account password"},
+    {"ldap_suffix", CT_STRING, OFF(ldap_suffix), 0, 0, "dc=example,dc=org", "directory suffix"},
+    {"ldap_timeout_ms", CT_INT, OFF(ldap_timeout_ms), 10, 600000, "5000",
+     "timeout of one LDAP operation"},
+    {"ldap_starttls", CT_BOOL, OFF(ldap_starttls), 0, 1, "no", "use StartTLS to the directory"},
+    {"max_results", CT_INT, OFF(max_results), 1, 10000000, "100000",
+     "largest filtered result set (tooMany beyond)"},
+    {"default_count", CT_INT, OFF(default_count), 1, 100000, "100", "page size by default"},
+    {"max_count", CT_INT, OFF(max_count), 1, 100000, "1000", "largest page served"},
+    {"bulk_max_operations", CT_INT, OFF(bulk_max_operations), 1, 100000, "1000",
+     "operations in one /Bulk request"},
+    {"bulk_max_payload", CT_LONG, OFF(bulk_max_payload), 1024, 1L << 30, "1048576",
+     "bytes in one /Bulk request"},
+    {"retention_days", CT_INT, OFF(retention_days), 0, 3650, "0",
+     "days a deprovisioned person is kept disabled (0: deleted at once)"},
+    {"log_level", CT_STRING, OFF(log_level), 0, 0, "info", "debug, info, warn or error"},
+    {NULL, CT_STRING, 0, 0, 0, NULL, NULL},
+};
+
+#define FIELD(cfg, row, T) ((T *)(void *)((char *)(cfg) + (row)->offset))
+
+static bool
+config_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= CONFIG_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-'))
+			return false;
+	return true;
+}
+
+/* Split `line` in place into at most CONFIG_MAX_ARGS words; "…" quotes a word. */
+static int
+config_split(char *line, char **argv, int *argc, const char **why)
+{
+	char *p = line;
+
+	*argc = 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0' || *p == '#')
+			return 0;
+		if (*argc == CONFIG_MAX_ARGS) {
+			*why = "too many words on the line";
+			return -1;
+		}
+		if (*p == '"') {
+			char *out = ++p;
+			argv[(*argc)++] = out;
+			while (*p && *p != '"') {
+				if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+					p++;
+				*out++ = *p++;
+			}
+			if (*p != '"') {
+				*why = "unterminated quoted value";
+				return -1;
+			}
+			p++;
+			*out = '\0';
+			if (*p != '\0' && *p != ' ' && *p != '\t') {
+				*why = "text right after a closing quote";
+				return -1;
+			}
+			if (*p)
+				p++;
+			continue;
+		}
+		argv[(*argc)++] = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+		if (*p)
+			*p++ = '\0';
+	}
+}
+
+static int
+config_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+config_parse_bool(const char *s, bool *out)
+{
+	if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") || !strcmp(s, "1") ||
+	    !strcasecmp(s, "on")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcasecmp(s, "no") || !strcasecmp(s, "false") || !strcmp(s, "0") ||
+	    !strcasecmp(s, "off")) {
+		*out = false;
+		return 0;
+	}
+	return -1;
+}
+
+static char *
+config_read_secret(const char *path, const char **why)
+{
+	char buf[1024];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL) {
+		*why = strerror(errno);
+		return NULL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (n == 0) {
+		*why = "the file is empty";
+		return NULL;
+	}
+	return strdup(buf);
+}
+
+/* Apply one scalar row; returns NULL or the reason it failed. */
+static const char *
+config_apply_row(struct config *cfg, const struct config_row *row, const char *value)
+{
+	long v;
+	const char *why = NULL;
+
+	switch (row->type) {
+	case CT_STRING: {
+		char **field = FIELD(cfg, row, char *);
+		free(*field);
+		*field = strdup(value);
+		return *field ? NULL : "out of memory";
+	}
+	case CT_SECRET_FILE: {
+		char **field = FIELD(cfg, row, char *);
+		char *secret = config_read_secret(value, &why);
+		if (secret == NULL)
+			return why;
+		free(*field);
+		*field = secret;
+		return NULL;
+	}
+	case CT_INT:
+		if (config_parse_long(value, row->min, row->max, &v) < 0)
+			return "expected a whole number within bounds";
+		*FIELD(cfg, row, int) = (int)v;
+		return NULL;
+	case CT_LONG:
+		if (config_parse_long(value, row->min, row->max, &v) < 0)
+			return "expected a whole number within bounds";
+		*FIELD(cfg, row, long) = v;
+		return NULL;
+	case CT_BOOL:
+		if (config_parse_bool(value, FIELD(cfg, row, bool)) < 0)
+			return "expected yes or no";
+		return NULL;
+	case CT_HOSTPORT: {
+		const char *colon = strrchr(value, ':');
+		char *host;
+		if (colon == NULL || colon == value)
+			return "expected address:port";
+		if (config_parse_long(colon + 1, row->min, row->max, &v) < 0)
+			return "expected a port from 1 to 65535 after ':'";
+		host = strndup(value, (size_t)(colon - value));
+		if (host == NULL)
+			return "out of memory";
+		free(cfg->listen_host);
+		cfg->listen_host = host;
+		cfg->listen_port = (int)v;
+		return NULL;
+	}
+	}
+	return "unknown setting type";
+}
+
+static const char *
+config_add_tenant(struct config *cfg, int argc, char **argv)
+{
+	struct config_tenant *t;
+
+	if (argc != 2)
+		return "usage: tenant NAME";
+	if (!config_name_valid(argv[1]))
+		return "a tenant name is 1-63 of a-z, 0-9 and '-'";
+	if (config_tenant_find(cfg, argv[1]) != NULL)
+		return "tenant declared twice";
+	t = realloc(cfg->tenants, (cfg->ntenants + 1) * sizeof(*t));
+	if (t == NULL)
+		return "out of memory";
+	cfg->tenants = t;
+	snprintf(t[cfg->ntenants].name, sizeof(t->name), "%s", argv[1]);
+	cfg->ntenants++;
+	return NULL;
+}
+
+static int
+config_hex_decode(const char *hex, unsigned char *out, size_t outlen)
+{
+	size_t i;
+
+	if (strlen(hex) != outlen * 2)
+		return -1;
+	for (i = 0; i < outlen; i++) {
+		int hi = isxdigit((unsigned char)hex[2 * i]), lo = isxdigit((unsigned char)hex[2 * i + 1]);
+		char pair[3] = {hex[2 * i], hex[2 * i + 1], '\0'};
+		if (!hi || !lo)
+			return -1;
+		out[i] = (unsigned char)strtoul(pair, NULL, 16);
+	}
+	return 0;
+}
+
+/* token sha256:HEX tenant=NAME source=NAME rights=read|write — tenant names resolved later. */
+struct config_pending_token {
+	char tenant[CONFIG_NAME_MAX];
+};
+
+static const char *
+config_add_token(struct config *cfg, int argc, char **argv, int line,
+                 struct config_pending_token **pending)
+{
+	struct config_token tok;
+	struct config_token *arr;
+	struct config_pending_token *parr;
+	char tenant[CONFIG_NAME_MAX] = "";
+	int i;
+
+	memset(&tok, 0, sizeof(tok));
+	tok.rights = 0;
+	tok.line = line;
+	if (argc < 2 || strncmp(argv[1], "sha256:", 7) != 0)
+		return "usage: token sha256:<64 hex digits> tenant=NAME source=NAME rights=read|write "
+		       "(`rosterbridge -H TOKEN` prints the hash)";
+	if (config_hex_decode(argv[1] + 7, tok.sha256, sizeof(tok.sha256)) < 0)
+		return "the token hash must be sha256: and 64 hex digits";
+	for (i = 2; i < argc; i++) {
+		const char *eq = strchr(argv[i], '=');
+		const char *val = eq ? eq + 1 : "";
+		size_t klen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+
+		if (klen == 6 && !strncmp(argv[i], "tenant", 6)) {
+			if (!config_name_valid(val))
+				return "tenant= must name a tenant (a-z, 0-9, '-')";
+			snprintf(tenant, sizeof(tenant), "%s", val);
+		} else if (klen == 6 && !strncmp(argv[i], "source", 6)) {
+			if (!config_name_valid(val))
+				return "source= is 1-63 of a-z, 0-9 and '-' (e.g. okta, entra, clever)";
+			snprintf(tok.source, sizeof(tok.source), "%s", val);
+		} else if (klen == 6 && !strncmp(argv[i], "rights", 6)) {
+			if (!strcmp(val, "read"))
+				tok.rights = TOKEN_READ;
+			else if (!strcmp(val, "write"))
+				tok.rights = TOKEN_WRITE;
+			else
+				return "rights= must be read or write";
+		} else {
+			return "unknown token option (expected tenant=, source=, rights=)";
+		}
+	}
+	if (tenant[0] == '\0' || tok.source[0] == '\0' || tok.rights == 0)
+		return "a token needs tenant=, source= and rights=";
+	if (!strcmp(tok.source, "in-product"))
+		return "source=in-product is reserved for the console and rosterctl";
+	arr = realloc(cfg->tokens, (cfg->ntokens + 1) * sizeof(*arr));
+	if (arr == NULL)
+		return "out of memory";
+	cfg->tokens = arr;
+	parr = realloc(*pending, (cfg->ntokens + 1) * sizeof(*parr));
+	if (parr == NULL)
+		return "out of memory";
+	*pending = parr;
+	snprintf(parr[cfg->ntokens].tenant, sizeof(parr->tenant), "%s", tenant);
+	arr[cfg->ntokens++] = tok;
+	return NULL;
+}
+
+static int
+config_defaults(struct config *cfg)
+{
+	const struct config_row *row;
+
+	for (row = config_table; row->name; row++) {
+		if (row->def == NULL)
+			continue;
+		if (config_apply_row(cfg, row, row->def) != NULL)
+			return -1;
+	}
+	return 0;
+}
+
+struct config *
+config_load(const char *path, struct rb_error *err)
+{
+	struct config *cfg = NULL;
+	struct config_pending_token *pending = NULL;
+	char line[CONFIG_LINE_MAX];
+	char *argv[CONFIG_MAX_ARGS];
+	int argc, lineno = 0;
+	FILE *f = NULL;
+	size_t i;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		error_set(err, 500, NULL, "%s: cannot open: %s", path, strerror(errno));
+		goto fail;
+	}
+	cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL || (cfg->path = strdup(path)) == NULL || config_defaults(cfg) < 0) {
+		error_set(err, 500, NULL, "%s: out of memory", path);
+		goto fail;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const struct config_row *row;
+		const char *why = NULL;
+		size_t len = strlen(line);
+
+		lineno++;
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			error_set(err, 500, NULL, "%s:%d: line longer than %d bytes", path, lineno,
+			          CONFIG_LINE_MAX - 2);
+			goto fail;
+		}
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (config_split(line, argv, &argc, &why) < 0) {
+			error_set(err, 500, NULL, "%s:%d: %s", path, lineno, why);
+			goto fail;
+		}
+		if (argc == 0)
+			continue;
+		if (!strcmp(argv[0], "tenant")) {
+			why = config_add_tenant(cfg, argc, argv);
+		} else if (!strcmp(argv[0], "token")) {
+			why = config_add_token(cfg, argc, argv, lineno, &pending);
+		} else {
+			for (row = config_table; row->name; row++)
+				if (!strcmp(row->name, argv[0]))
+					break;
+			if (row->name == NULL)
+				why = "unknown directive (see conf/rosterbridge.conf.example)";
+			else if (argc != 2)
+				why = "expected exactly one value";
+			else
+				why = config_apply_row(cfg, row, argv[1]);
+		}
+		if (why != NULL) {
+			error_set(err, 500, NULL, "%s:%d: %s: %s", path, lineno, argv[0], why);
+			goto fail;
+		}
+	}
+	if (ferror(f)) {
+		error_set(err, 500, NULL, "%s: read error", path);
+		goto fail;
+	}
+	for (i = 0; i < cfg->ntokens; i++) {
+		size_t j;
+		cfg->tokens[i].tenant = config_tenant_find(cfg, pending[i].tenant);
+		if (cfg->tokens[i].tenant == NULL) {
+			error_set(err, 500, NULL, "%s:%d: token: tenant %s is not declared (add `tenant %s`)",
+			          path, cfg->tokens[i].line, pending[i].tenant, pending[i].tenant);
+			goto fail;
+		}
+		for (j = 0; j < i; j++)
+			if (!memcmp(cfg->tokens[j].sha256, cfg->tokens[i].sha256, CONFIG_SHA256_LEN)) {
+				error_set(err, 500, NULL, "%s:%d: token: same hash as line %d", path,
+				          cfg->tokens[i].line, cfg->tokens[j].line);
+				goto fail;
+			}
+	}
+	if (cfg->ldap_bind_dn == NULL || cfg->ldap_bind_password == NULL) {
+		error_set(err, 500, NULL,
+		          "%s: ldap_bind_dn and ldap_bind_password_file (or ldap_bind_password) are "
+		          "required",
+		          path);
+		goto fail;
+	}
+	if ((cfg->tls_cert_file == NULL) != (cfg->tls_key_file == NULL)) {
+		error_set(err, 500, NULL, "%s: tls_cert_file and tls_key_file go together", path);
+		goto fail;
+	}
+	if (cfg->ntenants == 0) {
+		error_set(err, 500, NULL, "%s: no tenant declared (add a `tenant NAME` line)", path);
+		goto fail;
+	}
+	if (cfg->default_count > cfg->max_count) {
+		error_set(err, 500, NULL, "%s: default_count is larger than max_count", path);
+		goto fail;
+	}
+	if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
+	    strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error")) {
+		error_set(err, 500, NULL, "%s: log_level must be debug, info, warn or error", path);
+		goto fail;
+	}
+	if (cfg->base_url == NULL) {
+		char buf[300];
+		snprintf(buf, sizeof(buf), "%s://%s:%d", cfg->tls_cert_file ? "https" : "http",
+		         cfg->listen_host, cfg->listen_port);
+		cfg->base_url = strdup(buf);
+	}
+	for (i = strlen(cfg->base_url); i > 0 && cfg->base_url[i - 1] == '/'; i--)
+		cfg->base_url[i - 1] = '\0';
+	fclose(f);
+	free(pending);
+	return cfg;
+fail:
+	if (f != NULL)
+		fclose(f);
+	free(pending);
+	config_free(cfg);
+	return NULL;
+}
+
+void
+config_free(struct config *cfg)
+{
+	const struct config_row *row;
+
+	if (cfg == NULL)
+		return;
+	for (row = config_table; row->name; row++) {
+		if (row->type == CT_STRING || row->type == CT_SECRET_FILE || row->type == CT_HOSTPORT) {
+			char **field = FIELD(cfg, row, char *);
+			if (*field != NULL && row->type != CT_STRING && row->type != CT_HOSTPORT)
+				explicit_bzero(*field, strlen(*field));
+			free(*field);
+			*field = NULL;
+		}
+	}
+	free(cfg->path);
+	free(cfg->tenants);
+	free(cfg->tokens);
+	free(cfg);
+}
+
+const struct config_tenant *
+config_tenant_find(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->ntenants; i++)
+		if (!strcmp(cfg->tenants[i].name, name))
+			return &cfg->tenants[i];
+	return NULL;
+}
+
+const struct config_token *
+config_token_find(const struct config *cfg, const char *token, size_t len)
+{
+	unsigned char digest[CONFIG_SHA256_LEN];
+	const struct config_token *found = NULL;
+	size_t i, j;
+
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, token, len, digest) < 0)
+		return NULL;
+	/* Every hash is compared in full, whatever matched: constant time in the token. */
+	for (i = 0; i < cfg->ntokens; i++) {
+		unsigned char diff = 0;
+		for (j = 0; j < CONFIG_SHA256_LEN; j++)
+			diff |= (unsigned char)(digest[j] ^ cfg->tokens[i].sha256[j]);
+		if (diff == 0)
+			found = &cfg->tokens[i];
+	}
+	return found;
+}
+
+int
+config_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char digest[CONFIG_SHA256_LEN];
+	size_t i;
+
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, digest) < 0)
+		return -1;
+	for (i = 0; i < CONFIG_SHA256_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", digest[i]);
+	return 0;
+}

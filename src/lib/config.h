@@ -1,0 +1,100 @@
+/*
+ * config.h — the daemon's configuration file.
+ *
+ * Format: one directive per line, `name value…`; `#` starts a comment;
+ * blank lines ignored; values may be double-quoted. Scalar settings are
+ * rows of one table (name, type, bounds, default) in config.c; `tenant`
+ * and `token` directives repeat. Every error names `file:line`.
+ *
+ *   listen 127.0.0.1:8080
+ *   ldap_uri ldap://127.0.0.1:3389
+ *   ldap_bind_dn cn=rosterbridge,dc=example,dc=org
+ *   ldap_bind_password_file /etc/rosterbridge/ldap.secret
+ *   ldap_suffix dc=example,dc=org
+ *   tenant demo
+ *   token sha256:<64 hex> tenant=demo source=okta rights=write
+ */
+#ifndef RB_CONFIG_H
+#define RB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/error.h"
+
+#define CONFIG_NAME_MAX 64
+#define CONFIG_SHA256_LEN 32
+
+enum token_rights { TOKEN_READ = 1, TOKEN_WRITE = 3 /* write implies read */ };
+
+struct config_tenant {
+	char name[CONFIG_NAME_MAX]; /* [a-z0-9-]+, also the `o=` RDN value */
+};
+
+struct config_token {
+	unsigned char sha256[CONFIG_SHA256_LEN];
+	const struct config_tenant *tenant; /* borrowed from config.tenants */
+	char source[CONFIG_NAME_MAX];       /* [a-z0-9-]+ (an LDAP attribute option) */
+	enum token_rights rights;
+	int line; /* where it was declared, for messages */
+};
+
+struct config {
+	char *path; /* the file it was read from */
+	/* HTTP */
+	char *listen_host;
+	int listen_port;
+	char *base_url; /* e.g. http://127.0.0.1:8080; derived from listen if unset */
+	int workers;
+	int connection_limit;
+	int connection_timeout_s;
+	long max_body_bytes;
+	char *tls_cert_file;
+	char *tls_key_file;
+	/* LDAP */
+	char *ldap_uri;
+	char *ldap_bind_dn;
+	char *ldap_bind_password; /* secret: never log */
+	char *ldap_suffix;
+	int ldap_timeout_ms;
+	bool ldap_starttls;
+	/* SCIM */
+	int max_results;     /* cap on a filter's result set (tooMany beyond) */
+	int default_count;   /* page size when the client gives none */
+	int max_count;       /* largest page served */
+	int bulk_max_operations;
+	long bulk_max_payload;
+	int retention_days;  /* deprovisioned people kept disabled this long */
+	char *log_level;
+	/* tenants and tokens */
+	struct config_tenant *tenants;
+	size_t ntenants;
+	struct config_token *tokens;
+	size_t ntokens;
+};
+
+/*
+ * config_load — read and check the file at `path`. Returns a NEW config
+ * (free with config_free), or NULL with err->detail = "file:line: what is
+ * wrong" (status 0 stays unset for non-HTTP errors: callers print detail).
+ */
+struct config *config_load(const char *path, struct rb_error *err);
+
+/* config_free — free a config from config_load; NULL is fine. */
+void config_free(struct config *cfg);
+
+/* config_tenant_find — the tenant named `name`, or NULL. Borrowed. */
+const struct config_tenant *config_tenant_find(const struct config *cfg, const char *name);
+
+/*
+ * config_token_find — the token whose SHA-256 equals that of `token`
+ * (`len` bytes), comparing every configured hash in constant time; or
+ * NULL. Borrowed.
+ */
+const struct config_token *config_token_find(const struct config *cfg, const char *token,
+                                             size_t len);
+
+/* config_sha256_hex — write the lowercase hex SHA-256 of data into out[65]. */
+int config_sha256_hex(const void *data, size_t len, char out[65]);
+
+#endif /* RB_CONFIG_H */
