@@ -21,8 +21,10 @@
  * Canonical values and reference types (NULL-terminated lists)
  */
 static const char *const cv_email_type[] = {"work", "home", "other", NULL};
-static const char *const cv_phone_type[] = {"work", "home", "mobile", "fax", "pager", "other", NULL};
-static const char *const cv_im_type[] = {"aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo", NULL};
+static const char *const cv_phone_type[] = {"work",  "home",  "mobile", "fax",
+                                            "pager", "other", NULL};
+static const char *const cv_im_type[] = {"aim",   "gtalk", "icq",   "xmpp", "msn",
+                                         "skype", "qq",    "yahoo", NULL};
 static const char *const cv_photo_type[] = {"photo", "thumbnail", NULL};
 static const char *const cv_address_type[] = {"work", "home", "other", NULL};
 static const char *const cv_group_membership[] = {"direct", "indirect", NULL};
@@ -40,337 +42,501 @@ static const char *const rt_user_group[] = {"User", "Group", NULL};
  * Common attributes (RFC 7643 §3.1)
  */
 static const struct attr_def meta_sub[] = {
-	{.name = "resourceType", .type = ATTR_STRING, .case_exact = true, .mutability = MUT_READONLY,
-	 .description = "The name of the resource type of the resource."},
-	{.name = "created", .type = ATTR_DATETIME, .mutability = MUT_READONLY,
-	 .description = "The \"DateTime\" that the resource was added to the service provider."},
-	{.name = "lastModified", .type = ATTR_DATETIME, .mutability = MUT_READONLY,
-	 .description = "The most recent DateTime that the details of this resource were updated at "
-	                "the service provider."},
-	{.name = "location", .type = ATTR_REFERENCE, .case_exact = true, .mutability = MUT_READONLY,
-	 .reference_types = rt_uri, .description = "The URI of the resource being returned."},
-	{.name = "version", .type = ATTR_STRING, .case_exact = true, .mutability = MUT_READONLY,
-	 .description = "The version of the resource being returned."},
-	{.name = NULL},
+    {.name = "resourceType",
+     .type = ATTR_STRING,
+     .case_exact = true,
+     .mutability = MUT_READONLY,
+     .description = "The name of the resource type of the resource."},
+    {.name = "created",
+     .type = ATTR_DATETIME,
+     .mutability = MUT_READONLY,
+     .description = "The \"DateTime\" that the resource was added to the service provider."},
+    {.name = "lastModified",
+     .type = ATTR_DATETIME,
+     .mutability = MUT_READONLY,
+     .description = "The most recent DateTime that the details of this resource were updated at "
+                    "the service provider."},
+    {.name = "location",
+     .type = ATTR_REFERENCE,
+     .case_exact = true,
+     .mutability = MUT_READONLY,
+     .reference_types = rt_uri,
+     .description = "The URI of the resource being returned."},
+    {.name = "version",
+     .type = ATTR_STRING,
+     .case_exact = true,
+     .mutability = MUT_READONLY,
+     .description = "The version of the resource being returned."},
+    {.name = NULL},
 };
 
 static const struct attr_def common_attrs[] = {
-	{.name = "id", .type = ATTR_STRING, .case_exact = true, .mutability = MUT_READONLY,
-	 .returned = RET_ALWAYS, .uniqueness = UNIQ_SERVER,
-	 .description = "A unique identifier for a SCIM resource as defined by the service provider."},
-	{.name = "externalId", .type = ATTR_STRING, .case_exact = true,
-	 .description = "A String that is an identifier for the resource as defined by the "
-	                "provisioning client."},
-	{.name = "meta", .type = ATTR_COMPLEX, .mutability = MUT_READONLY, .sub_attrs = meta_sub,
-	 .description = "A complex attribute containing resource metadata."},
-	{.name = NULL},
+    {.name = "id",
+     .type = ATTR_STRING,
+     .case_exact = true,
+     .mutability = MUT_READONLY,
+     .returned = RET_ALWAYS,
+     .uniqueness = UNIQ_SERVER,
+     .description = "A unique identifier for a SCIM resource as defined by the service provider."},
+    {.name = "externalId",
+     .type = ATTR_STRING,
+     .case_exact = true,
+     .description = "A String that is an identifier for the resource as defined by the "
+                    "provisioning client."},
+    {.name = "meta",
+     .type = ATTR_COMPLEX,
+     .mutability = MUT_READONLY,
+     .sub_attrs = meta_sub,
+     .description = "A complex attribute containing resource metadata."},
+    {.name = NULL},
 };
 
 /* ---------------------------------------------------------------------
  * Core User (RFC 7643 §4.1, §8.7.1)
  */
 #define SUB_DISPLAY(what)                                                                          \
-	{.name = "display", .type = ATTR_STRING,                                                   \
-	 .description = "A human-readable name, primarily used for display purposes. " what}
+	{                                                                                          \
+		.name = "display", .type = ATTR_STRING,                                            \
+		.description = "A human-readable name, primarily used for display purposes. " what \
+	}
 #define SUB_PRIMARY(what)                                                                          \
-	{.name = "primary", .type = ATTR_BOOLEAN,                                                  \
-	 .description = "A Boolean value indicating the 'primary' or preferred attribute value "   \
-	                "for this attribute" what ". The primary attribute value 'true' MUST "    \
-	                "appear no more than once."}
-#define ATTR_END {.name = NULL}
+	{                                                                                          \
+		.name = "primary", .type = ATTR_BOOLEAN,                                           \
+		.description =                                                                     \
+		    "A Boolean value indicating the 'primary' or preferred attribute value "       \
+		    "for this attribute" what ". The primary attribute value 'true' MUST "         \
+		    "appear no more than once."                                                    \
+	}
+#define ATTR_END                                                                                   \
+	{                                                                                          \
+		.name = NULL                                                                       \
+	}
 
 static const struct attr_def user_name_sub[] = {
-	{.name = "formatted", .type = ATTR_STRING,
-	 .description = "The full name, including all middle names, titles, and suffixes as "
-	                "appropriate, formatted for display."},
-	{.name = "familyName", .type = ATTR_STRING,
-	 .description = "The family name of the User, or last name in most Western languages."},
-	{.name = "givenName", .type = ATTR_STRING,
-	 .description = "The given name of the User, or first name in most Western languages."},
-	{.name = "middleName", .type = ATTR_STRING,
-	 .description = "The middle name(s) of the User."},
-	{.name = "honorificPrefix", .type = ATTR_STRING,
-	 .description = "The honorific prefix(es) of the User, or title in most Western languages."},
-	{.name = "honorificSuffix", .type = ATTR_STRING,
-	 .description = "The honorific suffix(es) of the User, or suffix in most Western languages."},
-	ATTR_END,
+    {.name = "formatted",
+     .type = ATTR_STRING,
+     .description = "The full name, including all middle names, titles, and suffixes as "
+                    "appropriate, formatted for display."},
+    {.name = "familyName",
+     .type = ATTR_STRING,
+     .description = "The family name of the User, or last name in most Western languages."},
+    {.name = "givenName",
+     .type = ATTR_STRING,
+     .description = "The given name of the User, or first name in most Western languages."},
+    {.name = "middleName", .type = ATTR_STRING, .description = "The middle name(s) of the User."},
+    {.name = "honorificPrefix",
+     .type = ATTR_STRING,
+     .description = "The honorific prefix(es) of the User, or title in most Western languages."},
+    {.name = "honorificSuffix",
+     .type = ATTR_STRING,
+     .description = "The honorific suffix(es) of the User, or suffix in most Western languages."},
+    ATTR_END,
 };
 
 static const struct attr_def user_emails_sub[] = {
-	{.name = "value", .type = ATTR_STRING,
-	 .description = "Email addresses for the user. The value SHOULD be canonicalized by the "
-	                "service provider, e.g., 'bjensen@example.com' instead of "
-	                "'bjensen@EXAMPLE.COM'."},
-	SUB_DISPLAY("READ-ONLY."),
-	{.name = "type", .type = ATTR_STRING, .canonical_values = cv_email_type,
-	 .description = "A label indicating the attribute's function, e.g., 'work' or 'home'."},
-	SUB_PRIMARY(", e.g., the preferred mailing address or primary email address"),
-	ATTR_END,
+    {.name = "value",
+     .type = ATTR_STRING,
+     .description = "Email addresses for the user. The value SHOULD be canonicalized by the "
+                    "service provider, e.g., 'bjensen@example.com' instead of "
+                    "'bjensen@EXAMPLE.COM'."},
+    SUB_DISPLAY("READ-ONLY."),
+    {.name = "type",
+     .type = ATTR_STRING,
+     .canonical_values = cv_email_type,
+     .description = "A label indicating the attribute's function, e.g., 'work' or 'home'."},
+    SUB_PRIMARY(", e.g., the preferred mailing address or primary email address"),
+    ATTR_END,
 };
 
 static const struct attr_def user_phones_sub[] = {
-	{.name = "value", .type = ATTR_STRING, .description = "Phone number of the User."},
-	SUB_DISPLAY("READ-ONLY."),
-	{.name = "type", .type = ATTR_STRING, .canonical_values = cv_phone_type,
-	 .description = "A label indicating the attribute's function, e.g., 'work', 'home', "
-	                "'mobile'."},
-	SUB_PRIMARY(", e.g., the preferred phone number or primary phone number"),
-	ATTR_END,
+    {.name = "value", .type = ATTR_STRING, .description = "Phone number of the User."},
+    SUB_DISPLAY("READ-ONLY."),
+    {.name = "type",
+     .type = ATTR_STRING,
+     .canonical_values = cv_phone_type,
+     .description = "A label indicating the attribute's function, e.g., 'work', 'home', "
+                    "'mobile'."},
+    SUB_PRIMARY(", e.g., the preferred phone number or primary phone number"),
+    ATTR_END,
 };
 
 static const struct attr_def user_ims_sub[] = {
-	{.name = "value", .type = ATTR_STRING, .description = "Instant messaging address for the User."},
-	SUB_DISPLAY("READ-ONLY."),
-	{.name = "type", .type = ATTR_STRING, .canonical_values = cv_im_type,
-	 .description = "A label indicating the attribute's function, e.g., 'aim', 'gtalk', "
-	                "'xmpp'."},
-	SUB_PRIMARY(", e.g., the preferred messenger or primary messenger"),
-	ATTR_END,
+    {.name = "value",
+     .type = ATTR_STRING,
+     .description = "Instant messaging address for the User."},
+    SUB_DISPLAY("READ-ONLY."),
+    {.name = "type",
+     .type = ATTR_STRING,
+     .canonical_values = cv_im_type,
+     .description = "A label indicating the attribute's function, e.g., 'aim', 'gtalk', "
+                    "'xmpp'."},
+    SUB_PRIMARY(", e.g., the preferred messenger or primary messenger"),
+    ATTR_END,
 };
 
 static const struct attr_def user_photos_sub[] = {
-	{.name = "value", .type = ATTR_REFERENCE, .reference_types = rt_external,
-	 .description = "URL of a photo of the User."},
-	SUB_DISPLAY("READ-ONLY."),
-	{.name = "type", .type = ATTR_STRING, .canonical_values = cv_photo_type,
-	 .description = "A label indicating the attribute's function, i.e., 'photo' or "
-	                "'thumbnail'."},
-	SUB_PRIMARY(", e.g., the preferred photo or thumbnail"),
-	ATTR_END,
+    {.name = "value",
+     .type = ATTR_REFERENCE,
+     .reference_types = rt_external,
+     .description = "URL of a photo of the User."},
+    SUB_DISPLAY("READ-ONLY."),
+    {.name = "type",
+     .type = ATTR_STRING,
+     .canonical_values = cv_photo_type,
+     .description = "A label indicating the attribute's function, i.e., 'photo' or "
+                    "'thumbnail'."},
+    SUB_PRIMARY(", e.g., the preferred photo or thumbnail"),
+    ATTR_END,
 };
 
 static const struct attr_def user_addresses_sub[] = {
-	{.name = "formatted", .type = ATTR_STRING,
-	 .description = "The full mailing address, formatted for display or use with a mailing "
-	                "label. This attribute MAY contain newlines."},
-	{.name = "streetAddress", .type = ATTR_STRING,
-	 .description = "The full street address component, which may include house number, "
-	                "street name, P.O. box, and multi-line extended street address "
-	                "information. This attribute MAY contain newlines."},
-	{.name = "locality", .type = ATTR_STRING, .description = "The city or locality component."},
-	{.name = "region", .type = ATTR_STRING, .description = "The state or region component."},
-	{.name = "postalCode", .type = ATTR_STRING, .description = "The zip code or postal code component."},
-	{.name = "country", .type = ATTR_STRING, .description = "The country name component."},
-	{.name = "type", .type = ATTR_STRING, .canonical_values = cv_address_type,
-	 .description = "A label indicating the attribute's function, e.g., 'work' or 'home'."},
-	SUB_PRIMARY(", e.g., the preferred mailing address"),
-	ATTR_END,
+    {.name = "formatted",
+     .type = ATTR_STRING,
+     .description = "The full mailing address, formatted for display or use with a mailing "
+                    "label. This attribute MAY contain newlines."},
+    {.name = "streetAddress",
+     .type = ATTR_STRING,
+     .description = "The full street address component, which may include house number, "
+                    "street name, P.O. box, and multi-line extended street address "
+                    "information. This attribute MAY contain newlines."},
+    {.name = "locality", .type = ATTR_STRING, .description = "The city or locality component."},
+    {.name = "region", .type = ATTR_STRING, .description = "The state or region component."},
+    {.name = "postalCode",
+     .type = ATTR_STRING,
+     .description = "The zip code or postal code component."},
+    {.name = "country", .type = ATTR_STRING, .description = "The country name component."},
+    {.name = "type",
+     .type = ATTR_STRING,
+     .canonical_values = cv_address_type,
+     .description = "A label indicating the attribute's function, e.g., 'work' or 'home'."},
+    SUB_PRIMARY(", e.g., the preferred mailing address"),
+    ATTR_END,
 };
 
 static const struct attr_def user_groups_sub[] = {
-	{.name = "value", .type = ATTR_STRING, .mutability = MUT_READONLY,
-	 .description = "The identifier of the User's group."},
-	{.name = "$ref", .type = ATTR_REFERENCE, .mutability = MUT_READONLY,
-	 .reference_types = rt_user_group,
-	 .description = "The URI of the corresponding 'Group' resource to which the user belongs."},
-	{.name = "display", .type = ATTR_STRING, .mutability = MUT_READONLY,
-	 .description = "A human-readable name, primarily used for display purposes. READ-ONLY."},
-	{.name = "type", .type = ATTR_STRING, .mutability = MUT_READONLY,
-	 .canonical_values = cv_group_membership,
-	 .description = "A label indicating the attribute's function, e.g., 'direct' or "
-	                "'indirect'."},
-	ATTR_END,
+    {.name = "value",
+     .type = ATTR_STRING,
+     .mutability = MUT_READONLY,
+     .description = "The identifier of the User's group."},
+    {.name = "$ref",
+     .type = ATTR_REFERENCE,
+     .mutability = MUT_READONLY,
+     .reference_types = rt_user_group,
+     .description = "The URI of the corresponding 'Group' resource to which the user belongs."},
+    {.name = "display",
+     .type = ATTR_STRING,
+     .mutability = MUT_READONLY,
+     .description = "A human-readable name, primarily used for display purposes. READ-ONLY."},
+    {.name = "type",
+     .type = ATTR_STRING,
+     .mutability = MUT_READONLY,
+     .canonical_values = cv_group_membership,
+     .description = "A label indicating the attribute's function, e.g., 'direct' or "
+                    "'indirect'."},
+    ATTR_END,
 };
 
 static const struct attr_def user_entitlements_sub[] = {
-	{.name = "value", .type = ATTR_STRING, .description = "The value of an entitlement."},
-	SUB_DISPLAY("READ-ONLY."),
-	{.name = "type", .type = ATTR_STRING, .description = "A label indicating the attribute's function."},
-	SUB_PRIMARY(""),
-	ATTR_END,
+    {.name = "value", .type = ATTR_STRING, .description = "The value of an entitlement."},
+    SUB_DISPLAY("READ-ONLY."),
+    {.name = "type",
+     .type = ATTR_STRING,
+     .description = "A label indicating the attribute's function."},
+    SUB_PRIMARY(""),
+    ATTR_END,
 };
 
 static const struct attr_def user_roles_sub[] = {
-	{.name = "value", .type = ATTR_STRING, .description = "The value of a role."},
-	SUB_DISPLAY("READ-ONLY."),
-	{.name = "type", .type = ATTR_STRING, .description = "A label indicating the attribute's function."},
-	SUB_PRIMARY(""),
-	ATTR_END,
+    {.name = "value", .type = ATTR_STRING, .description = "The value of a role."},
+    SUB_DISPLAY("READ-ONLY."),
+    {.name = "type",
+     .type = ATTR_STRING,
+     .description = "A label indicating the attribute's function."},
+    SUB_PRIMARY(""),
+    ATTR_END,
 };
 
 static const struct attr_def user_x509_sub[] = {
-	{.name = "value", .type = ATTR_BINARY, .description = "The value of an X.509 certificate."},
-	SUB_DISPLAY("READ-ONLY."),
-	{.name = "type", .type = ATTR_STRING, .description = "A label indicating the attribute's function."},
-	SUB_PRIMARY(""),
-	ATTR_END,
+    {.name = "value", .type = ATTR_BINARY, .description = "The value of an X.509 certificate."},
+    SUB_DISPLAY("READ-ONLY."),
+    {.name = "type",
+     .type = ATTR_STRING,
+     .description = "A label indicating the attribute's function."},
+    SUB_PRIMARY(""),
+    ATTR_END,
 };
 
 static const struct attr_def user_attrs[] = {
-	{.name = "userName", .type = ATTR_STRING, .required = true, .uniqueness = UNIQ_SERVER,
-	 .description = "Unique identifier for the User, typically used by the user to directly "
-	                "authenticate to the service provider. Each User MUST include a non-empty "
-	                "userName value. This identifier MUST be unique across the service "
-	                "provider's entire set of Users. REQUIRED."},
-	{.name = "name", .type = ATTR_COMPLEX, .sub_attrs = user_name_sub,
-	 .description = "The components of the user's real name."},
-	{.name = "displayName", .type = ATTR_STRING,
-	 .description = "The name of the User, suitable for display to end-users."},
-	{.name = "nickName", .type = ATTR_STRING,
-	 .description = "The casual way to address the user in real life."},
-	{.name = "profileUrl", .type = ATTR_REFERENCE, .reference_types = rt_external,
-	 .description = "A fully qualified URL pointing to a page representing the User's online "
-	                "profile."},
-	{.name = "title", .type = ATTR_STRING, .description = "The user's title, such as \"Vice President.\""},
-	{.name = "userType", .type = ATTR_STRING,
-	 .description = "Used to identify the relationship between the organization and the user."},
-	{.name = "preferredLanguage", .type = ATTR_STRING,
-	 .description = "Indicates the User's preferred written or spoken language, e.g., 'en_US'."},
-	{.name = "locale", .type = ATTR_STRING,
-	 .description = "Used to indicate the User's default location for purposes of localizing "
-	                "items such as currency, date time format, or numerical representations."},
-	{.name = "timezone", .type = ATTR_STRING,
-	 .description = "The User's time zone in the 'Olson' time zone database format, e.g., "
-	                "'America/Los_Angeles'."},
-	{.name = "active", .type = ATTR_BOOLEAN,
-	 .description = "A Boolean value indicating the User's administrative status."},
-	{.name = "password", .type = ATTR_STRING, .mutability = MUT_WRITEONLY, .returned = RET_NEVER,
-	 .description = "The User's cleartext password. This attribute is intended to be used as a "
-	                "means to specify an initial password when creating a new User or to reset "
-	                "an existing User's password."},
-	{.name = "emails", .type = ATTR_COMPLEX, .multi_valued = true, .sub_attrs = user_emails_sub,
-	 .description = "Email addresses for the user."},
-	{.name = "phoneNumbers", .type = ATTR_COMPLEX, .multi_valued = true,
-	 .sub_attrs = user_phones_sub, .description = "Phone numbers for the User."},
-	{.name = "ims", .type = ATTR_COMPLEX, .multi_valued = true, .sub_attrs = user_ims_sub,
-	 .description = "Instant messaging addresses for the User."},
-	{.name = "photos", .type = ATTR_COMPLEX, .multi_valued = true, .sub_attrs = user_photos_sub,
-	 .description = "URLs of photos of the User."},
-	{.name = "addresses", .type = ATTR_COMPLEX, .multi_valued = true,
-	 .sub_attrs = user_addresses_sub, .description = "A physical mailing address for this User."},
-	{.name = "groups", .type = ATTR_COMPLEX, .multi_valued = true, .mutability = MUT_READONLY,
-	 .sub_attrs = user_groups_sub,
-	 .description = "A list of groups to which the user belongs, either through direct "
-	                "membership, through nested groups, or dynamically calculated."},
-	{.name = "entitlements", .type = ATTR_COMPLEX, .multi_valued = true,
-	 .sub_attrs = user_entitlements_sub, .description = "A list of entitlements for the User."},
-	{.name = "roles", .type = ATTR_COMPLEX, .multi_valued = true, .sub_attrs = user_roles_sub,
-	 .description = "A list of roles for the User."},
-	{.name = "x509Certificates", .type = ATTR_COMPLEX, .multi_valued = true,
-	 .sub_attrs = user_x509_sub, .description = "A list of certificates issued to the User."},
-	ATTR_END,
+    {.name = "userName",
+     .type = ATTR_STRING,
+     .required = true,
+     .uniqueness = UNIQ_SERVER,
+     .description = "Unique identifier for the User, typically used by the user to directly "
+                    "authenticate to the service provider. Each User MUST include a non-empty "
+                    "userName value. This identifier MUST be unique across the service "
+                    "provider's entire set of Users. REQUIRED."},
+    {.name = "name",
+     .type = ATTR_COMPLEX,
+     .sub_attrs = user_name_sub,
+     .description = "The components of the user's real name."},
+    {.name = "displayName",
+     .type = ATTR_STRING,
+     .description = "The name of the User, suitable for display to end-users."},
+    {.name = "nickName",
+     .type = ATTR_STRING,
+     .description = "The casual way to address the user in real life."},
+    {.name = "profileUrl",
+     .type = ATTR_REFERENCE,
+     .reference_types = rt_external,
+     .description = "A fully qualified URL pointing to a page representing the User's online "
+                    "profile."},
+    {.name = "title",
+     .type = ATTR_STRING,
+     .description = "The user's title, such as \"Vice President.\""},
+    {.name = "userType",
+     .type = ATTR_STRING,
+     .description = "Used to identify the relationship between the organization and the user."},
+    {.name = "preferredLanguage",
+     .type = ATTR_STRING,
+     .description = "Indicates the User's preferred written or spoken language, e.g., 'en_US'."},
+    {.name = "locale",
+     .type = ATTR_STRING,
+     .description = "Used to indicate the User's default location for purposes of localizing "
+                    "items such as currency, date time format, or numerical representations."},
+    {.name = "timezone",
+     .type = ATTR_STRING,
+     .description = "The User's time zone in the 'Olson' time zone database format, e.g., "
+                    "'America/Los_Angeles'."},
+    {.name = "active",
+     .type = ATTR_BOOLEAN,
+     .description = "A Boolean value indicating the User's administrative status."},
+    {.name = "password",
+     .type = ATTR_STRING,
+     .mutability = MUT_WRITEONLY,
+     .returned = RET_NEVER,
+     .description = "The User's cleartext password. This attribute is intended to be used as a "
+                    "means to specify an initial password when creating a new User or to reset "
+                    "an existing User's password."},
+    {.name = "emails",
+     .type = ATTR_COMPLEX,
+     .multi_valued = true,
+     .sub_attrs = user_emails_sub,
+     .description = "Email addresses for the user."},
+    {.name = "phoneNumbers",
+     .type = ATTR_COMPLEX,
+     .multi_valued = true,
+     .sub_attrs = user_phones_sub,
+     .description = "Phone numbers for the User."},
+    {.name = "ims",
+     .type = ATTR_COMPLEX,
+     .multi_valued = true,
+     .sub_attrs = user_ims_sub,
+     .description = "Instant messaging addresses for the User."},
+    {.name = "photos",
+     .type = ATTR_COMPLEX,
+     .multi_valued = true,
+     .sub_attrs = user_photos_sub,
+     .description = "URLs of photos of the User."},
+    {.name = "addresses",
+     .type = ATTR_COMPLEX,
+     .multi_valued = true,
+     .sub_attrs = user_addresses_sub,
+     .description = "A physical mailing address for this User."},
+    {.name = "groups",
+     .type = ATTR_COMPLEX,
+     .multi_valued = true,
+     .mutability = MUT_READONLY,
+     .sub_attrs = user_groups_sub,
+     .description = "A list of groups to which the user belongs, either through direct "
+                    "membership, through nested groups, or dynamically calculated."},
+    {.name = "entitlements",
+     .type = ATTR_COMPLEX,
+     .multi_valued = true,
+     .sub_attrs = user_entitlements_sub,
+     .description = "A list of entitlements for the User."},
+    {.name = "roles",
+     .type = ATTR_COMPLEX,
+     .multi_valued = true,
+     .sub_attrs = user_roles_sub,
+     .description = "A list of roles for the User."},
+    {.name = "x509Certificates",
+     .type = ATTR_COMPLEX,
+     .multi_valued = true,
+     .sub_attrs = user_x509_sub,
+     .description = "A list of certificates issued to the User."},
+    ATTR_END,
 };
 
 /* ---------------------------------------------------------------------
  * Enterprise User extension (RFC 7643 §4.3)
  */
 static const struct attr_def enterprise_manager_sub[] = {
-	{.name = "value", .type = ATTR_STRING, .description = "The id of the SCIM resource representing the User's manager."},
-	{.name = "$ref", .type = ATTR_REFERENCE, .reference_types = rt_user,
-	 .description = "The URI of the SCIM resource representing the User's manager."},
-	{.name = "displayName", .type = ATTR_STRING, .mutability = MUT_READONLY,
-	 .description = "The displayName of the User's manager."},
-	ATTR_END,
+    {.name = "value",
+     .type = ATTR_STRING,
+     .description = "The id of the SCIM resource representing the User's manager."},
+    {.name = "$ref",
+     .type = ATTR_REFERENCE,
+     .reference_types = rt_user,
+     .description = "The URI of the SCIM resource representing the User's manager."},
+    {.name = "displayName",
+     .type = ATTR_STRING,
+     .mutability = MUT_READONLY,
+     .description = "The displayName of the User's manager."},
+    ATTR_END,
 };
 
 static const struct attr_def enterprise_attrs[] = {
-	{.name = "employeeNumber", .type = ATTR_STRING,
-	 .description = "Numeric or alphanumeric identifier assigned to a person, typically based "
-	                "on order of hire or association with an organization."},
-	{.name = "costCenter", .type = ATTR_STRING, .description = "Identifies the name of a cost center."},
-	{.name = "organization", .type = ATTR_STRING, .description = "Identifies the name of an organization."},
-	{.name = "division", .type = ATTR_STRING, .description = "Identifies the name of a division."},
-	{.name = "department", .type = ATTR_STRING, .description = "Identifies the name of a department."},
-	{.name = "manager", .type = ATTR_COMPLEX, .sub_attrs = enterprise_manager_sub,
-	 .description = "The User's manager."},
-	ATTR_END,
+    {.name = "employeeNumber",
+     .type = ATTR_STRING,
+     .description = "Numeric or alphanumeric identifier assigned to a person, typically based "
+                    "on order of hire or association with an organization."},
+    {.name = "costCenter",
+     .type = ATTR_STRING,
+     .description = "Identifies the name of a cost center."},
+    {.name = "organization",
+     .type = ATTR_STRING,
+     .description = "Identifies the name of an organization."},
+    {.name = "division", .type = ATTR_STRING, .description = "Identifies the name of a division."},
+    {.name = "department",
+     .type = ATTR_STRING,
+     .description = "Identifies the name of a department."},
+    {.name = "manager",
+     .type = ATTR_COMPLEX,
+     .sub_attrs = enterprise_manager_sub,
+     .description = "The User's manager."},
+    ATTR_END,
 };
 
 /* ---------------------------------------------------------------------
  * rosterbridge admin extensions (SPEC §2.3)
  */
 #define ADMIN_PERMISSION(mut)                                                                      \
-	{.name = "permission", .type = ATTR_STRING, .mutability = mut,                             \
-	 .canonical_values = cv_permission,                                                        \
-	 .description = "view: can access the administrator dashboard; manage: dashboard and "     \
-	                "Manage Users for the granted schools."}
+	{                                                                                          \
+		.name = "permission", .type = ATTR_STRING, .mutability = mut,                      \
+		.canonical_values = cv_permission,                                                 \
+		.description =                                                                     \
+		    "view: can access the administrator dashboard; manage: dashboard and "         \
+		    "Manage Users for the granted schools."                                        \
+	}
 #define ADMIN_CAN_MANAGE(mut)                                                                      \
-	{.name = "canManageAdmins", .type = ATTR_BOOLEAN, .mutability = mut,                       \
-	 .description = "User can invite and manage administrators for the assigned schools."}
+	{                                                                                          \
+		.name = "canManageAdmins", .type = ATTR_BOOLEAN, .mutability = mut,                \
+		.description =                                                                     \
+		    "User can invite and manage administrators for the assigned schools."          \
+	}
 #define ADMIN_SCOPE(mut)                                                                           \
-	{.name = "scope", .type = ATTR_STRING, .mutability = mut, .canonical_values = cv_scope,    \
-	 .description = "What the grant covers: a listed set of schools, the whole district, one " \
-	                "region, or the whole partnership. Default 'school'."}
+	{                                                                                          \
+		.name = "scope", .type = ATTR_STRING, .mutability = mut,                           \
+		.canonical_values = cv_scope,                                                      \
+		.description =                                                                     \
+		    "What the grant covers: a listed set of schools, the whole district, one "     \
+		    "region, or the whole partnership. Default 'school'."                          \
+	}
 #define ADMIN_SCHOOLS(mut)                                                                         \
-	{.name = "schools", .type = ATTR_STRING, .multi_valued = true, .mutability = mut,          \
-	 .description = "School ids or externalIds, for scope 'school'."}
+	{                                                                                          \
+		.name = "schools", .type = ATTR_STRING, .multi_valued = true, .mutability = mut,   \
+		.description = "School ids or externalIds, for scope 'school'."                    \
+	}
 #define ADMIN_REGION(mut)                                                                          \
-	{.name = "region", .type = ATTR_STRING, .mutability = mut,                                 \
-	 .description = "Region id, for scope 'region'."}
+	{                                                                                          \
+		.name = "region", .type = ATTR_STRING, .mutability = mut,                          \
+		.description = "Region id, for scope 'region'."                                    \
+	}
 
 static const struct attr_def admin_grants_sub[] = {
-	{.name = "source", .type = ATTR_STRING, .mutability = MUT_READONLY,
-	 .description = "Who gave the grant: 'in-product' or the name of a SCIM source."},
-	ADMIN_SCOPE(MUT_READONLY),
-	ADMIN_SCHOOLS(MUT_READONLY),
-	ADMIN_REGION(MUT_READONLY),
-	ADMIN_PERMISSION(MUT_READONLY),
-	ADMIN_CAN_MANAGE(MUT_READONLY),
-	{.name = "active", .type = ATTR_BOOLEAN, .mutability = MUT_READONLY,
-	 .description = "Whether the grant is active (not suspended by its source)."},
-	{.name = "origin", .type = ATTR_STRING, .mutability = MUT_READONLY,
-	 .description = "'direct', or the id of the role group the grant comes from."},
-	ATTR_END,
+    {.name = "source",
+     .type = ATTR_STRING,
+     .mutability = MUT_READONLY,
+     .description = "Who gave the grant: 'in-product' or the name of a SCIM source."},
+    ADMIN_SCOPE(MUT_READONLY),
+    ADMIN_SCHOOLS(MUT_READONLY),
+    ADMIN_REGION(MUT_READONLY),
+    ADMIN_PERMISSION(MUT_READONLY),
+    ADMIN_CAN_MANAGE(MUT_READONLY),
+    {.name = "active",
+     .type = ATTR_BOOLEAN,
+     .mutability = MUT_READONLY,
+     .description = "Whether the grant is active (not suspended by its source)."},
+    {.name = "origin",
+     .type = ATTR_STRING,
+     .mutability = MUT_READONLY,
+     .description = "'direct', or the id of the role group the grant comes from."},
+    ATTR_END,
 };
 
 static const struct attr_def admin_user_attrs[] = {
-	ADMIN_PERMISSION(MUT_READWRITE),
-	ADMIN_CAN_MANAGE(MUT_READWRITE),
-	ADMIN_SCOPE(MUT_READWRITE),
-	ADMIN_SCHOOLS(MUT_READWRITE),
-	ADMIN_REGION(MUT_READWRITE),
-	{.name = "grants", .type = ATTR_COMPLEX, .multi_valued = true, .mutability = MUT_READONLY,
-	 .sub_attrs = admin_grants_sub,
-	 .description = "Every grant of the administrator, from every source."},
-	{.name = "inviteStatus", .type = ATTR_STRING, .mutability = MUT_READONLY,
-	 .canonical_values = cv_invite_status,
-	 .description = "State of the in-product invitation: invited, active or expired."},
-	ATTR_END,
+    ADMIN_PERMISSION(MUT_READWRITE),
+    ADMIN_CAN_MANAGE(MUT_READWRITE),
+    ADMIN_SCOPE(MUT_READWRITE),
+    ADMIN_SCHOOLS(MUT_READWRITE),
+    ADMIN_REGION(MUT_READWRITE),
+    {.name = "grants",
+     .type = ATTR_COMPLEX,
+     .multi_valued = true,
+     .mutability = MUT_READONLY,
+     .sub_attrs = admin_grants_sub,
+     .description = "Every grant of the administrator, from every source."},
+    {.name = "inviteStatus",
+     .type = ATTR_STRING,
+     .mutability = MUT_READONLY,
+     .canonical_values = cv_invite_status,
+     .description = "State of the in-product invitation: invited, active or expired."},
+    ATTR_END,
 };
 
 static const struct attr_def admin_group_attrs[] = {
-	ADMIN_PERMISSION(MUT_READWRITE),
-	ADMIN_CAN_MANAGE(MUT_READWRITE),
-	ADMIN_SCOPE(MUT_READWRITE),
-	ADMIN_SCHOOLS(MUT_READWRITE),
-	ADMIN_REGION(MUT_READWRITE),
-	ATTR_END,
+    ADMIN_PERMISSION(MUT_READWRITE), ADMIN_CAN_MANAGE(MUT_READWRITE), ADMIN_SCOPE(MUT_READWRITE),
+    ADMIN_SCHOOLS(MUT_READWRITE),    ADMIN_REGION(MUT_READWRITE),     ATTR_END,
 };
 
 /* ---------------------------------------------------------------------
  * Core Group (RFC 7643 §4.2, §8.7.1)
  */
 static const struct attr_def group_members_sub[] = {
-	{.name = "value", .type = ATTR_STRING, .mutability = MUT_IMMUTABLE,
-	 .description = "Identifier of the member of this Group."},
-	{.name = "$ref", .type = ATTR_REFERENCE, .mutability = MUT_IMMUTABLE,
-	 .reference_types = rt_user_group,
-	 .description = "The URI corresponding to a SCIM resource that is a member of this Group."},
-	{.name = "display", .type = ATTR_STRING,
-	 .description = "A human-readable name, primarily used for display purposes."},
-	{.name = "type", .type = ATTR_STRING, .mutability = MUT_IMMUTABLE,
-	 .canonical_values = cv_member_type,
-	 .description = "A label indicating the type of resource, e.g., 'User' or 'Group'."},
-	ATTR_END,
+    {.name = "value",
+     .type = ATTR_STRING,
+     .mutability = MUT_IMMUTABLE,
+     .description = "Identifier of the member of this Group."},
+    {.name = "$ref",
+     .type = ATTR_REFERENCE,
+     .mutability = MUT_IMMUTABLE,
+     .reference_types = rt_user_group,
+     .description = "The URI corresponding to a SCIM resource that is a member of this Group."},
+    {.name = "display",
+     .type = ATTR_STRING,
+     .description = "A human-readable name, primarily used for display purposes."},
+    {.name = "type",
+     .type = ATTR_STRING,
+     .mutability = MUT_IMMUTABLE,
+     .canonical_values = cv_member_type,
+     .description = "A label indicating the type of resource, e.g., 'User' or 'Group'."},
+    ATTR_END,
 };
 
 static const struct attr_def group_attrs[] = {
-	{.name = "displayName", .type = ATTR_STRING, .required = true,
-	 .description = "A human-readable name for the Group. REQUIRED."},
-	{.name = "members", .type = ATTR_COMPLEX, .multi_valued = true, .sub_attrs = group_members_sub,
-	 .description = "A list of members of the Group."},
-	ATTR_END,
+    {.name = "displayName",
+     .type = ATTR_STRING,
+     .required = true,
+     .description = "A human-readable name for the Group. REQUIRED."},
+    {.name = "members",
+     .type = ATTR_COMPLEX,
+     .multi_valued = true,
+     .sub_attrs = group_members_sub,
+     .description = "A list of members of the Group."},
+    ATTR_END,
 };
 
 /* ---------------------------------------------------------------------
  * School (SPEC §2.3)
  */
 static const struct attr_def school_attrs[] = {
-	{.name = "name", .type = ATTR_STRING, .required = true,
-	 .description = "The name of the school. REQUIRED."},
-	{.name = "region", .type = ATTR_STRING, .description = "The id of the region of the school."},
-	{.name = "active", .type = ATTR_BOOLEAN, .description = "Whether the school is active."},
-	ATTR_END,
+    {.name = "name",
+     .type = ATTR_STRING,
+     .required = true,
+     .description = "The name of the school. REQUIRED."},
+    {.name = "region", .type = ATTR_STRING, .description = "The id of the region of the school."},
+    {.name = "active", .type = ATTR_BOOLEAN, .description = "Whether the school is active."},
+    ATTR_END,
 };
 
 /* ---------------------------------------------------------------------
@@ -383,39 +549,43 @@ static const struct schema_def schema_admin_user = {
     SCHEMA_ADMIN_USER, "AdministratorUser",
     "School-district administrator: the calling source's grant, and every grant", admin_user_attrs};
 static const struct schema_def schema_group = {SCHEMA_CORE_GROUP, "Group", "Group", group_attrs};
-static const struct schema_def schema_admin_group = {
-    SCHEMA_ADMIN_GROUP, "AdministratorGroup",
-    "Role group: every member holds this grant", admin_group_attrs};
+static const struct schema_def schema_admin_group = {SCHEMA_ADMIN_GROUP, "AdministratorGroup",
+                                                     "Role group: every member holds this grant",
+                                                     admin_group_attrs};
 static const struct schema_def schema_school = {SCHEMA_SCHOOL, "School", "School site of a tenant",
                                                 school_attrs};
 
 static const struct schema_def *const all_schemas[] = {
-    &schema_user, &schema_enterprise, &schema_admin_user, &schema_group,
-    &schema_admin_group, &schema_school, NULL,
+    &schema_user,  &schema_enterprise,  &schema_admin_user,
+    &schema_group, &schema_admin_group, &schema_school,
+    NULL,
 };
 
 static const struct schema_ext user_exts[] = {
-	{&schema_enterprise, false},
-	{&schema_admin_user, false},
-	{NULL, false},
+    {&schema_enterprise, false},
+    {&schema_admin_user, false},
+    {NULL, false},
 };
 static const struct schema_ext group_exts[] = {
-	{&schema_admin_group, false},
-	{NULL, false},
+    {&schema_admin_group, false},
+    {NULL, false},
 };
 static const struct schema_ext no_exts[] = {
-	{NULL, false},
+    {NULL, false},
 };
 
-static const struct resource_type_def rt_user_def = {"User", "User", "/Users", "User Account",
-                                                     &schema_user, user_exts};
-static const struct resource_type_def rt_group_def = {"Group", "Group", "/Groups", "Group",
-                                                      &schema_group, group_exts};
-static const struct resource_type_def rt_school_def = {"School", "School", "/Schools", "School",
-                                                       &schema_school, no_exts};
+static const struct resource_type_def rt_user_def = {"User",         "User",       "/Users",
+                                                     "User Account", &schema_user, user_exts};
+static const struct resource_type_def rt_group_def = {"Group", "Group",       "/Groups",
+                                                      "Group", &schema_group, group_exts};
+static const struct resource_type_def rt_school_def = {"School", "School",       "/Schools",
+                                                       "School", &schema_school, no_exts};
 
 static const struct resource_type_def *const all_resource_types[] = {
-    &rt_user_def, &rt_group_def, &rt_school_def, NULL,
+    &rt_user_def,
+    &rt_group_def,
+    &rt_school_def,
+    NULL,
 };
 
 /* ---------------------------------------------------------------------
@@ -480,8 +650,7 @@ table_lookup_n(const struct attr_def *table, const char *name, size_t len)
 }
 
 const struct attr_def *
-schema_attr_lookup(const struct schema_def *schema, const struct attr_def *parent,
-                   const char *name)
+schema_attr_lookup(const struct schema_def *schema, const struct attr_def *parent, const char *name)
 {
 	if (name == NULL)
 		return NULL;
@@ -708,7 +877,8 @@ attr_to_json(const struct attr_def *a)
 		rc |= v == NULL ? -1 : json_object_set_new(o, "subAttributes", v);
 	}
 	rc |= json_object_set_new(o, "multiValued", json_boolean(a->multi_valued));
-	rc |= json_object_set_new(o, "description", json_string(a->description ? a->description : ""));
+	rc |= json_object_set_new(o, "description",
+	                          json_string(a->description ? a->description : ""));
 	rc |= json_object_set_new(o, "required", json_boolean(a->required));
 	if (a->canonical_values != NULL) {
 		v = strlist_to_json(a->canonical_values);
@@ -717,7 +887,8 @@ attr_to_json(const struct attr_def *a)
 	if (a->type != ATTR_COMPLEX && a->type != ATTR_BOOLEAN && a->type != ATTR_INTEGER &&
 	    a->type != ATTR_DECIMAL)
 		rc |= json_object_set_new(o, "caseExact", json_boolean(a->case_exact));
-	rc |= json_object_set_new(o, "mutability", json_string(schema_mutability_name(a->mutability)));
+	rc |= json_object_set_new(o, "mutability",
+	                          json_string(schema_mutability_name(a->mutability)));
 	rc |= json_object_set_new(o, "returned", json_string(schema_returned_name(a->returned)));
 	if (a->type != ATTR_BOOLEAN)
 		rc |= json_object_set_new(o, "uniqueness",
@@ -775,9 +946,9 @@ schema_to_json(const struct schema_def *schema, const char *base_url)
 	meta = meta_to_json("Schema", base_url, "Schemas", schema->id);
 	if (attrs == NULL || meta == NULL)
 		goto fail;
-	o = json_pack("{s:[s], s:s, s:s, s:s, s:O, s:O}", "schemas", SCHEMA_SCHEMA, "id", schema->id,
-	              "name", schema->name, "description", schema->description, "attributes", attrs,
-	              "meta", meta);
+	o = json_pack("{s:[s], s:s, s:s, s:s, s:O, s:O}", "schemas", SCHEMA_SCHEMA, "id",
+	              schema->id, "name", schema->name, "description", schema->description,
+	              "attributes", attrs, "meta", meta);
 fail:
 	json_decref(attrs);
 	json_decref(meta);

@@ -86,11 +86,11 @@ struct schema_ext {
 };
 
 struct resource_type_def {
-	const char *id;   /* "User" */
-	const char *name; /* "User" */
+	const char *id;       /* "User" */
+	const char *name;     /* "User" */
 	const char *endpoint; /* "/Users" */
 	const char *description;
-	const struct schema_def *schema; /* core schema */
+	const struct schema_def *schema;     /* core schema */
 	const struct schema_ext *extensions; /* terminated by schema == NULL */
 };
 

@@ -172,8 +172,8 @@ static int
 type_error(struct vctx *c, const char *where, const struct attr_def *a, const json_t *v)
 {
 	return error_set(c->err, 400, SCIM_INVALID_VALUE, "attribute '%s' must be %s%s, not %s",
-	                 where, a->multi_valued ? "a list of " : "",
-	                 schema_attr_type_name(a->type), json_kind(v));
+	                 where, a->multi_valued ? "a list of " : "", schema_attr_type_name(a->type),
+	                 json_kind(v));
 }
 
 static int
@@ -196,9 +196,10 @@ check_scalar(struct vctx *c, const struct attr_def *a, const json_t *v, const ch
 				if (strcasecmp(a->canonical_values[i], json_string_value(v)) == 0)
 					break;
 			if (a->canonical_values[i] == NULL)
-				return error_set(c->err, 400, SCIM_INVALID_VALUE,
-				                 "attribute '%s': '%.64s' is not one of its canonical values",
-				                 where, json_string_value(v));
+				return error_set(
+				    c->err, 400, SCIM_INVALID_VALUE,
+				    "attribute '%s': '%.64s' is not one of its canonical values",
+				    where, json_string_value(v));
 			*out = json_string(a->canonical_values[i]);
 			return *out != NULL ? 0 : oom(c->err);
 		}
@@ -237,8 +238,8 @@ check_scalar(struct vctx *c, const struct attr_def *a, const json_t *v, const ch
 	return *out != NULL ? 0 : oom(c->err);
 }
 
-static int check_multi(struct vctx *c, const struct attr_def *a, const json_t *v,
-                       const char *where, json_t **out);
+static int check_multi(struct vctx *c, const struct attr_def *a, const json_t *v, const char *where,
+                       json_t **out);
 
 /*
  * check_complex — one complex value (an object) of attribute `a`: sub-
@@ -265,15 +266,15 @@ check_complex(struct vctx *c, const struct attr_def *a, const json_t *v, const c
 	{
 		sub = schema_attr_lookup(NULL, a, key);
 		if (sub == NULL) {
-			error_set(c->err, 400, SCIM_INVALID_SYNTAX, "unknown sub-attribute '%s.%.64s'",
-			          where, key);
+			error_set(c->err, 400, SCIM_INVALID_SYNTAX,
+			          "unknown sub-attribute '%s.%.64s'", where, key);
 			goto fail;
 		}
 		if (sub->mutability == MUT_READONLY)
 			continue;
 		if (json_object_get(res, sub->name) != NULL) {
-			error_set(c->err, 400, SCIM_INVALID_SYNTAX, "sub-attribute '%s.%s' given twice",
-			          where, sub->name);
+			error_set(c->err, 400, SCIM_INVALID_SYNTAX,
+			          "sub-attribute '%s.%s' given twice", where, sub->name);
 			goto fail;
 		}
 		snprintf(subwhere, sizeof(subwhere), "%s.%s", where, sub->name);
@@ -294,8 +295,8 @@ check_complex(struct vctx *c, const struct attr_def *a, const json_t *v, const c
 	for (sub = a->sub_attrs; sub != NULL && sub->name != NULL; sub++) {
 		if (sub->required && sub->mutability != MUT_READONLY &&
 		    json_object_get(res, sub->name) == NULL && json_object_size(res) > 0) {
-			error_set(c->err, 400, SCIM_INVALID_VALUE, "sub-attribute '%s.%s' is required",
-			          where, sub->name);
+			error_set(c->err, 400, SCIM_INVALID_VALUE,
+			          "sub-attribute '%s.%s' is required", where, sub->name);
 			goto fail;
 		}
 	}
@@ -394,7 +395,8 @@ check_attr(struct vctx *c, const struct attr_def *a, const json_t *v, const char
 static bool
 strict_schema(const struct schema_def *s)
 {
-	return s != NULL && (strcmp(s->id, SCHEMA_ADMIN_USER) == 0 || strcmp(s->id, SCHEMA_ADMIN_GROUP) == 0);
+	return s != NULL &&
+	       (strcmp(s->id, SCHEMA_ADMIN_USER) == 0 || strcmp(s->id, SCHEMA_ADMIN_GROUP) == 0);
 }
 
 /* ---------------------------------------------------------------------
@@ -417,8 +419,9 @@ check_required(struct vctx *c, const struct attr_def *table, const json_t *obj, 
 			continue;
 		v = json_object_get(obj, a->name);
 		if (v == NULL || (json_is_string(v) && json_string_length(v) == 0))
-			return error_set(c->err, 400, SCIM_INVALID_VALUE, "attribute '%s%s%s' is required",
-			                 prefix, prefix[0] ? ":" : "", a->name);
+			return error_set(c->err, 400, SCIM_INVALID_VALUE,
+			                 "attribute '%s%s%s' is required", prefix,
+			                 prefix[0] ? ":" : "", a->name);
 	}
 	return 0;
 }
@@ -436,7 +439,8 @@ put_attr(struct vctx *c, json_t *dst, const struct attr_def *a, const json_t *va
 	if (a->mutability == MUT_READONLY)
 		return 0; /* RFC 7644 §3.3: readOnly values in a request are ignored */
 	if (json_object_get(dst, a->name) != NULL)
-		return error_set(c->err, 400, SCIM_INVALID_SYNTAX, "attribute '%s' given twice", where);
+		return error_set(c->err, 400, SCIM_INVALID_SYNTAX, "attribute '%s' given twice",
+		                 where);
 	if (check_attr(c, a, val, where, &nv) != 0)
 		return -1;
 	if (nv != NULL && json_object_set_new(dst, a->name, nv) != 0)
@@ -467,8 +471,8 @@ check_extension(struct vctx *c, const struct schema_def *s, const json_t *v, jso
 	{
 		a = schema_attr_lookup(s, NULL, key);
 		if (a == NULL) {
-			error_set(c->err, 400, SCIM_INVALID_SYNTAX, "unknown attribute '%s:%.64s'", s->id,
-			          key);
+			error_set(c->err, 400, SCIM_INVALID_SYNTAX, "unknown attribute '%s:%.64s'",
+			          s->id, key);
 			goto fail;
 		}
 		snprintf(where, sizeof(where), "%s:%s", s->id, a->name);
@@ -583,7 +587,8 @@ validate_resource(const struct resource_type_def *rt, const json_t *body, enum v
 		return NULL;
 	}
 	if (!json_is_object(body)) {
-		error_set(c.err, 400, SCIM_INVALID_SYNTAX, "the request body must be a JSON object");
+		error_set(c.err, 400, SCIM_INVALID_SYNTAX,
+		          "the request body must be a JSON object");
 		return NULL;
 	}
 	core = json_object();
@@ -612,8 +617,8 @@ validate_resource(const struct resource_type_def *rt, const json_t *body, enum v
 				goto fail;
 			}
 			if (exts[x] != NULL) {
-				error_set(c.err, 400, SCIM_INVALID_SYNTAX, "extension '%s' given twice",
-				          s->id);
+				error_set(c.err, 400, SCIM_INVALID_SYNTAX,
+				          "extension '%s' given twice", s->id);
 				goto fail;
 			}
 			if (check_extension(&c, s, val, &nv) != 0)
@@ -625,7 +630,8 @@ validate_resource(const struct resource_type_def *rt, const json_t *body, enum v
 		if (a == NULL)
 			a = schema_attr_lookup(rt->schema, NULL, key);
 		if (a == NULL) {
-			error_set(c.err, 400, SCIM_INVALID_SYNTAX, "unknown attribute '%.64s'", key);
+			error_set(c.err, 400, SCIM_INVALID_SYNTAX, "unknown attribute '%.64s'",
+			          key);
 			goto fail;
 		}
 		if (put_attr(&c, core, a, val, a->name) != 0)
@@ -646,7 +652,8 @@ validate_resource(const struct resource_type_def *rt, const json_t *body, enum v
 	/* assemble: schemas, then externalId and core attributes, then extensions */
 	res = json_object();
 	schemas = json_array();
-	if (res == NULL || schemas == NULL || json_array_append_new(schemas, json_string(rt->schema->id)) != 0)
+	if (res == NULL || schemas == NULL ||
+	    json_array_append_new(schemas, json_string(rt->schema->id)) != 0)
 		goto nomem;
 	for (i = 0; i < nexts; i++)
 		if ((listed[i] || exts[i] != NULL) &&
@@ -701,25 +708,27 @@ validate_value(const struct attr_ref *ref, const json_t *value, enum validate_sh
 	if (a->mutability == MUT_READONLY ||
 	    (ref->parent != NULL && ref->parent->mutability == MUT_READONLY)) {
 		error_set(c.err, 400, SCIM_MUTABILITY, "attribute '%s%s%s' is readOnly",
-		          ref->parent != NULL ? ref->parent->name : "", ref->parent != NULL ? "." : "",
-		          a->name);
+		          ref->parent != NULL ? ref->parent->name : "",
+		          ref->parent != NULL ? "." : "", a->name);
 		return NULL;
 	}
 	if (ref->schema != NULL && ref->schema->attrs != NULL &&
-	    ref->schema != schema_find(SCHEMA_CORE_USER) && ref->schema != schema_find(SCHEMA_CORE_GROUP) &&
+	    ref->schema != schema_find(SCHEMA_CORE_USER) &&
+	    ref->schema != schema_find(SCHEMA_CORE_GROUP) &&
 	    ref->schema != schema_find(SCHEMA_SCHOOL))
 		snprintf(where, sizeof(where), "%s:%s%s%s", ref->schema->id,
-		         ref->parent != NULL ? ref->parent->name : "", ref->parent != NULL ? "." : "",
-		         a->name);
+		         ref->parent != NULL ? ref->parent->name : "",
+		         ref->parent != NULL ? "." : "", a->name);
 	else
-		snprintf(where, sizeof(where), "%s%s%s", ref->parent != NULL ? ref->parent->name : "",
+		snprintf(where, sizeof(where), "%s%s%s",
+		         ref->parent != NULL ? ref->parent->name : "",
 		         ref->parent != NULL ? "." : "", a->name);
 	c.strict_canonical = strict_schema(ref->schema);
 
 	if (shape == VALIDATE_ELEMENT) {
 		if (!a->multi_valued) {
-			error_set(c.err, 400, SCIM_INVALID_PATH, "attribute '%s' is not multi-valued",
-			          where);
+			error_set(c.err, 400, SCIM_INVALID_PATH,
+			          "attribute '%s' is not multi-valued", where);
 			return NULL;
 		}
 		rc = check_element(&c, a, value, where, &nv);

@@ -148,7 +148,7 @@ static const struct resolve_case resolve_cases[] = {
     {"User", SCHEMA_ENTERPRISE_USER, NULL, NULL, NULL}, /* a URN alone */
     {"User", SCHEMA_ENTERPRISE_USER ":", NULL, NULL, NULL},
     {"User", SCHEMA_ENTERPRISE_USER ":userName", NULL, NULL, NULL},
-    {"User", "employeeNumber", NULL, NULL, NULL}, /* extension attrs need their URN */
+    {"User", "employeeNumber", NULL, NULL, NULL},            /* extension attrs need their URN */
     {"User", SCHEMA_ADMIN_GROUP ":scope", NULL, NULL, NULL}, /* not the User's extension */
     {"User", "urn:x:y:z", NULL, NULL, NULL},
     {"User", "members", NULL, NULL, NULL},
@@ -265,8 +265,8 @@ test_schema_to_json_user(void **state)
 
 	a = find_attr_json(attrs, "profileUrl");
 	assert_string_equal(json_string_value(json_object_get(a, "type")), "reference");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(a, "referenceTypes"), 0)),
-	                    "external");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(a, "referenceTypes"), 0)), "external");
 
 	a = find_attr_json(attrs, "emails");
 	assert_string_equal(json_string_value(json_object_get(a, "type")), "complex");
@@ -322,7 +322,8 @@ test_schema_to_json_all(void **state)
 		json_t *a = find_attr_json(json_object_get(j, "attributes"), "manager");
 		json_t *sub = find_attr_json(json_object_get(a, "subAttributes"), "displayName");
 
-		assert_string_equal(json_string_value(json_object_get(sub, "mutability")), "readOnly");
+		assert_string_equal(json_string_value(json_object_get(sub, "mutability")),
+		                    "readOnly");
 		json_decref(j);
 	}
 	assert_null(schema_to_json(NULL, ""));
@@ -349,7 +350,9 @@ test_resource_type_to_json(void **state)
 	assert_true(json_is_false(json_object_get(json_array_get(ext, 0), "required")));
 	assert_string_equal(json_string_value(json_object_get(json_array_get(ext, 1), "schema")),
 	                    SCHEMA_ADMIN_USER);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "meta"), "resourceType")), "ResourceType");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(j, "meta"), "resourceType")),
+	    "ResourceType");
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(j, "meta"), "location")),
 	    "http://h/scim/v2/ResourceTypes/User");
@@ -375,22 +378,20 @@ test_type_names(void **state)
 	assert_string_equal(schema_mutability_name(MUT_IMMUTABLE), "immutable");
 	assert_string_equal(schema_returned_name(RET_REQUEST), "request");
 	assert_string_equal(schema_uniqueness_name(UNIQ_GLOBAL), "global");
-	assert_true(schema_rt_has_schema(schema_resource_type("User"), schema_find(SCHEMA_ADMIN_USER)));
-	assert_false(schema_rt_has_schema(schema_resource_type("User"), schema_find(SCHEMA_ADMIN_GROUP)));
+	assert_true(
+	    schema_rt_has_schema(schema_resource_type("User"), schema_find(SCHEMA_ADMIN_USER)));
+	assert_false(
+	    schema_rt_has_schema(schema_resource_type("User"), schema_find(SCHEMA_ADMIN_GROUP)));
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_resource_types),
-	    cmocka_unit_test(test_schema_find),
-	    cmocka_unit_test(test_attr_lookup),
-	    cmocka_unit_test(test_resolve_table),
-	    cmocka_unit_test(test_resolve_len),
-	    cmocka_unit_test(test_schema_to_json_user),
-	    cmocka_unit_test(test_schema_to_json_all),
-	    cmocka_unit_test(test_resource_type_to_json),
+	    cmocka_unit_test(test_resource_types),     cmocka_unit_test(test_schema_find),
+	    cmocka_unit_test(test_attr_lookup),        cmocka_unit_test(test_resolve_table),
+	    cmocka_unit_test(test_resolve_len),        cmocka_unit_test(test_schema_to_json_user),
+	    cmocka_unit_test(test_schema_to_json_all), cmocka_unit_test(test_resource_type_to_json),
 	    cmocka_unit_test(test_type_names),
 	};
 

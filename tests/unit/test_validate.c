@@ -30,36 +30,47 @@ static const struct vcase cases[] = {
     {"minimal user", "User", "{\"schemas\":[" CORE_U "],\"userName\":\"a@x.org\"}", 0, NULL,
      "{\"schemas\":[" CORE_U "],\"userName\":\"a@x.org\"}"},
     {"entra create with enterprise and string booleans", "User",
-     "{\"schemas\":[" CORE_U "," ENT_U "],\"externalId\":\"4711\",\"userName\":\"Ann@lincoln.k12.us\","
-     "\"active\":\"True\",\"displayName\":\"Ann Lee\",\"emails\":[{\"primary\":\"true\",\"type\":\"work\","
-     "\"value\":\"ann@lincoln.k12.us\"}],\"meta\":{\"resourceType\":\"User\"},\"name\":{\"formatted\":"
+     "{\"schemas\":[" CORE_U "," ENT_U
+     "],\"externalId\":\"4711\",\"userName\":\"Ann@lincoln.k12.us\","
+     "\"active\":\"True\",\"displayName\":\"Ann "
+     "Lee\",\"emails\":[{\"primary\":\"true\",\"type\":\"work\","
+     "\"value\":\"ann@lincoln.k12.us\"}],\"meta\":{\"resourceType\":\"User\"},\"name\":{"
+     "\"formatted\":"
      "\"Ann Lee\",\"familyName\":\"Lee\",\"givenName\":\"Ann\"},\"addresses\":[{\"type\":\"work\","
      "\"locality\":\"Lincoln\",\"primary\":\"False\"}]," ENT_U ":{\"employeeNumber\":\"17\","
      "\"department\":\"Math\",\"manager\":{\"value\":\"abc\"}}}",
      0, NULL,
-     "{\"schemas\":[" CORE_U "," ENT_U "],\"externalId\":\"4711\",\"userName\":\"Ann@lincoln.k12.us\","
+     "{\"schemas\":[" CORE_U "," ENT_U
+     "],\"externalId\":\"4711\",\"userName\":\"Ann@lincoln.k12.us\","
      "\"active\":true,\"displayName\":\"Ann Lee\",\"emails\":[{\"primary\":true,\"type\":\"work\","
-     "\"value\":\"ann@lincoln.k12.us\"}],\"name\":{\"formatted\":\"Ann Lee\",\"familyName\":\"Lee\","
-     "\"givenName\":\"Ann\"},\"addresses\":[{\"type\":\"work\",\"locality\":\"Lincoln\",\"primary\":false}],"
-     ENT_U ":{\"employeeNumber\":\"17\",\"department\":\"Math\",\"manager\":{\"value\":\"abc\"}}}"},
+     "\"value\":\"ann@lincoln.k12.us\"}],\"name\":{\"formatted\":\"Ann "
+     "Lee\",\"familyName\":\"Lee\","
+     "\"givenName\":\"Ann\"},\"addresses\":[{\"type\":\"work\",\"locality\":\"Lincoln\","
+     "\"primary\":false}]," ENT_U
+     ":{\"employeeNumber\":\"17\",\"department\":\"Math\",\"manager\":{\"value\":\"abc\"}}}"},
     {"okta create", "User",
      "{\"schemas\":[" CORE_U "],\"userName\":\"bob@x.org\",\"name\":{\"givenName\":\"Bob\","
-     "\"familyName\":\"Ray\"},\"emails\":[{\"primary\":true,\"value\":\"bob@x.org\",\"type\":\"work\"}],"
+     "\"familyName\":\"Ray\"},\"emails\":[{\"primary\":true,\"value\":\"bob@x.org\",\"type\":"
+     "\"work\"}],"
      "\"displayName\":\"Bob Ray\",\"locale\":\"en-US\",\"externalId\":\"00u1\",\"groups\":[],"
      "\"password\":\"s3cret!\",\"active\":true}",
      0, NULL,
      "{\"schemas\":[" CORE_U "],\"userName\":\"bob@x.org\",\"name\":{\"givenName\":\"Bob\","
-     "\"familyName\":\"Ray\"},\"emails\":[{\"primary\":true,\"value\":\"bob@x.org\",\"type\":\"work\"}],"
+     "\"familyName\":\"Ray\"},\"emails\":[{\"primary\":true,\"value\":\"bob@x.org\",\"type\":"
+     "\"work\"}],"
      "\"displayName\":\"Bob Ray\",\"locale\":\"en-US\",\"externalId\":\"00u1\","
      "\"password\":\"s3cret!\",\"active\":true}"},
     {"names are normalised to the schema's spelling", "User",
-     "{\"SCHEMAS\":[" CORE_U "],\"USERNAME\":\"u\",\"Name\":{\"GIVENNAME\":\"G\"},\"EXTERNALID\":\"e\","
+     "{\"SCHEMAS\":[" CORE_U
+     "],\"USERNAME\":\"u\",\"Name\":{\"GIVENNAME\":\"G\"},\"EXTERNALID\":\"e\","
      "\"Emails\":[{\"VALUE\":\"v@x\",\"Primary\":true}]}",
      0, NULL,
-     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"name\":{\"givenName\":\"G\"},\"externalId\":\"e\","
+     "{\"schemas\":[" CORE_U
+     "],\"userName\":\"u\",\"name\":{\"givenName\":\"G\"},\"externalId\":\"e\","
      "\"emails\":[{\"value\":\"v@x\",\"primary\":true}]}"},
     {"readOnly attributes are dropped", "User",
-     "{\"schemas\":[" CORE_U "," ADM_U "],\"id\":\"zzz\",\"userName\":\"u\",\"meta\":{\"version\":1},"
+     "{\"schemas\":[" CORE_U "," ADM_U
+     "],\"id\":\"zzz\",\"userName\":\"u\",\"meta\":{\"version\":1},"
      "\"groups\":[{\"value\":\"g\"}]," ADM_U ":{\"grants\":[{\"source\":\"x\"}],\"inviteStatus\":"
      "\"bogus\",\"permission\":\"view\"}}",
      0, NULL,
@@ -68,7 +79,8 @@ static const struct vcase cases[] = {
      "{\"schemas\":[" CORE_U "," ENT_U "],\"userName\":\"u\"," ENT_U
      ":{\"manager\":{\"value\":\"m\",\"displayName\":\"Boss\"}}}",
      0, NULL,
-     "{\"schemas\":[" CORE_U "," ENT_U "],\"userName\":\"u\"," ENT_U ":{\"manager\":{\"value\":\"m\"}}}"},
+     "{\"schemas\":[" CORE_U "," ENT_U "],\"userName\":\"u\"," ENT_U
+     ":{\"manager\":{\"value\":\"m\"}}}"},
     {"admin extension, canonical values normalised, string boolean", "User",
      "{\"schemas\":[" CORE_U "," ADM_U "],\"userName\":\"u\"," ADM_U ":{\"permission\":\"Manage\","
      "\"canManageAdmins\":\"TRUE\",\"scope\":\"SCHOOL\",\"schools\":[\"s1\",\"s2\"]}}",
@@ -91,25 +103,31 @@ static const struct vcase cases[] = {
      "\"name\":{},\"phoneNumbers\":[null],\"title\":[]," ENT_U ":null}",
      0, NULL, "{\"schemas\":[" CORE_U "," ENT_U "],\"userName\":\"u\"}"},
     {"null sub-attribute dropped", "User",
-     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"name\":{\"givenName\":null,\"familyName\":\"F\"}}",
+     "{\"schemas\":[" CORE_U
+     "],\"userName\":\"u\",\"name\":{\"givenName\":null,\"familyName\":\"F\"}}",
      0, NULL, "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"name\":{\"familyName\":\"F\"}}"},
     {"single value wrapped for multi-valued", "User",
-     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"emails\":{\"value\":\"a@x\",\"type\":\"home\"}}", 0,
-     NULL,
-     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"emails\":[{\"value\":\"a@x\",\"type\":\"home\"}]}"},
+     "{\"schemas\":[" CORE_U
+     "],\"userName\":\"u\",\"emails\":{\"value\":\"a@x\",\"type\":\"home\"}}",
+     0, NULL,
+     "{\"schemas\":[" CORE_U
+     "],\"userName\":\"u\",\"emails\":[{\"value\":\"a@x\",\"type\":\"home\"}]}"},
     {"single string wrapped for multi-valued simple", "User",
-     "{\"schemas\":[" CORE_U "," ADM_U "],\"userName\":\"u\"," ADM_U ":{\"schools\":\"s1\"}}", 0, NULL,
+     "{\"schemas\":[" CORE_U "," ADM_U "],\"userName\":\"u\"," ADM_U ":{\"schools\":\"s1\"}}", 0,
+     NULL,
      "{\"schemas\":[" CORE_U "," ADM_U "],\"userName\":\"u\"," ADM_U ":{\"schools\":[\"s1\"]}}"},
     {"emails.type is not strict", "User",
-     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"emails\":[{\"value\":\"a\",\"type\":\"school\"}]}",
+     "{\"schemas\":[" CORE_U
+     "],\"userName\":\"u\",\"emails\":[{\"value\":\"a\",\"type\":\"school\"}]}",
      0, NULL, NULL},
     {"one primary among several", "User",
      "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"emails\":[{\"value\":\"a\",\"primary\":true},"
      "{\"value\":\"b\",\"primary\":false},{\"value\":\"c\"}]}",
      0, NULL, NULL},
     {"x509 base64", "User",
-     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"x509Certificates\":[{\"value\":\"TUlJRA==\"}]}", 0,
-     NULL, NULL},
+     "{\"schemas\":[" CORE_U
+     "],\"userName\":\"u\",\"x509Certificates\":[{\"value\":\"TUlJRA==\"}]}",
+     0, NULL, NULL},
     {"photos reference", "User",
      "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"photos\":[{\"value\":\"https://p/x.jpg\","
      "\"type\":\"photo\"}],\"profileUrl\":\"https://p/u\"}",
@@ -117,15 +135,18 @@ static const struct vcase cases[] = {
     {"group minimal", "Group", "{\"schemas\":[" CORE_G "],\"displayName\":\"Admins\"}", 0, NULL,
      "{\"schemas\":[" CORE_G "],\"displayName\":\"Admins\"}"},
     {"entra group created empty with members []", "Group",
-     "{\"schemas\":[" CORE_G "],\"externalId\":\"g1\",\"displayName\":\"G\",\"members\":[]}", 0, NULL,
-     "{\"schemas\":[" CORE_G "],\"externalId\":\"g1\",\"displayName\":\"G\"}"},
+     "{\"schemas\":[" CORE_G "],\"externalId\":\"g1\",\"displayName\":\"G\",\"members\":[]}", 0,
+     NULL, "{\"schemas\":[" CORE_G "],\"externalId\":\"g1\",\"displayName\":\"G\"}"},
     {"role group", "Group",
-     "{\"schemas\":[" CORE_G "," ADM_G "],\"displayName\":\"Principals\",\"members\":[{\"value\":\"u1\","
+     "{\"schemas\":[" CORE_G "," ADM_G
+     "],\"displayName\":\"Principals\",\"members\":[{\"value\":\"u1\","
      "\"type\":\"User\",\"$ref\":\"https://h/Users/u1\",\"display\":\"U\"}]," ADM_G
-     ":{\"permission\":\"manage\",\"scope\":\"region\",\"region\":\"north\",\"canManageAdmins\":false}}",
+     ":{\"permission\":\"manage\",\"scope\":\"region\",\"region\":\"north\",\"canManageAdmins\":"
+     "false}}",
      0, NULL, NULL},
     {"school", "School",
-     "{\"schemas\":[" SCH "],\"externalId\":\"sis-1\",\"name\":\"Lincoln High\",\"active\":\"false\","
+     "{\"schemas\":[" SCH
+     "],\"externalId\":\"sis-1\",\"name\":\"Lincoln High\",\"active\":\"false\","
      "\"region\":\"north\"}",
      0, NULL,
      "{\"schemas\":[" SCH "],\"externalId\":\"sis-1\",\"name\":\"Lincoln High\",\"active\":false,"
@@ -148,78 +169,85 @@ static const struct vcase cases[] = {
      "{\"schemas\":[" CORE_G "],\"displayName\":\"g\"," ENT_U ":{\"department\":\"d\"}}", 400,
      SCIM_INVALID_SYNTAX, NULL},
     {"extension not an object", "User",
-     "{\"schemas\":[" CORE_U "],\"userName\":\"u\"," ENT_U ":\"x\"}", 400, SCIM_INVALID_SYNTAX, NULL},
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\"," ENT_U ":\"x\"}", 400, SCIM_INVALID_SYNTAX,
+     NULL},
     {"body not an object", "User", "[1,2]", 400, SCIM_INVALID_SYNTAX, NULL},
 
     /* --- unknown attributes --------------------------------------------- */
-    {"unknown attribute", "User", "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"shoeSize\":42}", 400,
-     SCIM_INVALID_SYNTAX, NULL},
+    {"unknown attribute", "User", "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"shoeSize\":42}",
+     400, SCIM_INVALID_SYNTAX, NULL},
     {"unknown sub-attribute", "User",
-     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"name\":{\"nick\":\"x\"}}", 400, SCIM_INVALID_SYNTAX,
-     NULL},
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"name\":{\"nick\":\"x\"}}", 400,
+     SCIM_INVALID_SYNTAX, NULL},
     {"unknown extension attribute", "User",
      "{\"schemas\":[" CORE_U "," ENT_U "],\"userName\":\"u\"," ENT_U ":{\"salary\":1}}", 400,
      SCIM_INVALID_SYNTAX, NULL},
     {"dotted key in a POST body", "User",
-     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"name.givenName\":\"x\"}", 400, SCIM_INVALID_SYNTAX,
-     NULL},
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"name.givenName\":\"x\"}", 400,
+     SCIM_INVALID_SYNTAX, NULL},
     {"extension attribute at the top level", "User",
-     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"employeeNumber\":\"1\"}", 400, SCIM_INVALID_SYNTAX,
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"employeeNumber\":\"1\"}", 400,
+     SCIM_INVALID_SYNTAX, NULL},
+    {"attribute given twice", "User",
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"USERNAME\":\"v\"}", 400, SCIM_INVALID_SYNTAX,
      NULL},
-    {"attribute given twice", "User", "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"USERNAME\":\"v\"}",
-     400, SCIM_INVALID_SYNTAX, NULL},
 
     /* --- required ----------------------------------------------------- */
     {"missing userName", "User", "{\"schemas\":[" CORE_U "],\"displayName\":\"x\"}", 400,
      SCIM_INVALID_VALUE, NULL},
-    {"empty userName", "User", "{\"schemas\":[" CORE_U "],\"userName\":\"\"}", 400, SCIM_INVALID_VALUE,
-     NULL},
-    {"null userName", "User", "{\"schemas\":[" CORE_U "],\"userName\":null}", 400, SCIM_INVALID_VALUE,
-     NULL},
+    {"empty userName", "User", "{\"schemas\":[" CORE_U "],\"userName\":\"\"}", 400,
+     SCIM_INVALID_VALUE, NULL},
+    {"null userName", "User", "{\"schemas\":[" CORE_U "],\"userName\":null}", 400,
+     SCIM_INVALID_VALUE, NULL},
     {"missing group displayName", "Group", "{\"schemas\":[" CORE_G "],\"members\":[]}", 400,
      SCIM_INVALID_VALUE, NULL},
     {"missing school name", "School", "{\"schemas\":[" SCH "],\"region\":\"r\"}", 400,
      SCIM_INVALID_VALUE, NULL},
 
     /* --- types -------------------------------------------------------- */
-    {"userName number", "User", "{\"schemas\":[" CORE_U "],\"userName\":5}", 400, SCIM_INVALID_VALUE,
-     NULL},
-    {"active bad string", "User", "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"active\":\"yes\"}", 400,
+    {"userName number", "User", "{\"schemas\":[" CORE_U "],\"userName\":5}", 400,
      SCIM_INVALID_VALUE, NULL},
+    {"active bad string", "User",
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"active\":\"yes\"}", 400, SCIM_INVALID_VALUE,
+     NULL},
     {"active number", "User", "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"active\":1}", 400,
      SCIM_INVALID_VALUE, NULL},
     {"primary bad string", "User",
-     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"emails\":[{\"value\":\"a\",\"primary\":\"maybe\"}]}",
+     "{\"schemas\":[" CORE_U
+     "],\"userName\":\"u\",\"emails\":[{\"value\":\"a\",\"primary\":\"maybe\"}]}",
      400, SCIM_INVALID_VALUE, NULL},
-    {"name not complex", "User", "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"name\":\"Ann\"}", 400,
-     SCIM_INVALID_VALUE, NULL},
+    {"name not complex", "User", "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"name\":\"Ann\"}",
+     400, SCIM_INVALID_VALUE, NULL},
     {"array for single-valued", "User",
-     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"displayName\":[\"a\"]}", 400, SCIM_INVALID_VALUE,
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"displayName\":[\"a\"]}", 400,
+     SCIM_INVALID_VALUE, NULL},
+    {"nested arrays", "User",
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"emails\":[[{\"value\":\"a\"}]]}", 400,
+     SCIM_INVALID_VALUE, NULL},
+    {"email element a string", "User",
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"emails\":[\"a@x\"]}", 400, SCIM_INVALID_VALUE,
      NULL},
-    {"nested arrays", "User", "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"emails\":[[{\"value\":\"a\"}]]}",
-     400, SCIM_INVALID_VALUE, NULL},
-    {"email element a string", "User", "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"emails\":[\"a@x\"]}",
-     400, SCIM_INVALID_VALUE, NULL},
     {"sub-attribute object", "User",
      "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"name\":{\"givenName\":{\"x\":1}}}", 400,
      SCIM_INVALID_VALUE, NULL},
     {"bad base64", "User",
-     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"x509Certificates\":[{\"value\":\"not base64!\"}]}",
+     "{\"schemas\":[" CORE_U
+     "],\"userName\":\"u\",\"x509Certificates\":[{\"value\":\"not base64!\"}]}",
      400, SCIM_INVALID_VALUE, NULL},
     {"schools element object", "User",
-     "{\"schemas\":[" CORE_U "," ADM_U "],\"userName\":\"u\"," ADM_U ":{\"schools\":[{\"id\":1}]}}", 400,
-     SCIM_INVALID_VALUE, NULL},
+     "{\"schemas\":[" CORE_U "," ADM_U "],\"userName\":\"u\"," ADM_U ":{\"schools\":[{\"id\":1}]}}",
+     400, SCIM_INVALID_VALUE, NULL},
     {"members value number", "Group",
      "{\"schemas\":[" CORE_G "],\"displayName\":\"g\",\"members\":[{\"value\":17}]}", 400,
      SCIM_INVALID_VALUE, NULL},
 
     /* --- canonical values and primary --------------------------------- */
     {"bad permission", "User",
-     "{\"schemas\":[" CORE_U "," ADM_U "],\"userName\":\"u\"," ADM_U ":{\"permission\":\"admin\"}}", 400,
-     SCIM_INVALID_VALUE, NULL},
+     "{\"schemas\":[" CORE_U "," ADM_U "],\"userName\":\"u\"," ADM_U ":{\"permission\":\"admin\"}}",
+     400, SCIM_INVALID_VALUE, NULL},
     {"bad scope", "Group",
-     "{\"schemas\":[" CORE_G "," ADM_G "],\"displayName\":\"g\"," ADM_G ":{\"scope\":\"state\"}}", 400,
-     SCIM_INVALID_VALUE, NULL},
+     "{\"schemas\":[" CORE_G "," ADM_G "],\"displayName\":\"g\"," ADM_G ":{\"scope\":\"state\"}}",
+     400, SCIM_INVALID_VALUE, NULL},
     {"two primaries", "User",
      "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"emails\":[{\"value\":\"a\",\"primary\":true},"
      "{\"value\":\"b\",\"primary\":\"True\"}]}",
@@ -267,8 +295,9 @@ run_case(const struct vcase *c)
 			fail_msg("%s: expected %d, got success", c->name, c->status);
 		if (err.status != c->status || err.scim_type == NULL ||
 		    strcmp(err.scim_type, c->scim_type) != 0)
-			fail_msg("%s: expected %d %s, got %d %s (%s)", c->name, c->status, c->scim_type,
-			         err.status, err.scim_type ? err.scim_type : "-", err.detail);
+			fail_msg("%s: expected %d %s, got %d %s (%s)", c->name, c->status,
+			         c->scim_type, err.status, err.scim_type ? err.scim_type : "-",
+			         err.detail);
 		assert_true(err.detail[0] != '\0');
 	}
 	json_decref(out);
@@ -334,7 +363,8 @@ static const struct value_case value_cases[] = {
     {"User", "id", VALIDATE_ATTRIBUTE, "\"x\"", NULL, SCIM_MUTABILITY},
     {"User", "meta.created", VALIDATE_ATTRIBUTE, "\"2020-01-01T00:00:00Z\"", NULL, SCIM_MUTABILITY},
     {"User", "externalId", VALIDATE_ATTRIBUTE, "\"e\"", "\"e\"", NULL},
-    {"User", SCHEMA_ENTERPRISE_USER ":employeeNumber", VALIDATE_ATTRIBUTE, "\"12\"", "\"12\"", NULL},
+    {"User", SCHEMA_ENTERPRISE_USER ":employeeNumber", VALIDATE_ATTRIBUTE, "\"12\"", "\"12\"",
+     NULL},
     {"User", SCHEMA_ENTERPRISE_USER ":manager", VALIDATE_ATTRIBUTE,
      "{\"value\":\"m\",\"displayName\":\"ro\"}", "{\"value\":\"m\"}", NULL},
     {"User", SCHEMA_ENTERPRISE_USER ":manager.displayName", VALIDATE_ATTRIBUTE, "\"x\"", NULL,
@@ -350,7 +380,8 @@ static const struct value_case value_cases[] = {
      SCIM_MUTABILITY},
     {"Group", "members", VALIDATE_ATTRIBUTE, "[{\"value\":\"u1\"},{\"value\":\"u2\"}]",
      "[{\"value\":\"u1\"},{\"value\":\"u2\"}]", NULL},
-    {"Group", "members", VALIDATE_ELEMENT, "{\"value\":\"u1\",\"foo\":1}", NULL, SCIM_INVALID_SYNTAX},
+    {"Group", "members", VALIDATE_ELEMENT, "{\"value\":\"u1\",\"foo\":1}", NULL,
+     SCIM_INVALID_SYNTAX},
     {"Group", SCHEMA_ADMIN_GROUP ":scope", VALIDATE_ATTRIBUTE, "\"Partnership\"", "\"partnership\"",
      NULL},
     {"School", "active", VALIDATE_ATTRIBUTE, "\"FALSE\"", "false", NULL},
@@ -378,13 +409,16 @@ test_value_cases(void **state)
 		out = validate_value(&ref, in, c->shape, &err);
 		if (c->out == NULL) {
 			if (out != NULL)
-				fail_msg("value case %zu (%s %s): expected error", i, c->path, c->in);
+				fail_msg("value case %zu (%s %s): expected error", i, c->path,
+				         c->in);
 			if (err.status != 400 || strcmp(err.scim_type, c->scim_type) != 0)
 				fail_msg("value case %zu (%s): expected %s got %d %s", i, c->path,
-				         c->scim_type, err.status, err.scim_type ? err.scim_type : "-");
+				         c->scim_type, err.status,
+				         err.scim_type ? err.scim_type : "-");
 		} else {
 			if (out == NULL)
-				fail_msg("value case %zu (%s %s): %s", i, c->path, c->in, err.detail);
+				fail_msg("value case %zu (%s %s): %s", i, c->path, c->in,
+				         err.detail);
 			want = json_loads(c->out, JSON_DECODE_ANY, &jerr);
 			assert_non_null(want);
 			if (!json_equal(out, want))
@@ -404,15 +438,25 @@ static void
 test_datetime(void **state)
 {
 	static const char *good[] = {
-	    "2008-01-23T04:56:22Z", "2008-01-23T04:56:22.123Z", "2008-01-23T04:56:22+01:00",
-	    "2008-01-23T04:56:22-08:00", "2008-01-23T04:56:22", "2024-02-29T00:00:00Z",
+	    "2008-01-23T04:56:22Z",      "2008-01-23T04:56:22.123Z", "2008-01-23T04:56:22+01:00",
+	    "2008-01-23T04:56:22-08:00", "2008-01-23T04:56:22",      "2024-02-29T00:00:00Z",
 	    "2016-12-31T23:59:60Z",
 	};
 	static const char *bad[] = {
-	    "", "2008-01-23", "2008-01-23 04:56:22Z", "2008-13-01T00:00:00Z", "2008-00-01T00:00:00Z",
-	    "2023-02-29T00:00:00Z", "2008-04-31T00:00:00Z", "2008-01-23T24:00:00Z",
-	    "2008-01-23T04:60:00Z", "2008-01-23T04:56:22.Z", "2008-01-23T04:56:22+1:00",
-	    "2008-01-23T04:56:22ZZ", "08-01-23T04:56:22Z", "2008-01-23T04:56:22+01:00x",
+	    "",
+	    "2008-01-23",
+	    "2008-01-23 04:56:22Z",
+	    "2008-13-01T00:00:00Z",
+	    "2008-00-01T00:00:00Z",
+	    "2023-02-29T00:00:00Z",
+	    "2008-04-31T00:00:00Z",
+	    "2008-01-23T24:00:00Z",
+	    "2008-01-23T04:60:00Z",
+	    "2008-01-23T04:56:22.Z",
+	    "2008-01-23T04:56:22+1:00",
+	    "2008-01-23T04:56:22ZZ",
+	    "08-01-23T04:56:22Z",
+	    "2008-01-23T04:56:22+01:00x",
 	    "0000-01-01T00:00:00Z",
 	};
 	size_t i;
