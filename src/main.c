@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dir/dir.h"
 #include "dir/pool.h"
 #include "http/http.h"
 #include "lib/config.h"
@@ -97,7 +98,8 @@ main(int argc, char **argv)
 	app.cfg = cfg;
 	app.metrics = metrics_create();
 	app.pool = pool_create(cfg, cfg->workers);
-	if (app.metrics == NULL || app.pool == NULL) {
+	app.dir = app.pool ? dir_create(cfg, app.pool) : NULL;
+	if (app.metrics == NULL || app.pool == NULL || app.dir == NULL) {
 		log_error("out of memory");
 		goto done;
 	}
@@ -117,6 +119,7 @@ main(int argc, char **argv)
 	status = 0;
 done:
 	server_stop(srv);
+	dir_destroy(app.dir);
 	pool_destroy(app.pool);
 	metrics_destroy(app.metrics);
 	config_free(cfg);

@@ -25,13 +25,14 @@
 #include "lib/error.h"
 
 struct metrics;
+struct dir;
 
 /* Process-wide state the handlers need; borrowed by every request. */
 struct app {
 	const struct config *cfg;
 	struct pool *pool;
 	struct metrics *metrics;
-	void *dir; /* the directory mapping layer's state (dir/), when present */
+	struct dir *dir; /* the directory mapping layer (dir/dir.h) */
 };
 
 enum http_method {

@@ -1,0 +1,470 @@
+/*
+ * dir.c — the directory layer's common flows: connections, DNs, lookups
+ * by id, writes with the post-read and assertion controls; see dir_int.h.
+ */
+#include "dir/dir_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dir/entry.h"
+#include "dir/escape.h"
+#include "dir/ldaperr.h"
+#include "lib/log.h"
+
+struct dir *
+dir_create(const struct config *cfg, struct pool *pool)
+{
+	struct dir *dir = calloc(1, sizeof(*dir));
+
+	if (dir == NULL)
+		return NULL;
+	dir->cfg = cfg;
+	dir->pool = pool;
+	return dir;
+}
+
+void
+dir_destroy(struct dir *dir)
+{
+	free(dir);
+}
+
+bool
+dir_id_valid(const char *id)
+{
+	/* entryUUID: 8-4-4-4-12 hex digits (RFC 4530). */
+	static const int groups[] = {8, 4, 4, 4, 12};
+	size_t g, i;
+
+	if (id == NULL)
+		return false;
+	for (g = 0; g < 5; g++) {
+		for (i = 0; i < (size_t)groups[g]; i++, id++)
+			if (!isxdigit((unsigned char)*id))
+				return false;
+		if (g < 4 && *id++ != '-')
+			return false;
+	}
+	return *id == '\0';
+}
+
+int
+dir_op_begin(struct dir_op *op, const struct dir_ctx *ctx, struct rb_error *err)
+{
+	char *rdn;
+
+	memset(op, 0, sizeof(*op));
+	op->ctx = ctx;
+	rdn = escape_rdn("o", ctx->tenant);
+	op->tenant_dn = rdn ? escape_dn_join(rdn, ctx->dir->cfg->ldap_suffix) : NULL;
+	free(rdn);
+	if (op->tenant_dn == NULL)
+		return error_set(err, 500, NULL, "out of memory");
+	op->conn = pool_acquire(ctx->dir->pool, err);
+	if (op->conn == NULL) {
+		free(op->tenant_dn);
+		op->tenant_dn = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void
+dir_op_end(struct dir_op *op)
+{
+	if (op->conn != NULL)
+		pool_release(op->ctx->dir->pool, op->conn, op->broken);
+	op->conn = NULL;
+	free(op->tenant_dn);
+	op->tenant_dn = NULL;
+}
+
+char *
+dir_ou_dn(const struct dir_op *op, const char *ou)
+{
+	char *rdn = escape_rdn("ou", ou), *dn;
+
+	if (rdn == NULL)
+		return NULL;
+	dn = escape_dn_join(rdn, op->tenant_dn);
+	free(rdn);
+	return dn;
+}
+
+/* Swap a lost connection for a fresh one. 0, or -1 with *err. */
+static int
+dir_reconnect(struct dir_op *op, struct rb_error *err)
+{
+	pool_release(op->ctx->dir->pool, op->conn, true);
+	op->conn = pool_acquire(op->ctx->dir->pool, err);
+	op->broken = false;
+	return op->conn ? 0 : -1;
+}
+
+int
+dir_search(struct dir_op *op, const char *base, int scope, const char *filter, char **attrs,
+           LDAPControl **sctrls, int sizelimit, LDAPMessage **res, struct rb_error *err)
+{
+	struct timeval tv = pool_timeout(op->ctx->dir->pool);
+	int rc, attempt;
+
+	*res = NULL;
+	for (attempt = 0; attempt < 2; attempt++) {
+		rc = ldap_search_ext_s(op->conn->ld, base, scope, filter, attrs, 0, sctrls, NULL, &tv,
+		                       sizelimit, res);
+		if (!pool_rc_is_connection_error(rc) || attempt == 1)
+			break;
+		ldap_msgfree(*res);
+		*res = NULL;
+		if (dir_reconnect(op, err) < 0)
+			return -1;
+	}
+	if (pool_rc_is_connection_error(rc))
+		op->broken = true;
+	if (rc == LDAP_SUCCESS)
+		return 0;
+	if (rc == LDAP_NO_SUCH_OBJECT) { /* the base is missing: nothing matches */
+		return 0;
+	}
+	ldap_msgfree(*res);
+	*res = NULL;
+	if (rc == LDAP_SIZELIMIT_EXCEEDED)
+		return error_set(err, 400, SCIM_TOO_MANY,
+		                 "the filter matches more than %d resources; narrow it",
+		                 sizelimit);
+	return ldaperr_set(err, rc, "search", NULL);
+}
+
+json_t *
+dir_find_by_id(struct dir_op *op, const char *base, const char *objfilter, const char *id,
+               char **attrs, struct rb_error *err)
+{
+	LDAPMessage *res = NULL, *e;
+	char filter[256];
+	json_t *map = NULL;
+
+	if (!dir_id_valid(id)) {
+		error_set(err, 404, NULL, "no resource with id %s", "(not an id)");
+		return NULL;
+	}
+	/* id is 36 checked hex-and-dash characters: nothing to escape. */
+	snprintf(filter, sizeof(filter), "(&%s(entryUUID=%s))", objfilter, id);
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 2, &res, err) < 0)
+		return NULL;
+	e = res ? ldap_first_entry(op->conn->ld, res) : NULL;
+	if (e == NULL)
+		error_set(err, 404, NULL, "no resource with id %s", id);
+	else
+		map = entry_to_map(op->conn->ld, e);
+	ldap_msgfree(res);
+	return map;
+}
+
+bool
+dir_etag_csn(const char *etag, char *out, size_t outlen)
+{
+	const char *p = etag, *q;
+	size_t n;
+
+	while (*p == ' ')
+		p++;
+	if (!strncmp(p, "W/", 2))
+		p += 2;
+	if (*p == '"')
+		p++;
+	q = strchr(p, '"');
+	n = q ? (size_t)(q - p) : strlen(p);
+	while (n > 0 && p[n - 1] == ' ')
+		n--;
+	if (n == 0 || n + 1 > outlen)
+		return false;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* The assertion filter for an If-Match value ("*", one ETag, or a list). NEW string or NULL. */
+static char *
+dir_assertion_filter(const char *if_match)
+{
+	char csn[128], *esc, *out, *tmp;
+	const char *p = if_match;
+	size_t len;
+
+	while (*p == ' ')
+		p++;
+	if (!strcmp(p, "*"))
+		return strdup("(objectClass=*)");
+	out = strdup("(|");
+	while (out != NULL && *p) {
+		const char *comma = strchr(p, ',');
+		char one[160];
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (n >= sizeof(one))
+			n = sizeof(one) - 1;
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if (dir_etag_csn(one, csn, sizeof(csn))) {
+			esc = escape_filter_value(csn, strlen(csn));
+			len = strlen(out) + (esc ? strlen(esc) : 0) + 16;
+			tmp = esc ? malloc(len) : NULL;
+			if (tmp != NULL)
+				snprintf(tmp, len, "%s(entryCSN=%s)", out, esc);
+			free(esc);
+			free(out);
+			out = tmp;
+		}
+		p = comma ? comma + 1 : p + strlen(p);
+	}
+	if (out == NULL)
+		return NULL;
+	len = strlen(out) + 2;
+	tmp = malloc(len);
+	if (tmp != NULL)
+		snprintf(tmp, len, "%s)", out);
+	free(out);
+	return tmp;
+}
+
+/* Decode a post-read control (a SearchResultEntry, RFC 4527 §3.2) into a NEW map. */
+static json_t *
+dir_postread_map(LDAPControl *ctrl)
+{
+	BerElement *ber = NULL;
+	struct berval bv;
+	json_t *map = json_object();
+	char *s;
+
+	if (map == NULL)
+		return NULL;
+	ber = ber_init(&ctrl->ldctl_value);
+	if (ber == NULL || ber_scanf(ber, "{m{" /*}}*/, &bv) == LBER_ERROR)
+		goto fail;
+	s = strndup(bv.bv_val, bv.bv_len);
+	if (s == NULL)
+		goto fail;
+	entry_map_add(map, "dn", s);
+	free(s);
+	while (ber_scanf(ber, "{m" /*}*/, &bv) != LBER_ERROR) {
+		BerVarray vals = NULL;
+		char *attr = strndup(bv.bv_val, bv.bv_len), *desc;
+		int i;
+		if (attr == NULL || ber_scanf(ber, "[W]}", &vals) == LBER_ERROR) {
+			free(attr);
+			break;
+		}
+		desc = entry_desc_normalise(attr);
+		free(attr);
+		for (i = 0; desc != NULL && vals != NULL && vals[i].bv_val != NULL; i++) {
+			json_t *arr = json_object_get(map, desc);
+			if (arr == NULL) {
+				arr = json_array();
+				json_object_set_new(map, desc, arr);
+			}
+			json_array_append_new(arr, json_stringn_nocheck(vals[i].bv_val, vals[i].bv_len));
+		}
+		free(desc);
+		ber_bvarray_free(vals);
+	}
+	ber_free(ber, 1);
+	return map;
+fail:
+	if (ber != NULL)
+		ber_free(ber, 1);
+	json_decref(map);
+	return NULL;
+}
+
+json_t *
+dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const char *if_match,
+          char **read_attrs, struct rb_error *err)
+{
+	LDAPControl *postread = NULL, *assertion = NULL, *permissive = NULL;
+	LDAPControl *ctrls[4] = {NULL, NULL, NULL, NULL};
+	LDAPControl **rctrls = NULL;
+	LDAPMessage *res = NULL;
+	struct timeval tv = pool_timeout(op->ctx->dir->pool);
+	char *filter = NULL, *diag = NULL;
+	json_t *map = NULL;
+	int rc, msgid, code = LDAP_OTHER, n = 0;
+
+	{
+		BerElement *ber = ber_alloc_t(LBER_USE_DER);
+		struct berval val;
+		if (ber == NULL || ber_printf(ber, "{v}", read_attrs) == -1 ||
+		    ber_flatten2(ber, &val, 0) == -1 ||
+		    ldap_control_create(LDAP_CONTROL_POST_READ, 0, &val, 1, &postread) != LDAP_SUCCESS) {
+			ber_free(ber, 1);
+			error_set(err, 500, NULL, "out of memory");
+			goto done;
+		}
+		ber_free(ber, 1);
+	}
+	ctrls[n++] = postread;
+	if (if_match != NULL) {
+		filter = dir_assertion_filter(if_match);
+		if (filter == NULL ||
+		    ldap_create_assertion_control(op->conn->ld, filter, 1, &assertion) != LDAP_SUCCESS) {
+			error_set(err, 400, SCIM_INVALID_VERS, "If-Match is not a valid ETag");
+			goto done;
+		}
+		ctrls[n++] = assertion;
+	}
+	if (op->permissive) {
+		if (ldap_control_create("1.2.840.113556.1.4.1413", 0, NULL, 1, &permissive) !=
+		    LDAP_SUCCESS) {
+			error_set(err, 500, NULL, "out of memory");
+			goto done;
+		}
+		ctrls[n++] = permissive;
+	}
+	if (add)
+		rc = ldap_add_ext(op->conn->ld, dn, mods, ctrls, NULL, &msgid);
+	else
+		rc = ldap_modify_ext(op->conn->ld, dn, mods, ctrls, NULL, &msgid);
+	if (rc == LDAP_SUCCESS) {
+		rc = ldap_result(op->conn->ld, msgid, LDAP_MSG_ALL, &tv, &res);
+		if (rc == 0) {
+			rc = LDAP_TIMEOUT;
+		} else if (rc < 0) {
+			ldap_get_option(op->conn->ld, LDAP_OPT_RESULT_CODE, &rc);
+		} else {
+			rc = ldap_parse_result(op->conn->ld, res, &code, NULL, &diag, NULL, &rctrls, 0);
+			if (rc == LDAP_SUCCESS)
+				rc = code;
+		}
+	}
+	if (pool_rc_is_connection_error(rc)) {
+		op->broken = true;
+		/* Not retried: the write may or may not have reached the directory. */
+		error_set(err, 503, NULL, "the directory connection failed during the write; retry");
+		goto done;
+	}
+	if (rc == LDAP_ALREADY_EXISTS) {
+		error_set(err, 409, SCIM_UNIQUENESS, "%s already exists in this tenant",
+		          add ? "a resource with this name" : "the new name");
+		goto done;
+	}
+	if (rc == LDAP_ASSERTION_FAILED) {
+		error_set(err, 412, NULL, "If-Match: the resource has changed (or the ETag is stale)");
+		goto done;
+	}
+	if (rc != LDAP_SUCCESS) {
+		ldaperr_set(err, rc, add ? "add" : "modify", diag);
+		goto done;
+	}
+	for (n = 0; rctrls != NULL && rctrls[n] != NULL; n++)
+		if (!strcmp(rctrls[n]->ldctl_oid, LDAP_CONTROL_POST_READ))
+			map = dir_postread_map(rctrls[n]);
+	if (map == NULL)
+		error_set(err, 500, NULL, "the directory did not return the entry it wrote");
+done:
+	ldap_controls_free(rctrls);
+	ldap_memfree(diag);
+	ldap_msgfree(res);
+	if (postread != NULL)
+		ldap_control_free(postread);
+	if (assertion != NULL)
+		ldap_control_free(assertion);
+	if (permissive != NULL)
+		ldap_control_free(permissive);
+	free(filter);
+	return map;
+}
+
+int
+dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb_error *err)
+{
+	LDAPControl *assertion = NULL, *ctrls[2] = {NULL, NULL};
+	char *filter = NULL;
+	int rc;
+
+	if (if_match != NULL) {
+		filter = dir_assertion_filter(if_match);
+		if (filter == NULL ||
+		    ldap_create_assertion_control(op->conn->ld, filter, 1, &assertion) != LDAP_SUCCESS) {
+			free(filter);
+			return error_set(err, 400, SCIM_INVALID_VERS, "If-Match is not a valid ETag");
+		}
+		ctrls[0] = assertion;
+	}
+	rc = ldap_delete_ext_s(op->conn->ld, dn, ctrls, NULL);
+	if (assertion != NULL)
+		ldap_control_free(assertion);
+	free(filter);
+	if (pool_rc_is_connection_error(rc)) {
+		op->broken = true;
+		return error_set(err, 503, NULL, "the directory connection failed during the delete");
+	}
+	if (rc == LDAP_ASSERTION_FAILED)
+		return error_set(err, 412, NULL, "If-Match: the resource has changed");
+	if (rc != LDAP_SUCCESS)
+		return ldaperr_set(err, rc, "delete", NULL);
+	return 0;
+}
+
+char *
+dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const char *if_match,
+           struct rb_error *err)
+{
+	LDAPControl *assertion = NULL, *ctrls[2] = {NULL, NULL};
+	char *filter = NULL, *parent, *newdn;
+	int rc;
+
+	parent = strchr(dn, ',');
+	/* Find the first unescaped comma: the parent starts after it. */
+	while (parent != NULL && parent > dn && parent[-1] == '\\')
+		parent = strchr(parent + 1, ',');
+	if (parent == NULL) {
+		error_set(err, 500, NULL, "cannot rename %s", dn);
+		return NULL;
+	}
+	if (if_match != NULL) {
+		filter = dir_assertion_filter(if_match);
+		if (filter == NULL ||
+		    ldap_create_assertion_control(op->conn->ld, filter, 1, &assertion) != LDAP_SUCCESS) {
+			free(filter);
+			error_set(err, 400, SCIM_INVALID_VERS, "If-Match is not a valid ETag");
+			return NULL;
+		}
+		ctrls[0] = assertion;
+	}
+	rc = ldap_rename_s(op->conn->ld, dn, newrdn, NULL, 1, ctrls, NULL);
+	if (assertion != NULL)
+		ldap_control_free(assertion);
+	free(filter);
+	if (pool_rc_is_connection_error(rc)) {
+		op->broken = true;
+		error_set(err, 503, NULL, "the directory connection failed during a rename");
+		return NULL;
+	}
+	if (rc == LDAP_ALREADY_EXISTS) {
+		error_set(err, 409, SCIM_UNIQUENESS, "that name is already taken in this tenant");
+		return NULL;
+	}
+	if (rc == LDAP_ASSERTION_FAILED) {
+		error_set(err, 412, NULL, "If-Match: the resource has changed");
+		return NULL;
+	}
+	if (rc != LDAP_SUCCESS) {
+		ldaperr_set(err, rc, "rename", NULL);
+		return NULL;
+	}
+	newdn = escape_dn_join(newrdn, parent + 1);
+	if (newdn == NULL)
+		error_set(err, 500, NULL, "out of memory");
+	return newdn;
+}
+
+void
+dir_meta_from_map(const json_t *map, const char *location_base, struct map_meta *meta)
+{
+	meta->id = entry_map_first(map, "entryuuid");
+	meta->created = entry_map_first(map, "createtimestamp");
+	meta->modified = entry_map_first(map, "modifytimestamp");
+	meta->csn = entry_map_first(map, "entrycsn");
+	meta->location_base = location_base;
+}

@@ -1,0 +1,100 @@
+/*
+ * dir.h — the directory mapping layer: SCIM resources stored in LDAP.
+ *
+ * The HTTP layer validates input with the engine and calls these
+ * functions; they map SCIM to LDAP (map_*.c), translate filters
+ * (query.c), and talk to slapd through the pool (pool.c). Every function
+ * works inside one tenant (`o=<tenant>,<suffix>`) and on behalf of one
+ * source (the token's): nothing here can reach another tenant's entries.
+ *
+ * Module map
+ *   dir.c        context, DNs, lookups by id, reads (incl. post-read control)
+ *   users.c      /Users flows          groups.c   /Groups flows
+ *   schools.c    /Schools flows        query.c    filter → LDAP, paging, sorting
+ *   map_*.c      SCIM ⇄ attribute maps entry.c    attribute maps ⇄ LDAP
+ *   escape.c     RFC 4515/4514 escaping ldaperr.c  LDAP result → SCIM error
+ */
+#ifndef RB_DIR_H
+#define RB_DIR_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "dir/pool.h"
+#include "engine/filter.h"
+#include "engine/schema.h"
+#include "engine/sort.h"
+#include "lib/config.h"
+#include "lib/error.h"
+
+struct dir;
+
+/* Who is asking, where. All borrowed for the duration of a call. */
+struct dir_ctx {
+	struct dir *dir;
+	const char *tenant;   /* tenant name: o=<tenant> */
+	const char *source;   /* the token's source name */
+	const char *base_url; /* e.g. http://127.0.0.1:8080/scim/v2 */
+};
+
+/* A query: filter (may be NULL), sorting and the page wanted. */
+struct dir_query {
+	const struct filter *filter; /* borrowed; NULL = all */
+	const char *sort_by;         /* sortBy as given, or NULL */
+	const struct sort_key *sort; /* borrowed; sortBy/sortOrder parsed (NULL: default order) */
+	bool descending;
+	long start_index; /* 1-based */
+	long count;       /* page size; 0 = only totalResults */
+	bool want_members; /* groups: read member lists (false for excludedAttributes=members) */
+};
+
+/*
+ * dir_create — the layer's state over `pool` for `cfg` (both borrowed, must
+ * outlive it). NEW; free with dir_destroy.
+ */
+struct dir *dir_create(const struct config *cfg, struct pool *pool);
+void dir_destroy(struct dir *dir);
+
+/*
+ * Every resource-returning function returns a NEW reference to the full
+ * resource in SCIM JSON form (before projection), with meta (created,
+ * lastModified, location, version = W/"<entryCSN>"), or NULL with *err
+ * set (404 unknown id, 409 uniqueness, 412 version mismatch, 400 …, 503
+ * directory unavailable). `if_match` is an If-Match header value or NULL;
+ * it is applied atomically with the write (LDAP assertion control).
+ * Creating functions take a validated, normalised resource (borrowed).
+ */
+json_t *dir_user_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err);
+json_t *dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *err);
+json_t *dir_user_replace(const struct dir_ctx *ctx, const char *id, const json_t *user,
+                         const char *if_match, struct rb_error *err);
+json_t *dir_user_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
+                       const char *if_match, struct rb_error *err);
+int dir_user_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
+                    struct rb_error *err);
+/*
+ * dir_user_search — the page of users matching q. Returns a NEW array of
+ * resources and sets *total (totalResults), or NULL with *err.
+ */
+json_t *dir_user_search(const struct dir_ctx *ctx, const struct dir_query *q, long *total,
+                        struct rb_error *err);
+
+/* Groups: as users. `want_members` false never reads the member list. */
+json_t *dir_group_get(const struct dir_ctx *ctx, const char *id, bool want_members,
+                      struct rb_error *err);
+json_t *dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error *err);
+json_t *dir_group_replace(const struct dir_ctx *ctx, const char *id, const json_t *group,
+                          const char *if_match, struct rb_error *err);
+/* dir_group_patch — *changed_only: the caller may answer 204; the resource is still returned
+ * unless `want_result` is false (then NULL is returned on success with err unset). */
+json_t *dir_group_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
+                        const char *if_match, bool want_result, struct rb_error *err);
+int dir_group_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
+                     struct rb_error *err);
+json_t *dir_group_search(const struct dir_ctx *ctx, const struct dir_query *q, long *total,
+                         struct rb_error *err);
+
+/* dir_id_valid — true if `id` looks like an entryUUID (so it can be looked up at all). */
+bool dir_id_valid(const char *id);
+
+#endif /* RB_DIR_H */

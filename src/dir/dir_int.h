@@ -1,0 +1,115 @@
+/*
+ * dir_int.h — what the files of the directory layer share (not for other
+ * layers). See dir.h for the module map.
+ */
+#ifndef RB_DIR_INT_H
+#define RB_DIR_INT_H
+
+#include <jansson.h>
+#include <ldap.h>
+#include <stdbool.h>
+
+#include "dir/dir.h"
+#include "dir/map.h"
+#include "lib/error.h"
+
+struct dir {
+	const struct config *cfg;
+	struct pool *pool;
+};
+
+/* One SCIM operation's hold on a directory connection. */
+struct dir_op {
+	const struct dir_ctx *ctx;
+	struct pool_conn *conn;
+	bool broken;     /* the connection failed: drop it on release */
+	bool permissive; /* dir_write: send Permissive Modify (adding a present value,
+	                    deleting an absent one, are not errors) */
+	char *tenant_dn; /* owned: o=<tenant>,<suffix> */
+};
+
+/* Operational attributes read with every entry. */
+#define DIR_OPERATIONAL "entryUUID", "entryCSN", "createTimestamp", "modifyTimestamp"
+
+/* dir_op_begin — take a connection for ctx's tenant. 0, or -1 with *err (503). */
+int dir_op_begin(struct dir_op *op, const struct dir_ctx *ctx, struct rb_error *err);
+/* dir_op_end — give the connection back and free what op owns. */
+void dir_op_end(struct dir_op *op);
+
+/* dir_ou_dn — "ou=<ou>,o=<tenant>,<suffix>". NEW malloc'd string or NULL. */
+char *dir_ou_dn(const struct dir_op *op, const char *ou);
+
+/*
+ * dir_search — ldap_search_ext_s with the operation timeout; retried once
+ * on a fresh connection when the connection was lost (reads are safe to
+ * repeat). *res is a NEW result (ldap_msgfree) on success. A size limit
+ * hit is 400 tooMany. Returns 0 or -1 with *err.
+ */
+int dir_search(struct dir_op *op, const char *base, int scope, const char *filter, char **attrs,
+               LDAPControl **sctrls, int sizelimit, LDAPMessage **res, struct rb_error *err);
+
+/*
+ * dir_find_by_id — the entry with entryUUID `id` among the children of
+ * `base` that match `objfilter`, as a NEW attribute map (see entry.h),
+ * or NULL with *err (404 if there is none).
+ */
+json_t *dir_find_by_id(struct dir_op *op, const char *base, const char *objfilter, const char *id,
+                       char **attrs, struct rb_error *err);
+
+/*
+ * dir_write — add (mods with LDAP_MOD_ADD, `dn` new), modify, with the
+ * post-read control (RFC 4527) asking for `read_attrs`, and with an
+ * assertion (RFC 4528) `(entryCSN=<csn>)` when `if_match` is an ETag.
+ * Writes are never retried by us. Returns a NEW attribute map of the entry
+ * after the write, or NULL with *err (412 on assertion failure, 409
+ * uniqueness on an existing DN, …).
+ */
+json_t *dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods,
+                  const char *if_match, char **read_attrs, struct rb_error *err);
+
+/* dir_delete_dn — delete `dn`, with the If-Match assertion when given. 0 or -1. */
+int dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb_error *err);
+
+/*
+ * dir_rename — modrdn `dn` to `newrdn` (from escape_rdn), same parent.
+ * Returns the NEW DN (malloc'd), or NULL with *err (409 if taken).
+ */
+char *dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const char *if_match,
+                 struct rb_error *err);
+
+/* dir_meta_from_map — fill *meta from an entry map (borrowed pointers). */
+void dir_meta_from_map(const json_t *map, const char *location_base, struct map_meta *meta);
+
+/* dir_etag_csn — the entryCSN inside an ETag (W/"csn" or "csn"), copied to out. */
+bool dir_etag_csn(const char *etag, char *out, size_t outlen);
+
+#endif /* RB_DIR_INT_H */
+
+/* ---- dir_page.c: paged, sorted searches shared by users, groups, schools ---- */
+
+struct query_attr;
+
+/* A resource type's place in the directory and its conversion. */
+struct dir_type {
+	const struct resource_type_def *rt;
+	const char *ou;        /* "people", "groups", "schools" */
+	const char *objfilter; /* "(objectClass=rbPerson)" */
+	const struct query_attr *table;
+	char **attrs; /* LDAP attributes to read for a full resource */
+	/*
+	 * to_json — convert the maps of one page (a borrowed array of entry
+	 * maps) into a NEW array of SCIM resources, or NULL with *err.
+	 */
+	json_t *(*to_json)(struct dir_op *op, const json_t *maps, bool want_members,
+	                   struct rb_error *err);
+};
+
+/*
+ * dir_page_search — the page q asks for, as a NEW array of resources, with
+ * *total = totalResults. Exact filters with a sort key LDAP can order run
+ * as one server-side sorted VLV search (RFC 2891 + VLV, slapd's sssvlv),
+ * reading only the page; the rest read the candidates (at most
+ * max_results), apply filter_match, sort with the engine, and slice.
+ */
+json_t *dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_query *q,
+                        long *total, struct rb_error *err);

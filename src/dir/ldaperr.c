@@ -1,0 +1,51 @@
+/* ldaperr.c — the one table from LDAP result codes to SCIM errors; see ldaperr.h. */
+#include "dir/ldaperr.h"
+
+#include <ldap.h>
+#include <stddef.h>
+
+static const struct {
+	int rc;
+	int status;
+	const char *scim_type;
+	const char *text;
+} ldaperr_table[] = {
+    {LDAP_NO_SUCH_OBJECT, 404, NULL, "not found"},
+    {LDAP_ALREADY_EXISTS, 409, SCIM_UNIQUENESS, "already exists"},
+    {LDAP_ASSERTION_FAILED, 412, NULL, "the resource was changed since that version (ETag)"},
+    {LDAP_TYPE_OR_VALUE_EXISTS, 409, SCIM_UNIQUENESS, "the value already exists"},
+    {LDAP_CONSTRAINT_VIOLATION, 400, SCIM_INVALID_VALUE, "a value breaks a directory constraint"},
+    {LDAP_INVALID_SYNTAX, 400, SCIM_INVALID_VALUE, "a value has the wrong syntax"},
+    {LDAP_INVALID_DN_SYNTAX, 400, SCIM_INVALID_VALUE, "a name is not valid in the directory"},
+    {LDAP_NAMING_VIOLATION, 400, SCIM_INVALID_VALUE, "a name is not valid in the directory"},
+    {LDAP_OBJECT_CLASS_VIOLATION, 400, SCIM_INVALID_VALUE, "the entry breaks the schema"},
+    {LDAP_UNDEFINED_TYPE, 500, NULL, "the directory lacks the rosterbridge schema"},
+    {LDAP_NO_SUCH_ATTRIBUTE, 409, NULL, "the value is no longer there"},
+    {LDAP_NOT_ALLOWED_ON_NONLEAF, 409, NULL, "the entry still has children"},
+    {LDAP_SIZELIMIT_EXCEEDED, 400, SCIM_TOO_MANY, "the query matches too many resources"},
+    {LDAP_ADMINLIMIT_EXCEEDED, 400, SCIM_TOO_MANY, "the query matches too many resources"},
+    {LDAP_INSUFFICIENT_ACCESS, 500, NULL, "the service account may not do this (check ACLs)"},
+    {LDAP_INVALID_CREDENTIALS, 503, NULL, "the directory refused the service account"},
+    {LDAP_SERVER_DOWN, 503, NULL, "the directory is unavailable"},
+    {LDAP_CONNECT_ERROR, 503, NULL, "the directory is unavailable"},
+    {LDAP_UNAVAILABLE, 503, NULL, "the directory is unavailable"},
+    {LDAP_BUSY, 503, NULL, "the directory is busy"},
+    {LDAP_TIMEOUT, 503, NULL, "the directory did not answer in time"},
+    {LDAP_TIMELIMIT_EXCEEDED, 503, NULL, "the directory did not answer in time"},
+    {LDAP_UNWILLING_TO_PERFORM, 500, NULL, "the directory is unwilling to perform this"},
+    {LDAP_OTHER, 500, NULL, "directory error"},
+};
+
+int
+ldaperr_set(struct rb_error *err, int rc, const char *what, const char *diag)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ldaperr_table) / sizeof(ldaperr_table[0]); i++)
+		if (ldaperr_table[i].rc == rc)
+			return error_set(err, ldaperr_table[i].status, ldaperr_table[i].scim_type,
+			                 "%s: %s%s%s", what, ldaperr_table[i].text,
+			                 diag && *diag ? ": " : "", diag && *diag ? diag : "");
+	return error_set(err, 500, NULL, "%s: %s%s%s", what, ldap_err2string(rc),
+	                 diag && *diag ? ": " : "", diag && *diag ? diag : "");
+}

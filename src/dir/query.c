@@ -1,0 +1,284 @@
+/* query.c — SCIM filter → LDAP filter; see query.h. */
+#include "dir/query.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dir/escape.h"
+
+/* A growing string; `failed` sticks. */
+struct qbuf {
+	char *s;
+	size_t len, cap;
+	bool failed;
+};
+
+static void
+qbuf_add(struct qbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 128;
+		char *ns;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		ns = realloc(b->s, cap);
+		if (ns == NULL) {
+			b->failed = true;
+			return;
+		}
+		b->s = ns;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n + 1);
+	b->len += n;
+}
+
+void
+query_attr_key(const struct attr_ref *ref, char *out, size_t outlen)
+{
+	const char *urn = "";
+	bool ext = false;
+
+	if (ref->schema != NULL && strcmp(ref->schema->id, SCHEMA_CORE_USER) != 0 &&
+	    strcmp(ref->schema->id, SCHEMA_CORE_GROUP) != 0 && strcmp(ref->schema->id, SCHEMA_SCHOOL) != 0) {
+		urn = ref->schema->id;
+		ext = true;
+	}
+	if (ref->parent != NULL)
+		snprintf(out, outlen, "%s%s%s.%s", urn, ext ? ":" : "", ref->parent->name,
+		         ref->attr->name);
+	else
+		snprintf(out, outlen, "%s%s%s", urn, ext ? ":" : "", ref->attr->name);
+}
+
+static const struct query_attr *
+query_row(const struct query_attr *table, const struct attr_ref *ref)
+{
+	char key[512];
+
+	if (ref->attr == NULL)
+		return NULL;
+	query_attr_key(ref, key, sizeof(key));
+	for (; table->scim != NULL; table++)
+		if (!strcasecmp(table->scim, key))
+			return table;
+	return NULL;
+}
+
+const struct query_attr *
+query_attr_find(const struct query_attr *table, const struct resource_type_def *rt,
+                const char *path)
+{
+	struct attr_ref ref;
+
+	if (schema_resolve(rt, path, strlen(path), &ref) < 0)
+		return NULL;
+	return query_row(table, &ref);
+}
+
+/* The literal as LDAP assertion text (escaped), or NULL if it has none (null). NEW string. */
+static char *
+query_value(const json_t *v)
+{
+	char buf[64];
+
+	if (json_is_string(v))
+		return escape_filter_value(json_string_value(v), json_string_length(v));
+	if (json_is_true(v))
+		return strdup("TRUE");
+	if (json_is_false(v))
+		return strdup("FALSE");
+	if (json_is_integer(v)) {
+		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return strdup(buf);
+	}
+	if (json_is_real(v)) {
+		snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+		return strdup(buf);
+	}
+	return NULL;
+}
+
+/*
+ * Translate one node into b. Returns 1 if something was written, 0 if
+ * the node is "true" (broad: nothing written). *exact is cleared when a
+ * node is broader than its SCIM meaning.
+ */
+static int query_node(const struct filter *f, const struct query_attr *table, const char *source,
+                      struct qbuf *b, bool *exact);
+
+static int
+query_compare(const struct filter *f, const struct query_attr *table, const char *source,
+              struct qbuf *b, bool *exact)
+{
+	const struct query_attr *row;
+	char desc[256], *val = NULL;
+	const char *pre = "", *post = "";
+
+	if (f->attr.attr == NULL) {
+		/* Unknown attribute: matches nothing (RFC 7644 §3.4.2.2). */
+		qbuf_add(b, "(!(objectClass=*))");
+		return 1;
+	}
+	row = query_row(table, &f->attr);
+	if (row == NULL)
+		goto broad;
+	if (row->flags & QUERY_SOURCED)
+		snprintf(desc, sizeof(desc), "%s;x-src-%s", row->ldap, source);
+	else
+		snprintf(desc, sizeof(desc), "%s", row->ldap);
+	if (f->op == FILTER_PR) {
+		qbuf_add(b, "(");
+		qbuf_add(b, desc);
+		qbuf_add(b, "=*)");
+		return 1;
+	}
+	switch (f->op) {
+	case FILTER_EQ:
+	case FILTER_NE:
+		break;
+	case FILTER_SW:
+		post = "*";
+		break;
+	case FILTER_EW:
+		pre = "*";
+		break;
+	case FILTER_CO:
+		pre = "*";
+		post = "*";
+		break;
+	default:
+		goto broad; /* gt/ge/lt/le: LDAP ordering rules differ from SCIM's */
+	}
+	if ((f->op == FILTER_SW || f->op == FILTER_EW || f->op == FILTER_CO) &&
+	    (row->flags & QUERY_NOSUBSTR))
+		goto broad;
+	if (f->op == FILTER_NE && (row->flags & QUERY_MULTI))
+		goto broad;
+	val = query_value(f->value);
+	if (val == NULL)
+		goto broad;
+	if (f->op != FILTER_EQ && f->op != FILTER_NE && val[0] == '\0') {
+		/* sw/ew/co "": every present value matches. */
+		qbuf_add(b, "(");
+		qbuf_add(b, desc);
+		qbuf_add(b, "=*)");
+		free(val);
+		return 1;
+	}
+	if (f->op == FILTER_NE)
+		qbuf_add(b, "(!");
+	if (row->flags & QUERY_SYNTH_SN)
+		qbuf_add(b, "(&(!(rbSynthetic=sn))");
+	qbuf_add(b, "(");
+	qbuf_add(b, desc);
+	qbuf_add(b, "=");
+	qbuf_add(b, pre);
+	qbuf_add(b, val);
+	qbuf_add(b, post);
+	qbuf_add(b, ")");
+	if (row->flags & QUERY_SYNTH_SN)
+		qbuf_add(b, ")");
+	if (f->op == FILTER_NE)
+		qbuf_add(b, ")");
+	free(val);
+	return 1;
+broad:
+	free(val);
+	*exact = false;
+	return 0;
+}
+
+static int
+query_node(const struct filter *f, const struct query_attr *table, const char *source,
+           struct qbuf *b, bool *exact)
+{
+	struct qbuf l = {0}, r = {0};
+	bool lexact = true, rexact = true;
+	int lw, rw, ret = 0;
+
+	switch (f->op) {
+	case FILTER_AND:
+		lw = query_node(f->left, table, source, &l, exact);
+		rw = query_node(f->right, table, source, &r, exact);
+		if (lw && rw) {
+			qbuf_add(b, "(&");
+			qbuf_add(b, l.s);
+			qbuf_add(b, r.s);
+			qbuf_add(b, ")");
+		} else if (lw || rw) {
+			qbuf_add(b, lw ? l.s : r.s);
+		}
+		ret = lw || rw;
+		break;
+	case FILTER_OR:
+		lw = query_node(f->left, table, source, &l, exact);
+		rw = query_node(f->right, table, source, &r, exact);
+		if (lw && rw) {
+			qbuf_add(b, "(|");
+			qbuf_add(b, l.s);
+			qbuf_add(b, r.s);
+			qbuf_add(b, ")");
+			ret = 1;
+		}
+		/* One side "true": the whole `or` is "true" (broad). */
+		break;
+	case FILTER_NOT:
+		lw = query_node(f->left, table, source, &l, &lexact);
+		if (lw && lexact) {
+			qbuf_add(b, "(!");
+			qbuf_add(b, l.s);
+			qbuf_add(b, ")");
+			ret = 1;
+		} else {
+			*exact = false;
+		}
+		break;
+	case FILTER_VALUEPATH:
+		/* Complex value filters run in the evaluator. */
+		*exact = false;
+		break;
+	default:
+		ret = query_compare(f, table, source, b, &rexact);
+		if (!rexact)
+			*exact = false;
+		break;
+	}
+	if (l.failed || r.failed)
+		b->failed = true;
+	free(l.s);
+	free(r.s);
+	return ret;
+}
+
+char *
+query_translate(const struct filter *f, const struct query_attr *table, const char *objfilter,
+                const char *source, bool *exact)
+{
+	struct qbuf node = {0}, out = {0};
+	int wrote = 0;
+
+	*exact = true;
+	if (f != NULL)
+		wrote = query_node(f, table, source, &node, exact);
+	if (wrote) {
+		qbuf_add(&out, "(&");
+		qbuf_add(&out, objfilter);
+		qbuf_add(&out, node.s);
+		qbuf_add(&out, ")");
+	} else {
+		qbuf_add(&out, objfilter);
+	}
+	free(node.s);
+	if (node.failed || out.failed) {
+		free(out.s);
+		return NULL;
+	}
+	return out.s;
+}
