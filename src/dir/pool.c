@@ -9,6 +9,7 @@
 #include "dir/pool.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,28 @@ fail:
 	return NULL;
 }
 
+/*
+ * An idle LDAP connection has nothing to read. If its socket is readable
+ * or hung up, the server closed it (or sent a Notice of Disconnection):
+ * the handle is dead, and using it for a write would fail in a way that
+ * leaves us unsure whether the write happened.
+ */
+static bool
+pool_alive(LDAP *ld)
+{
+	struct pollfd pfd;
+	int fd = -1;
+
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0)
+		return false;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) < 0)
+		return true; /* cannot tell: let the operation find out */
+	return (pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0;
+}
+
 struct pool_conn *
 pool_acquire(struct pool *pool, struct rb_error *err)
 {
@@ -185,8 +208,16 @@ pool_acquire(struct pool *pool, struct rb_error *err)
 	slot->busy = true;
 	pthread_mutex_unlock(&pool->mutex);
 
-	if (slot->conn.ld != NULL)
+	if (slot->conn.ld != NULL && pool_alive(slot->conn.ld))
 		return &slot->conn;
+	if (slot->conn.ld != NULL) {
+		/* The directory closed this connection while it was idle (restart). */
+		log_info("ldap: connection %d was closed by the directory; reconnecting",
+		         slot->conn.index);
+		ldap_unbind_ext_s(slot->conn.ld, NULL, NULL);
+		slot->conn.ld = NULL;
+		slot->backoff_ms = 0;
+	}
 
 	pool_now(&now);
 	if (slot->backoff_ms > 0 && pool_before(&now, &slot->retry_at)) {

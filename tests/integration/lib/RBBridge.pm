@@ -1,0 +1,134 @@
+package RBBridge;
+# RBBridge — start the rosterbridge daemon for an integration test, against a
+# private slapd from RBTest::start_directory, on a free loopback port, and
+# talk SCIM to it over real HTTP (HTTP::Tiny, JSON::PP: core Perl only).
+#
+#   my $dir = RBTest::start_directory();
+#   my $b   = RBBridge->start($dir);            # tokens of the dev tenants
+#   my $r   = $b->req(GET => '/Users', token => 'demo-okta');
+#   $r->{status}, $r->{json}, $r->{headers}{etag}
+use strict;
+use warnings;
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+use JSON::PP;
+use POSIX qw(WNOHANG);
+use Time::HiRes qw(sleep);
+use RBTest ();
+
+my @BRIDGES;
+END { $_->stop for @BRIDGES }
+
+# Tokens for every test bridge: name => [tenant, source, rights].
+our %TOKENS = (
+    'demo-okta'     => [qw(demo okta write)],
+    'demo-entra'    => [qw(demo entra write)],
+    'demo-clever'   => [qw(demo clever write)],
+    'demo-readonly' => [qw(demo okta read)],
+    'other-okta'    => [qw(other okta write)],
+    'state-okta'    => [qw(statewide okta write)],
+);
+
+sub build_dir { $ENV{RB_BUILD} // 'build' }
+
+sub start {
+    my ($class, $dir, %opt) = @_;
+    my $self = bless { dir => $dir }, $class;
+    my $tmp = tempdir(CLEANUP => 1);
+    my $port = RBTest::free_port();
+    my $bin = build_dir() . '/rosterbridge';
+    die "no $bin: run make first\n" unless -x $bin;
+    open my $pw, '>', "$tmp/service.secret" or die $!;
+    print $pw $dir->{service_pw}, "\n";
+    close $pw;
+    my $conf = "$tmp/test.conf";
+    open my $c, '>', $conf or die $!;
+    print $c "listen 127.0.0.1:$port\n";
+    print $c "workers " . ($opt{workers} // 2) . "\n";
+    print $c "ldap_uri $dir->{uri}\nldap_suffix $dir->{suffix}\n";
+    print $c "ldap_bind_dn $dir->{service_dn}\nldap_bind_password_file $tmp/service.secret\n";
+    print $c "ldap_timeout_ms " . ($opt{ldap_timeout_ms} // 3000) . "\n";
+    print $c "max_results $opt{max_results}\n" if $opt{max_results};
+    print $c "max_body_bytes $opt{max_body_bytes}\n" if $opt{max_body_bytes};
+    print $c "log_level info\n";
+    print $c "tenant $_\n" for qw(demo other statewide);
+    for my $name (sort keys %TOKENS) {
+        my ($tenant, $source, $rights) = @{ $TOKENS{$name} };
+        my $hash = `$bin -H $name`;
+        chomp $hash;
+        print $c "token $hash tenant=$tenant source=$source rights=$rights\n";
+    }
+    close $c;
+    $self->{log} = "$tmp/bridge.log";
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>>', $self->{log};
+        open STDERR, '>>', $self->{log};
+        exec $bin, '-f', $conf or die "exec: $!";
+    }
+    $self->{pid}  = $pid;
+    $self->{port} = $port;
+    $self->{base} = "http://127.0.0.1:$port";
+    $self->{http} = HTTP::Tiny->new(timeout => 30, keep_alive => 1);
+    push @BRIDGES, $self;
+    for (1 .. 200) {
+        my $r = $self->{http}->get("$self->{base}/healthz");
+        return $self if $r->{status} == 200;
+        die "rosterbridge exited:\n" . $self->log_text if waitpid($pid, WNOHANG) == $pid;
+        sleep 0.05;
+    }
+    die "rosterbridge did not start:\n" . $self->log_text;
+}
+
+sub log_text {
+    my ($self) = @_;
+    open my $f, '<', $self->{log} or return '';
+    local $/;
+    return <$f>;
+}
+
+sub stop {
+    my ($self) = @_;
+    return unless $self->{pid};
+    kill 'TERM', $self->{pid};
+    for (1 .. 200) {
+        if (waitpid($self->{pid}, WNOHANG) == $self->{pid}) {
+            $self->{exit} = $?;
+            delete $self->{pid};
+            return;
+        }
+        sleep 0.05;
+    }
+    kill 'KILL', $self->{pid};
+    waitpid($self->{pid}, 0);
+    $self->{exit} = $?;
+    delete $self->{pid};
+}
+
+# req(METHOD => '/Users…', token => NAME|undef, json => {…}|body => '…', headers => {…})
+# Paths without a leading /scim/v2 or /healthz-style root get /scim/v2 prepended.
+sub req {
+    my ($self, $method, $path, %a) = @_;
+    my %h = %{ $a{headers} // {} };
+    $h{Authorization} = "Bearer $a{token}" if defined $a{token};
+    $h{Authorization} = $a{auth} if defined $a{auth};
+    my $url = $path =~ m{^/(scim|healthz|readyz|metrics)} ? "$self->{base}$path"
+                                                           : "$self->{base}/scim/v2$path";
+    my %o = (headers => \%h);
+    if (exists $a{json}) {
+        $o{content} = JSON::PP->new->canonical->encode($a{json});
+        $h{'Content-Type'} //= 'application/scim+json';
+    } elsif (exists $a{body}) {
+        $o{content} = $a{body};
+        $h{'Content-Type'} //= 'application/scim+json';
+    }
+    my $r = $self->{http}->request($method, $url, \%o);
+    my $json;
+    if (length($r->{content} // '') && ($r->{headers}{'content-type'} // '') =~ /json/) {
+        $json = eval { JSON::PP->new->decode($r->{content}) };
+    }
+    return { status => $r->{status}, json => $json, headers => $r->{headers},
+             content => $r->{content} };
+}
+
+1;
