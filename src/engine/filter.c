@@ -484,10 +484,7 @@ filter_parse_literal(struct filter_parser *p, json_t **out)
 		if (*out == NULL || !json_is_string(*out)) {
 			json_decref(*out);
 			*out = NULL;
-			size_t at = jerr.position > 0 ? (size_t)jerr.position - 1 : 0;
-
-			filter_fail(p, start + (at > i - start ? i - start : at),
-			            "invalid string literal (%s)", jerr.text);
+			filter_fail(p, start, "invalid string literal (%s)", jerr.text);
 			return -1;
 		}
 		p->pos = i + 1;
@@ -782,7 +779,10 @@ filter_parse_not(struct filter_parser *p)
 		wl = filter_word_len(p, w);
 		if (w < p->len && (p->s[w] == '(' || filter_compare_op(p->s + w, wl) < 0 ||
 		                   (w + wl < p->len && !filter_is_delim(p->s[w + wl])))) {
-			if (++p->depth > FILTER_MAX_DEPTH) {
+			/* `not (…)` is one level (the parenthesis), like `not …` */
+			bool paren = p->s[w] == '(';
+
+			if (!paren && ++p->depth > FILTER_MAX_DEPTH) {
 				filter_fail(p, at, "nested more than %d levels", FILTER_MAX_DEPTH);
 				return NULL;
 			}
@@ -790,7 +790,8 @@ filter_parse_not(struct filter_parser *p)
 			inner = filter_parse_not(p);
 			if (inner == NULL)
 				return NULL;
-			p->depth--;
+			if (!paren)
+				p->depth--;
 			f = filter_node(FILTER_NOT);
 			if (f == NULL) {
 				filter_free(inner);
@@ -835,7 +836,7 @@ filter_logical(struct filter_parser *p, const char *kw)
 	n = filter_word_len(p, at);
 	if (!filter_word_is(p->s + at, n, kw))
 		return 0;
-	if (at + n < p->len && !(filter_is_space(p->s[at + n]) || p->s[at + n] == '('))
+	if (at + n < p->len && !filter_is_delim(p->s[at + n]))
 		return 0;
 	return n;
 }
