@@ -88,9 +88,9 @@
  */
 
 static const char *const filter_op_names[] = {
-    [FILTER_EQ] = "eq", [FILTER_NE] = "ne",   [FILTER_CO] = "co",   [FILTER_SW] = "sw",
-    [FILTER_EW] = "ew", [FILTER_GT] = "gt",   [FILTER_GE] = "ge",   [FILTER_LT] = "lt",
-    [FILTER_LE] = "le", [FILTER_PR] = "pr",   [FILTER_AND] = "and", [FILTER_OR] = "or",
+    [FILTER_EQ] = "eq",   [FILTER_NE] = "ne",        [FILTER_CO] = "co",   [FILTER_SW] = "sw",
+    [FILTER_EW] = "ew",   [FILTER_GT] = "gt",        [FILTER_GE] = "ge",   [FILTER_LT] = "lt",
+    [FILTER_LE] = "le",   [FILTER_PR] = "pr",        [FILTER_AND] = "and", [FILTER_OR] = "or",
     [FILTER_NOT] = "not", [FILTER_VALUEPATH] = "[]",
 };
 
@@ -493,7 +493,8 @@ filter_parse_literal(struct filter_parser *p, json_t **out)
 	for (i = start; i < p->len && !filter_is_delim(p->s[i]); i++)
 		;
 	if (i == start) {
-		filter_fail(p, start, "expected a value (string, number, true, false or null), found %s",
+		filter_fail(p, start,
+		            "expected a value (string, number, true, false or null), found %s",
 		            filter_found(p, buf, sizeof(buf)));
 		return -1;
 	}
@@ -619,15 +620,16 @@ static int
 filter_check_types(struct filter_parser *p, const struct filter *f, size_t opat, size_t valat)
 {
 	const struct attr_def *a = f->attr.attr;
-	bool ordering = f->op == FILTER_GT || f->op == FILTER_GE || f->op == FILTER_LT ||
-	                f->op == FILTER_LE;
+	bool ordering =
+	    f->op == FILTER_GT || f->op == FILTER_GE || f->op == FILTER_LT || f->op == FILTER_LE;
 	bool substr = f->op == FILTER_CO || f->op == FILTER_SW || f->op == FILTER_EW;
 
 	if (a == NULL || f->op == FILTER_PR)
 		return 0;
-	if (ordering && (a->type == ATTR_BOOLEAN || a->type == ATTR_BINARY || a->type == ATTR_COMPLEX)) {
-		filter_fail(p, opat, "'%s' cannot be applied to %s attribute %s", filter_op_names[f->op],
-		            schema_attr_type_name(a->type), a->name);
+	if (ordering &&
+	    (a->type == ATTR_BOOLEAN || a->type == ATTR_BINARY || a->type == ATTR_COMPLEX)) {
+		filter_fail(p, opat, "'%s' cannot be applied to %s attribute %s",
+		            filter_op_names[f->op], schema_attr_type_name(a->type), a->name);
 		return -1;
 	}
 	if (substr && a->type == ATTR_BOOLEAN) {
@@ -642,7 +644,8 @@ filter_check_types(struct filter_parser *p, const struct filter *f, size_t opat,
 	if (ordering && a->type == ATTR_DATETIME && json_is_string(f->value)) {
 		struct filter_instant t;
 
-		if (!filter_parse_instant(json_string_value(f->value), json_string_length(f->value), &t)) {
+		if (!filter_parse_instant(json_string_value(f->value), json_string_length(f->value),
+		                          &t)) {
 			filter_fail(p, valat, "expected an RFC 3339 dateTime for %s", a->name);
 			return -1;
 		}
@@ -697,7 +700,8 @@ filter_parse_attr(struct filter_parser *p)
 		}
 		if (f->attr.attr != NULL && f->attr.attr->type != ATTR_COMPLEX &&
 		    !f->attr.attr->multi_valued) {
-			filter_fail(p, open, "%s is neither complex nor multi-valued", f->attr.attr->name);
+			filter_fail(p, open, "%s is neither complex nor multi-valued",
+			            f->attr.attr->name);
 			goto fail;
 		}
 		if (++p->depth > FILTER_MAX_DEPTH) {
@@ -721,9 +725,10 @@ filter_parse_attr(struct filter_parser *p)
 		p->pos++;
 		p->depth--;
 		if (filter_peek(p) == '.') {
-			filter_fail(p, p->pos,
-			            "a sub-attribute after ']' is only allowed in PATCH paths, not in "
-			            "filters");
+			filter_fail(
+			    p, p->pos,
+			    "a sub-attribute after ']' is only allowed in PATCH paths, not in "
+			    "filters");
 			goto fail;
 		}
 		return f;
@@ -927,7 +932,8 @@ filter_parse(const struct resource_type_def *rt, const char *text, struct rb_err
 	struct filter_parser p = {.rt = rt, .s = text, .err = err};
 
 	if (text == NULL) {
-		error_set(err, 400, SCIM_INVALID_FILTER, "invalid filter at offset 0: empty filter");
+		error_set(err, 400, SCIM_INVALID_FILTER,
+		          "invalid filter at offset 0: empty filter");
 		return NULL;
 	}
 	p.len = strnlen(text, (size_t)FILTER_MAX_LEN + 1);
@@ -941,7 +947,8 @@ filter_parse_value_filter(const struct resource_type_def *rt, const struct attr_
 	struct filter_parser p = {.rt = rt, .vparent = parent, .s = text, .len = len, .err = err};
 
 	if (text == NULL || parent == NULL) {
-		error_set(err, 400, SCIM_INVALID_FILTER, "invalid filter at offset 0: empty filter");
+		error_set(err, 400, SCIM_INVALID_FILTER,
+		          "invalid filter at offset 0: empty filter");
 		return NULL;
 	}
 	return filter_parse_text(&p);
@@ -964,9 +971,8 @@ filter_member(const json_t *o, const char *name)
 	v = json_object_get(o, name);
 	if (v != NULL)
 		return v;
-	json_object_foreach ((json_t *)o, k, v)
-		if (strlen(k) == n && filter_ncasecmp(k, name, n) == 0)
-			return v;
+	json_object_foreach((json_t *)o, k,
+	                    v) if (strlen(k) == n && filter_ncasecmp(k, name, n) == 0) return v;
 	return NULL;
 }
 
@@ -983,15 +989,11 @@ filter_nonempty(const json_t *v)
 	if (json_is_string(v))
 		return json_string_length(v) > 0;
 	if (json_is_array(v)) {
-		json_array_foreach (v, i, e)
-			if (filter_nonempty(e))
-				return true;
+		json_array_foreach(v, i, e) if (filter_nonempty(e)) return true;
 		return false;
 	}
 	if (json_is_object(v)) {
-		json_object_foreach ((json_t *)v, k, e)
-			if (filter_nonempty(e))
-				return true;
+		json_object_foreach((json_t *)v, k, e) if (filter_nonempty(e)) return true;
 		return false;
 	}
 	return true;
@@ -1217,9 +1219,7 @@ filter_any(const struct attr_def *a, enum filter_op op, const json_t *v, const j
 	if (a != NULL && a->type == ATTR_COMPLEX)
 		cmp_def = schema_attr_lookup(NULL, a, "value");
 	if (json_is_array(v)) {
-		json_array_foreach (v, i, e)
-			if (filter_any(a, op, e, lit))
-				return true;
+		json_array_foreach(v, i, e) if (filter_any(a, op, e, lit)) return true;
 		return false;
 	}
 	if (json_is_object(v)) {
@@ -1278,7 +1278,8 @@ filter_locate(const struct attr_ref *ref, const json_t *resource, bool *owned)
 	arr = json_array();
 	if (arr == NULL)
 		return NULL;
-	json_array_foreach (top, i, e) {
+	json_array_foreach(top, i, e)
+	{
 		json_t *s = filter_member(e, ref->attr->name);
 
 		if (s != NULL)
@@ -1302,11 +1303,11 @@ filter_valuepath(const struct filter *f, const json_t *resource)
 		return false;
 	v = filter_locate(&f->attr, resource, &owned);
 	if (json_is_array(v)) {
-		json_array_foreach (v, i, e)
-			if (filter_eval(f->left, e, true)) {
-				r = true;
-				break;
-			}
+		json_array_foreach(v, i, e) if (filter_eval(f->left, e, true))
+		{
+			r = true;
+			break;
+		}
 	} else if (v != NULL && !json_is_null(v)) {
 		r = filter_eval(f->left, v, true);
 	}

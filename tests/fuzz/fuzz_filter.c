@@ -24,7 +24,8 @@ static const char sample_user[] =
     "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\","
     "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"],"
     "\"id\":\"2819c223-7f76-453a-919d-413861904646\",\"externalId\":\"4711\","
-    "\"userName\":\"Alice@Example.com\",\"name\":{\"familyName\":\"O'Malley\",\"givenName\":\"Alice\"},"
+    "\"userName\":\"Alice@Example.com\",\"name\":{\"familyName\":\"O'Malley\",\"givenName\":"
+    "\"Alice\"},"
     "\"displayName\":\"Alice O'Malley\",\"title\":\"\",\"userType\":\"Employee\",\"active\":true,"
     "\"emails\":[{\"value\":\"alice@example.com\",\"type\":\"work\",\"primary\":true},"
     "{\"value\":\"a@home.org\",\"type\":\"home\"}],"
@@ -90,8 +91,7 @@ fuzz_value_filter(const struct resource_type_def *rt, const char *path, const ch
 	f = filter_parse_value_filter(rt, &ref, text, len, &err);
 	if (f == NULL)
 		return;
-	json_array_foreach (elems, i, e)
-		(void)filter_match_value(f, e);
+	json_array_foreach(elems, i, e)(void) filter_match_value(f, e);
 	filter_free(f);
 }
 
@@ -122,9 +122,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_value_filter(
 	    u, "urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User:schools", text,
 	    strlen(text),
-	    json_object_get(json_object_get(user,
-	                                    "urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User"),
-	                    "schools"));
+	    json_object_get(
+	        json_object_get(user,
+	                        "urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User"),
+	        "schools"));
 	free(text);
 	return 0;
 }

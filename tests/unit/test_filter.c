@@ -115,22 +115,24 @@ test_parse_file(void **state)
 
 			snprintf(needle, sizeof(needle), "at offset %s:", want + 6);
 			if (got != NULL) {
-				print_error("parse.txt:%d: [%s] parsed as [%s], want %s\n", lineno, text, got,
-				            want);
+				print_error("parse.txt:%d: [%s] parsed as [%s], want %s\n", lineno,
+				            text, got, want);
 				failures++;
 			} else if (strstr(err.detail, needle) == NULL) {
-				print_error("parse.txt:%d: [%s]: %s, want %s\n", lineno, text, err.detail, want);
+				print_error("parse.txt:%d: [%s]: %s, want %s\n", lineno, text,
+				            err.detail, want);
 				failures++;
 			}
 		} else {
 			const char *expect = strcmp(want, "=") == 0 ? text : want;
 
 			if (got == NULL) {
-				print_error("parse.txt:%d: [%s] failed: %s\n", lineno, text, err.detail);
+				print_error("parse.txt:%d: [%s] failed: %s\n", lineno, text,
+				            err.detail);
 				failures++;
 			} else if (strcmp(got, expect) != 0) {
-				print_error("parse.txt:%d: [%s] gave [%s], want [%s]\n", lineno, text, got,
-				            expect);
+				print_error("parse.txt:%d: [%s] gave [%s], want [%s]\n", lineno,
+				            text, got, expect);
 				failures++;
 			}
 		}
@@ -159,7 +161,8 @@ test_match_file(void **state)
 	resources = json_object_get(root, "resources");
 	cases = json_object_get(root, "cases");
 	assert_true(json_is_object(resources) && json_is_array(cases));
-	json_array_foreach (cases, i, c) {
+	json_array_foreach(cases, i, c)
+	{
 		const char *type = json_string_value(json_array_get(c, 0));
 		const char *rname = json_string_value(json_array_get(c, 1));
 		const char *text = json_string_value(json_array_get(c, 2));
@@ -172,7 +175,8 @@ test_match_file(void **state)
 			fail_msg("match.json: case %zu malformed", i);
 		f = parse_checked(type, text, &err);
 		if (f == NULL) {
-			print_error("match.json case %zu: [%s] does not parse: %s\n", i, text, err.detail);
+			print_error("match.json case %zu: [%s] does not parse: %s\n", i, text,
+			            err.detail);
 			failures++;
 			continue;
 		}
@@ -303,7 +307,8 @@ test_limits(void **state)
 	/* A long flat chain is fine (bounded by the length, not the depth). */
 	buf[0] = '\0';
 	for (i = 0, n = 0; i < 600; i++)
-		n += (size_t)snprintf(buf + n, FILTER_MAX_LEN + 2 - n, "%sa%zu pr", i ? " or " : "", i);
+		n += (size_t)snprintf(buf + n, FILTER_MAX_LEN + 2 - n, "%sa%zu pr", i ? " or " : "",
+		                      i);
 	s = canon("User", buf, &err);
 	assert_non_null(s);
 	assert_string_equal(s, buf);
@@ -399,17 +404,39 @@ static void
 test_value_filters(void **state)
 {
 	static const struct value_case vc[] = {
-	    {"n eq 42", true},          {"n eq 42.0", true},       {"n eq \"42\"", true},
-	    {"n ne 42", false},         {"n ne 41", true},         {"n gt 41", true},
-	    {"n gt 42", false},         {"n ge 42", true},         {"n lt 43", true},
-	    {"n le 41.5", false},       {"n lt 42.5", true},       {"n gt -1e3", true},
-	    {"n eq 4.2e1", true},       {"n eq \"042\"", false},   {"n co 4", true},
-	    {"n sw \"4\"", true},       {"n ew 2", true},          {"n ew 3", false},
-	    {"n eq \"x\"", false},      {"n ne \"x\"", true},      {"n pr", true},
-	    {"n eq null", false},       {"n ne null", true},       {"d eq 1.5", true},
-	    {"d eq 1.50", true},        {"d eq 15e-1", true},      {"d gt 1", true},
-	    {"d lt 2", true},           {"d ge 1.5", true},        {"d le 1.4999", false},
-	    {"d eq \"1.5\"", true},     {"d gt \"1.25\"", true},   {"d lt -2", false},
+	    {"n eq 42", true},
+	    {"n eq 42.0", true},
+	    {"n eq \"42\"", true},
+	    {"n ne 42", false},
+	    {"n ne 41", true},
+	    {"n gt 41", true},
+	    {"n gt 42", false},
+	    {"n ge 42", true},
+	    {"n lt 43", true},
+	    {"n le 41.5", false},
+	    {"n lt 42.5", true},
+	    {"n gt -1e3", true},
+	    {"n eq 4.2e1", true},
+	    {"n eq \"042\"", false},
+	    {"n co 4", true},
+	    {"n sw \"4\"", true},
+	    {"n ew 2", true},
+	    {"n ew 3", false},
+	    {"n eq \"x\"", false},
+	    {"n ne \"x\"", true},
+	    {"n pr", true},
+	    {"n eq null", false},
+	    {"n ne null", true},
+	    {"d eq 1.5", true},
+	    {"d eq 1.50", true},
+	    {"d eq 15e-1", true},
+	    {"d gt 1", true},
+	    {"d lt 2", true},
+	    {"d ge 1.5", true},
+	    {"d le 1.4999", false},
+	    {"d eq \"1.5\"", true},
+	    {"d gt \"1.25\"", true},
+	    {"d lt -2", false},
 	    {"t eq \"2011-05-13T04:42:34Z\"", true},
 	    {"t eq \"2011-05-13T06:42:34+02:00\"", true},
 	    {"t eq \"2011-05-12T23:42:34-05:00\"", true},
@@ -424,23 +451,56 @@ test_value_filters(void **state)
 	    {"t le \"1970-01-01T00:00:00Z\"", false},
 	    {"t gt \"1900-02-28T00:00:00Z\"", true},
 	    {"t lt \"2400-02-29T00:00:00Z\"", true},
-	    {"t sw \"2011-05\"", true},  {"t co \"T04\"", true},   {"t ne \"garbage\"", true},
-	    {"t eq \"garbage\"", false}, {"b eq true", true},      {"b eq \"TRUE\"", true},
-	    {"b ne false", true},       {"b eq false", false},     {"b eq 1", false},
-	    {"b ne 1", true},           {"b pr", true},            {"s eq \"MiXeD\"", true},
-	    {"s eq \"mixed\"", true},   {"s co \"IXE\"", true},    {"s sw \"mix\"", true},
-	    {"s ew \"XED\"", true},     {"s gt \"MIXEC\"", true},  {"s lt \"mixee\"", true},
-	    {"s ge \"MIXED\"", true},   {"s le \"mixed\"", true},  {"s gt \"mixed\"", false},
-	    {"s eq \"mixe\"", false},   {"s eq \"mixed \"", false}, {"x eq \"MiXeD\"", true},
-	    {"x eq \"mixed\"", false},  {"x co \"iXe\"", true},    {"x co \"ixe\"", false},
-	    {"x sw \"M\"", true},       {"x sw \"m\"", false},     {"x ew \"d\"", false},
-	    {"x gt \"MiXeC\"", true},   {"x lt \"a\"", true},      {"r eq \"https://x/Users/1\"", true},
-	    {"r eq \"HTTPS://x/Users/1\"", false},                 {"r ew \"/1\"", true},
-	    {"s co \"\"", true},        {"x sw \"\"", true},       {"value eq \"V\"", true},
-	    {"zz eq 1", false},         {"zz ne 1", false},        {"not (zz eq 1)", true},
-	    {"n eq 42 and d eq 1.5", true}, {"n eq 1 or d eq 1.5", true}, {"not (n eq 42)", false},
-	    {"u pr", false},            {"u eq null", true},       {"e pr", false},
-	    {"e eq \"\"", true},        {"e eq null", true},       {"s eq null", false},
+	    {"t sw \"2011-05\"", true},
+	    {"t co \"T04\"", true},
+	    {"t ne \"garbage\"", true},
+	    {"t eq \"garbage\"", false},
+	    {"b eq true", true},
+	    {"b eq \"TRUE\"", true},
+	    {"b ne false", true},
+	    {"b eq false", false},
+	    {"b eq 1", false},
+	    {"b ne 1", true},
+	    {"b pr", true},
+	    {"s eq \"MiXeD\"", true},
+	    {"s eq \"mixed\"", true},
+	    {"s co \"IXE\"", true},
+	    {"s sw \"mix\"", true},
+	    {"s ew \"XED\"", true},
+	    {"s gt \"MIXEC\"", true},
+	    {"s lt \"mixee\"", true},
+	    {"s ge \"MIXED\"", true},
+	    {"s le \"mixed\"", true},
+	    {"s gt \"mixed\"", false},
+	    {"s eq \"mixe\"", false},
+	    {"s eq \"mixed \"", false},
+	    {"x eq \"MiXeD\"", true},
+	    {"x eq \"mixed\"", false},
+	    {"x co \"iXe\"", true},
+	    {"x co \"ixe\"", false},
+	    {"x sw \"M\"", true},
+	    {"x sw \"m\"", false},
+	    {"x ew \"d\"", false},
+	    {"x gt \"MiXeC\"", true},
+	    {"x lt \"a\"", true},
+	    {"r eq \"https://x/Users/1\"", true},
+	    {"r eq \"HTTPS://x/Users/1\"", false},
+	    {"r ew \"/1\"", true},
+	    {"s co \"\"", true},
+	    {"x sw \"\"", true},
+	    {"value eq \"V\"", true},
+	    {"zz eq 1", false},
+	    {"zz ne 1", false},
+	    {"not (zz eq 1)", true},
+	    {"n eq 42 and d eq 1.5", true},
+	    {"n eq 1 or d eq 1.5", true},
+	    {"not (n eq 42)", false},
+	    {"u pr", false},
+	    {"u eq null", true},
+	    {"e pr", false},
+	    {"e eq \"\"", true},
+	    {"e eq null", true},
+	    {"s eq null", false},
 	};
 	static const char elem_text[] =
 	    "{\"n\":42,\"d\":1.5,\"t\":\"2011-05-13T04:42:34Z\",\"b\":true,\"s\":\"MiXeD\","
@@ -471,8 +531,8 @@ test_value_filters(void **state)
 	}
 	/* type errors in value filters */
 	{
-		static const char *const bad[] = {"b gt true", "b co \"t\"", "t gt \"x\"",
-		                                  "n[x eq 1]", "n eq", "", " "};
+		static const char *const bad[] = {
+		    "b gt true", "b co \"t\"", "t gt \"x\"", "n[x eq 1]", "n eq", "", " "};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			struct rb_error err;
 			struct filter *f;
