@@ -126,6 +126,8 @@ dir_search(struct dir_op *op, const char *base, int scope, const char *filter, c
 		op->broken = true;
 	if (rc == LDAP_SUCCESS)
 		return 0;
+	if (rc == LDAP_VLV_ERROR && sctrls != NULL)
+		return 0; /* the caller reads the VLV response (offset past the end) */
 	if (rc == LDAP_NO_SUCH_OBJECT) { /* the base is missing: nothing matches */
 		return 0;
 	}
@@ -457,6 +459,33 @@ dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const char *if
 	if (newdn == NULL)
 		error_set(err, 500, NULL, "out of memory");
 	return newdn;
+}
+
+int
+dir_check_version(const json_t *map, const char *if_match, struct rb_error *err)
+{
+	const char *csn = entry_map_first(map, "entrycsn");
+	const char *p = if_match;
+	char one[160], want[128];
+
+	if (if_match == NULL)
+		return 0;
+	while (*p == ' ')
+		p++;
+	if (!strcmp(p, "*"))
+		return 0;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (n >= sizeof(one))
+			n = sizeof(one) - 1;
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if (csn != NULL && dir_etag_csn(one, want, sizeof(want)) && !strcmp(want, csn))
+			return 0;
+		p = comma ? comma + 1 : p + strlen(p);
+	}
+	return error_set(err, 412, NULL, "If-Match: the resource has changed (or the ETag is stale)");
 }
 
 void

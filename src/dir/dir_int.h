@@ -77,6 +77,13 @@ int dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struc
 char *dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const char *if_match,
                  struct rb_error *err);
 
+/*
+ * dir_check_version — for a write that turns out to change nothing (so no
+ * LDAP assertion runs): 0 if `if_match` (NULL, "*", or ETags) names the
+ * entry's current entryCSN, else -1 with *err 412.
+ */
+int dir_check_version(const json_t *map, const char *if_match, struct rb_error *err);
+
 /* dir_meta_from_map — fill *meta from an entry map (borrowed pointers). */
 void dir_meta_from_map(const json_t *map, const char *location_base, struct map_meta *meta);
 

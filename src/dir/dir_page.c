@@ -61,6 +61,21 @@ dir_page_vlv(struct dir_op *op, const struct dir_type *t, const char *base, cons
 			continue;
 		ldap_parse_result(op->conn->ld, m, &code, NULL, NULL, NULL, &rctrls, 0);
 	}
+	if (code == LDAP_VLV_ERROR && q->start_index > 1) {
+		/* The offset is past the end: ask for the first entry, to learn the total. */
+		struct dir_query first = *q;
+		json_t *none;
+		first.start_index = 1;
+		first.count = 0;
+		json_decref(maps);
+		maps = NULL;
+		none = dir_page_vlv(op, t, base, filter, sortkeys, &first, total, err);
+		if (none != NULL) {
+			json_decref(none);
+			maps = json_array();
+		}
+		goto done;
+	}
 	if (code != LDAP_SUCCESS) {
 		json_decref(maps);
 		maps = NULL;

@@ -444,7 +444,7 @@ groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod 
 			                              entry_map_first(old, "entryuuid"), group_attrs, err)
 			             : NULL;
 			free(base);
-		} else {
+		} else if (dir_check_version(old, if_match, err) == 0) {
 			after = json_deep_copy(old);
 		}
 		goto done;
@@ -532,6 +532,8 @@ dir_group_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_b
 	if (rc != PATCH_OK)
 		goto done;
 	if (!pr.changed) {
+		if (dir_check_version(old, if_match, err) < 0)
+			goto done;
 		after = json_incref(old);
 		goto answer;
 	}

@@ -358,7 +358,8 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 			goto oom;
 	}
 	if (entry_mods_count(mods) == 0 && rdn == NULL) {
-		out = users_one(op, old, err);
+		if (dir_check_version(old, if_match, err) == 0)
+			out = users_one(op, old, err);
 		goto done;
 	}
 	if (entry_mods_count(mods) == 0) {
@@ -438,7 +439,8 @@ dir_user_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_bo
 		goto done;
 	}
 	if (!pr.changed) {
-		out = json_incref(cur);
+		if (dir_check_version(old, if_match, err) == 0)
+			out = json_incref(cur);
 		goto done;
 	}
 	out = users_write(&op, old, pr.resource, if_match, err);

@@ -130,9 +130,15 @@ server_access(void *cls, struct MHD_Connection *c, const char *url, const char *
 		clock_gettime(CLOCK_MONOTONIC, &st->start);
 		*con_cls = st;
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && strtoull(cl, NULL, 10) > (unsigned long long)limit)
-			st->too_large = true;
-		else
+		if (cl == NULL || strtoull(cl, NULL, 10) <= (unsigned long long)limit)
+			return MHD_YES;
+		st->too_large = true;
+		/*
+		 * Somewhat too large: read and discard the body, then answer 413,
+		 * so that clients which send the whole body before reading see
+		 * the answer. Far too large: answer at once (the connection closes).
+		 */
+		if (strtoull(cl, NULL, 10) <= 16ULL * (unsigned long long)limit)
 			return MHD_YES;
 	}
 	if (*upload_data_size > 0 && !st->answered) {

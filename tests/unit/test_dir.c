@@ -25,10 +25,10 @@ static const struct {
 	const char *out;
 } filter_escapes[] = {
     {"alice", "alice"},
-    {"*", "\\2a"},
-    {"a)(uid=*", "a\\29\\28uid=\\2a"},
-    {"*)(|(objectClass=*", "\\2a\\29\\28|\\28objectClass=\\2a"},
-    {"back\\slash", "back\\5cslash"},
+    {"*", "\\2A"},
+    {"a)(uid=*", "a\\29\\28uid=\\2A"},
+    {"*)(|(objectClass=*", "\\2A\\29\\28|\\28objectClass=\\2A"},
+    {"back\\slash", "back\\5Cslash"},
     {"x)(&)", "x\\29\\28&\\29"},
     {"", ""},
 };
@@ -292,7 +292,7 @@ static const struct {
 	bool exact;
 } translations[] = {
     {"userName eq \"alice\"", "(&(objectClass=rbPerson)(uid=alice))", true},
-    {"userName eq \"a*)(uid=*\"", "(&(objectClass=rbPerson)(uid=a\\2a\\29\\28uid=\\2a))", true},
+    {"userName eq \"a*)(uid=*\"", "(&(objectClass=rbPerson)(uid=a\\2A\\29\\28uid=\\2A))", true},
     {"userName sw \"al\"", "(&(objectClass=rbPerson)(uid=al*))", true},
     {"userName ew \"ce\"", "(&(objectClass=rbPerson)(uid=*ce))", true},
     {"userName co \"lic\"", "(&(objectClass=rbPerson)(uid=*lic*))", true},
