@@ -58,6 +58,9 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
 all: $(BUILD)/rosterbridge
 
+# Keep object files of test binaries (no rebuild on every run).
+.SECONDARY:
+
 deps:
 	@scripts/install-deps
 

@@ -12,9 +12,11 @@ escape_filter_value(const char *value, size_t len)
 	struct berval in, out = {0, NULL};
 	char *copy;
 
+	if (len == 0)
+		return strdup("");
 	in.bv_val = (char *)value;
 	in.bv_len = len;
-	if (ldap_bv2escaped_filter_value(&in, &out) != 0)
+	if (ldap_bv2escaped_filter_value(&in, &out) != 0 || out.bv_val == NULL)
 		return NULL;
 	copy = malloc(out.bv_len + 1);
 	if (copy != NULL) {
