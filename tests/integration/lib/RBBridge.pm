@@ -17,7 +17,19 @@ use Time::HiRes qw(sleep);
 use RBTest ();
 
 my @BRIDGES;
-END { $_->stop for @BRIDGES }
+# At the end, every bridge must stop cleanly on SIGTERM: a crash, or (in a
+# SANITIZE=1 build) an ASan/UBSan/leak report, fails the test file.
+END {
+    my $bad = 0;
+    for my $b (@BRIDGES) {
+        $b->stop;
+        next unless defined $b->{exit} && $b->{exit} != 0;
+        $bad++;
+        print STDERR "# rosterbridge exited with status $b->{exit}; its log:\n",
+            map { "#   $_\n" } (split /\n/, $b->log_text)[-40 .. -1];
+    }
+    $? = 1 if $bad && !$?;
+}
 
 # Tokens for every test bridge: name => [tenant, source, rights].
 our %TOKENS = (
