@@ -1,0 +1,63 @@
+/*
+ * grants.h — administrator grants (SPEC §1): reading them from entries,
+ * the effective-access summary the directory serves to district tools, and
+ * the no-escalation rule. Pure functions over attribute maps (entry.h): no
+ * I/O, unit-tested without a server.
+ *
+ * Glossary
+ *   grant     (source, scope, schools | region, permission, canManageAdmins,
+ *             active, origin). Direct grants live on the person under
+ *             ;x-src-<source>; a role group's grant lives on the group
+ *             (untagged) and is held by each member (origin = group id).
+ *   summary   the union of a person's ACTIVE grants, stored on the person
+ *             by the bridge so each SPEC §3 question is one LDAP search:
+ *             rbManageAll / rbViewAll (district or partnership scope),
+ *             rbManageRegion / rbViewRegion, rbManageSchool / rbViewSchool.
+ *             "view" attributes include every grant (any access); "manage"
+ *             only manage grants (manage beats view).
+ */
+#ifndef RB_GRANTS_H
+#define RB_GRANTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "lib/error.h"
+
+/*
+ * grants_list — every grant of a person as SCIM `grants` values: the
+ * direct grants found in `person` (an entry map) and one per role group in
+ * `groups` (borrowed array of group entry maps that the person is a member
+ * of; plain groups are skipped). Returns a NEW array of objects
+ * {source, scope, schools, region, permission, canManageAdmins, active,
+ * origin} (schools as entryUUIDs), possibly empty.
+ */
+json_t *grants_list(const json_t *person, const json_t *groups);
+
+/*
+ * grants_summary — the summary descriptions (rbmanageall, rbviewall,
+ * rbmanageregion, rbviewregion, rbmanageschool, rbviewschool) of the
+ * active grants in `grants` (from grants_list), as a NEW attribute map
+ * holding only the non-empty ones.
+ */
+json_t *grants_summary(const json_t *grants);
+
+/* grants_summary_desc — true for the summary descriptions grants_summary writes. */
+bool grants_summary_desc(const char *desc);
+
+/*
+ * grants_may_grant — the no-escalation rule (SPEC §1) for an in-product
+ * actor holding `actor` (grants_list of the actor) who wants to give
+ * `wanted` (one grant object) in a tenant whose schools' regions are
+ * `school_regions` ({uuid: region|null}; borrowed): the actor must hold
+ * canManageAdmins on an active grant covering every school the wanted
+ * grant covers; `manage` needs the actor's manage there; a district- or
+ * partnership-wide grant needs the actor's own all-schools grant (a
+ * region-wide one the actor's all-schools or that region's); only holders
+ * of canManageAdmins may grant canManageAdmins. Returns 0, or -1 with *err
+ * 403 saying which part is beyond the actor's own rights.
+ */
+int grants_may_grant(const json_t *actor, const json_t *wanted, const json_t *school_regions,
+                     struct rb_error *err);
+
+#endif /* RB_GRANTS_H */
