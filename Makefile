@@ -119,8 +119,10 @@ format-check:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --suppress=missingIncludeSystem --inline-suppr -Isrc src
-	clang-tidy --quiet $(CORE_SRCS) src/main.c -- $(BASE_CFLAGS)
+	  --suppress=missingIncludeSystem --inline-suppr -D__GNUC__ \
+	  --include=/usr/include/jansson.h --include=/usr/include/x86_64-linux-gnu/sys/queue.h \
+	  -Isrc src
+	clang-tidy --quiet $(CORE_SRCS) src/main.c -- $(BASE_CFLAGS) 2>&1 | grep -v "warnings generated"
 	@! grep -nE '#include "(dir|http)/' src/engine/*.c src/engine/*.h \
 	  || { echo "lint: the engine must not depend on dir/ or http/"; exit 1; }
 	@! grep -nE '\b(sprintf|strcpy|strcat|atoi|strtok|gets)\(' $(CORE_SRCS) src/main.c \
