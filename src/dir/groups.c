@@ -315,6 +315,89 @@ groups_find(struct dir_op *op, const char *id, struct rb_error *err)
 	return map;
 }
 
+/* ---- role groups: members hold the group's grant (grants.h) ---- */
+
+/* Is the group (an entry map) a role group? */
+static bool
+groups_is_role(const json_t *map)
+{
+	return map != NULL && entry_map_first(map, "rbpermission") != NULL;
+}
+
+/* Did the grant a group confers change between two entry maps? */
+static bool
+groups_grant_changed(const json_t *a, const json_t *b)
+{
+	static const char *const descs[] = {"rbpermission", "rbscope",  "rbschoolref",
+	                                    "rbregionref",  "rbactive", "rbcanmanageadmins",
+	                                    NULL};
+	size_t i;
+
+	for (i = 0; descs[i] != NULL; i++) {
+		json_t *va = json_object_get(a, descs[i]), *vb = json_object_get(b, descs[i]);
+		if (!json_equal(va ? va : json_null(), vb ? vb : json_null()))
+			return true;
+	}
+	return false;
+}
+
+/* Add the DNs of the current members of group `dn` to the set `dns` (one search). */
+static int
+groups_member_dn_set(struct dir_op *op, const char *dn, json_t *dns, struct rb_error *err)
+{
+	static char *attrs[] = {"1.1", NULL};
+	LDAPMessage *res = NULL, *e;
+	char *esc = escape_filter_value(dn, strlen(dn)), *filter = NULL;
+	size_t n;
+	int rc = -1;
+
+	if (esc == NULL || (filter = malloc((n = strlen(esc) + 32))) == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	snprintf(filter, n, "(memberOf=%s)", esc);
+	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res, err) < 0)
+		goto done;
+	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+	     e = ldap_next_entry(op->conn->ld, e)) {
+		char *mdn = ldap_get_dn(op->conn->ld, e);
+		if (mdn != NULL)
+			json_object_set_new(dns, mdn, json_true());
+		ldap_memfree(mdn);
+	}
+	rc = 0;
+done:
+	ldap_msgfree(res);
+	free(esc);
+	free(filter);
+	return rc;
+}
+
+/* Add the member DNs named in LDAP modifications to the set `dns`. */
+static void
+groups_mod_dn_set(LDAPMod **mods, json_t *dns)
+{
+	size_t i, j;
+
+	for (i = 0; mods != NULL && mods[i] != NULL; i++)
+		for (j = 0; mods[i]->mod_bvalues && mods[i]->mod_bvalues[j]; j++)
+			json_object_set_new(dns, mods[i]->mod_bvalues[j]->bv_val, json_true());
+}
+
+/* Recompute the access summary of every person in the set `dns`. */
+static int
+groups_refresh(struct dir_op *op, const json_t *dns, struct rb_error *err)
+{
+	const char *dn;
+	json_t *v;
+
+	json_object_foreach((json_t *)dns, dn, v) {
+		if (dir_user_refresh_access(op, dn, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 json_t *
 dir_group_get(const struct dir_ctx *ctx, const char *id, bool want_members, struct rb_error *err)
 {
@@ -365,6 +448,17 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 			         "a group named %s already exists in this tenant",
 			         entry_map_first(map, "cn"));
 		goto done;
+	}
+	if (groups_is_role(after) && json_array_size(dns) > 0) {
+		json_t *set = json_object();
+		size_t i;
+		for (i = 0; i < json_array_size(dns); i++)
+			json_object_set_new(set, json_string_value(json_array_get(dns, i)), json_true());
+		if (groups_refresh(&op, set, err) < 0) {
+			json_decref(set);
+			goto done;
+		}
+		json_decref(set);
 	}
 	out = groups_one(&op, after, true, err);
 done:
@@ -485,7 +579,23 @@ dir_group_replace(const struct dir_ctx *ctx, const char *id, const json_t *group
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	after = groups_write(&op, old, group, mm, if_match, err);
+	{
+		json_t *set = json_object();
+		bool role = groups_is_role(old);
+		if (role && groups_member_dn_set(&op, entry_map_first(old, "dn"), set, err) < 0) {
+			json_decref(set);
+			goto done;
+		}
+		after = groups_write(&op, old, group, mm, if_match, err);
+		if (after != NULL && (role || groups_is_role(after))) {
+			groups_mod_dn_set(mm, set);
+			if (groups_refresh(&op, set, err) < 0) {
+				json_decref(set);
+				goto done;
+			}
+		}
+		json_decref(set);
+	}
 	if (after != NULL)
 		out = groups_one(&op, after, true, err);
 done:
@@ -578,6 +688,19 @@ dir_group_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_b
 	after = groups_write(&op, old, pr.resource, mm, if_match, err);
 	if (after == NULL)
 		goto done;
+	if (groups_is_role(old) || groups_is_role(after)) {
+		/* Members gained or lost the group's grant: only those, unless the grant changed. */
+		json_t *set = json_object();
+		int rrc = 0;
+		groups_mod_dn_set(mm, set);
+		if (groups_grant_changed(old, after))
+			rrc = groups_member_dn_set(&op, entry_map_first(after, "dn"), set, err);
+		if (rrc == 0)
+			rrc = groups_refresh(&op, set, err);
+		json_decref(set);
+		if (rrc < 0)
+			goto done;
+	}
 answer:
 	if (want_result)
 		out = groups_one(&op, after, true, err);
@@ -603,8 +726,16 @@ dir_group_delete(const struct dir_ctx *ctx, const char *id, const char *if_match
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return -1;
 	old = groups_find(&op, id, err);
-	if (old != NULL)
-		rc = dir_delete_dn(&op, entry_map_first(old, "dn"), if_match, err);
+	if (old != NULL) {
+		json_t *set = json_object();
+		if (!groups_is_role(old) ||
+		    groups_member_dn_set(&op, entry_map_first(old, "dn"), set, err) == 0) {
+			rc = dir_delete_dn(&op, entry_map_first(old, "dn"), if_match, err);
+			if (rc == 0 && groups_is_role(old))
+				rc = groups_refresh(&op, set, err);
+		}
+		json_decref(set);
+	}
 	json_decref(old);
 	dir_op_end(&op);
 	return rc;

@@ -90,7 +90,7 @@ static const struct {
     {true, "permission", "rbpermission", ATTR_STRING, false},
     {true, "canManageAdmins", "rbcanmanageadmins", ATTR_BOOLEAN, false},
     {true, "scope", "rbscope", ATTR_STRING, false},
-    {true, "schools", "rbschoolref", ATTR_STRING, true},
+    {true, "schools", "rbschoolgiven", ATTR_STRING, true},
     {true, "region", "rbregionref", ATTR_STRING, false},
 };
 
@@ -100,8 +100,14 @@ static const char *const map_user_shared[] = {
     "employeetype", "preferredlanguage", "rblocale", "rbtimezone", "rbnameformatted",
     "givenname", "rbmiddlename", "rbhonorificprefix", "rbhonorificsuffix", "employeenumber",
     "rbcostcenter", "o", "ou", "departmentnumber", "mail", "telephonenumber", "rbim", "rbphoto",
-    "rbentitlement", "rbrole", "postaladdress", "street", "l", "st", "postalcode", "co", NULL,
+    "rbentitlement", "rbrole", "postaladdress", "street", "l", "st", "postalcode", "co",
+    /* the access summary (grants.h), recomputed with every write */
+    "rbmanageall", "rbviewall", "rbmanageregion", "rbviewregion", "rbmanageschool",
+    "rbviewschool", NULL,
 };
+
+/* Per-source descriptions a write owns besides map_user_sourced: resolved schools. */
+static const char *const map_user_sourced_extra[] = {"rbschoolref", NULL};
 
 bool
 map_option_name(const char *s, char *out, size_t outlen)
@@ -306,6 +312,10 @@ map_user_owned(const char *desc, void *arg)
 		if (strlen(map_user_sourced[i].ldap) == base &&
 		    !strncmp(desc, map_user_sourced[i].ldap, base))
 			return true;
+	for (i = 0; map_user_sourced_extra[i] != NULL; i++)
+		if (strlen(map_user_sourced_extra[i]) == base &&
+		    !strncmp(desc, map_user_sourced_extra[i], base))
+			return true;
 	return false;
 }
 
@@ -508,6 +518,11 @@ map_user_from_ldap(const json_t *map, const char *source, const struct map_meta 
 			continue;
 		snprintf(desc, sizeof(desc), "%s;x-src-%s", map_user_sourced[i].ldap, source);
 		vals = json_object_get(map, desc);
+		if (json_array_size(vals) == 0 && !strcmp(map_user_sourced[i].ldap, "rbschoolgiven")) {
+			/* written by an LDAP tool: only the resolved ids are there */
+			snprintf(desc, sizeof(desc), "rbschoolref;x-src-%s", source);
+			vals = json_object_get(map, desc);
+		}
 		if (json_array_size(vals) == 0)
 			continue;
 		if (map_user_sourced[i].multi)

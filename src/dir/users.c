@@ -17,6 +17,7 @@
 
 #include "dir/entry.h"
 #include "dir/escape.h"
+#include "dir/grants.h"
 #include "dir/query.h"
 #include "engine/patch.h"
 
@@ -29,7 +30,9 @@ static char *user_attrs[] = {
     "rbCostCenter", "o", "ou", "departmentNumber", "mail", "telephoneNumber", "rbIm", "rbPhoto",
     "rbEntitlement", "rbRole", "postalAddress", "street", "l", "st", "postalCode", "co",
     "rbExternalId", "rbActive", "rbPermission", "rbCanManageAdmins", "rbScope", "rbSchoolRef",
-    "rbRegionRef", "rbSource", "rbInviteStatus", "memberOf", DIR_OPERATIONAL, NULL,
+    "rbRegionRef", "rbSchoolGiven", "rbSource", "rbInviteStatus", "memberOf", "rbManageAll",
+    "rbViewAll", "rbManageRegion", "rbViewRegion", "rbManageSchool", "rbViewSchool",
+    DIR_OPERATIONAL, NULL,
 };
 
 #define ENT SCHEMA_ENTERPRISE_USER ":"
@@ -65,11 +68,21 @@ static const struct query_attr user_query[] = {
     {NULL, NULL, 0, NULL},
 };
 
-/* Resolve DNs (a json object used as a set: dn → null) to {dn: {id, display}} in one search. */
+/* What is read of the groups a person is in: identity and a role group's grant. */
+static char *user_group_attrs[] = {
+    "entryUUID", "cn", "displayName", "rbSource", "rbPermission", "rbScope", "rbSchoolRef",
+    "rbRegionRef", "rbCanManageAdmins", "rbActive", NULL,
+};
+static char *user_manager_attrs[] = {"entryUUID", NULL};
+
+/*
+ * Resolve DNs (a json object used as a set: dn → null) to {dn: entry map}
+ * under ou=<ou>, in one search. Unknown DNs stay null.
+ */
 static int
-users_resolve_dns(struct dir_op *op, const char *ou, json_t *dns, struct rb_error *err)
+users_resolve_dns(struct dir_op *op, const char *ou, char **attrs, json_t *dns,
+                  struct rb_error *err)
 {
-	static char *attrs[] = {"entryUUID", "cn", "displayName", NULL};
 	LDAPMessage *res = NULL, *e;
 	char *base = NULL, *filter = NULL;
 	size_t cap = 64, len;
@@ -103,13 +116,9 @@ users_resolve_dns(struct dir_op *op, const char *ou, json_t *dns, struct rb_erro
 	     e = ldap_next_entry(op->conn->ld, e)) {
 		json_t *m = entry_to_map(op->conn->ld, e);
 		const char *edn = entry_map_first(m, "dn");
-		const char *display = entry_map_first(m, "displayname");
 		json_object_foreach(dns, dn, v) {
 			if (edn != NULL && !strcasecmp(dn, edn))
-				json_object_set_new(
-				    dns, dn,
-				    json_pack("{s:s?, s:s?}", "id", entry_map_first(m, "entryuuid"),
-				              "display", display ? display : entry_map_first(m, "cn")));
+				json_object_set(dns, dn, m);
 		}
 		json_decref(m);
 	}
@@ -119,6 +128,53 @@ done:
 	free(base);
 	free(filter);
 	return rc;
+}
+
+/* The entry maps of the groups in a person map's memberOf (NEW array), from `resolved`. */
+static json_t *
+users_groups_of(const json_t *person, const json_t *resolved)
+{
+	json_t *mo = json_object_get(person, "memberof"), *out = json_array();
+	size_t j;
+
+	for (j = 0; j < json_array_size(mo); j++) {
+		json_t *g = json_object_get(resolved, json_string_value(json_array_get(mo, j)));
+		if (json_is_object(g))
+			json_array_append(out, g);
+	}
+	return out;
+}
+
+/* Put `grants` (stolen) into the admin extension of `user`, if there are any. */
+static void
+users_set_grants(json_t *user, json_t *grants)
+{
+	json_t *admin, *schemas;
+	size_t i;
+	bool listed = false;
+
+	if (json_array_size(grants) == 0) {
+		json_decref(grants);
+		return;
+	}
+	admin = json_object_get(user, SCHEMA_ADMIN_USER);
+	if (admin == NULL) {
+		admin = json_object();
+		json_object_set_new(user, SCHEMA_ADMIN_USER, admin);
+	}
+	json_object_set_new(admin, "grants", grants);
+	schemas = json_object_get(user, "schemas");
+	for (i = 0; i < json_array_size(schemas); i++)
+		if (!strcmp(json_string_value(json_array_get(schemas, i)), SCHEMA_ADMIN_USER))
+			listed = true;
+	if (!listed)
+		json_array_append_new(schemas, json_string(SCHEMA_ADMIN_USER));
+	/* meta stays last for readability */
+	{
+		json_t *meta = json_incref(json_object_get(user, "meta"));
+		json_object_del(user, "meta");
+		json_object_set_new(user, "meta", meta);
+	}
 }
 
 static json_t *
@@ -138,34 +194,37 @@ users_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct r
 		if (mgr != NULL)
 			json_object_set_new(managers, mgr, json_null());
 	}
-	if (users_resolve_dns(op, "groups", groups, err) < 0 ||
-	    users_resolve_dns(op, "people", managers, err) < 0) {
+	if (users_resolve_dns(op, "groups", user_group_attrs, groups, err) < 0 ||
+	    users_resolve_dns(op, "people", user_manager_attrs, managers, err) < 0) {
 		json_decref(out);
 		out = NULL;
 		goto done;
 	}
 	json_array_foreach(maps, i, map) {
 		struct map_meta meta;
-		json_t *mo = json_object_get(map, "memberof"), *garr = NULL;
+		json_t *mine = users_groups_of(map, groups), *garr = NULL, *g, *user;
 		const char *mgr = entry_map_first(map, "manager");
-		const char *mgr_id = mgr ? json_string_value(
-		                               json_object_get(json_object_get(managers, mgr), "id"))
-		                         : NULL;
-		for (j = 0; j < json_array_size(mo); j++) {
-			json_t *g = json_object_get(groups, json_string_value(json_array_get(mo, j)));
-			const char *gid = json_string_value(json_object_get(g, "id"));
+		const char *mgr_id =
+		    mgr ? entry_map_first(json_object_get(managers, mgr), "entryuuid") : NULL;
+		json_array_foreach(mine, j, g) {
+			const char *gid = entry_map_first(g, "entryuuid");
+			const char *display = entry_map_first(g, "displayname");
 			char ref[700];
 			if (gid == NULL)
 				continue;
 			if (garr == NULL)
 				garr = json_array();
 			snprintf(ref, sizeof(ref), "%s/Groups/%s", op->ctx->base_url, gid);
-			json_array_append_new(garr, json_pack("{s:s, s:s, s:O?, s:s}", "value", gid, "$ref",
-			                                      ref, "display", json_object_get(g, "display"),
+			json_array_append_new(garr, json_pack("{s:s, s:s, s:s?, s:s}", "value", gid, "$ref",
+			                                      ref, "display",
+			                                      display ? display : entry_map_first(g, "cn"),
 			                                      "type", "direct"));
 		}
 		dir_meta_from_map(map, location, &meta);
-		json_array_append_new(out, map_user_from_ldap(map, op->ctx->source, &meta, mgr_id, garr));
+		user = map_user_from_ldap(map, op->ctx->source, &meta, mgr_id, garr);
+		users_set_grants(user, grants_list(map, mine));
+		json_array_append_new(out, user);
+		json_decref(mine);
 	}
 done:
 	json_decref(groups);
@@ -238,6 +297,178 @@ users_manager_id(const json_t *user)
 	                    "value"));
 }
 
+/* Drop every description of `source` (;x-src-<source>) from `map`. */
+static void
+users_drop_source(json_t *map, const char *source)
+{
+	const char *desc;
+	json_t *vals;
+	void *tmp;
+	char opt[128];
+
+	json_object_foreach_safe(map, tmp, desc, vals) {
+		if (entry_desc_option_value(desc, "x-src-", opt, sizeof(opt)) && !strcmp(opt, source))
+			json_object_del(map, desc);
+	}
+}
+
+/*
+ * Validate the caller's direct grant in `map` (the descriptions its write
+ * produces) against the directory, and resolve its schools: scope
+ * defaults to school; scope school needs schools (ids or externalIds of
+ * this tenant); region needs an existing region of a partnership tenant;
+ * partnership needs a partnership tenant. 0, or -1 with *err (400
+ * invalidValue).
+ */
+static int
+users_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *err)
+{
+	const char *source = op->ctx->source;
+	char d_perm[160], d_scope[160], d_given[160], d_ref[160], d_region[160], kind[32];
+	const char *scope, *region;
+	json_t *given, *uuids;
+
+	snprintf(d_perm, sizeof(d_perm), "rbpermission;x-src-%s", source);
+	snprintf(d_scope, sizeof(d_scope), "rbscope;x-src-%s", source);
+	snprintf(d_given, sizeof(d_given), "rbschoolgiven;x-src-%s", source);
+	snprintf(d_ref, sizeof(d_ref), "rbschoolref;x-src-%s", source);
+	snprintf(d_region, sizeof(d_region), "rbregionref;x-src-%s", source);
+	if (entry_map_first(map, d_perm) == NULL)
+		return 0; /* no grant from this source: nothing to check */
+	scope = entry_map_first(map, d_scope);
+	if (scope == NULL) {
+		entry_map_add(map, d_scope, "school");
+		scope = "school";
+	}
+	if (!strcmp(scope, "partnership") || !strcmp(scope, "region")) {
+		if (dir_tenant_kind(op, kind, sizeof(kind), err) < 0)
+			return -1;
+		if (strcmp(kind, "partnership") != 0)
+			return error_set(err, 400, SCIM_INVALID_VALUE,
+			                 "scope %s is only for partnership tenants; this tenant is a %s",
+			                 scope, kind);
+	}
+	if (!strcmp(scope, "region")) {
+		region = entry_map_first(map, d_region);
+		if (region == NULL)
+			return error_set(err, 400, SCIM_INVALID_VALUE, "scope region needs a region");
+		return dir_region_check(op, region, err);
+	}
+	if (strcmp(scope, "school") != 0)
+		return 0; /* district / partnership: every school, present and future */
+	given = json_object_get(map, d_given);
+	if (json_array_size(given) == 0)
+		return error_set(err, 400, SCIM_INVALID_VALUE,
+		                 "scope school needs schools (school ids or externalIds)");
+	uuids = dir_schools_resolve(op, given, err);
+	if (uuids == NULL)
+		return -1;
+	json_object_set_new(map, d_ref, uuids);
+	return 0;
+}
+
+/*
+ * Add to `map` (what the caller's write produces) the access summary of
+ * the person after the write: `old` (the entry, or NULL for a new person)
+ * with the caller's descriptions replaced by `map`'s, plus the role groups
+ * the person is in. 0, or -1 with *err.
+ */
+static int
+users_summarize(struct dir_op *op, const json_t *old, json_t *map, struct rb_error *err)
+{
+	const char *source = op->ctx->source;
+	json_t *merged = old ? json_deep_copy(old) : json_object(), *groups = json_object();
+	json_t *mine = NULL, *grants = NULL, *summary = NULL, *vals, *mo;
+	const char *desc;
+	char opt[128];
+	size_t i;
+	int rc = -1;
+
+	if (merged == NULL || groups == NULL)
+		goto done;
+	users_drop_source(merged, source);
+	json_object_foreach(map, desc, vals) {
+		if (entry_desc_option_value(desc, "x-src-", opt, sizeof(opt)) && !strcmp(opt, source))
+			json_object_set(merged, desc, vals);
+	}
+	mo = json_object_get(merged, "memberof");
+	for (i = 0; i < json_array_size(mo); i++)
+		json_object_set_new(groups, json_string_value(json_array_get(mo, i)), json_null());
+	if (users_resolve_dns(op, "groups", user_group_attrs, groups, err) < 0)
+		goto done;
+	mine = users_groups_of(merged, groups);
+	grants = grants_list(merged, mine);
+	summary = grants ? grants_summary(grants) : NULL;
+	if (summary == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	json_object_foreach(summary, desc, vals) json_object_set(map, desc, vals);
+	rc = 0;
+done:
+	json_decref(merged);
+	json_decref(groups);
+	json_decref(mine);
+	json_decref(grants);
+	json_decref(summary);
+	return rc;
+}
+
+static bool
+users_summary_owned(const char *desc, void *arg)
+{
+	(void)arg;
+	return grants_summary_desc(desc);
+}
+
+int
+dir_user_refresh_access(struct dir_op *op, const char *dn, struct rb_error *err)
+{
+	static const char *nobody = "\001"; /* a source name no token can have */
+	struct dir_ctx ctx = *op->ctx;
+	const struct dir_ctx *saved = op->ctx;
+	LDAPMessage *res = NULL, *e;
+	json_t *old = NULL, *summary = json_object(), *after = NULL;
+	LDAPMod **mods = NULL;
+	int rc = -1;
+
+	if (dir_search(op, dn, LDAP_SCOPE_BASE, USER_OBJFILTER, user_attrs, NULL, 1, &res, err) < 0)
+		goto done;
+	e = res ? ldap_first_entry(op->conn->ld, res) : NULL;
+	if (e == NULL) {
+		rc = 0; /* not a person (a nested group): nothing to refresh */
+		goto done;
+	}
+	old = entry_to_map(op->conn->ld, e);
+	/* Summarise as a source that owns nothing: every grant comes from the entry. */
+	ctx.source = nobody;
+	op->ctx = &ctx;
+	rc = users_summarize(op, old, summary, err);
+	op->ctx = saved;
+	if (rc < 0)
+		goto done;
+	rc = -1;
+	mods = entry_mods_build(old, summary, users_summary_owned, NULL);
+	if (mods == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	/* entry_mods_build also diffs keys of `summary` only; drop non-summary noise. */
+	if (entry_mods_count(mods) == 0) {
+		rc = 0;
+		goto done;
+	}
+	after = dir_write(op, false, dn, mods, NULL, user_attrs, err);
+	rc = after ? 0 : -1;
+done:
+	entry_mods_free(mods);
+	ldap_msgfree(res);
+	json_decref(old);
+	json_decref(summary);
+	json_decref(after);
+	return rc;
+}
+
 json_t *
 dir_user_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err)
 {
@@ -271,7 +502,8 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 	if (mgr_id != NULL && (mgr_dn = users_dn_of(&op, mgr_id, "manager", err)) == NULL)
 		goto done;
 	map = map_user_to_ldap(user, ctx->source, mgr_dn, err);
-	if (map == NULL)
+	if (map == NULL || users_grant_prepare(&op, map, err) < 0 ||
+	    users_summarize(&op, NULL, map, err) < 0)
 		goto done;
 	entry_map_add(map, "rbsource", ctx->source);
 	base = dir_ou_dn(&op, "people");
@@ -324,7 +556,8 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 	if (mgr_id != NULL && (mgr_dn = users_dn_of(op, mgr_id, "manager", err)) == NULL)
 		goto done;
 	map = map_user_to_ldap(user, source, mgr_dn, err);
-	if (map == NULL)
+	if (map == NULL || users_grant_prepare(op, map, err) < 0 ||
+	    users_summarize(op, old, map, err) < 0)
 		goto done;
 	dn = strdup(entry_map_first(old, "dn"));
 	if (dn == NULL)
@@ -497,6 +730,28 @@ dir_user_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
 		if (mods != NULL && entry_desc_option_value(desc, "x-src-", opt, sizeof(opt)) &&
 		    !strcmp(opt, source))
 			mods = entry_mods_append(mods, LDAP_MOD_REPLACE, desc, NULL);
+	}
+	if (mods != NULL) {
+		/* The access summary without this source's grant. */
+		json_t *summary = json_object();
+		LDAPMod **smods = NULL;
+		size_t k;
+		if (summary == NULL || users_summarize(&op, old, summary, err) < 0) {
+			json_decref(summary);
+			goto done;
+		}
+		smods = entry_mods_build(old, summary, users_summary_owned, NULL);
+		json_decref(summary);
+		for (k = 0; mods != NULL && smods != NULL && smods[k] != NULL; k++) {
+			json_t *v = json_array();
+			size_t m;
+			for (m = 0; smods[k]->mod_bvalues && smods[k]->mod_bvalues[m]; m++)
+				json_array_append_new(v, json_string(smods[k]->mod_bvalues[m]->bv_val));
+			mods = entry_mods_append(mods, LDAP_MOD_REPLACE, smods[k]->mod_type,
+			                         json_array_size(v) ? v : NULL);
+			json_decref(v);
+		}
+		entry_mods_free(smods);
 	}
 	if (mods == NULL) {
 		error_set(err, 500, NULL, "out of memory");

@@ -205,4 +205,22 @@ for my $evil ('x,ou=groups', 'a)(uid=*', '*', 'back\\slash', '#lead', ' sp ', 's
     is($got->{json}{totalResults}, 1, "... and found exactly by filter");
     is($got->{json}{Resources}[0]{userName}, $evil, '... with the same userName');
 }
+# ---- slapd restarts in the middle: nothing answered 2xx is lost ---------------
+$r = $b->req(POST => '/Users', token => 'demo-okta', json => { schemas => ['urn:ietf:params:scim:schemas:core:2.0:User'], userName => 'before-restart@x' });
+is($r->{status}, 201, 'created before the restart');
+my $before = $r->{json}{id};
+RBTest::stop_directory($dir);
+$r = $b->req(GET => "/Users/$before", token => 'demo-okta');
+is($r->{status}, 503, 'directory down: 503');
+ok($r->{headers}{'retry-after'}, '... with Retry-After');
+RBTest::start_directory_again($dir);
+$r = $b->req(POST => '/Users', token => 'demo-okta', json => { schemas => ['urn:ietf:params:scim:schemas:core:2.0:User'], userName => 'after-restart@x' });
+my $tries = 0;
+while ($r->{status} == 503 && $tries++ < 50) {    # the pool backs off at most 5 s
+    select undef, undef, undef, 0.2;
+    $r = $b->req(POST => '/Users', token => 'demo-okta', json => { schemas => ['urn:ietf:params:scim:schemas:core:2.0:User'], userName => 'after-restart@x' });
+}
+is($r->{status}, 201, 'a write after the restart succeeds (the pool reconnected by itself)');
+is($b->req(GET => "/Users/$before", token => 'demo-okta')->{status}, 200, 'what was created before is still there');
+ok(person('before-restart@x') && person('after-restart@x'), 'LDAP: both entries');
 done_testing();
