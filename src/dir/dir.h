@@ -94,6 +94,22 @@ int dir_group_delete(const struct dir_ctx *ctx, const char *id, const char *if_m
 json_t *dir_group_search(const struct dir_ctx *ctx, const struct dir_query *q, long *total,
                          struct rb_error *err);
 
+/*
+ * Schools (schools.c): as users; NEW references, NULL/-1 with *err.
+ * Creating also writes the child cn=viewers and both dynlist URLs;
+ * deleting removes the school from every grant's school list.
+ */
+json_t *dir_school_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err);
+json_t *dir_school_create(const struct dir_ctx *ctx, const json_t *school, struct rb_error *err);
+json_t *dir_school_replace(const struct dir_ctx *ctx, const char *id, const json_t *school,
+                           const char *if_match, struct rb_error *err);
+json_t *dir_school_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
+                         const char *if_match, struct rb_error *err);
+int dir_school_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
+                      struct rb_error *err);
+json_t *dir_school_search(const struct dir_ctx *ctx, const struct dir_query *q, long *total,
+                          struct rb_error *err);
+
 /* dir_id_valid — true if `id` looks like an entryUUID (so it can be looked up at all). */
 bool dir_id_valid(const char *id);
 

@@ -40,6 +40,29 @@ void dir_op_end(struct dir_op *op);
 char *dir_ou_dn(const struct dir_op *op, const char *ou);
 
 /*
+ * ---- schools.c: school and region lookups (for grants) ----
+ *
+ * dir_schools_resolve — `refs` (borrowed array of strings, each a school
+ * id (entryUUID) or externalId of this tenant) → a NEW array of the
+ * schools' entryUUIDs, same order, de-duplicated; NULL with *err 400
+ * invalidValue naming the first unknown reference. One LDAP search.
+ */
+json_t *dir_schools_resolve(struct dir_op *op, const json_t *refs, struct rb_error *err);
+/*
+ * dir_region_check — 0 if `region` (borrowed) is a region of this tenant
+ * and the tenant is a partnership; else -1 with *err 400 invalidValue.
+ */
+int dir_region_check(struct dir_op *op, const char *region, struct rb_error *err);
+/* dir_tenant_kind — "district" or "partnership" (rbTenantKind of o=<tenant>) into out. 0 or -1. */
+int dir_tenant_kind(struct dir_op *op, char *out, size_t outlen, struct rb_error *err);
+/*
+ * dir_schools_regions — for `uuids` (borrowed array of school entryUUIDs), a
+ * NEW object {uuid: region id or null} (null also for an unknown school).
+ * One LDAP search. NULL with *err.
+ */
+json_t *dir_schools_regions(struct dir_op *op, const json_t *uuids, struct rb_error *err);
+
+/*
  * dir_search — ldap_search_ext_s with the operation timeout; retried once
  * on a fresh connection when the connection was lost (reads are safe to
  * repeat). *res is a NEW result (ldap_msgfree) on success. A size limit

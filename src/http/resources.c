@@ -60,6 +60,26 @@ static const struct resource_ops group_ops = {
     dir_group_delete, dir_group_search, true,
 };
 
+static json_t *
+schools_get(const struct dir_ctx *ctx, const char *id, bool want_members, struct rb_error *err)
+{
+	(void)want_members;
+	return dir_school_get(ctx, id, err);
+}
+
+static json_t *
+schools_patch(const struct dir_ctx *ctx, const char *id, const json_t *body, const char *if_match,
+              bool want_result, struct rb_error *err)
+{
+	(void)want_result;
+	return dir_school_patch(ctx, id, body, if_match, err);
+}
+
+static const struct resource_ops school_ops = {
+    "School", "Schools", schools_get, dir_school_create, dir_school_replace, schools_patch,
+    dir_school_delete, dir_school_search, false,
+};
+
 /* The request's directory context. `base` holds the SCIM base URL. */
 static void
 resources_ctx(struct http_request *req, struct dir_ctx *ctx, char *base, size_t baselen)
@@ -450,7 +470,7 @@ resources_groups(struct http_request *req, struct http_response *res)
 void
 resources_schools(struct http_request *req, struct http_response *res)
 {
-	response_errorf(res, 501, NULL, "%s is not implemented yet", req->path);
+	resources_collection(req, res, &school_ops);
 }
 
 void
