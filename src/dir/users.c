@@ -469,6 +469,108 @@ done:
 	return rc;
 }
 
+/*
+ * Record possible duplicates of a new person (SPEC §1): other people of the
+ * tenant with one of its e-mail addresses, or with its given and family
+ * name. Both entries get rbPossibleDuplicate pointing at the other; nothing
+ * is merged. Listable with one search: (rbPossibleDuplicate=*).
+ */
+static int
+users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *err)
+{
+	static char *attrs[] = {"1.1", NULL};
+	const char *dn = entry_map_first(after, "dn"), *desc;
+	const char *given = entry_map_first(after, "givenname");
+	const char *family = entry_map_first(after, "sn");
+	LDAPMessage *res = NULL, *e;
+	json_t *vals, *self = NULL;
+	char *base = dir_ou_dn(op, "people"), *filter = NULL;
+	size_t cap = 128, len, i, terms = 0;
+	bool synthetic = json_array_size(json_object_get(after, "rbsynthetic")) > 0;
+	int rc = -1;
+
+	json_object_foreach((json_t *)after, desc, vals) {
+		if (entry_desc_base_len(desc) == 4 && !strncmp(desc, "mail", 4))
+			for (i = 0; i < json_array_size(vals); i++)
+				cap += json_string_length(json_array_get(vals, i)) * 3 + 16;
+	}
+	if (given != NULL && family != NULL && !synthetic)
+		cap += (strlen(given) + strlen(family)) * 3 + 64;
+	filter = malloc(cap);
+	if (filter == NULL || base == NULL || dn == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	len = (size_t)snprintf(filter, cap, "(&(objectClass=rbPerson)(!(entryUUID=%s))(|",
+	                       entry_map_first(after, "entryuuid"));
+	json_object_foreach((json_t *)after, desc, vals) {
+		if (entry_desc_base_len(desc) != 4 || strncmp(desc, "mail", 4) != 0)
+			continue;
+		for (i = 0; i < json_array_size(vals); i++) {
+			char *esc = escape_filter_value(json_string_value(json_array_get(vals, i)),
+			                                json_string_length(json_array_get(vals, i)));
+			if (esc == NULL)
+				continue;
+			len += (size_t)snprintf(filter + len, cap - len, "(mail=%s)", esc);
+			free(esc);
+			terms++;
+		}
+	}
+	if (given != NULL && family != NULL && !synthetic) {
+		char *g = escape_filter_value(given, strlen(given));
+		char *f = escape_filter_value(family, strlen(family));
+		if (g != NULL && f != NULL) {
+			len += (size_t)snprintf(filter + len, cap - len,
+			                        "(&(givenName=%s)(sn=%s)(!(rbSynthetic=sn)))", g, f);
+			terms++;
+		}
+		free(g);
+		free(f);
+	}
+	snprintf(filter + len, cap - len, "))");
+	if (terms == 0) {
+		rc = 0;
+		goto done;
+	}
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 50, &res, err) < 0) {
+		if (err->status == 400) { /* tooMany: many namesakes, record none */
+			error_clear(err);
+			rc = 0;
+		}
+		goto done;
+	}
+	self = json_pack("[s]", dn);
+	op->permissive = true;
+	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+	     e = ldap_next_entry(op->conn->ld, e)) {
+		char *other = ldap_get_dn(op->conn->ld, e);
+		json_t *ov = other ? json_pack("[s]", other) : NULL, *w;
+		LDAPMod **m1 = ov ? entry_mods_append(NULL, LDAP_MOD_ADD, "rbPossibleDuplicate", ov)
+		                  : NULL;
+		LDAPMod **m2 = entry_mods_append(NULL, LDAP_MOD_ADD, "rbPossibleDuplicate", self);
+		static char *none[] = {"1.1", NULL};
+		/* Best effort: a failure here must not fail the create that succeeded. */
+		if (m1 != NULL && (w = dir_write(op, false, dn, m1, NULL, none, err)) != NULL)
+			json_decref(w);
+		if (m2 != NULL && other != NULL &&
+		    (w = dir_write(op, false, other, m2, NULL, none, err)) != NULL)
+			json_decref(w);
+		error_clear(err);
+		entry_mods_free(m1);
+		entry_mods_free(m2);
+		json_decref(ov);
+		ldap_memfree(other);
+	}
+	op->permissive = false;
+	rc = 0;
+done:
+	json_decref(self);
+	ldap_msgfree(res);
+	free(base);
+	free(filter);
+	return rc;
+}
+
 json_t *
 dir_user_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err)
 {
@@ -522,6 +624,8 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 			         entry_map_first(map, "uid"));
 		goto done;
 	}
+	if (users_note_duplicates(&op, after, err) < 0)
+		error_clear(err); /* recorded best effort; the person exists */
 	out = users_one(&op, after, err);
 done:
 	entry_mods_free(mods);

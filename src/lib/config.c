@@ -452,6 +452,14 @@ config_load(const char *path, struct rb_error *err)
 		error_set(err, 500, NULL, "%s: no tenant declared (add a `tenant NAME` line)", path);
 		goto fail;
 	}
+	if (cfg->retention_days != 0) {
+		/* Not built yet: a disabled, SCIM-invisible entry needs a purge job. */
+		error_set(err, 500, NULL,
+		          "%s: retention_days > 0 is not implemented yet; deprovisioned people are "
+		          "deleted (set retention_days 0)",
+		          path);
+		goto fail;
+	}
 	if (cfg->default_count > cfg->max_count) {
 		error_set(err, 500, NULL, "%s: default_count is larger than max_count", path);
 		goto fail;

@@ -157,4 +157,21 @@ is($b->req(PATCH => "/Users/$jane", token => 'demo-readonly', json => { schemas 
 is($b->req(GET => "/Users/$jane", token => 'other-okta')->{status}, 404, 'other tenant: 404');
 $r = $b->req(POST => '/Users', token => 'other-okta', json => admin_user('o@other.example', { permission => 'view', scope => 'school', schools => ['SIS-LIN-001'] }));
 is($r->{status}, 400, "another tenant's school cannot be granted");
+# ---- possible duplicates are recorded, never merged --------------------------------
+$r = $b->req(POST => '/Users', token => 'demo-clever', json => { schemas => [$CORE], userName => 'mary.smith@clever.example',
+    name => { givenName => 'Mary', familyName => 'Smith' }, emails => [{ value => 'mary@lincoln.example', type => 'work' }] });
+is($r->{status}, 201, 'Clever: Mary');
+$r = $b->req(POST => '/Users', token => 'demo-okta', json => { schemas => [$CORE], userName => 'msmith@okta.example',
+    name => { givenName => 'Mary', familyName => 'Smith' }, emails => [{ value => 'msmith@okta.example', type => 'work' }] });
+is($r->{status}, 201, 'Okta: a Mary Smith with another e-mail');
+$r = $b->req(POST => '/Users', token => 'demo-entra', json => { schemas => [$CORE], userName => 'mary.s@entra.example',
+    emails => [{ value => 'mary@lincoln.example', type => 'home' }] });
+is($r->{status}, 201, 'Entra: another userName with the same e-mail');
+my ($dups) = RBTest::ldapsearch($dir, base => "ou=people,o=demo,$S", filter => '(rbPossibleDuplicate=*)', attrs => ['uid', 'rbPossibleDuplicate']);
+my %dup = map { $_->{uid}[0] => scalar @{ $_->{rbPossibleDuplicate} } } @$dups;
+is_deeply([sort keys %dup], [sort 'mary.smith@clever.example', 'msmith@okta.example', 'mary.s@entra.example'],
+          'LDAP: all three are listed as possible duplicates');
+is($dup{'mary.smith@clever.example'}, 2, '... Mary points at both others');
+is(scalar grep({ $_->{userName} =~ /mary|msmith/ } @{ $b->req(GET => '/Users?count=500', token => 'demo-okta')->{json}{Resources} }), 3,
+   'nothing was merged: three people');
 done_testing();
