@@ -891,8 +891,10 @@ done:
 }
 
 /*
- * Remove school `uuid` from every grant of the tenant: rbSchoolRef of any
- * source on people and role groups, and the people's rbManageSchool /
+ * Remove school `uuid` (externalId `ext`, or NULL) from every grant of the
+ * tenant: rbSchoolRef of any source on people and role groups, the
+ * references as given (rbSchoolGiven: the id or the SIS id), and the
+ * people's rbManageSchool /
  * rbViewSchool summaries (a summary is the union over the person's grants,
  * so dropping the school from every grant drops it from the union). One
  * search, then one Permissive Modify per entry deleting exactly those
@@ -904,9 +906,10 @@ done:
  * region and partnership grants never named the school and are untouched.
  */
 static int
-schools_strip_refs(struct dir_op *op, const char *uuid, struct rb_error *err)
+schools_strip_refs(struct dir_op *op, const char *uuid, const char *ext, struct rb_error *err)
 {
-	static char *attrs[] = {"rbSchoolRef", "rbManageSchool", "rbViewSchool", NULL};
+	static char *attrs[] = {"rbSchoolRef", "rbSchoolGiven", "rbManageSchool", "rbViewSchool",
+	                        NULL};
 	static char *post[] = {"entryUUID", NULL};
 	struct sbuf f = {0};
 	LDAPMessage *res = NULL, *e;
@@ -934,8 +937,11 @@ schools_strip_refs(struct dir_op *op, const char *uuid, struct rb_error *err)
 		json_object_foreach(m, desc, vals) {
 			if (!strcmp(desc, "dn"))
 				continue;
+			bool given = entry_desc_base_len(desc) == 13 && !strncmp(desc, "rbschoolgiven", 13);
 			json_array_foreach(vals, i, one) {
-				if (strcasecmp(json_string_value(one), uuid) != 0)
+				const char *val = json_string_value(one);
+				/* rbSchoolGiven keeps the reference as the source gave it: id or SIS id. */
+				if (strcasecmp(val, uuid) != 0 && !(given && ext != NULL && !strcmp(val, ext)))
 					continue;
 				json_t *v = json_pack("[O]", one);
 				mods = mods && v ? entry_mods_append(mods, LDAP_MOD_DELETE, desc, v) : NULL;
@@ -1003,7 +1009,8 @@ dir_school_delete(const struct dir_ctx *ctx, const char *id, const char *if_matc
 		                    entry_map_first(old, "rbregionref"), &ignore);
 		goto done;
 	}
-	rc = schools_strip_refs(&op, entry_map_first(old, "entryuuid"), err);
+	rc = schools_strip_refs(&op, entry_map_first(old, "entryuuid"),
+	                        entry_map_first(old, "rbexternalid"), err);
 done:
 	json_decref(old);
 	free(vdn);

@@ -241,6 +241,12 @@ LDIF
 is($rc, 0, 'LDAP: school-scope administrator added') or diag $out;
 ok((grep { /^uid=sam\@/i } @{ ldap_base($dn, 'rbManager')->{rbManager} // [] }),
     'dynlist: the school lists its school-scope manager');
+my $ADMIN = 'urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User';
+$r = $b->req(POST => '/Users', token => 'demo-okta', json => {
+    schemas => ['urn:ietf:params:scim:schemas:core:2.0:User', $ADMIN], userName => 'pat@demo.example.org',
+    $ADMIN => { permission => 'view', scope => 'school', schools => ['SIS-TST-101', 'SIS-LIN-001'] } });
+is($r->{status}, 201, 'SCIM: administrator granted the school by its SIS id') or diag explain $r->{json};
+my $pid = $r->{json}{id};
 $r = $b->req(DELETE => "/Schools/$id", token => 'demo-readonly');
 is($r->{status}, 403, 'read-only token cannot delete');
 $r = $b->req(DELETE => "/Schools/$id", token => 'demo-okta');
@@ -255,6 +261,11 @@ ok(!$sam->{rbViewSchool}, 'LDAP: view summary emptied');
 is($sam->{'rbScope;x-src-okta'}[0], 'school', 'LDAP: the grant itself stays');
 $r = $b->req(GET => "/Schools/$id", token => 'demo-okta');
 is($r->{status}, 404, 'GET after delete: 404');
+$r = $b->req(GET => "/Users/$pid", token => 'demo-okta');
+is_deeply($r->{json}{$ADMIN}{schools}, ['SIS-LIN-001'], 'SCIM: the grant lists only the remaining school')
+    or diag explain $r->{json}{$ADMIN};
+is($r->{json}{$ADMIN}{scope}, 'school', 'SCIM: the grant stays');
+
 $r = $b->req(DELETE => "/Schools/$id", token => 'demo-okta');
 is($r->{status}, 404, 'delete again: 404');
 
