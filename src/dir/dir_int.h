@@ -113,7 +113,14 @@ void dir_meta_from_map(const json_t *map, const char *location_base, struct map_
 /* dir_etag_csn — the entryCSN inside an ETag (W/"csn" or "csn"), copied to out. */
 bool dir_etag_csn(const char *etag, char *out, size_t outlen);
 
-#endif /* RB_DIR_INT_H */
+
+/*
+ * dir_user_refresh_access — recompute the access summary (grants.h) of
+ * the person at `dn` from its direct grants and the role groups it is in,
+ * and write it if it changed (after a role group's membership or grant
+ * changed). A DN that is not a person is ignored. 0, or -1 with *err.
+ */
+int dir_user_refresh_access(struct dir_op *op, const char *dn, struct rb_error *err);
 
 /* ---- dir_page.c: paged, sorted searches shared by users, groups, schools ---- */
 
@@ -143,3 +150,5 @@ struct dir_type {
  */
 json_t *dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_query *q,
                         long *total, struct rb_error *err);
+
+#endif /* RB_DIR_INT_H */
