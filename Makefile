@@ -140,3 +140,9 @@ clean:
 	rm -rf build
 
 -include $(CORE_OBJS:.o=.d) $(BUILD)/src/main.d $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
+
+# Differential test driver (tests/differential/, run by tests/integration/30-differential.t).
+build/differential/engine_cli: tests/differential/engine_cli.c $(LIB_SRCS) $(ENGINE_SRCS) $(wildcard src/lib/*.h src/engine/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(OPT) $(CFLAGS) -o $@ $< $(LIB_SRCS) $(ENGINE_SRCS) $(LDFLAGS) \
+	  $(shell pkg-config --libs jansson 2>/dev/null) -lgnutls -lpthread -lm
