@@ -15,8 +15,9 @@
  *     anything else 400 invalidValue.
  *   - Strings compare per caseExact (case-insensitively by default,
  *     §3.4.2.3), byte order = code point order for UTF-8; numbers and
- *     booleans (false < true) as such; dateTime chronologically when the
- *     offsets agree (we store UTC "Z").
+ *     booleans (false < true) as such; dateTime chronologically (RFC 3339
+ *     instants: offsets and fractions of a second count; values that do
+ *     not parse sort after those that do, among themselves as text).
  *   - Missing values sort last in ascending and first in descending order
  *     (§3.4.2.3: "ordered last if ascending and first if descending").
  *   - Ties (and resources with no value) are ordered by "id" ascending,
