@@ -146,3 +146,9 @@ build/differential/engine_cli: tests/differential/engine_cli.c $(LIB_SRCS) $(ENG
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(OPT) $(CFLAGS) -o $@ $< $(LIB_SRCS) $(ENGINE_SRCS) $(LDFLAGS) \
 	  $(shell pkg-config --libs jansson 2>/dev/null) -lgnutls -lpthread -lm
+
+# Engine micro-benchmark (called by bench/run): always optimised, engine + lib only.
+build/bench/engine_bench: bench/engine_bench.c $(LIB_SRCS) $(ENGINE_SRCS) $(wildcard src/lib/*.h src/engine/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O2 -g $(CFLAGS) -o $@ $< $(LIB_SRCS) $(ENGINE_SRCS) $(LDFLAGS) \
+	  $(shell pkg-config --libs jansson 2>/dev/null) -lgnutls -lpthread -lm
