@@ -228,7 +228,26 @@ const patchOps = [
   { op: 'add', path: 'emails', value: { value: 'single@lincoln.example' } },
 ];
 
+const group = {
+  schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id: 'g1', displayName: 'Tour Guides',
+  members: [{ value: 'u1', display: 'Babs' }, { value: 'u2' }],
+};
+const groupOps = [
+  { op: 'add', path: 'members', value: [{ value: 'u3' }] },
+  { op: 'add', path: 'members', value: [{ value: 'u1' }] },
+  { op: 'remove', path: 'members', value: [{ value: 'u1' }] },
+  { op: 'Remove', path: 'members', value: [{ value: 'u9' }] },
+  { op: 'remove', path: 'members[value eq "u2"]' },
+  { op: 'remove', path: 'members[value eq "u1" or value eq "u2"]' },
+  { op: 'replace', path: 'members', value: [{ value: 'u7' }] },
+  { op: 'remove', path: 'members' },
+  { op: 'replace', path: 'displayName', value: 'Guides' },
+  { op: 'replace', value: { displayName: 'Guides 2' } },
+  { op: 'add', value: { members: [{ value: 'u4' }] } },
+];
+
 const patchBodies = [];
+for (const o of groupOps) patchBodies.push({ type: 'Group', resource: group, ops: [o] });
 for (const o of patchOps) {
   patchBodies.push({ resource: patchUser, ops: [o] });
   patchBodies.push({ resource: bareUser, ops: [o] });
@@ -257,6 +276,7 @@ for (const f of filterTexts) {
 for (const pb of patchBodies) {
   const body = { schemas: [PATCHOP], Operations: pb.ops };
   const c = { kind: 'patch', input: { resource: pb.resource, body } };
+  if (pb.type) c.input.type = pb.type;
   c.id = idOf('p', c.input);
   if (!seen.has(c.id)) { seen.add(c.id); cases.push(c); }
 }
@@ -264,7 +284,7 @@ for (const pb of patchBodies) {
 // ---- our side ------------------------------------------------------------
 const lines = cases.map((c) => JSON.stringify(c.kind === 'filter'
   ? { id: c.id, op: 'filter', type: 'User', filter: c.input.filter, resource: users[c.input.user] }
-  : { id: c.id, op: 'patch', type: 'User', resource: c.input.resource, body: c.input.body }));
+  : { id: c.id, op: 'patch', type: c.input.type || 'User', resource: c.input.resource, body: c.input.body }));
 const run = spawnSync(CLI, [], { input: lines.join('\n') + '\n', maxBuffer: 256 << 20 });
 if (run.error || run.status !== 0) {
   console.error(`run.js: ${CLI} failed: ${run.error || 'exit ' + run.status}\n${run.stderr}`);
