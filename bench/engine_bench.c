@@ -62,7 +62,8 @@ static const char bench_user[] =
     "\"meta\":{\"resourceType\":\"User\",\"created\":\"2010-01-23T04:56:22Z\","
     "\"lastModified\":\"2011-05-13T04:42:34Z\",\"version\":\"W/\\\"3694e05e9dff591\\\"\"},"
     "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"employeeNumber\":\"701984\","
-    "\"department\":\"Tour Operations\",\"manager\":{\"value\":\"26118915-6090-4610-87e4-49d8ca9f808d\"}}}";
+    "\"department\":\"Tour "
+    "Operations\",\"manager\":{\"value\":\"26118915-6090-4610-87e4-49d8ca9f808d\"}}}";
 
 static const char bench_patch[] =
     "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":["
@@ -76,12 +77,14 @@ static const char bench_patch[] =
 static const char bench_create[] =
     "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\","
     "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"],"
-    "\"externalId\":\"7a9d4c1e-55b3-4f0e-9a51-3c2f2d0e8b71\",\"userName\":\"AJones@lincoln.example\","
+    "\"externalId\":\"7a9d4c1e-55b3-4f0e-9a51-3c2f2d0e8b71\",\"userName\":\"AJones@lincoln."
+    "example\","
     "\"active\":true,\"displayName\":\"Alex Jones\",\"title\":\"Teacher\","
     "\"emails\":[{\"primary\":true,\"type\":\"work\",\"value\":\"AJones@lincoln.example\"}],"
     "\"meta\":{\"resourceType\":\"User\"},"
     "\"name\":{\"formatted\":\"Alex Jones\",\"familyName\":\"Jones\",\"givenName\":\"Alex\"},"
-    "\"addresses\":[{\"type\":\"work\",\"formatted\":\"1 School Rd\",\"streetAddress\":\"1 School Rd\","
+    "\"addresses\":[{\"type\":\"work\",\"formatted\":\"1 School Rd\",\"streetAddress\":\"1 School "
+    "Rd\","
     "\"locality\":\"Lincoln\",\"region\":\"NE\",\"postalCode\":\"68508\",\"country\":\"US\","
     "\"primary\":false}],"
     "\"phoneNumbers\":[{\"type\":\"work\",\"value\":\"+1 402 555 0100\"},"
@@ -246,13 +249,15 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--seconds") == 0) {
 			seconds = bench_arg_number(argc, argv, &i);
 			if (seconds <= 0) {
-				fprintf(stderr, "engine_bench: --seconds needs a positive number\n");
+				fprintf(stderr,
+				        "engine_bench: --seconds needs a positive number\n");
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
 			only = argv[++i];
 		} else {
-			fprintf(stderr, "usage: engine_bench [--runs N] [--seconds S] [--only NAME]\n");
+			fprintf(stderr,
+			        "usage: engine_bench [--runs N] [--seconds S] [--only NAME]\n");
 			return 2;
 		}
 	}
@@ -273,7 +278,8 @@ main(int argc, char **argv)
 			continue;
 		bench_run(&benches[b], runs, seconds);
 		if (bench_failed) {
-			fprintf(stderr, "engine_bench: %s: the engine call failed\n", benches[b].name);
+			fprintf(stderr, "engine_bench: %s: the engine call failed\n",
+			        benches[b].name);
 			return 1;
 		}
 	}

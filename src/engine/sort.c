@@ -32,8 +32,8 @@ sort_parse(const struct resource_type_def *rt, const char *sort_by, const char *
 	if (out->attr->type == ATTR_COMPLEX && out->sub == NULL) {
 		const struct attr_def *s;
 
-		for (s = out->attr->sub_attrs; out->attr->multi_valued && s != NULL && s->name != NULL;
-		     s++)
+		for (s = out->attr->sub_attrs;
+		     out->attr->multi_valued && s != NULL && s->name != NULL; s++)
 			if (strcmp(s->name, "value") == 0)
 				out->sub = s;
 		if (out->sub == NULL) {
@@ -146,8 +146,8 @@ sort_instant(const char *s, long long *secs, long *nanos)
 		s++;
 	} else if (*s == '+' || *s == '-') {
 		sign = *s++ == '-' ? -1 : 1;
-		if (!sort_digits(&s, 2, &oh) || *s++ != ':' || !sort_digits(&s, 2, &om) || oh > 23 ||
-		    om > 59)
+		if (!sort_digits(&s, 2, &oh) || *s++ != ':' || !sort_digits(&s, 2, &om) ||
+		    oh > 23 || om > 59)
 			return false;
 	} else {
 		return false;

@@ -48,7 +48,8 @@ cli_filter(const struct resource_type_def *rt, const json_t *req)
 
 	error_clear(&err);
 	if (text == NULL || !json_is_object(resource)) {
-		error_set(&err, 0, NULL, "filter: needs \"filter\" (string) and \"resource\" (object)");
+		error_set(&err, 0, NULL,
+		          "filter: needs \"filter\" (string) and \"resource\" (object)");
 		return cli_error(&err);
 	}
 	f = filter_parse(rt, text, &err);
@@ -81,8 +82,8 @@ cli_patch(const struct resource_type_def *rt, const json_t *req)
 			error_set(&err, 0, NULL, "unexpected PATCH_NEED_LOAD");
 		return cli_error(&err);
 	}
-	answer = json_pack("{s:b, s:O, s:b}", "ok", 1, "resource", res.resource, "changed",
-	                   res.changed);
+	answer =
+	    json_pack("{s:b, s:O, s:b}", "ok", 1, "resource", res.resource, "changed", res.changed);
 	patch_result_clear(&res);
 	return answer;
 }

@@ -25,48 +25,55 @@
 
 struct sort_case {
 	const char *name;
-	const char *type;    /* resource type */
-	const char *by;      /* sortBy (NULL: absent) */
-	const char *order;   /* sortOrder (NULL: absent) */
-	const char *items;   /* JSON array of resources, each with a label "k" */
-	const char *expect;  /* labels in sorted order, comma-separated */
-	int status;          /* 0: sort_parse succeeds, else the expected status */
+	const char *type;   /* resource type */
+	const char *by;     /* sortBy (NULL: absent) */
+	const char *order;  /* sortOrder (NULL: absent) */
+	const char *items;  /* JSON array of resources, each with a label "k" */
+	const char *expect; /* labels in sorted order, comma-separated */
+	int status;         /* 0: sort_parse succeeds, else the expected status */
 	const char *scim_type;
 };
 
 static const struct sort_case cases[] = {
     /* ---- strings: caseExact=false folds case, caseExact=true does not ---- */
     {"userName ascending, case-insensitive", "User", "userName", NULL,
-     "[{\"k\":\"b\",\"id\":\"1\",\"userName\":\"Bob\"},{\"k\":\"a\",\"id\":\"2\",\"userName\":\"alice\"},"
+     "[{\"k\":\"b\",\"id\":\"1\",\"userName\":\"Bob\"},{\"k\":\"a\",\"id\":\"2\",\"userName\":"
+     "\"alice\"},"
      "{\"k\":\"c\",\"id\":\"3\",\"userName\":\"Carol\"}]",
      "a,b,c", 0, NULL},
     {"userName descending", "User", "userName", "descending",
-     "[{\"k\":\"b\",\"id\":\"1\",\"userName\":\"Bob\"},{\"k\":\"a\",\"id\":\"2\",\"userName\":\"alice\"},"
+     "[{\"k\":\"b\",\"id\":\"1\",\"userName\":\"Bob\"},{\"k\":\"a\",\"id\":\"2\",\"userName\":"
+     "\"alice\"},"
      "{\"k\":\"c\",\"id\":\"3\",\"userName\":\"Carol\"}]",
      "c,b,a", 0, NULL},
     {"sortOrder is case-insensitive", "User", "userName", "DESCENDING",
-     "[{\"k\":\"a\",\"id\":\"1\",\"userName\":\"a\"},{\"k\":\"b\",\"id\":\"2\",\"userName\":\"B\"}]",
+     "[{\"k\":\"a\",\"id\":\"1\",\"userName\":\"a\"},{\"k\":\"b\",\"id\":\"2\",\"userName\":\"B\"}"
+     "]",
      "b,a", 0, NULL},
     {"sortBy is case-insensitive and trimmed", "User", "  USERNAME ", "Ascending",
-     "[{\"k\":\"b\",\"id\":\"1\",\"userName\":\"B\"},{\"k\":\"a\",\"id\":\"2\",\"userName\":\"a\"}]",
+     "[{\"k\":\"b\",\"id\":\"1\",\"userName\":\"B\"},{\"k\":\"a\",\"id\":\"2\",\"userName\":\"a\"}"
+     "]",
      "a,b", 0, NULL},
     {"empty sortOrder is ascending", "User", "userName", "",
-     "[{\"k\":\"b\",\"id\":\"1\",\"userName\":\"B\"},{\"k\":\"a\",\"id\":\"2\",\"userName\":\"a\"}]",
+     "[{\"k\":\"b\",\"id\":\"1\",\"userName\":\"B\"},{\"k\":\"a\",\"id\":\"2\",\"userName\":\"a\"}"
+     "]",
      "a,b", 0, NULL},
     {"equal after folding: byte order decides, before id", "User", "userName", NULL,
      "[{\"k\":\"lower\",\"id\":\"1\",\"userName\":\"alice\"},"
      "{\"k\":\"upper\",\"id\":\"2\",\"userName\":\"ALICE\"}]",
      "upper,lower", 0, NULL},
     {"externalId is caseExact: byte order", "User", "externalId", NULL,
-     "[{\"k\":\"b\",\"id\":\"1\",\"externalId\":\"b\"},{\"k\":\"B\",\"id\":\"2\",\"externalId\":\"B\"},"
+     "[{\"k\":\"b\",\"id\":\"1\",\"externalId\":\"b\"},{\"k\":\"B\",\"id\":\"2\",\"externalId\":"
+     "\"B\"},"
      "{\"k\":\"a\",\"id\":\"3\",\"externalId\":\"a\"}]",
      "B,a,b", 0, NULL},
     {"id is caseExact", "User", "id", NULL,
-     "[{\"k\":\"x\",\"id\":\"x\"},{\"k\":\"Y\",\"id\":\"Y\"},{\"k\":\"a\",\"id\":\"a\"}]", "Y,a,x", 0,
-     NULL},
+     "[{\"k\":\"x\",\"id\":\"x\"},{\"k\":\"Y\",\"id\":\"Y\"},{\"k\":\"a\",\"id\":\"a\"}]", "Y,a,x",
+     0, NULL},
     {"UTF-8: code point order after folding", "User", "displayName", NULL,
      "[{\"k\":\"e-acute\",\"id\":\"1\",\"displayName\":\"\\u00e9mile\"},"
-     "{\"k\":\"z\",\"id\":\"2\",\"displayName\":\"Zoe\"},{\"k\":\"e\",\"id\":\"3\",\"displayName\":\"emile\"}]",
+     "{\"k\":\"z\",\"id\":\"2\",\"displayName\":\"Zoe\"},{\"k\":\"e\",\"id\":\"3\",\"displayName\":"
+     "\"emile\"}]",
      "e,z,e-acute", 0, NULL},
     {"sub-attribute of a singular complex attribute", "User", "name.familyName", NULL,
      "[{\"k\":\"s\",\"id\":\"1\",\"name\":{\"familyName\":\"Smith\"}},"
@@ -74,7 +81,8 @@ static const struct sort_case cases[] = {
      "j,s", 0, NULL},
     {"extension attribute by URN", "User", ENT ":employeeNumber", NULL,
      "[{\"k\":\"2\",\"id\":\"1\",\"" ENT "\":{\"employeeNumber\":\"702\"}},"
-     "{\"k\":\"1\",\"id\":\"2\",\"" ENT "\":{\"employeeNumber\":\"701\"}},{\"k\":\"none\",\"id\":\"3\"}]",
+     "{\"k\":\"1\",\"id\":\"2\",\"" ENT
+     "\":{\"employeeNumber\":\"701\"}},{\"k\":\"none\",\"id\":\"3\"}]",
      "1,2,none", 0, NULL},
     {"extension sub-attribute by URN", "User", ENT ":manager.value", "descending",
      "[{\"k\":\"a\",\"id\":\"1\",\"" ENT "\":{\"manager\":{\"value\":\"a\"}}},"
@@ -129,12 +137,14 @@ static const struct sort_case cases[] = {
 
     /* ---- multi-valued: primary, else first ---- */
     {"emails: the primary value, else the first", "User", "emails", NULL,
-     "[{\"k\":\"p\",\"id\":\"1\",\"emails\":[{\"value\":\"z@x\"},{\"value\":\"b@x\",\"primary\":true}]},"
+     "[{\"k\":\"p\",\"id\":\"1\",\"emails\":[{\"value\":\"z@x\"},{\"value\":\"b@x\",\"primary\":"
+     "true}]},"
      "{\"k\":\"first\",\"id\":\"2\",\"emails\":[{\"value\":\"c@x\"},{\"value\":\"a@x\"}]},"
      "{\"k\":\"none\",\"id\":\"3\",\"emails\":[]}]",
      "p,first,none", 0, NULL},
     {"emails.value same as emails", "User", "emails.value", "descending",
-     "[{\"k\":\"p\",\"id\":\"1\",\"emails\":[{\"value\":\"z@x\"},{\"value\":\"b@x\",\"primary\":true}]},"
+     "[{\"k\":\"p\",\"id\":\"1\",\"emails\":[{\"value\":\"z@x\"},{\"value\":\"b@x\",\"primary\":"
+     "true}]},"
      "{\"k\":\"first\",\"id\":\"2\",\"emails\":[{\"value\":\"c@x\"},{\"value\":\"a@x\"}]}]",
      "first,p", 0, NULL},
     {"emails.type of the primary email", "User", "emails.type", NULL,
@@ -143,7 +153,8 @@ static const struct sort_case cases[] = {
      "{\"k\":\"other\",\"id\":\"2\",\"emails\":[{\"value\":\"c@x\",\"type\":\"other\"}]}]",
      "other,work", 0, NULL},
     {"primary false does not count as primary", "User", "emails", NULL,
-     "[{\"k\":\"y\",\"id\":\"1\",\"emails\":[{\"value\":\"y@x\"},{\"value\":\"a@x\",\"primary\":false}]},"
+     "[{\"k\":\"y\",\"id\":\"1\",\"emails\":[{\"value\":\"y@x\"},{\"value\":\"a@x\",\"primary\":"
+     "false}]},"
      "{\"k\":\"m\",\"id\":\"2\",\"emails\":[{\"value\":\"m@x\"}]}]",
      "m,y", 0, NULL},
     {"Group members: members.value", "Group", "members", NULL,
@@ -202,8 +213,7 @@ static const struct sort_case cases[] = {
     {"sortOrder desc is not a value", "User", "userName", "desc", "[]", "", 400,
      SCIM_INVALID_VALUE},
     {"sortOrder nonsense", "User", "userName", "up", "[]", "", 400, SCIM_INVALID_VALUE},
-    {"sortOrder with blanks", "User", "userName", " ascending", "[]", "", 400,
-     SCIM_INVALID_VALUE},
+    {"sortOrder with blanks", "User", "userName", " ascending", "[]", "", 400, SCIM_INVALID_VALUE},
 };
 
 static int
