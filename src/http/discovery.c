@@ -40,10 +40,9 @@ discovery_service_provider_config(struct http_request *req, struct http_response
 	discovery_base(req, base, sizeof(base));
 	snprintf(loc, sizeof(loc), "%s/ServiceProviderConfig", base);
 	spc = json_pack(
-	    "{s:[s], s:s, s:{s:b}, s:{s:b, s:i, s:I}, s:{s:b, s:i}, s:{s:b}, s:{s:b}, s:{s:b},"
+	    "{s:[s], s:{s:b}, s:{s:b, s:i, s:I}, s:{s:b, s:i}, s:{s:b}, s:{s:b}, s:{s:b},"
 	    " s:[{s:s, s:s, s:s, s:b}], s:{s:s, s:s}}",
-	    "schemas", SCHEMA_SPC, "documentationUri",
-	    "https://github.com/rosterbridge/rosterbridge#readme", "patch", "supported", 1, "bulk",
+	    "schemas", SCHEMA_SPC, "patch", "supported", 1, "bulk",
 	    "supported", 1, "maxOperations", cfg->bulk_max_operations, "maxPayloadSize",
 	    (json_int_t)cfg->bulk_max_payload, "filter", "supported", 1, "maxResults",
 	    cfg->max_results, "changePassword", "supported", 0, "sort", "supported", 1, "etag",

@@ -282,12 +282,12 @@ server_start(struct app *app, struct rb_error *err)
 	}
 	srv->daemon = MHD_start_daemon(
 	    flags, (uint16_t)cfg->listen_port, NULL, NULL, server_access, srv,
+	    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, srv, /* first, so it sees every message */
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned int)cfg->workers, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)cfg->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)(32 * 1024), MHD_OPTION_NOTIFY_COMPLETED, server_completed, srv,
-	    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, srv,
 	    srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
