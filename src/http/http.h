@@ -11,6 +11,8 @@
  *   metrics.c    Prometheus counters and latency histogram
  *   discovery.c  /ServiceProviderConfig, /ResourceTypes, /Schemas
  *   response.c   response helpers (JSON bodies, SCIM errors, headers)
+ *   resources.c  /Users, /Groups, /Schools (the resource_ops table)
+ *   bulk.c       /Bulk              search.c   /.search at the root
  */
 #ifndef RB_HTTP_H
 #define RB_HTTP_H
@@ -123,11 +125,54 @@ void discovery_service_provider_config(struct http_request *req, struct http_res
 void discovery_resource_types(struct http_request *req, struct http_response *res);
 void discovery_schemas(struct http_request *req, struct http_response *res);
 
-/* resources.c — /Users, /Groups, /Schools, /Bulk, /.search (auth already checked). */
+/* resources.c — /Users, /Groups, /Schools (auth already checked). */
 void resources_users(struct http_request *req, struct http_response *res);
 void resources_groups(struct http_request *req, struct http_response *res);
 void resources_schools(struct http_request *req, struct http_response *res);
+
+struct dir_ctx;
+struct dir_query;
+
+/* The directory operations of one resource type (the seam to dir/dir.h). */
+struct resource_ops {
+	const char *type;     /* "User" */
+	const char *endpoint; /* "Users" */
+	json_t *(*get)(const struct dir_ctx *, const char *id, bool want_members, struct rb_error *);
+	json_t *(*create)(const struct dir_ctx *, const json_t *, struct rb_error *);
+	json_t *(*replace)(const struct dir_ctx *, const char *id, const json_t *, const char *if_match,
+	                   struct rb_error *);
+	json_t *(*patch)(const struct dir_ctx *, const char *id, const json_t *, const char *if_match,
+	                 bool want_result, struct rb_error *);
+	int (*delete)(const struct dir_ctx *, const char *id, const char *if_match, struct rb_error *);
+	json_t *(*search)(const struct dir_ctx *, const struct dir_query *, long *, struct rb_error *);
+	bool patch_no_content; /* answer PATCH with 204 unless attributes are requested */
+};
+
+/* List/query: parameters from the URL (GET) or a SearchRequest body (POST .search). */
+struct list_params {
+	const char *filter, *sort_by, *sort_order, *attributes, *excluded;
+	char *owned[5]; /* strings built from a .search body */
+	long start_index, count;
+};
+
+/* resources_ops_all — every resource type, NULL-terminated, Users first. Borrowed (static). */
+const struct resource_ops *const *resources_ops_all(void);
+/* resources_ops_find — the ops of an endpoint name ("Users"), or NULL. Borrowed (static). */
+const struct resource_ops *resources_ops_find(const char *endpoint);
+/* resources_ctx — fill *ctx for the caller's tenant and source; `base` (caller's buffer)
+ * receives the SCIM base URL, which ctx borrows. Everything in ctx is borrowed. */
+void resources_ctx(struct http_request *req, struct dir_ctx *ctx, char *base, size_t baselen);
+/* resources_fail — answer *err as a SCIM error (503s carry Retry-After). */
+void resources_fail(struct http_response *res, const struct rb_error *err);
+/* list_params_from_body — fill *p (zeroed by the caller) from a SearchRequest body; the
+ * strings it builds are owned by *p (free with list_params_clear). -1 with *err (400). */
+int list_params_from_body(struct http_request *req, struct list_params *p, struct rb_error *err);
+void list_params_clear(struct list_params *p);
+
+/* bulk.c — POST /Bulk (RFC 7644 §3.7). */
 void resources_bulk(struct http_request *req, struct http_response *res);
+
+/* search.c — POST /.search at the root, across resource types (RFC 7644 §3.4.3). */
 void resources_search_root(struct http_request *req, struct http_response *res);
 
 /* metrics.c */

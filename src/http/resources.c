@@ -1,6 +1,7 @@
 /*
- * resources.c — /Users, /Groups, /Schools, /Bulk and /.search over the
- * directory layer (RFC 7644 §3).
+ * resources.c — /Users, /Groups and /Schools over the directory layer
+ * (RFC 7644 §3), and the resource_ops table that bulk.c (/Bulk) and
+ * search.c (/.search at the root) run through.
  *
  * Each handler: parse the request (engine: validate, filter, sort,
  * projection), call dir_*, project the result, answer with SCIM headers
@@ -20,20 +21,7 @@
 #include "engine/sort.h"
 #include "engine/validate.h"
 
-/* The directory operations of one resource type. */
-struct resource_ops {
-	const char *type; /* "User" */
-	const char *endpoint; /* "Users" */
-	json_t *(*get)(const struct dir_ctx *, const char *id, bool want_members, struct rb_error *);
-	json_t *(*create)(const struct dir_ctx *, const json_t *, struct rb_error *);
-	json_t *(*replace)(const struct dir_ctx *, const char *id, const json_t *, const char *if_match,
-	                   struct rb_error *);
-	json_t *(*patch)(const struct dir_ctx *, const char *id, const json_t *, const char *if_match,
-	                 bool want_result, struct rb_error *);
-	int (*delete)(const struct dir_ctx *, const char *id, const char *if_match, struct rb_error *);
-	json_t *(*search)(const struct dir_ctx *, const struct dir_query *, long *, struct rb_error *);
-	bool patch_no_content; /* answer PATCH with 204 unless attributes are requested */
-};
+/* struct resource_ops (the directory operations of one resource type) is in http.h. */
 
 static json_t *
 users_get(const struct dir_ctx *ctx, const char *id, bool want_members, struct rb_error *err)
@@ -80,8 +68,28 @@ static const struct resource_ops school_ops = {
     dir_school_delete, dir_school_search, false,
 };
 
+/* Every resource type, in the stable order of root searches (RFC 7644 §3.4.3). */
+static const struct resource_ops *const all_ops[] = {&user_ops, &group_ops, &school_ops, NULL};
+
+const struct resource_ops *const *
+resources_ops_all(void)
+{
+	return all_ops;
+}
+
+const struct resource_ops *
+resources_ops_find(const char *endpoint)
+{
+	size_t i;
+
+	for (i = 0; endpoint != NULL && all_ops[i] != NULL; i++)
+		if (!strcmp(all_ops[i]->endpoint, endpoint))
+			return all_ops[i];
+	return NULL;
+}
+
 /* The request's directory context. `base` holds the SCIM base URL. */
-static void
+void
 resources_ctx(struct http_request *req, struct dir_ctx *ctx, char *base, size_t baselen)
 {
 	snprintf(base, baselen, "%s/scim/v2", req->app->cfg->base_url);
@@ -92,7 +100,7 @@ resources_ctx(struct http_request *req, struct dir_ctx *ctx, char *base, size_t 
 }
 
 /* Answer an error; 503s carry Retry-After. */
-static void
+void
 resources_fail(struct http_response *res, const struct rb_error *err)
 {
 	response_error(res, err);
@@ -138,14 +146,9 @@ resources_long_arg(const char *name, const char *s, long *out, struct rb_error *
 	return 0;
 }
 
-/* List/query: parameters from the URL (GET) or a SearchRequest body (POST .search). */
-struct list_params {
-	const char *filter, *sort_by, *sort_order, *attributes, *excluded;
-	char *owned[5]; /* strings built from a .search body */
-	long start_index, count;
-};
+/* struct list_params (URL or SearchRequest parameters) is in http.h. */
 
-static void
+void
 list_params_clear(struct list_params *p)
 {
 	size_t i;
@@ -179,7 +182,7 @@ resources_join(const json_t *v)
 	return s;
 }
 
-static int
+int
 list_params_from_body(struct http_request *req, struct list_params *p, struct rb_error *err)
 {
 	json_t *body = request_json(req, err), *v;
@@ -473,14 +476,3 @@ resources_schools(struct http_request *req, struct http_response *res)
 	resources_collection(req, res, &school_ops);
 }
 
-void
-resources_bulk(struct http_request *req, struct http_response *res)
-{
-	response_errorf(res, 501, NULL, "%s is not implemented yet", req->path);
-}
-
-void
-resources_search_root(struct http_request *req, struct http_response *res)
-{
-	response_errorf(res, 501, NULL, "%s is not implemented yet", req->path);
-}
