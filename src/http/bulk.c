@@ -56,7 +56,6 @@
 
 /* One bulk request being processed. */
 struct bulk {
-	struct http_request *req;
 	struct dir_ctx ctx;
 	char base[512];  /* SCIM base URL; ctx borrows it */
 	json_t *created; /* bulkId → created id (string), or null when its POST failed */
@@ -64,7 +63,7 @@ struct bulk {
 
 /* One operation, its parts borrowed from the request body. */
 struct bulk_op {
-	const char *method;  /* "POST", "PUT", "PATCH", "DELETE" (as given) */
+	const char *method; /* "POST", "PUT", "PATCH", "DELETE" (as given) */
 	enum http_method verb;
 	const char *bulk_id; /* or NULL */
 	const char *version; /* or NULL */
@@ -82,7 +81,8 @@ bulk_member(const json_t *obj, const char *name)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach((json_t *)obj, key, v)
+	{
 		if (!strcasecmp(key, name))
 			return v;
 	}
@@ -110,7 +110,8 @@ bulk_ref_lookup(const struct bulk *b, const char *s, const char **id, struct rb_
 		                 s);
 	if (!json_is_string(v))
 		return error_set(err, 409, SCIM_INVALID_VALUE,
-		                 "\"%s\" cannot be resolved: the operation with that bulkId failed", s);
+		                 "\"%s\" cannot be resolved: the operation with that bulkId failed",
+		                 s);
 	*id = json_string_value(v);
 	return 1;
 }
@@ -125,7 +126,8 @@ bulk_resolve(const struct bulk *b, json_t *v, struct rb_error *err)
 	int rc;
 
 	if (json_is_object(v)) {
-		json_object_foreach(v, key, e) {
+		json_object_foreach(v, key, e)
+		{
 			if (json_is_string(e)) {
 				rc = bulk_ref_lookup(b, json_string_value(e), &id, err);
 				if (rc < 0)
@@ -138,7 +140,8 @@ bulk_resolve(const struct bulk *b, json_t *v, struct rb_error *err)
 		return 0;
 	}
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			if (json_is_string(e)) {
 				rc = bulk_ref_lookup(b, json_string_value(e), &id, err);
 				if (rc < 0)
@@ -183,7 +186,8 @@ bulk_op_parse(const struct bulk *b, const json_t *raw, struct bulk_op *op, struc
 	int rc;
 
 	if (!json_is_object(raw))
-		return error_set(err, 400, SCIM_INVALID_SYNTAX, "an operation must be a JSON object");
+		return error_set(err, 400, SCIM_INVALID_SYNTAX,
+		                 "an operation must be a JSON object");
 	op->method = json_string_value(bulk_member(raw, "method"));
 	op->verb = bulk_method(op->method);
 	op->bulk_id = json_string_value(bulk_member(raw, "bulkId"));
@@ -196,13 +200,15 @@ bulk_op_parse(const struct bulk *b, const json_t *raw, struct bulk_op *op, struc
 	if (op->bulk_id != NULL && *op->bulk_id == '\0')
 		return error_set(err, 400, SCIM_INVALID_VALUE, "\"bulkId\" must not be empty");
 	if (op->verb == HTTP_POST && op->bulk_id == NULL)
-		return error_set(err, 400, SCIM_INVALID_SYNTAX, "a POST operation needs a \"bulkId\"");
-	if (op->verb != HTTP_DELETE && !json_is_object(op->data))
-		return error_set(err, 400, SCIM_INVALID_SYNTAX, "a %s operation needs \"data\" (an object)",
-		                 op->method);
-	if (op->path == NULL || op->path[0] != '/')
 		return error_set(err, 400, SCIM_INVALID_SYNTAX,
-		                 "\"path\" must be a resource path such as \"/Users\" or \"/Users/{id}\"");
+		                 "a POST operation needs a \"bulkId\"");
+	if (op->verb != HTTP_DELETE && !json_is_object(op->data))
+		return error_set(err, 400, SCIM_INVALID_SYNTAX,
+		                 "a %s operation needs \"data\" (an object)", op->method);
+	if (op->path == NULL || op->path[0] != '/')
+		return error_set(
+		    err, 400, SCIM_INVALID_SYNTAX,
+		    "\"path\" must be a resource path such as \"/Users\" or \"/Users/{id}\"");
 	slash = strchr(op->path + 1, '/');
 	n = slash != NULL ? (size_t)(slash - op->path - 1) : strlen(op->path + 1);
 	if (n == 0 || n >= sizeof(endpoint))
@@ -220,8 +226,9 @@ bulk_op_parse(const struct bulk *b, const json_t *raw, struct bulk_op *op, struc
 		                 "a POST operation's path is a resource type endpoint (\"/%s\")",
 		                 op->ops->endpoint);
 	if (op->verb != HTTP_POST && id == NULL)
-		return error_set(err, 400, SCIM_INVALID_SYNTAX, "a %s operation's path needs an id: /%s/{id}",
-		                 op->method, op->ops->endpoint);
+		return error_set(err, 400, SCIM_INVALID_SYNTAX,
+		                 "a %s operation's path needs an id: /%s/{id}", op->method,
+		                 op->ops->endpoint);
 	if (op->verb == HTTP_POST && json_object_get(b->created, op->bulk_id) != NULL)
 		return error_set(err, 400, SCIM_INVALID_VALUE,
 		                 "bulkId \"%s\" is used by an earlier operation of this request",
@@ -259,8 +266,9 @@ bulk_apply(const struct bulk *b, const struct bulk_op *op, const json_t *data, j
 		break;
 	case HTTP_PUT:
 		valid = validate_resource(rt, data, VALIDATE_REPLACE, err);
-		*resource = valid != NULL ? op->ops->replace(&b->ctx, op->id, valid, op->version, err)
-		                          : NULL;
+		*resource = valid != NULL
+		                ? op->ops->replace(&b->ctx, op->id, valid, op->version, err)
+		                : NULL;
 		status = *resource != NULL ? 200 : -1;
 		break;
 	case HTTP_PATCH:
@@ -276,7 +284,7 @@ bulk_apply(const struct bulk *b, const struct bulk_op *op, const json_t *data, j
 		status = *resource != NULL ? 200 : 204;
 		break;
 	case HTTP_DELETE:
-		status = op->ops->delete(&b->ctx, op->id, op->version, err) < 0 ? -1 : 204;
+		status = op->ops->delete (&b->ctx, op->id, op->version, err) < 0 ? -1 : 204;
 		break;
 	default:
 		error_set(err, 400, SCIM_INVALID_SYNTAX, "unsupported method");
@@ -319,11 +327,13 @@ bulk_run(struct bulk *b, const json_t *raw, bool *failed)
 	status = bulk_apply(b, &op, data, &resource, &err);
 	if (status < 0)
 		goto done;
-	location = json_string_value(json_object_get(json_object_get(resource, "meta"), "location"));
+	location =
+	    json_string_value(json_object_get(json_object_get(resource, "meta"), "location"));
 	version = json_string_value(json_object_get(json_object_get(resource, "meta"), "version"));
 	if (op.verb == HTTP_POST)
-		json_object_set_new(b->created, op.bulk_id,
-		                    json_string(json_string_value(json_object_get(resource, "id"))));
+		json_object_set_new(
+		    b->created, op.bulk_id,
+		    json_string(json_string_value(json_object_get(resource, "id"))));
 done:
 	*failed = status < 0;
 	if (*failed && op.verb == HTTP_POST && op.bulk_id != NULL &&
@@ -334,8 +344,7 @@ done:
 		location = buf;
 	}
 	snprintf(status_text, sizeof(status_text), "%d", *failed ? err.status : status);
-	json_object_set_new(entry, "method",
-	                    json_string(op.method != NULL ? op.method : "(none)"));
+	json_object_set_new(entry, "method", json_string(op.method != NULL ? op.method : "(none)"));
 	if (op.bulk_id != NULL)
 		json_object_set_new(entry, "bulkId", json_string(op.bulk_id));
 	if (location != NULL)
@@ -366,7 +375,8 @@ resources_bulk(struct http_request *req, struct http_response *res)
 	error_clear(&err);
 	/* §3.7.4: MUST answer 413 and name the limit exceeded. */
 	if (req->body_len > (size_t)cfg->bulk_max_payload) {
-		error_set(&err, 413, NULL, "The size of the bulk operation exceeds the maxPayloadSize (%ld).",
+		error_set(&err, 413, NULL,
+		          "The size of the bulk operation exceeds the maxPayloadSize (%ld).",
 		          cfg->bulk_max_payload);
 		goto fail;
 	}
@@ -374,7 +384,8 @@ resources_bulk(struct http_request *req, struct http_response *res)
 	if (body == NULL)
 		goto fail;
 	schemas = bulk_member(body, "schemas");
-	json_array_foreach(schemas, i, raw) {
+	json_array_foreach(schemas, i, raw)
+	{
 		if (json_is_string(raw) && !strcmp(json_string_value(raw), SCHEMA_BULK_REQUEST))
 			is_bulk = true;
 	}
@@ -394,12 +405,12 @@ resources_bulk(struct http_request *req, struct http_response *res)
 	fail_on = bulk_member(body, "failOnErrors");
 	if (fail_on != NULL && !json_is_null(fail_on)) {
 		if (!json_is_integer(fail_on) || json_integer_value(fail_on) < 1) {
-			error_set(&err, 400, SCIM_INVALID_VALUE, "\"failOnErrors\" must be an integer >= 1");
+			error_set(&err, 400, SCIM_INVALID_VALUE,
+			          "\"failOnErrors\" must be an integer >= 1");
 			goto fail;
 		}
 		max_errors = json_integer_value(fail_on);
 	}
-	b.req = req;
 	resources_ctx(req, &b.ctx, b.base, sizeof(b.base));
 	b.created = json_object();
 	results = json_array();
@@ -407,7 +418,8 @@ resources_bulk(struct http_request *req, struct http_response *res)
 		error_set(&err, 500, NULL, "out of memory");
 		goto fail;
 	}
-	json_array_foreach(ops, i, raw) {
+	json_array_foreach(ops, i, raw)
+	{
 		entry = bulk_run(&b, raw, &failed);
 		if (entry == NULL) {
 			error_set(&err, 500, NULL, "out of memory");
@@ -419,8 +431,9 @@ resources_bulk(struct http_request *req, struct http_response *res)
 		if (max_errors > 0 && (json_int_t)errors >= max_errors)
 			break;
 	}
-	response_json(res, 200,
-	              json_pack("{s:[s], s:O}", "schemas", SCHEMA_BULK_RESPONSE, "Operations", results));
+	response_json(
+	    res, 200,
+	    json_pack("{s:[s], s:O}", "schemas", SCHEMA_BULK_RESPONSE, "Operations", results));
 	goto done;
 fail:
 	resources_fail(res, &err);

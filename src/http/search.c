@@ -115,8 +115,8 @@ resources_search_root(struct http_request *req, struct http_response *res)
 		if (p.sort_by == NULL || *p.sort_by == '\0')
 			break;
 		error_clear(&sort_err);
-		if (sort_parse(schema_resource_type(all[i]->type), p.sort_by, p.sort_order, &keys[i],
-		               &sort_err) == 0) {
+		if (sort_parse(schema_resource_type(all[i]->type), p.sort_by, p.sort_order,
+		               &keys[i], &sort_err) == 0) {
 			sorted[i] = true;
 			nsorted++;
 		} else if (error_is_set(&sort_err) && sort_err.status != 400) {
@@ -137,8 +137,8 @@ resources_search_root(struct http_request *req, struct http_response *res)
 	for (i = 0; all[i] != NULL && i < sizeof(keys) / sizeof(keys[0]); i++) {
 		long want = p.count - (long)json_array_size(out);
 
-		if (search_one(req, all[i], &p, sorted[i] ? &keys[i] : NULL, &skip, want, out, &total,
-		               &err) < 0)
+		if (search_one(req, all[i], &p, sorted[i] ? &keys[i] : NULL, &skip, want, out,
+		               &total, &err) < 0)
 			goto fail;
 	}
 	response_json(res, 200,
