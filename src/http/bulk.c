@@ -120,7 +120,7 @@ bulk_ref_lookup(const struct bulk *b, const char *s, const char **id, struct rb_
 static int
 bulk_resolve(const struct bulk *b, json_t *v, struct rb_error *err)
 {
-	const char *key, *id;
+	const char *key, *id = NULL;
 	json_t *e;
 	size_t i;
 	int rc;
@@ -253,11 +253,14 @@ static int
 bulk_apply(const struct bulk *b, const struct bulk_op *op, const json_t *data, json_t **resource,
            struct rb_error *err)
 {
-	const struct resource_type_def *rt = schema_resource_type(op->ops->type);
+	const struct resource_type_def *rt;
 	json_t *valid = NULL;
 	int status = -1;
 
 	*resource = NULL;
+	if (op->ops == NULL)
+		return error_set(err, 404, NULL, "no such endpoint: %s", op->path);
+	rt = schema_resource_type(op->ops->type);
 	switch (op->verb) {
 	case HTTP_POST:
 		valid = validate_resource(rt, data, VALIDATE_CREATE, err);

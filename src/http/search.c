@@ -111,7 +111,7 @@ resources_search_root(struct http_request *req, struct http_response *res)
 		p.count = 0;
 	if (p.count > cfg->max_count)
 		p.count = cfg->max_count;
-	for (i = 0; all[i] != NULL && i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && all[i] != NULL; i++) {
 		if (p.sort_by == NULL || *p.sort_by == '\0')
 			break;
 		error_clear(&sort_err);
@@ -134,7 +134,7 @@ resources_search_root(struct http_request *req, struct http_response *res)
 		goto fail;
 	}
 	skip = p.start_index - 1;
-	for (i = 0; all[i] != NULL && i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && all[i] != NULL; i++) {
 		long want = p.count - (long)json_array_size(out);
 
 		if (search_one(req, all[i], &p, sorted[i] ? &keys[i] : NULL, &skip, want, out,
