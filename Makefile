@@ -152,3 +152,12 @@ build/bench/engine_bench: bench/engine_bench.c $(LIB_SRCS) $(ENGINE_SRCS) $(wild
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O2 -g $(CFLAGS) -o $@ $< $(LIB_SRCS) $(ENGINE_SRCS) $(LDFLAGS) \
 	  $(shell pkg-config --libs jansson 2>/dev/null) -lgnutls -lpthread -lm
+
+# Load generators of `make bench` (bench/run builds them): raw LDAP and SCIM over HTTP.
+build/bench/ldapbench: bench/ldapbench.c bench/bench_stats.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O2 -g $(CFLAGS) -o $@ $< $(LDFLAGS) -lldap -llber -lpthread
+
+build/bench/httpbench: bench/httpbench.c bench/bench_stats.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O2 -g $(CFLAGS) -o $@ $< $(LDFLAGS) $(shell pkg-config --libs libcurl 2>/dev/null)

@@ -1,0 +1,604 @@
+/*
+ * ldapbench.c — the raw side of `make bench`: the same LDAP operations the
+ * bridge issues per SCIM request, sent straight to slapd, bound as the
+ * service account.
+ *
+ * Model: N connections, one thread each, exactly one operation in flight per
+ * connection, issued with libldap's asynchronous calls (ldap_search_ext,
+ * ldap_add_ext, ldap_modify_ext, ldap_delete_ext) and collected with
+ * ldap_result. A thread per connection keeps every request a straight line
+ * of steps; on 2 cores the threads mostly sleep in ldap_result.
+ *
+ * One "op" is the whole sequence the bridge sends for one request (read off
+ * slapd's stats log of the bridge, see bench/README.md):
+ *   get     search person by entryUUID (bridge attribute list) [+ search of
+ *           its groups by entryDN when memberOf is set]
+ *   filter  search (uid=…) with sort(createTimestamp entryUUID) + VLV
+ *           (the bridge pages exact filters) [+ groups search]
+ *   list    sort(uid:caseIgnoreOrderingMatch entryUUID) + VLV page of 100
+ *           [+ one groups search for the page]
+ *   add     add inetOrgPerson+rbPerson with post-read, then the bridge's
+ *           possible-duplicate search
+ *   modify  search by id, groups search ×2, modify replace title with
+ *           post-read, groups search (what PATCH replace title costs today)
+ *   member  search group by id, search member by id, modify member add or
+ *           delete (alternating) with Permissive Modify + post-read
+ *   delete  search by id, delete
+ *
+ * Bounded: stops after -t seconds or -n operations, whichever is first.
+ * Prints one RESULT line (bench_stats.h). Exit 0 unless the harness broke.
+ */
+#include <errno.h>
+#include <ldap.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_stats.h"
+
+/* The bridge's attribute lists (src/dir/users.c, groups.c), copied so the
+ * raw side asks slapd for exactly the same work. */
+static char *bench_user_attrs[] = {
+    "uid", "cn", "sn", "rbSynthetic", "manager", "displayName", "rbNickName", "rbProfileUrl",
+    "title", "employeeType", "preferredLanguage", "rbLocale", "rbTimezone", "rbNameFormatted",
+    "givenName", "rbMiddleName", "rbHonorificPrefix", "rbHonorificSuffix", "employeeNumber",
+    "rbCostCenter", "o", "ou", "departmentNumber", "mail", "telephoneNumber", "rbIm", "rbPhoto",
+    "rbEntitlement", "rbRole", "postalAddress", "street", "l", "st", "postalCode", "co",
+    "rbExternalId", "rbActive", "rbPermission", "rbCanManageAdmins", "rbScope", "rbSchoolRef",
+    "rbRegionRef", "rbSchoolGiven", "rbSource", "rbInviteStatus", "memberOf", "rbManageAll",
+    "rbViewAll", "rbManageRegion", "rbViewRegion", "rbManageSchool", "rbViewSchool", "entryUUID",
+    "entryCSN", "createTimestamp", "modifyTimestamp", NULL,
+};
+static char *bench_user_group_attrs[] = {
+    "entryUUID", "cn", "displayName", "rbSource", "rbPermission", "rbScope", "rbSchoolRef",
+    "rbRegionRef", "rbCanManageAdmins", "rbActive", NULL,
+};
+static char *bench_group_attrs[] = {
+    "cn", "displayName", "rbExternalId", "rbSource", "rbPermission", "rbCanManageAdmins",
+    "rbScope", "rbSchoolRef", "rbRegionRef", "entryUUID", "entryCSN", "createTimestamp",
+    "modifyTimestamp", NULL,
+};
+static char *bench_uuid_attrs[] = {"entryUUID", NULL};
+static char *bench_none_attrs[] = {"1.1", NULL};
+
+enum bench_op { OP_GET, OP_FILTER, OP_LIST, OP_ADD, OP_MODIFY, OP_MEMBER, OP_DELETE };
+static const char *const bench_op_names[] = {"get", "filter", "list", "add",
+                                             "modify", "member", "delete", NULL};
+
+static struct {
+	const char *uri, *bind_dn, *bind_pw, *tenant, *prefix, *group;
+	char people[512], groups[512];
+	enum bench_op op;
+	int conns;
+	double secs;
+	long max_ops;
+	char **ids, **names, **members, **member_names;
+	long n_ids, n_members;
+	double deadline;
+	atomic_long next;
+	atomic_long done;
+} B;
+
+struct worker {
+	int index;
+	LDAP *ld;
+	struct stats st;
+	pthread_t tid;
+	bool in_group; /* member op: is our member in the group now? */
+	long seq;
+	long reconnects;
+};
+
+/* Wait for the whole result of msgid. NEW chain in *res; the LDAP result code or -1. */
+static int
+bench_wait(LDAP *ld, int msgid, LDAPMessage **res, LDAPControl ***rctrls)
+{
+	struct timeval tv = {30, 0};
+	int rc, code = LDAP_OTHER;
+
+	*res = NULL;
+	rc = ldap_result(ld, msgid, LDAP_MSG_ALL, &tv, res);
+	if (rc <= 0)
+		return -1;
+	/* The search result (or write result) is the last message of the chain. */
+	for (LDAPMessage *m = ldap_first_message(ld, *res); m != NULL; m = ldap_next_message(ld, m)) {
+		int t = ldap_msgtype(m);
+		if (t == LDAP_RES_SEARCH_RESULT || t == LDAP_RES_ADD || t == LDAP_RES_MODIFY ||
+		    t == LDAP_RES_DELETE) {
+			if (ldap_parse_result(ld, m, &code, NULL, NULL, NULL, rctrls, 0) != LDAP_SUCCESS)
+				return -1;
+		}
+	}
+	return code;
+}
+
+static int
+bench_search(LDAP *ld, const char *base, int scope, const char *filter, char **attrs,
+             LDAPControl **ctrls, int sizelimit, LDAPMessage **res)
+{
+	int msgid, rc;
+
+	rc = ldap_search_ext(ld, base, scope, filter, attrs, 0, ctrls, NULL, NULL, sizelimit, &msgid);
+	if (rc != LDAP_SUCCESS)
+		return -1;
+	return bench_wait(ld, msgid, res, NULL);
+}
+
+/* The post-read control the bridge puts on every add/modify. NEW control or NULL. */
+static LDAPControl *
+bench_postread(char **attrs)
+{
+	BerElement *ber = ber_alloc_t(LBER_USE_DER);
+	LDAPControl *c = NULL;
+	struct berval val;
+
+	if (ber != NULL && ber_printf(ber, "{v}", attrs) != -1 && ber_flatten2(ber, &val, 0) != -1)
+		ldap_control_create(LDAP_CONTROL_POST_READ, 0, &val, 1, &c);
+	ber_free(ber, 1);
+	return c;
+}
+
+static int
+bench_write(LDAP *ld, int kind, const char *dn, LDAPMod **mods, LDAPControl **ctrls)
+{
+	LDAPMessage *res = NULL;
+	LDAPControl **rctrls = NULL;
+	int msgid, rc;
+
+	if (kind == LDAP_RES_ADD)
+		rc = ldap_add_ext(ld, dn, mods, ctrls, NULL, &msgid);
+	else if (kind == LDAP_RES_MODIFY)
+		rc = ldap_modify_ext(ld, dn, mods, ctrls, NULL, &msgid);
+	else
+		rc = ldap_delete_ext(ld, dn, ctrls, NULL, &msgid);
+	if (rc != LDAP_SUCCESS)
+		return -1;
+	rc = bench_wait(ld, msgid, &res, &rctrls);
+	ldap_controls_free(rctrls);
+	ldap_msgfree(res);
+	return rc;
+}
+
+/*
+ * The bridge's second search: the person's groups by entryDN, one search
+ * for all memberOf values of every entry in `res`. Returns the LDAP code
+ * (LDAP_SUCCESS when there is nothing to resolve).
+ */
+static int
+bench_groups_of(LDAP *ld, LDAPMessage *res)
+{
+	char filter[8192];
+	size_t len = 0;
+	int n = 0, rc;
+	LDAPMessage *gres = NULL;
+
+	len = (size_t)snprintf(filter, sizeof(filter), "(|");
+	for (LDAPMessage *e = ldap_first_entry(ld, res); e != NULL; e = ldap_next_entry(ld, e)) {
+		struct berval **v = ldap_get_values_len(ld, e, "memberOf");
+		for (int i = 0; v != NULL && v[i] != NULL; i++) {
+			/* Generated group DNs hold no filter metacharacters: no escaping needed. */
+			if (len + v[i]->bv_len + 16 >= sizeof(filter))
+				break;
+			if (strstr(filter, v[i]->bv_val) != NULL)
+				continue; /* the bridge asks for each group once */
+			len += (size_t)snprintf(filter + len, sizeof(filter) - len, "(entryDN=%s)",
+			                        v[i]->bv_val);
+			n++;
+		}
+		ldap_value_free_len(v);
+	}
+	if (n == 0)
+		return LDAP_SUCCESS;
+	snprintf(filter + len, sizeof(filter) - len, ")");
+	rc = bench_search(ld, B.groups, LDAP_SCOPE_ONELEVEL, filter, bench_user_group_attrs, NULL, 0,
+	                  &gres);
+	ldap_msgfree(gres);
+	return rc;
+}
+
+/* Search a person by entryUUID (bridge's dir_find_by_id). NEW result in *res. */
+static int
+bench_find_user(LDAP *ld, const char *uuid, LDAPMessage **res)
+{
+	char filter[256];
+
+	snprintf(filter, sizeof(filter), "(&(objectClass=rbPerson)(entryUUID=%s))", uuid);
+	return bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_user_attrs, NULL, 2,
+	                    res);
+}
+
+/* A sort + VLV page (the bridge's dir_page_vlv). */
+static int
+bench_page(LDAP *ld, const char *filter, const char *sortkeys, LDAPMessage **res)
+{
+	LDAPSortKey **keys = NULL;
+	LDAPControl *sort = NULL, *vlv = NULL, *ctrls[3] = {NULL, NULL, NULL};
+	LDAPVLVInfo info;
+	int rc = -1;
+
+	memset(&info, 0, sizeof(info));
+	info.ldvlv_version = 1;
+	info.ldvlv_after_count = 99;
+	info.ldvlv_offset = 1;
+	if (ldap_create_sort_keylist(&keys, (char *)sortkeys) == LDAP_SUCCESS &&
+	    ldap_create_sort_control(ld, keys, 1, &sort) == LDAP_SUCCESS &&
+	    ldap_create_vlv_control(ld, &info, &vlv) == LDAP_SUCCESS) {
+		ctrls[0] = sort;
+		ctrls[1] = vlv;
+		rc = bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_user_attrs, ctrls, 0,
+		                  res);
+	}
+	ldap_free_sort_keylist(keys);
+	if (sort != NULL)
+		ldap_control_free(sort);
+	if (vlv != NULL)
+		ldap_control_free(vlv);
+	return rc;
+}
+
+static char *
+bench_first_dn(LDAP *ld, LDAPMessage *res)
+{
+	LDAPMessage *e = res ? ldap_first_entry(ld, res) : NULL;
+
+	return e ? ldap_get_dn(ld, e) : NULL;
+}
+
+static LDAP *bench_connect(void);
+
+/* Drop the connection and open a new bound one. 0 or -1. */
+static int
+bench_reconnect(struct worker *w)
+{
+	ldap_unbind_ext_s(w->ld, NULL, NULL);
+	w->ld = bench_connect();
+	w->reconnects++;
+	return w->ld ? 0 : -1;
+}
+
+/* One "op" (the bridge's sequence for one request). Returns 0, or -1 on any failure. */
+static int
+bench_one(struct worker *w, long idx)
+{
+	LDAP *ld = w->ld;
+	LDAPMessage *res = NULL;
+	char filter[1024], dn[1024], *edn = NULL;
+	int rc = -1;
+
+	switch (B.op) {
+	case OP_GET:
+		rc = bench_find_user(ld, B.ids[idx % B.n_ids], &res);
+		if (rc == LDAP_SUCCESS)
+			rc = bench_groups_of(ld, res);
+		break;
+	case OP_FILTER:
+		snprintf(filter, sizeof(filter), "(&(objectClass=rbPerson)(uid=%s))",
+		         B.names[idx % B.n_ids]);
+		rc = bench_page(ld, filter, "createTimestamp entryUUID", &res);
+		if (rc == LDAP_BUSY) { /* see OP_LIST */
+			ldap_msgfree(res);
+			res = NULL;
+			rc = bench_reconnect(w) < 0 ? -1
+			                            : bench_page(w->ld, filter, "createTimestamp entryUUID",
+			                                         &res);
+			ld = w->ld;
+		}
+		if (rc == LDAP_SUCCESS)
+			rc = bench_groups_of(ld, res);
+		break;
+	case OP_LIST:
+		rc = bench_page(ld, "(objectClass=rbPerson)", "uid:caseIgnoreOrderingMatch entryUUID",
+		                &res);
+		if (rc == LDAP_BUSY) {
+			/* sssvlv keeps a sort state per VLV search (olcSssVlvMaxPerConn 16) and answers
+			 * busy when full. The bridge's pool then reconnects and retries: so do we. */
+			ldap_msgfree(res);
+			res = NULL;
+			rc = bench_reconnect(w) < 0 ? -1
+			                            : bench_page(w->ld, "(objectClass=rbPerson)",
+			                                         "uid:caseIgnoreOrderingMatch entryUUID", &res);
+			ld = w->ld;
+		}
+		if (rc == LDAP_SUCCESS)
+			rc = bench_groups_of(ld, res);
+		break;
+	case OP_ADD: {
+		char name[256], given[64], mailv[256];
+		char *oc[] = {"inetOrgPerson", "rbPerson", NULL}, *uidv[] = {name, NULL};
+		char *cnv[] = {given, NULL}, *snv[] = {"Bench", NULL}, *gv[] = {given, NULL};
+		char *mv[] = {mailv, NULL}, *av[] = {"TRUE", NULL}, *sv[] = {"okta", NULL};
+		LDAPMod m[8] = {
+		    {LDAP_MOD_ADD, "objectClass", {oc}}, {LDAP_MOD_ADD, "uid", {uidv}},
+		    {LDAP_MOD_ADD, "cn", {cnv}}, {LDAP_MOD_ADD, "sn", {snv}},
+		    {LDAP_MOD_ADD, "givenName", {gv}}, {LDAP_MOD_ADD, "mail;x-type-work;x-primary", {mv}},
+		    {LDAP_MOD_ADD, "rbActive;x-src-okta", {av}}, {LDAP_MOD_ADD, "rbSource", {sv}},
+		};
+		LDAPMod *mods[] = {&m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &m[6], &m[7], NULL};
+		LDAPControl *pr = bench_postread(bench_user_attrs), *ctrls[] = {pr, NULL};
+
+		snprintf(name, sizeof(name), "%s%d-%ld@bench.example", B.prefix, w->index, w->seq++);
+		snprintf(given, sizeof(given), "G%d-%ld", w->index, w->seq);
+		snprintf(mailv, sizeof(mailv), "%s", name);
+		snprintf(dn, sizeof(dn), "uid=%s,%s", name, B.people);
+		rc = pr ? bench_write(ld, LDAP_RES_ADD, dn, mods, ctrls) : -1;
+		if (pr != NULL)
+			ldap_control_free(pr);
+		if (rc != LDAP_SUCCESS)
+			break;
+		/* Possible-duplicate check; the post-read entryUUID only feeds a (!…) term, so a
+		 * fixed UUID costs slapd the same. */
+		snprintf(filter, sizeof(filter),
+		         "(&(objectClass=rbPerson)(!(entryUUID=00000000-0000-0000-0000-000000000000))"
+		         "(|(mail=%s)(&(givenName=%s)(sn=bench)(!(rbSynthetic=sn)))))",
+		         mailv, given);
+		rc = bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_none_attrs, NULL, 50,
+		                  &res);
+		break;
+	}
+	case OP_MODIFY: {
+		char title[64], *tv[] = {title, NULL};
+		LDAPMod m = {LDAP_MOD_REPLACE, "title", {tv}}, *mods[] = {&m, NULL};
+		LDAPControl *pr, *ctrls[2] = {NULL, NULL};
+
+		rc = bench_find_user(ld, B.ids[idx % B.n_ids], &res);
+		if (rc == LDAP_SUCCESS)
+			rc = bench_groups_of(ld, res);
+		if (rc == LDAP_SUCCESS)
+			rc = bench_groups_of(ld, res);
+		edn = rc == LDAP_SUCCESS ? bench_first_dn(ld, res) : NULL;
+		if (edn == NULL) {
+			rc = -1;
+			break;
+		}
+		/* A title never written before: the bridge skips unchanged values. */
+		snprintf(title, sizeof(title), "Title raw %.0f-%ld", B.deadline, idx);
+		pr = bench_postread(bench_user_attrs);
+		ctrls[0] = pr;
+		rc = pr ? bench_write(ld, LDAP_RES_MODIFY, edn, mods, ctrls) : -1;
+		if (pr != NULL)
+			ldap_control_free(pr);
+		if (rc == LDAP_SUCCESS)
+			rc = bench_groups_of(ld, res);
+		break;
+	}
+	case OP_MEMBER: {
+		LDAPMessage *mres = NULL;
+		char *mdn, *vals[2] = {NULL, NULL};
+		LDAPMod m = {w->in_group ? LDAP_MOD_DELETE : LDAP_MOD_ADD, "member", {vals}};
+		LDAPMod *mods[] = {&m, NULL};
+		LDAPControl *pr = NULL, *perm = NULL, *ctrls[3] = {NULL, NULL, NULL};
+
+		snprintf(filter, sizeof(filter), "(&(objectClass=rbGroup)(entryUUID=%s))", B.group);
+		rc = bench_search(ld, B.groups, LDAP_SCOPE_ONELEVEL, filter, bench_group_attrs, NULL, 2,
+		                  &res);
+		edn = rc == LDAP_SUCCESS ? bench_first_dn(ld, res) : NULL;
+		if (edn == NULL) {
+			rc = -1;
+			break;
+		}
+		snprintf(filter, sizeof(filter), "(|(entryUUID=%s))", B.members[w->index]);
+		rc = bench_search(ld, B.tenant, LDAP_SCOPE_SUBTREE, filter, bench_uuid_attrs, NULL, 0,
+		                  &mres);
+		mdn = rc == LDAP_SUCCESS ? bench_first_dn(ld, mres) : NULL;
+		ldap_msgfree(mres);
+		if (mdn == NULL) {
+			rc = -1;
+			break;
+		}
+		vals[0] = mdn;
+		pr = bench_postread(bench_group_attrs);
+		ldap_control_create("1.2.840.113556.1.4.1413", 0, NULL, 1, &perm);
+		ctrls[0] = pr;
+		ctrls[1] = perm;
+		rc = pr && perm ? bench_write(ld, LDAP_RES_MODIFY, edn, mods, ctrls) : -1;
+		if (rc == LDAP_SUCCESS)
+			w->in_group = !w->in_group;
+		if (pr != NULL)
+			ldap_control_free(pr);
+		if (perm != NULL)
+			ldap_control_free(perm);
+		ldap_memfree(mdn);
+		break;
+	}
+	case OP_DELETE:
+		rc = bench_find_user(ld, B.ids[idx], &res);
+		edn = rc == LDAP_SUCCESS ? bench_first_dn(ld, res) : NULL;
+		rc = edn ? bench_write(ld, LDAP_RES_DELETE, edn, NULL, NULL) : -1;
+		break;
+	}
+	ldap_memfree(edn);
+	ldap_msgfree(res);
+	if (rc != LDAP_SUCCESS && w->st.errors == 0)
+		fprintf(stderr, "ldapbench: %s: first error: %d (%s)\n", bench_op_names[B.op], rc,
+		        rc > 0 ? ldap_err2string(rc) : "client");
+	return rc == LDAP_SUCCESS ? 0 : -1;
+}
+
+static void *
+bench_worker(void *arg)
+{
+	struct worker *w = arg;
+
+	for (;;) {
+		long idx;
+		double t0;
+
+		if (B.op == OP_MEMBER) {
+			/* Stop only with our member out of the group: the group keeps its size. */
+			if (!w->in_group && (stats_now() >= B.deadline ||
+			                     (B.max_ops > 0 && atomic_load(&B.done) >= B.max_ops)))
+				break;
+			if (w->st.errors > 100)
+				break;
+			idx = 0;
+		} else {
+			if (stats_now() >= B.deadline)
+				break;
+			idx = atomic_fetch_add(&B.next, 1);
+			if (B.max_ops > 0 && idx >= B.max_ops)
+				break;
+			if (B.op == OP_DELETE && idx >= B.n_ids)
+				break;
+		}
+		if (w->ld == NULL)
+			break;
+		t0 = stats_now();
+		if (bench_one(w, idx) == 0)
+			stats_add(&w->st, (stats_now() - t0) * 1e6);
+		else
+			w->st.errors++;
+		atomic_fetch_add(&B.done, 1);
+	}
+	return NULL;
+}
+
+static LDAP *
+bench_connect(void)
+{
+	LDAP *ld = NULL;
+	int v3 = LDAP_VERSION3;
+	struct berval cred;
+
+	if (ldap_initialize(&ld, B.uri) != LDAP_SUCCESS)
+		return NULL;
+	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+	ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	cred.bv_val = (char *)B.bind_pw;
+	cred.bv_len = strlen(B.bind_pw);
+	if (ldap_sasl_bind_s(ld, B.bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL) !=
+	    LDAP_SUCCESS) {
+		fprintf(stderr, "ldapbench: bind as %s failed\n", B.bind_dn);
+		ldap_unbind_ext_s(ld, NULL, NULL);
+		return NULL;
+	}
+	return ld;
+}
+
+static void
+bench_usage(void)
+{
+	fprintf(stderr, "usage: ldapbench -H uri -D binddn -y pwfile -T tenantdn -o "
+	                "get|filter|list|add|modify|member|delete\n"
+	                "                 [-c conns] [-t secs] [-n max] [-i idsfile] [-g groupuuid]\n"
+	                "                 [-m membersfile] [-p nameprefix]\n");
+	exit(2);
+}
+
+static char *
+bench_read_secret(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char buf[256];
+
+	if (f == NULL || fgets(buf, sizeof(buf), f) == NULL) {
+		if (f != NULL)
+			fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return strdup(buf);
+}
+
+static long
+bench_parse_long(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0)
+		bench_usage();
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *ids = NULL, *members = NULL, *op = NULL;
+	struct worker *ws;
+	struct stats all = {0};
+	double t0, secs;
+	int c, i, started = 0;
+	long reconnects = 0;
+
+	B.conns = 1;
+	B.secs = 2;
+	B.prefix = "raw-";
+	while ((c = getopt(argc, argv, "H:D:y:T:o:c:t:n:i:g:m:p:")) != -1) {
+		switch (c) {
+		case 'H': B.uri = optarg; break;
+		case 'D': B.bind_dn = optarg; break;
+		case 'y': B.bind_pw = bench_read_secret(optarg); break;
+		case 'T': B.tenant = optarg; break;
+		case 'o': op = optarg; break;
+		case 'c': B.conns = (int)bench_parse_long(optarg); break;
+		case 't': B.secs = strtod(optarg, NULL); break;
+		case 'n': B.max_ops = bench_parse_long(optarg); break;
+		case 'i': ids = optarg; break;
+		case 'g': B.group = optarg; break;
+		case 'm': members = optarg; break;
+		case 'p': B.prefix = optarg; break;
+		default: bench_usage();
+		}
+	}
+	if (!B.uri || !B.bind_dn || !B.bind_pw || !B.tenant || !op || B.conns < 1 || B.conns > 1024)
+		bench_usage();
+	for (i = 0; bench_op_names[i] != NULL && strcmp(bench_op_names[i], op) != 0; i++)
+		;
+	if (bench_op_names[i] == NULL)
+		bench_usage();
+	B.op = (enum bench_op)i;
+	snprintf(B.people, sizeof(B.people), "ou=people,%s", B.tenant);
+	snprintf(B.groups, sizeof(B.groups), "ou=groups,%s", B.tenant);
+	if (ids != NULL)
+		B.n_ids = stats_read_ids(ids, &B.ids, &B.names);
+	if (members != NULL)
+		B.n_members = stats_read_ids(members, &B.members, &B.member_names);
+	if ((B.op == OP_GET || B.op == OP_FILTER || B.op == OP_MODIFY || B.op == OP_DELETE) &&
+	    B.n_ids <= 0) {
+		fprintf(stderr, "ldapbench: %s needs -i with ids\n", op);
+		return 1;
+	}
+	if (B.op == OP_MEMBER && (B.group == NULL || B.n_members < B.conns)) {
+		fprintf(stderr, "ldapbench: member needs -g and -m with ≥ %d members\n", B.conns);
+		return 1;
+	}
+	ws = calloc((size_t)B.conns, sizeof(*ws));
+	if (ws == NULL)
+		return 1;
+	for (i = 0; i < B.conns; i++) {
+		ws[i].index = i;
+		ws[i].ld = bench_connect();
+		if (ws[i].ld == NULL)
+			return 1;
+	}
+	t0 = stats_now();
+	B.deadline = t0 + B.secs;
+	for (i = 0; i < B.conns; i++) {
+		if (pthread_create(&ws[i].tid, NULL, bench_worker, &ws[i]) != 0)
+			break;
+		started++;
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(ws[i].tid, NULL);
+	secs = stats_now() - t0;
+	for (i = 0; i < B.conns; i++) {
+		stats_merge(&all, &ws[i].st);
+		free(ws[i].st.us);
+		reconnects += ws[i].reconnects;
+		if (ws[i].ld != NULL)
+			ldap_unbind_ext_s(ws[i].ld, NULL, NULL);
+	}
+	stats_print(&all, op, B.conns, secs);
+	if (reconnects > 0)
+		fprintf(stderr, "ldapbench: %s: %ld reconnects (sssvlv busy)\n", op, reconnects);
+	free(all.us);
+	free(ws);
+	return started == B.conns ? 0 : 1;
+}
