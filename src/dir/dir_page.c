@@ -51,6 +51,7 @@ dir_page_vlv(struct dir_op *op, const struct dir_type *t, const char *base, cons
 	ctrls[1] = vlv;
 	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, t->attrs, ctrls, 0, &res, err) < 0)
 		goto done;
+	op->conn->vlv_uses++;
 	maps = json_array();
 	*total = 0;
 	if (res == NULL)

@@ -250,6 +250,7 @@ pool_acquire(struct pool *pool, struct rb_error *err)
 		log_info("ldap: %s: connection %d restored", pool->cfg->ldap_uri, slot->conn.index);
 	slot->backoff_ms = 0;
 	slot->conn.ld = ld;
+	slot->conn.vlv_uses = 0;
 	pthread_mutex_unlock(&pool->mutex);
 	return &slot->conn;
 }
@@ -263,8 +264,22 @@ pool_release(struct pool *pool, struct pool_conn *conn, bool broken)
 	if (conn == NULL)
 		return;
 	slot = &pool->slots[conn->index];
+	if (!broken && conn->vlv_uses >= POOL_VLV_PER_CONN && conn->ld != NULL) {
+		/* Recycle quietly: not a failure (see POOL_VLV_PER_CONN). */
+		LDAP *old;
+		pthread_mutex_lock(&pool->mutex);
+		old = slot->conn.ld;
+		slot->conn.ld = NULL;
+		slot->conn.vlv_uses = 0;
+		slot->busy = false;
+		pthread_cond_signal(&pool->cond);
+		pthread_mutex_unlock(&pool->mutex);
+		ldap_unbind_ext_s(old, NULL, NULL);
+		return;
+	}
 	pthread_mutex_lock(&pool->mutex);
 	if (broken && slot->conn.ld != NULL) {
+		slot->conn.vlv_uses = 0;
 		drop = slot->conn.ld;
 		slot->conn.ld = NULL;
 		/* Reconnect at once on next use; backoff starts if that fails. */

@@ -19,9 +19,17 @@
 
 struct pool;
 
+/*
+ * slapd's sssvlv overlay keeps the sort state of every VLV search without a
+ * context ID until the connection closes (olcSssVlvMaxPerConn, then
+ * "busy"): a connection is recycled after this many sorted searches.
+ */
+#define POOL_VLV_PER_CONN 8
+
 struct pool_conn {
-	LDAP *ld;  /* bound handle; owned by the pool */
-	int index; /* slot number */
+	LDAP *ld;           /* bound handle; owned by the pool */
+	int index;          /* slot number */
+	unsigned vlv_uses;  /* sorted (VLV) searches on this handle */
 };
 
 struct pool_stats {

@@ -287,7 +287,7 @@ server_start(struct app *app, struct rb_error *err)
 	    (unsigned int)cfg->workers, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)cfg->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)(32 * 1024), MHD_OPTION_NOTIFY_COMPLETED, server_completed, srv,
+	    (size_t)(12 * 1024), MHD_OPTION_NOTIFY_COMPLETED, server_completed, srv,
 	    srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
 	if (srv->daemon == NULL) {

@@ -134,6 +134,12 @@ is($r->{status}, 400, 'startIndex not a number: 400');
 $r = search(undef, sortBy => 'bogus[');
 is($r->{status}, 400, 'bad sortBy: 400');
 
+# ---- many sorted pages: slapd's per-connection VLV state never runs out ----------
+my $bad = 0;
+$bad += search(undef, sortBy => 'userName', startIndex => 1 + $_ % 50, count => 1)->{status} != 200 for 1 .. 60;
+is($bad, 0, '60 sorted pages in a row: all answered');
+unlike($b->log_text, qr/dropped|busy/i, 'no connection dropped for it');
+
 # ---- projection -----------------------------------------------------------------
 $r = search('userName eq "user001@district.example"', attributes => 'userName');
 is_deeply([sort keys %{ $r->{json}{Resources}[0] }], [qw(id schemas userName)], 'attributes=userName');
