@@ -33,8 +33,17 @@
 
 #include "bench_stats.h"
 
-enum http_op { HOP_POST, HOP_GET, HOP_FILTER, HOP_LIST, HOP_PATCH, HOP_MEMBER, HOP_DELETE, HOP_IDLE };
-static const char *const http_op_names[] = {"post",  "get",    "filter", "list", "patch",
+enum http_op {
+	HOP_POST,
+	HOP_GET,
+	HOP_FILTER,
+	HOP_LIST,
+	HOP_PATCH,
+	HOP_MEMBER,
+	HOP_DELETE,
+	HOP_IDLE
+};
+static const char *const http_op_names[] = {"post",   "get",    "filter", "list", "patch",
                                             "member", "delete", "idle",   NULL};
 
 static struct {
@@ -99,9 +108,8 @@ http_prepare(struct client *c)
 	bool body = false;
 
 	if (H.op == HOP_MEMBER) {
-		if (!c->in_group &&
-		    (stats_now() >= H.deadline || (H.max_ops > 0 && H.done >= H.max_ops) ||
-		     c->st.errors > 100))
+		if (!c->in_group && (stats_now() >= H.deadline ||
+		                     (H.max_ops > 0 && H.done >= H.max_ops) || c->st.errors > 100))
 			return false;
 	} else {
 		if (stats_now() >= H.deadline || (H.max_ops > 0 && H.next >= H.max_ops))
@@ -116,22 +124,29 @@ http_prepare(struct client *c)
 		body = true;
 		snprintf(c->url, sizeof(c->url), "%s/Users", H.base);
 		if (H.admin)
-			snprintf(c->body, sizeof(c->body),
-			         "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\","
-			         "\"urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User\"],"
-			         "\"userName\":\"%s%d-%ld@bench.example\",\"name\":{\"givenName\":\"G%d-%ld\","
-			         "\"familyName\":\"Admin\"},\"emails\":[{\"value\":\"%s%d-%ld@bench.example\","
-			         "\"type\":\"work\",\"primary\":true}],\"active\":true,"
-			         "\"urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User\":"
-			         "{\"permission\":\"manage\",\"scope\":\"district\"}}",
-			         H.prefix, c->index, c->seq, c->index, c->seq, H.prefix, c->index, c->seq);
+			snprintf(
+			    c->body, sizeof(c->body),
+			    "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\","
+			    "\"urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User\"],"
+			    "\"userName\":\"%s%d-%ld@bench.example\",\"name\":{\"givenName\":\"G%d-"
+			    "%ld\","
+			    "\"familyName\":\"Admin\"},\"emails\":[{\"value\":\"%s%d-%ld@bench."
+			    "example\","
+			    "\"type\":\"work\",\"primary\":true}],\"active\":true,"
+			    "\"urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User\":"
+			    "{\"permission\":\"manage\",\"scope\":\"district\"}}",
+			    H.prefix, c->index, c->seq, c->index, c->seq, H.prefix, c->index,
+			    c->seq);
 		else
 			snprintf(c->body, sizeof(c->body),
 			         "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],"
-			         "\"userName\":\"%s%d-%ld@bench.example\",\"name\":{\"givenName\":\"G%d-%ld\","
-			         "\"familyName\":\"Bench\"},\"emails\":[{\"value\":\"%s%d-%ld@bench.example\","
+			         "\"userName\":\"%s%d-%ld@bench.example\",\"name\":{\"givenName\":"
+			         "\"G%d-%ld\","
+			         "\"familyName\":\"Bench\"},\"emails\":[{\"value\":\"%s%d-%ld@"
+			         "bench.example\","
 			         "\"type\":\"work\",\"primary\":true}],\"active\":true}",
-			         H.prefix, c->index, c->seq, c->index, c->seq, H.prefix, c->index, c->seq);
+			         H.prefix, c->index, c->seq, c->index, c->seq, H.prefix, c->index,
+			         c->seq);
 		c->seq++;
 		break;
 	case HOP_GET:
@@ -155,18 +170,20 @@ http_prepare(struct client *c)
 		         "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
 		         "\"Operations\":[{\"op\":\"replace\",\"value\":{\"title\":\"Title http "
 		         "%.0f-%ld\"}}]}",
-		         H.deadline, idx); /* never the current title: the bridge skips no-op writes */
+		         H.deadline,
+		         idx); /* never the current title: the bridge skips no-op writes */
 		break;
 	case HOP_MEMBER:
 		method = "PATCH";
 		body = true;
 		c->adding = !c->in_group;
 		snprintf(c->url, sizeof(c->url), "%s/Groups/%s", H.base, H.group);
-		snprintf(c->body, sizeof(c->body),
-		         "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
-		         "\"Operations\":[{\"op\":\"%s\",\"path\":\"members\",\"value\":[{\"value\":"
-		         "\"%s\"}]}]}",
-		         c->adding ? "Add" : "Remove", H.members[c->index]);
+		snprintf(
+		    c->body, sizeof(c->body),
+		    "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+		    "\"Operations\":[{\"op\":\"%s\",\"path\":\"members\",\"value\":[{\"value\":"
+		    "\"%s\"}]}]}",
+		    c->adding ? "Add" : "Remove", H.members[c->index]);
 		break;
 	case HOP_DELETE:
 		method = "DELETE";
@@ -245,7 +262,8 @@ http_run(void)
 			} else {
 				if (c->st.errors == 0)
 					fprintf(stderr, "httpbench: %s %s: curl %d, HTTP %ld\n",
-					        http_op_names[H.op], c->url, (int)msg->data.result, status);
+					        http_op_names[H.op], c->url, (int)msg->data.result,
+					        status);
 				c->st.errors++;
 			}
 			H.done++;
@@ -313,7 +331,8 @@ http_idle(void)
 			break;
 		}
 		if (write(fds[i], req, strlen(req)) != (ssize_t)strlen(req) ||
-		    (n = read(fds[i], buf, sizeof(buf))) <= 0 || strncmp(buf, "HTTP/1.1 200", 12) != 0) {
+		    (n = read(fds[i], buf, sizeof(buf))) <= 0 ||
+		    strncmp(buf, "HTTP/1.1 200", 12) != 0) {
 			fprintf(stderr, "httpbench: idle: connection %d got no 200\n", i);
 			close(fds[i]);
 			fds[i] = -1;
@@ -333,10 +352,11 @@ http_idle(void)
 static void
 http_usage(void)
 {
-	fprintf(stderr, "usage: httpbench -u base_url -a token -o "
-	                "post|get|filter|list|patch|member|delete|idle\n"
-	                "                 [-c conns] [-t secs] [-n max] [-i idsfile] [-g group_id]\n"
-	                "                 [-m membersfile] [-p nameprefix] [-x]\n");
+	fprintf(stderr,
+	        "usage: httpbench -u base_url -a token -o "
+	        "post|get|filter|list|patch|member|delete|idle\n"
+	        "                 [-c conns] [-t secs] [-n max] [-i idsfile] [-g group_id]\n"
+	        "                 [-m membersfile] [-p nameprefix] [-x]\n");
 	exit(2);
 }
 
@@ -364,18 +384,41 @@ main(int argc, char **argv)
 	H.prefix = "http-";
 	while ((c = getopt(argc, argv, "u:a:o:c:t:n:i:g:m:p:x")) != -1) {
 		switch (c) {
-		case 'u': H.base = optarg; break;
-		case 'a': H.token = optarg; break;
-		case 'o': op = optarg; break;
-		case 'c': H.conns = (int)http_parse_long(optarg); break;
-		case 't': H.secs = strtod(optarg, NULL); break;
-		case 'n': H.max_ops = http_parse_long(optarg); break;
-		case 'i': ids = optarg; break;
-		case 'g': H.group = optarg; break;
-		case 'm': members = optarg; break;
-		case 'p': H.prefix = optarg; break;
-		case 'x': H.admin = true; break;
-		default: http_usage();
+		case 'u':
+			H.base = optarg;
+			break;
+		case 'a':
+			H.token = optarg;
+			break;
+		case 'o':
+			op = optarg;
+			break;
+		case 'c':
+			H.conns = (int)http_parse_long(optarg);
+			break;
+		case 't':
+			H.secs = strtod(optarg, NULL);
+			break;
+		case 'n':
+			H.max_ops = http_parse_long(optarg);
+			break;
+		case 'i':
+			ids = optarg;
+			break;
+		case 'g':
+			H.group = optarg;
+			break;
+		case 'm':
+			members = optarg;
+			break;
+		case 'p':
+			H.prefix = optarg;
+			break;
+		case 'x':
+			H.admin = true;
+			break;
+		default:
+			http_usage();
 		}
 	}
 	if (H.base == NULL || op == NULL || H.conns < 1 || H.conns > 20000)

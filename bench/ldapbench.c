@@ -43,30 +43,89 @@
 /* The bridge's attribute lists (src/dir/users.c, groups.c), copied so the
  * raw side asks slapd for exactly the same work. */
 static char *bench_user_attrs[] = {
-    "uid", "cn", "sn", "rbSynthetic", "manager", "displayName", "rbNickName", "rbProfileUrl",
-    "title", "employeeType", "preferredLanguage", "rbLocale", "rbTimezone", "rbNameFormatted",
-    "givenName", "rbMiddleName", "rbHonorificPrefix", "rbHonorificSuffix", "employeeNumber",
-    "rbCostCenter", "o", "ou", "departmentNumber", "mail", "telephoneNumber", "rbIm", "rbPhoto",
-    "rbEntitlement", "rbRole", "postalAddress", "street", "l", "st", "postalCode", "co",
-    "rbExternalId", "rbActive", "rbPermission", "rbCanManageAdmins", "rbScope", "rbSchoolRef",
-    "rbRegionRef", "rbSchoolGiven", "rbSource", "rbInviteStatus", "memberOf", "rbManageAll",
-    "rbViewAll", "rbManageRegion", "rbViewRegion", "rbManageSchool", "rbViewSchool", "entryUUID",
-    "entryCSN", "createTimestamp", "modifyTimestamp", NULL,
+    "uid",
+    "cn",
+    "sn",
+    "rbSynthetic",
+    "manager",
+    "displayName",
+    "rbNickName",
+    "rbProfileUrl",
+    "title",
+    "employeeType",
+    "preferredLanguage",
+    "rbLocale",
+    "rbTimezone",
+    "rbNameFormatted",
+    "givenName",
+    "rbMiddleName",
+    "rbHonorificPrefix",
+    "rbHonorificSuffix",
+    "employeeNumber",
+    "rbCostCenter",
+    "o",
+    "ou",
+    "departmentNumber",
+    "mail",
+    "telephoneNumber",
+    "rbIm",
+    "rbPhoto",
+    "rbEntitlement",
+    "rbRole",
+    "postalAddress",
+    "street",
+    "l",
+    "st",
+    "postalCode",
+    "co",
+    "rbExternalId",
+    "rbActive",
+    "rbPermission",
+    "rbCanManageAdmins",
+    "rbScope",
+    "rbSchoolRef",
+    "rbRegionRef",
+    "rbSchoolGiven",
+    "rbSource",
+    "rbInviteStatus",
+    "memberOf",
+    "rbManageAll",
+    "rbViewAll",
+    "rbManageRegion",
+    "rbViewRegion",
+    "rbManageSchool",
+    "rbViewSchool",
+    "entryUUID",
+    "entryCSN",
+    "createTimestamp",
+    "modifyTimestamp",
+    NULL,
 };
 static char *bench_user_group_attrs[] = {
-    "entryUUID", "cn", "displayName", "rbSource", "rbPermission", "rbScope", "rbSchoolRef",
-    "rbRegionRef", "rbCanManageAdmins", "rbActive", NULL,
+    "entryUUID",   "cn",          "displayName",       "rbSource", "rbPermission", "rbScope",
+    "rbSchoolRef", "rbRegionRef", "rbCanManageAdmins", "rbActive", NULL,
 };
 static char *bench_group_attrs[] = {
-    "cn", "displayName", "rbExternalId", "rbSource", "rbPermission", "rbCanManageAdmins",
-    "rbScope", "rbSchoolRef", "rbRegionRef", "entryUUID", "entryCSN", "createTimestamp",
-    "modifyTimestamp", NULL,
+    "cn",
+    "displayName",
+    "rbExternalId",
+    "rbSource",
+    "rbPermission",
+    "rbCanManageAdmins",
+    "rbScope",
+    "rbSchoolRef",
+    "rbRegionRef",
+    "entryUUID",
+    "entryCSN",
+    "createTimestamp",
+    "modifyTimestamp",
+    NULL,
 };
 static char *bench_uuid_attrs[] = {"entryUUID", NULL};
 static char *bench_none_attrs[] = {"1.1", NULL};
 
 enum bench_op { OP_GET, OP_FILTER, OP_LIST, OP_ADD, OP_MODIFY, OP_MEMBER, OP_DELETE };
-static const char *const bench_op_names[] = {"get", "filter", "list", "add",
+static const char *const bench_op_names[] = {"get",    "filter", "list",   "add",
                                              "modify", "member", "delete", NULL};
 
 static struct {
@@ -105,11 +164,13 @@ bench_wait(LDAP *ld, int msgid, LDAPMessage **res, LDAPControl ***rctrls)
 	if (rc <= 0)
 		return -1;
 	/* The search result (or write result) is the last message of the chain. */
-	for (LDAPMessage *m = ldap_first_message(ld, *res); m != NULL; m = ldap_next_message(ld, m)) {
+	for (LDAPMessage *m = ldap_first_message(ld, *res); m != NULL;
+	     m = ldap_next_message(ld, m)) {
 		int t = ldap_msgtype(m);
 		if (t == LDAP_RES_SEARCH_RESULT || t == LDAP_RES_ADD || t == LDAP_RES_MODIFY ||
 		    t == LDAP_RES_DELETE) {
-			if (ldap_parse_result(ld, m, &code, NULL, NULL, NULL, rctrls, 0) != LDAP_SUCCESS)
+			if (ldap_parse_result(ld, m, &code, NULL, NULL, NULL, rctrls, 0) !=
+			    LDAP_SUCCESS)
 				return -1;
 		}
 	}
@@ -122,7 +183,8 @@ bench_search(LDAP *ld, const char *base, int scope, const char *filter, char **a
 {
 	int msgid, rc;
 
-	rc = ldap_search_ext(ld, base, scope, filter, attrs, 0, ctrls, NULL, NULL, sizelimit, &msgid);
+	rc = ldap_search_ext(ld, base, scope, filter, attrs, 0, ctrls, NULL, NULL, sizelimit,
+	                     &msgid);
 	if (rc != LDAP_SUCCESS)
 		return -1;
 	return bench_wait(ld, msgid, res, NULL);
@@ -194,8 +256,8 @@ bench_groups_of(LDAP *ld, LDAPMessage *res)
 	if (n == 0)
 		return LDAP_SUCCESS;
 	snprintf(filter + len, sizeof(filter) - len, ")");
-	rc = bench_search(ld, B.groups, LDAP_SCOPE_ONELEVEL, filter, bench_user_group_attrs, NULL, 0,
-	                  &gres);
+	rc = bench_search(ld, B.groups, LDAP_SCOPE_ONELEVEL, filter, bench_user_group_attrs, NULL,
+	                  0, &gres);
 	ldap_msgfree(gres);
 	return rc;
 }
@@ -229,8 +291,8 @@ bench_page(LDAP *ld, const char *filter, const char *sortkeys, LDAPMessage **res
 	    ldap_create_vlv_control(ld, &info, &vlv) == LDAP_SUCCESS) {
 		ctrls[0] = sort;
 		ctrls[1] = vlv;
-		rc = bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_user_attrs, ctrls, 0,
-		                  res);
+		rc = bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_user_attrs,
+		                  ctrls, 0, res);
 	}
 	ldap_free_sort_keylist(keys);
 	if (sort != NULL)
@@ -282,25 +344,27 @@ bench_one(struct worker *w, long idx)
 		if (rc == LDAP_BUSY) { /* see OP_LIST */
 			ldap_msgfree(res);
 			res = NULL;
-			rc = bench_reconnect(w) < 0 ? -1
-			                            : bench_page(w->ld, filter, "createTimestamp entryUUID",
-			                                         &res);
+			rc = bench_reconnect(w) < 0
+			         ? -1
+			         : bench_page(w->ld, filter, "createTimestamp entryUUID", &res);
 			ld = w->ld;
 		}
 		if (rc == LDAP_SUCCESS)
 			rc = bench_groups_of(ld, res);
 		break;
 	case OP_LIST:
-		rc = bench_page(ld, "(objectClass=rbPerson)", "uid:caseIgnoreOrderingMatch entryUUID",
-		                &res);
+		rc = bench_page(ld, "(objectClass=rbPerson)",
+		                "uid:caseIgnoreOrderingMatch entryUUID", &res);
 		if (rc == LDAP_BUSY) {
-			/* sssvlv keeps a sort state per VLV search (olcSssVlvMaxPerConn 16) and answers
-			 * busy when full. The bridge's pool then reconnects and retries: so do we. */
+			/* sssvlv keeps a sort state per VLV search (olcSssVlvMaxPerConn 16) and
+			 * answers busy when full. The bridge's pool then reconnects and retries: so
+			 * do we. */
 			ldap_msgfree(res);
 			res = NULL;
-			rc = bench_reconnect(w) < 0 ? -1
-			                            : bench_page(w->ld, "(objectClass=rbPerson)",
-			                                         "uid:caseIgnoreOrderingMatch entryUUID", &res);
+			rc = bench_reconnect(w) < 0
+			         ? -1
+			         : bench_page(w->ld, "(objectClass=rbPerson)",
+			                      "uid:caseIgnoreOrderingMatch entryUUID", &res);
 			ld = w->ld;
 		}
 		if (rc == LDAP_SUCCESS)
@@ -312,15 +376,20 @@ bench_one(struct worker *w, long idx)
 		char *cnv[] = {given, NULL}, *snv[] = {"Bench", NULL}, *gv[] = {given, NULL};
 		char *mv[] = {mailv, NULL}, *av[] = {"TRUE", NULL}, *sv[] = {"okta", NULL};
 		LDAPMod m[8] = {
-		    {LDAP_MOD_ADD, "objectClass", {oc}}, {LDAP_MOD_ADD, "uid", {uidv}},
-		    {LDAP_MOD_ADD, "cn", {cnv}}, {LDAP_MOD_ADD, "sn", {snv}},
-		    {LDAP_MOD_ADD, "givenName", {gv}}, {LDAP_MOD_ADD, "mail;x-type-work;x-primary", {mv}},
-		    {LDAP_MOD_ADD, "rbActive;x-src-okta", {av}}, {LDAP_MOD_ADD, "rbSource", {sv}},
+		    {LDAP_MOD_ADD, "objectClass", {oc}},
+		    {LDAP_MOD_ADD, "uid", {uidv}},
+		    {LDAP_MOD_ADD, "cn", {cnv}},
+		    {LDAP_MOD_ADD, "sn", {snv}},
+		    {LDAP_MOD_ADD, "givenName", {gv}},
+		    {LDAP_MOD_ADD, "mail;x-type-work;x-primary", {mv}},
+		    {LDAP_MOD_ADD, "rbActive;x-src-okta", {av}},
+		    {LDAP_MOD_ADD, "rbSource", {sv}},
 		};
 		LDAPMod *mods[] = {&m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &m[6], &m[7], NULL};
 		LDAPControl *pr = bench_postread(bench_user_attrs), *ctrls[] = {pr, NULL};
 
-		snprintf(name, sizeof(name), "%s%d-%ld@bench.example", B.prefix, w->index, w->seq++);
+		snprintf(name, sizeof(name), "%s%d-%ld@bench.example", B.prefix, w->index,
+		         w->seq++);
 		snprintf(given, sizeof(given), "G%d-%ld", w->index, w->seq);
 		snprintf(mailv, sizeof(mailv), "%s", name);
 		snprintf(dn, sizeof(dn), "uid=%s,%s", name, B.people);
@@ -331,12 +400,13 @@ bench_one(struct worker *w, long idx)
 			break;
 		/* Possible-duplicate check; the post-read entryUUID only feeds a (!…) term, so a
 		 * fixed UUID costs slapd the same. */
-		snprintf(filter, sizeof(filter),
-		         "(&(objectClass=rbPerson)(!(entryUUID=00000000-0000-0000-0000-000000000000))"
-		         "(|(mail=%s)(&(givenName=%s)(sn=bench)(!(rbSynthetic=sn)))))",
-		         mailv, given);
-		rc = bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_none_attrs, NULL, 50,
-		                  &res);
+		snprintf(
+		    filter, sizeof(filter),
+		    "(&(objectClass=rbPerson)(!(entryUUID=00000000-0000-0000-0000-000000000000))"
+		    "(|(mail=%s)(&(givenName=%s)(sn=bench)(!(rbSynthetic=sn)))))",
+		    mailv, given);
+		rc = bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_none_attrs, NULL,
+		                  50, &res);
 		break;
 	}
 	case OP_MODIFY: {
@@ -373,16 +443,16 @@ bench_one(struct worker *w, long idx)
 		LDAPControl *pr = NULL, *perm = NULL, *ctrls[3] = {NULL, NULL, NULL};
 
 		snprintf(filter, sizeof(filter), "(&(objectClass=rbGroup)(entryUUID=%s))", B.group);
-		rc = bench_search(ld, B.groups, LDAP_SCOPE_ONELEVEL, filter, bench_group_attrs, NULL, 2,
-		                  &res);
+		rc = bench_search(ld, B.groups, LDAP_SCOPE_ONELEVEL, filter, bench_group_attrs,
+		                  NULL, 2, &res);
 		edn = rc == LDAP_SUCCESS ? bench_first_dn(ld, res) : NULL;
 		if (edn == NULL) {
 			rc = -1;
 			break;
 		}
 		snprintf(filter, sizeof(filter), "(|(entryUUID=%s))", B.members[w->index]);
-		rc = bench_search(ld, B.tenant, LDAP_SCOPE_SUBTREE, filter, bench_uuid_attrs, NULL, 0,
-		                  &mres);
+		rc = bench_search(ld, B.tenant, LDAP_SCOPE_SUBTREE, filter, bench_uuid_attrs, NULL,
+		                  0, &mres);
 		mdn = rc == LDAP_SUCCESS ? bench_first_dn(ld, mres) : NULL;
 		ldap_msgfree(mres);
 		if (mdn == NULL) {
@@ -481,10 +551,11 @@ bench_connect(void)
 static void
 bench_usage(void)
 {
-	fprintf(stderr, "usage: ldapbench -H uri -D binddn -y pwfile -T tenantdn -o "
-	                "get|filter|list|add|modify|member|delete\n"
-	                "                 [-c conns] [-t secs] [-n max] [-i idsfile] [-g groupuuid]\n"
-	                "                 [-m membersfile] [-p nameprefix]\n");
+	fprintf(stderr,
+	        "usage: ldapbench -H uri -D binddn -y pwfile -T tenantdn -o "
+	        "get|filter|list|add|modify|member|delete\n"
+	        "                 [-c conns] [-t secs] [-n max] [-i idsfile] [-g groupuuid]\n"
+	        "                 [-m membersfile] [-p nameprefix]\n");
 	exit(2);
 }
 
@@ -532,19 +603,44 @@ main(int argc, char **argv)
 	B.prefix = "raw-";
 	while ((c = getopt(argc, argv, "H:D:y:T:o:c:t:n:i:g:m:p:")) != -1) {
 		switch (c) {
-		case 'H': B.uri = optarg; break;
-		case 'D': B.bind_dn = optarg; break;
-		case 'y': B.bind_pw = bench_read_secret(optarg); break;
-		case 'T': B.tenant = optarg; break;
-		case 'o': op = optarg; break;
-		case 'c': B.conns = (int)bench_parse_long(optarg); break;
-		case 't': B.secs = strtod(optarg, NULL); break;
-		case 'n': B.max_ops = bench_parse_long(optarg); break;
-		case 'i': ids = optarg; break;
-		case 'g': B.group = optarg; break;
-		case 'm': members = optarg; break;
-		case 'p': B.prefix = optarg; break;
-		default: bench_usage();
+		case 'H':
+			B.uri = optarg;
+			break;
+		case 'D':
+			B.bind_dn = optarg;
+			break;
+		case 'y':
+			B.bind_pw = bench_read_secret(optarg);
+			break;
+		case 'T':
+			B.tenant = optarg;
+			break;
+		case 'o':
+			op = optarg;
+			break;
+		case 'c':
+			B.conns = (int)bench_parse_long(optarg);
+			break;
+		case 't':
+			B.secs = strtod(optarg, NULL);
+			break;
+		case 'n':
+			B.max_ops = bench_parse_long(optarg);
+			break;
+		case 'i':
+			ids = optarg;
+			break;
+		case 'g':
+			B.group = optarg;
+			break;
+		case 'm':
+			members = optarg;
+			break;
+		case 'p':
+			B.prefix = optarg;
+			break;
+		default:
+			bench_usage();
 		}
 	}
 	if (!B.uri || !B.bind_dn || !B.bind_pw || !B.tenant || !op || B.conns < 1 || B.conns > 1024)

@@ -113,8 +113,8 @@ dir_search(struct dir_op *op, const char *base, int scope, const char *filter, c
 
 	*res = NULL;
 	for (attempt = 0; attempt < 2; attempt++) {
-		rc = ldap_search_ext_s(op->conn->ld, base, scope, filter, attrs, 0, sctrls, NULL, &tv,
-		                       sizelimit, res);
+		rc = ldap_search_ext_s(op->conn->ld, base, scope, filter, attrs, 0, sctrls, NULL,
+		                       &tv, sizelimit, res);
 		if (!pool_rc_is_connection_error(rc) || attempt == 1)
 			break;
 		ldap_msgfree(*res);
@@ -135,8 +135,7 @@ dir_search(struct dir_op *op, const char *base, int scope, const char *filter, c
 	*res = NULL;
 	if (rc == LDAP_SIZELIMIT_EXCEEDED)
 		return error_set(err, 400, SCIM_TOO_MANY,
-		                 "the filter matches more than %d resources; narrow it",
-		                 sizelimit);
+		                 "the filter matches more than %d resources; narrow it", sizelimit);
 	return ldaperr_set(err, rc, "search", NULL);
 }
 
@@ -266,7 +265,8 @@ dir_postread_map(LDAPControl *ctrl)
 				arr = json_array();
 				json_object_set_new(map, desc, arr);
 			}
-			json_array_append_new(arr, json_stringn_nocheck(vals[i].bv_val, vals[i].bv_len));
+			json_array_append_new(arr,
+			                      json_stringn_nocheck(vals[i].bv_val, vals[i].bv_len));
 		}
 		free(desc);
 		ber_bvarray_free(vals);
@@ -298,7 +298,8 @@ dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const cha
 		struct berval val;
 		if (ber == NULL || ber_printf(ber, "{v}", read_attrs) == -1 ||
 		    ber_flatten2(ber, &val, 0) == -1 ||
-		    ldap_control_create(LDAP_CONTROL_POST_READ, 0, &val, 1, &postread) != LDAP_SUCCESS) {
+		    ldap_control_create(LDAP_CONTROL_POST_READ, 0, &val, 1, &postread) !=
+		        LDAP_SUCCESS) {
 			ber_free(ber, 1);
 			error_set(err, 500, NULL, "out of memory");
 			goto done;
@@ -308,8 +309,8 @@ dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const cha
 	ctrls[n++] = postread;
 	if (if_match != NULL) {
 		filter = dir_assertion_filter(if_match);
-		if (filter == NULL ||
-		    ldap_create_assertion_control(op->conn->ld, filter, 1, &assertion) != LDAP_SUCCESS) {
+		if (filter == NULL || ldap_create_assertion_control(op->conn->ld, filter, 1,
+		                                                    &assertion) != LDAP_SUCCESS) {
 			error_set(err, 400, SCIM_INVALID_VERS, "If-Match is not a valid ETag");
 			goto done;
 		}
@@ -334,7 +335,8 @@ dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const cha
 		} else if (rc < 0) {
 			ldap_get_option(op->conn->ld, LDAP_OPT_RESULT_CODE, &rc);
 		} else {
-			rc = ldap_parse_result(op->conn->ld, res, &code, NULL, &diag, NULL, &rctrls, 0);
+			rc = ldap_parse_result(op->conn->ld, res, &code, NULL, &diag, NULL, &rctrls,
+			                       0);
 			if (rc == LDAP_SUCCESS)
 				rc = code;
 		}
@@ -342,7 +344,8 @@ dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const cha
 	if (pool_rc_is_connection_error(rc)) {
 		op->broken = true;
 		/* Not retried: the write may or may not have reached the directory. */
-		error_set(err, 503, NULL, "the directory connection failed during the write; retry");
+		error_set(err, 503, NULL,
+		          "the directory connection failed during the write; retry");
 		goto done;
 	}
 	if (rc == LDAP_ALREADY_EXISTS) {
@@ -351,7 +354,8 @@ dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const cha
 		goto done;
 	}
 	if (rc == LDAP_ASSERTION_FAILED) {
-		error_set(err, 412, NULL, "If-Match: the resource has changed (or the ETag is stale)");
+		error_set(err, 412, NULL,
+		          "If-Match: the resource has changed (or the ETag is stale)");
 		goto done;
 	}
 	if (rc != LDAP_SUCCESS) {
@@ -386,10 +390,11 @@ dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb
 
 	if (if_match != NULL) {
 		filter = dir_assertion_filter(if_match);
-		if (filter == NULL ||
-		    ldap_create_assertion_control(op->conn->ld, filter, 1, &assertion) != LDAP_SUCCESS) {
+		if (filter == NULL || ldap_create_assertion_control(op->conn->ld, filter, 1,
+		                                                    &assertion) != LDAP_SUCCESS) {
 			free(filter);
-			return error_set(err, 400, SCIM_INVALID_VERS, "If-Match is not a valid ETag");
+			return error_set(err, 400, SCIM_INVALID_VERS,
+			                 "If-Match is not a valid ETag");
 		}
 		ctrls[0] = assertion;
 	}
@@ -399,7 +404,8 @@ dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb
 	free(filter);
 	if (pool_rc_is_connection_error(rc)) {
 		op->broken = true;
-		return error_set(err, 503, NULL, "the directory connection failed during the delete");
+		return error_set(err, 503, NULL,
+		                 "the directory connection failed during the delete");
 	}
 	if (rc == LDAP_ASSERTION_FAILED)
 		return error_set(err, 412, NULL, "If-Match: the resource has changed");
@@ -426,8 +432,8 @@ dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const char *if
 	}
 	if (if_match != NULL) {
 		filter = dir_assertion_filter(if_match);
-		if (filter == NULL ||
-		    ldap_create_assertion_control(op->conn->ld, filter, 1, &assertion) != LDAP_SUCCESS) {
+		if (filter == NULL || ldap_create_assertion_control(op->conn->ld, filter, 1,
+		                                                    &assertion) != LDAP_SUCCESS) {
 			free(filter);
 			error_set(err, 400, SCIM_INVALID_VERS, "If-Match is not a valid ETag");
 			return NULL;
@@ -485,7 +491,8 @@ dir_check_version(const json_t *map, const char *if_match, struct rb_error *err)
 			return 0;
 		p = comma ? comma + 1 : p + strlen(p);
 	}
-	return error_set(err, 412, NULL, "If-Match: the resource has changed (or the ETag is stale)");
+	return error_set(err, 412, NULL,
+	                 "If-Match: the resource has changed (or the ETag is stale)");
 }
 
 void

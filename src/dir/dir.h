@@ -43,8 +43,8 @@ struct dir_query {
 	const char *sort_by;         /* sortBy as given, or NULL */
 	const struct sort_key *sort; /* borrowed; sortBy/sortOrder parsed (NULL: default order) */
 	bool descending;
-	long start_index; /* 1-based */
-	long count;       /* page size; 0 = only totalResults */
+	long start_index;  /* 1-based */
+	long count;        /* page size; 0 = only totalResults */
 	bool want_members; /* groups: read member lists (false for excludedAttributes=members) */
 };
 

@@ -87,8 +87,8 @@ json_t *dir_find_by_id(struct dir_op *op, const char *base, const char *objfilte
  * after the write, or NULL with *err (412 on assertion failure, 409
  * uniqueness on an existing DN, …).
  */
-json_t *dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods,
-                  const char *if_match, char **read_attrs, struct rb_error *err);
+json_t *dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const char *if_match,
+                  char **read_attrs, struct rb_error *err);
 
 /* dir_delete_dn — delete `dn`, with the If-Match assertion when given. 0 or -1. */
 int dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb_error *err);
@@ -112,7 +112,6 @@ void dir_meta_from_map(const json_t *map, const char *location_base, struct map_
 
 /* dir_etag_csn — the entryCSN inside an ETag (W/"csn" or "csn"), copied to out. */
 bool dir_etag_csn(const char *etag, char *out, size_t outlen);
-
 
 /*
  * dir_user_refresh_access — recompute the access summary (grants.h) of

@@ -85,8 +85,8 @@ dir_page_vlv(struct dir_op *op, const struct dir_type *t, const char *base, cons
 	}
 	for (i = 0; rctrls != NULL && rctrls[i] != NULL; i++)
 		if (!strcmp(rctrls[i]->ldctl_oid, LDAP_CONTROL_VLVRESPONSE))
-			ldap_parse_vlvresponse_control(op->conn->ld, rctrls[i], &target, &count, &context,
-			                               &vlverr);
+			ldap_parse_vlvresponse_control(op->conn->ld, rctrls[i], &target, &count,
+			                               &context, &vlverr);
 	*total = count;
 	if (vlverr != LDAP_SUCCESS && count > 0) {
 		json_decref(maps);
@@ -96,7 +96,8 @@ dir_page_vlv(struct dir_op *op, const struct dir_type *t, const char *base, cons
 	}
 	if (q->count == 0 || q->start_index > count)
 		goto done;
-	for (e = ldap_first_entry(op->conn->ld, res); e != NULL; e = ldap_next_entry(op->conn->ld, e))
+	for (e = ldap_first_entry(op->conn->ld, res); e != NULL;
+	     e = ldap_next_entry(op->conn->ld, e))
 		json_array_append_new(maps, entry_to_map(op->conn->ld, e));
 done:
 	if (context != NULL)
@@ -156,8 +157,8 @@ dir_page_sort(const struct resource_type_def *rt, const struct dir_query *q, jso
 }
 
 json_t *
-dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_query *q,
-                long *total, struct rb_error *err)
+dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_query *q, long *total,
+                struct rb_error *err)
 {
 	const struct config *cfg = op->ctx->dir->cfg;
 	const struct query_attr *sortrow = NULL;
@@ -179,8 +180,8 @@ dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_qu
 		if (sortrow == NULL || sortrow->order == NULL)
 			exact = false; /* sort in memory */
 		else
-			snprintf(sortkeys, sizeof(sortkeys), "%s%s entryUUID", q->descending ? "-" : "",
-			         sortrow->order);
+			snprintf(sortkeys, sizeof(sortkeys), "%s%s entryUUID",
+			         q->descending ? "-" : "", sortrow->order);
 	} else {
 		snprintf(sortkeys, sizeof(sortkeys), "createTimestamp entryUUID");
 	}

@@ -238,8 +238,8 @@ entry_mods_free(LDAPMod **mods)
 }
 
 LDAPMod **
-entry_mods_build(const json_t *old, const json_t *new,
-                 bool (*owned)(const char *desc, void *arg), void *arg)
+entry_mods_build(const json_t *old, const json_t *new, bool (*owned)(const char *desc, void *arg),
+                 void *arg)
 {
 	LDAPMod **mods = calloc(1, sizeof(*mods));
 	const char *desc;
@@ -247,7 +247,8 @@ entry_mods_build(const json_t *old, const json_t *new,
 
 	if (mods == NULL)
 		return NULL;
-	json_object_foreach((json_t *)new, desc, vals) {
+	json_object_foreach((json_t *)new, desc, vals)
+	{
 		const json_t *was = old ? json_object_get(old, desc) : NULL;
 		if (!strcmp(desc, "dn") || json_array_size(vals) == 0)
 			continue;
@@ -259,7 +260,8 @@ entry_mods_build(const json_t *old, const json_t *new,
 	}
 	if (old == NULL)
 		return mods;
-	json_object_foreach((json_t *)old, desc, vals) {
+	json_object_foreach((json_t *)old, desc, vals)
+	{
 		const json_t *now = json_object_get(new, desc);
 		if (!strcmp(desc, "dn") || json_array_size(now) > 0 || !owned(desc, arg))
 			continue;

@@ -24,8 +24,8 @@ grants_one(const json_t *map, const char *suffix, const char *source, const char
 	json_t *g, *schools;
 
 	snprintf(desc, sizeof(desc), "rbpermission%s", suffix);
-	g = json_pack("{s:s, s:s, s:s}", "source", source, "permission",
-	              entry_map_first(map, desc), "origin", origin);
+	g = json_pack("{s:s, s:s, s:s}", "source", source, "permission", entry_map_first(map, desc),
+	              "origin", origin);
 	if (g == NULL)
 		return NULL;
 	snprintf(desc, sizeof(desc), "rbscope%s", suffix);
@@ -42,7 +42,8 @@ grants_one(const json_t *map, const char *suffix, const char *source, const char
 	json_object_set_new(g, "canManageAdmins",
 	                    json_boolean(grants_true(entry_map_first(map, desc), false)));
 	snprintf(desc, sizeof(desc), "rbactive%s", suffix);
-	json_object_set_new(g, "active", json_boolean(grants_true(entry_map_first(map, desc), true)));
+	json_object_set_new(g, "active",
+	                    json_boolean(grants_true(entry_map_first(map, desc), true)));
 	return g;
 }
 
@@ -55,7 +56,8 @@ grants_list(const json_t *person, const json_t *groups)
 
 	if (out == NULL)
 		return NULL;
-	json_object_foreach((json_t *)person, desc, vals) {
+	json_object_foreach((json_t *)person, desc, vals)
+	{
 		char src[SRC_MAX], suffix[SRC_MAX + 16];
 		if (entry_desc_base_len(desc) != 12 || strncmp(desc, "rbpermission", 12) != 0 ||
 		    !entry_desc_option_value(desc, "x-src-", src, sizeof(src)))
@@ -63,7 +65,8 @@ grants_list(const json_t *person, const json_t *groups)
 		snprintf(suffix, sizeof(suffix), ";x-src-%s", src);
 		json_array_append_new(out, grants_one(person, suffix, src, "direct"));
 	}
-	json_array_foreach(groups, i, gm) {
+	json_array_foreach(groups, i, gm)
+	{
 		const char *id = entry_map_first(gm, "entryuuid");
 		const char *src = entry_map_first(gm, "rbsource");
 		if (entry_map_first(gm, "rbpermission") == NULL || id == NULL)
@@ -74,8 +77,8 @@ grants_list(const json_t *person, const json_t *groups)
 }
 
 static const char *const grants_summary_names[] = {
-    "rbmanageall", "rbviewall", "rbmanageregion", "rbviewregion", "rbmanageschool", "rbviewschool",
-    NULL,
+    "rbmanageall",  "rbviewall", "rbmanageregion", "rbviewregion", "rbmanageschool",
+    "rbviewschool", NULL,
 };
 
 bool
@@ -101,7 +104,8 @@ grants_summary(const json_t *grants)
 	json_t *map = json_object(), *g;
 	size_t i, j;
 
-	json_array_foreach(grants, i, g) {
+	json_array_foreach(grants, i, g)
+	{
 		const char *scope = json_string_value(json_object_get(g, "scope"));
 		const char *perm = json_string_value(json_object_get(g, "permission"));
 		const char *region = json_string_value(json_object_get(g, "region"));
@@ -159,7 +163,8 @@ grants_actor_has(const json_t *actor, bool need_manage,
 	json_t *a;
 	size_t i;
 
-	json_array_foreach(actor, i, a) {
+	json_array_foreach(actor, i, a)
+	{
 		const char *perm = json_string_value(json_object_get(a, "permission"));
 		if (!json_is_true(json_object_get(a, "active")) ||
 		    !json_is_true(json_object_get(a, "canManageAdmins")))
@@ -223,8 +228,9 @@ grants_may_grant(const json_t *actor, const json_t *wanted, const json_t *school
 	size_t i;
 
 	if (!grants_actor_has(actor, false, grants_ok_any, NULL))
-		return error_set(err, 403, NULL,
-		                 "only administrators who can manage administrators may grant access");
+		return error_set(
+		    err, 403, NULL,
+		    "only administrators who can manage administrators may grant access");
 	if (grants_all_scope(scope)) {
 		if (!grants_actor_has(actor, manage, grants_ok_all, NULL))
 			return error_set(err, 403, NULL,

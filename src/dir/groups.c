@@ -32,8 +32,8 @@
 #define GROUP_OBJFILTER "(objectClass=rbGroup)"
 
 static char *group_attrs[] = {
-    "cn",          "displayName", "rbExternalId", "rbSource", "rbPermission",
-    "rbCanManageAdmins", "rbScope", "rbSchoolRef", "rbRegionRef", DIR_OPERATIONAL, NULL,
+    "cn",      "displayName", "rbExternalId", "rbSource",      "rbPermission", "rbCanManageAdmins",
+    "rbScope", "rbSchoolRef", "rbRegionRef",  DIR_OPERATIONAL, NULL,
 };
 
 #define ADMG SCHEMA_ADMIN_GROUP ":"
@@ -132,7 +132,8 @@ groups_members(struct dir_op *op, const char *dn, struct rb_error *err)
 	if (filter == NULL)
 		goto oom;
 	snprintf(filter, n, "(memberOf=%s)", esc);
-	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res, err) < 0)
+	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res, err) <
+	    0)
 		goto done;
 	arr = json_array();
 	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
@@ -146,14 +147,13 @@ groups_members(struct dir_op *op, const char *dn, struct rb_error *err)
 		for (i = 0; i < json_array_size(oc); i++)
 			if (!strcasecmp(json_string_value(json_array_get(oc, i)), "rbGroup"))
 				is_group = true;
-		snprintf(ref, sizeof(ref), "%s/%s/%s", op->ctx->base_url, is_group ? "Groups" : "Users",
-		         id ? id : "");
+		snprintf(ref, sizeof(ref), "%s/%s/%s", op->ctx->base_url,
+		         is_group ? "Groups" : "Users", id ? id : "");
 		if (id != NULL)
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:s}", "value", id, "$ref",
-			                                     ref,
-			                                     "display",
-			                                     display ? display : entry_map_first(m, "cn"),
-			                                     "type", is_group ? "Group" : "User"));
+			json_array_append_new(
+			    arr, json_pack("{s:s, s:s, s:s?, s:s}", "value", id, "$ref", ref,
+			                   "display", display ? display : entry_map_first(m, "cn"),
+			                   "type", is_group ? "Group" : "User"));
 		json_decref(m);
 	}
 	goto done;
@@ -177,13 +177,14 @@ groups_member_dns(struct dir_op *op, const json_t *members, struct rb_error *err
 	size_t i, cap = 16, len;
 	const char *id;
 
-	json_array_foreach(members, i, m) {
+	json_array_foreach(members, i, m)
+	{
 		id = json_string_value(json_object_get(m, "value"));
 		if (id == NULL && json_is_string(m))
 			id = json_string_value(m);
 		if (id == NULL || !dir_id_valid(id)) {
-			error_set(err, 400, SCIM_INVALID_VALUE, "members: \"%s\" is not a resource id",
-			          id ? id : "(no value)");
+			error_set(err, 400, SCIM_INVALID_VALUE,
+			          "members: \"%s\" is not a resource id", id ? id : "(no value)");
 			goto done;
 		}
 		json_object_set_new(want, id, json_null());
@@ -202,7 +203,8 @@ groups_member_dns(struct dir_op *op, const json_t *members, struct rb_error *err
 	    /* ids are validated UUIDs: nothing to escape */
 	    len += (size_t)snprintf(filter + len, cap - len, "(entryUUID=%s)", id);
 	snprintf(filter + len, cap - len, ")");
-	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res, err) < 0)
+	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res, err) <
+	    0)
 		goto fail;
 	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
 	     e = ldap_next_entry(op->conn->ld, e)) {
@@ -214,9 +216,11 @@ groups_member_dns(struct dir_op *op, const json_t *members, struct rb_error *err
 		    json_object_set_new(want, k, json_string(entry_map_first(em, "dn")));
 		json_decref(em);
 	}
-	json_object_foreach(want, id, m) {
+	json_object_foreach(want, id, m)
+	{
 		if (!json_is_string(m)) {
-			error_set(err, 400, SCIM_INVALID_VALUE, "members: no user or group with id %s", id);
+			error_set(err, 400, SCIM_INVALID_VALUE,
+			          "members: no user or group with id %s", id);
 			goto fail;
 		}
 		json_array_append(dns, m);
@@ -241,12 +245,14 @@ groups_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct 
 
 	snprintf(location, sizeof(location), "%s/Groups", op->ctx->base_url);
 	snprintf(desc, sizeof(desc), "rbexternalid;x-src-%s", op->ctx->source);
-	json_array_foreach(maps, i, map) {
+	json_array_foreach(maps, i, map)
+	{
 		struct map_meta meta;
 		json_t *g, *admin = json_object();
 		const char *s;
 		dir_meta_from_map(map, location, &meta);
-		g = json_pack("{s:[s], s:s}", "schemas", SCHEMA_CORE_GROUP, "id", meta.id ? meta.id : "");
+		g = json_pack("{s:[s], s:s}", "schemas", SCHEMA_CORE_GROUP, "id",
+		              meta.id ? meta.id : "");
 		if ((s = entry_map_first(map, desc)) != NULL)
 			json_object_set_new(g, "externalId", json_string(s));
 		s = entry_map_first(map, "displayname");
@@ -271,12 +277,15 @@ groups_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct 
 			else if (group_admin[j].boolean)
 				json_object_set_new(
 				    admin, group_admin[j].scim,
-				    json_boolean(!strcasecmp(json_string_value(json_array_get(vals, 0)), "TRUE")));
+				    json_boolean(!strcasecmp(
+				        json_string_value(json_array_get(vals, 0)), "TRUE")));
 			else
-				json_object_set(admin, group_admin[j].scim, json_array_get(vals, 0));
+				json_object_set(admin, group_admin[j].scim,
+				                json_array_get(vals, 0));
 		}
 		if (json_object_size(admin) > 0) {
-			json_array_append_new(json_object_get(g, "schemas"), json_string(SCHEMA_ADMIN_GROUP));
+			json_array_append_new(json_object_get(g, "schemas"),
+			                      json_string(SCHEMA_ADMIN_GROUP));
 			json_object_set(g, SCHEMA_ADMIN_GROUP, admin);
 		}
 		json_decref(admin);
@@ -328,9 +337,9 @@ groups_is_role(const json_t *map)
 static bool
 groups_grant_changed(const json_t *a, const json_t *b)
 {
-	static const char *const descs[] = {"rbpermission", "rbscope",  "rbschoolref",
-	                                    "rbregionref",  "rbactive", "rbcanmanageadmins",
-	                                    NULL};
+	static const char *const descs[] = {
+	    "rbpermission", "rbscope",           "rbschoolref", "rbregionref",
+	    "rbactive",     "rbcanmanageadmins", NULL};
 	size_t i;
 
 	for (i = 0; descs[i] != NULL; i++) {
@@ -356,7 +365,8 @@ groups_member_dn_set(struct dir_op *op, const char *dn, json_t *dns, struct rb_e
 		goto done;
 	}
 	snprintf(filter, n, "(memberOf=%s)", esc);
-	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res, err) < 0)
+	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res, err) <
+	    0)
 		goto done;
 	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
 	     e = ldap_next_entry(op->conn->ld, e)) {
@@ -391,7 +401,8 @@ groups_refresh(struct dir_op *op, const json_t *dns, struct rb_error *err)
 	const char *dn;
 	json_t *v;
 
-	json_object_foreach((json_t *)dns, dn, v) {
+	json_object_foreach((json_t *)dns, dn, v)
+	{
 		if (dir_user_refresh_access(op, dn, err) < 0)
 			return -1;
 	}
@@ -453,7 +464,8 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 		json_t *set = json_object();
 		size_t i;
 		for (i = 0; i < json_array_size(dns); i++)
-			json_object_set_new(set, json_string_value(json_array_get(dns, i)), json_true());
+			json_object_set_new(set, json_string_value(json_array_get(dns, i)),
+			                    json_true());
 		if (groups_refresh(&op, set, err) < 0) {
 			json_decref(set);
 			goto done;
@@ -524,7 +536,8 @@ groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod 
 		json_t *vals = json_array();
 		size_t j;
 		for (j = 0; member_mods[i]->mod_bvalues && member_mods[i]->mod_bvalues[j]; j++)
-			json_array_append_new(vals, json_string(member_mods[i]->mod_bvalues[j]->bv_val));
+			json_array_append_new(vals,
+			                      json_string(member_mods[i]->mod_bvalues[j]->bv_val));
 		mods = entry_mods_append(mods, member_mods[i]->mod_op & ~LDAP_MOD_BVALUES, "member",
 		                         json_array_size(vals) ? vals : NULL);
 		json_decref(vals);
@@ -535,7 +548,8 @@ groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod 
 		if (rdn != NULL) {
 			char *base = dir_ou_dn(op, "groups");
 			after = base ? dir_find_by_id(op, base, GROUP_OBJFILTER,
-			                              entry_map_first(old, "entryuuid"), group_attrs, err)
+			                              entry_map_first(old, "entryuuid"),
+			                              group_attrs, err)
 			             : NULL;
 			free(base);
 		} else if (dir_check_version(old, if_match, err) == 0) {
@@ -660,7 +674,8 @@ dir_group_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_b
 			if (json_array_size(ch->removed) > 0) {
 				dns = groups_member_dns(&op, ch->removed, err);
 				if (dns == NULL) {
-					/* Removing a member that does not exist at all: nothing to do. */
+					/* Removing a member that does not exist at all: nothing to
+					 * do. */
 					if (err->status == 400) {
 						error_clear(err);
 						dns = json_array();
@@ -689,7 +704,8 @@ dir_group_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_b
 	if (after == NULL)
 		goto done;
 	if (groups_is_role(old) || groups_is_role(after)) {
-		/* Members gained or lost the group's grant: only those, unless the grant changed. */
+		/* Members gained or lost the group's grant: only those, unless the grant changed.
+		 */
 		json_t *set = json_object();
 		int rrc = 0;
 		groups_mod_dn_set(mm, set);

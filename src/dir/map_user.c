@@ -64,8 +64,8 @@ static const struct {
 	const char *scim;
 	const char *ldap;
 } map_user_typed[] = {
-    {"emails", "mail"},          {"phoneNumbers", "telephonenumber"}, {"ims", "rbim"},
-    {"photos", "rbphoto"},       {"entitlements", "rbentitlement"},   {"roles", "rbrole"},
+    {"emails", "mail"},    {"phoneNumbers", "telephonenumber"}, {"ims", "rbim"},
+    {"photos", "rbphoto"}, {"entitlements", "rbentitlement"},   {"roles", "rbrole"},
 };
 
 /* Address sub-attributes. */
@@ -73,8 +73,12 @@ static const struct {
 	const char *scim;
 	const char *ldap;
 } map_user_address[] = {
-    {"formatted", "postaladdress"}, {"streetAddress", "street"}, {"locality", "l"},
-    {"region", "st"},               {"postalCode", "postalcode"}, {"country", "co"},
+    {"formatted", "postaladdress"},
+    {"streetAddress", "street"},
+    {"locality", "l"},
+    {"region", "st"},
+    {"postalCode", "postalcode"},
+    {"country", "co"},
 };
 
 /* Per-source attributes: SCIM (core or admin extension) ⇄ LDAP base name. */
@@ -96,14 +100,48 @@ static const struct {
 
 /* Shared (not per-source) descriptions' base names that a User write owns. */
 static const char *const map_user_shared[] = {
-    "cn", "sn", "rbsynthetic", "manager", "displayname", "rbnickname", "rbprofileurl", "title",
-    "employeetype", "preferredlanguage", "rblocale", "rbtimezone", "rbnameformatted",
-    "givenname", "rbmiddlename", "rbhonorificprefix", "rbhonorificsuffix", "employeenumber",
-    "rbcostcenter", "o", "ou", "departmentnumber", "mail", "telephonenumber", "rbim", "rbphoto",
-    "rbentitlement", "rbrole", "postaladdress", "street", "l", "st", "postalcode", "co",
+    "cn",
+    "sn",
+    "rbsynthetic",
+    "manager",
+    "displayname",
+    "rbnickname",
+    "rbprofileurl",
+    "title",
+    "employeetype",
+    "preferredlanguage",
+    "rblocale",
+    "rbtimezone",
+    "rbnameformatted",
+    "givenname",
+    "rbmiddlename",
+    "rbhonorificprefix",
+    "rbhonorificsuffix",
+    "employeenumber",
+    "rbcostcenter",
+    "o",
+    "ou",
+    "departmentnumber",
+    "mail",
+    "telephonenumber",
+    "rbim",
+    "rbphoto",
+    "rbentitlement",
+    "rbrole",
+    "postaladdress",
+    "street",
+    "l",
+    "st",
+    "postalcode",
+    "co",
     /* the access summary (grants.h), recomputed with every write */
-    "rbmanageall", "rbviewall", "rbmanageregion", "rbviewregion", "rbmanageschool",
-    "rbviewschool", NULL,
+    "rbmanageall",
+    "rbviewall",
+    "rbmanageregion",
+    "rbviewregion",
+    "rbmanageschool",
+    "rbviewschool",
+    NULL,
 };
 
 /* Per-source descriptions a write owns besides map_user_sourced: resolved schools. */
@@ -138,7 +176,9 @@ map_get(const json_t *obj, const char *key)
 	v = json_object_get(obj, key);
 	if (v != NULL)
 		return json_is_null(v) ? NULL : v;
-	json_object_foreach((json_t *)obj, k, v) if (!strcasecmp(k, key)) return json_is_null(v) ? NULL : v;
+	json_object_foreach((json_t *)obj, k, v) if (!strcasecmp(k, key)) return json_is_null(v)
+	    ? NULL
+	    : v;
 	return NULL;
 }
 
@@ -177,9 +217,10 @@ map_typed_desc(char *out, size_t outlen, const char *base, const json_t *elem, c
 
 	if (type != NULL && json_string_length(type) > 0) {
 		if (!map_option_name(json_string_value(type), opt, sizeof(opt)))
-			return error_set(err, 400, SCIM_INVALID_VALUE,
-			                 "%s: type \"%s\" must be letters, digits and '-' (e.g. work, home)",
-			                 what, json_string_value(type));
+			return error_set(
+			    err, 400, SCIM_INVALID_VALUE,
+			    "%s: type \"%s\" must be letters, digits and '-' (e.g. work, home)",
+			    what, json_string_value(type));
 		snprintf(out, outlen, "%s%s;x-type-%s", base, is_primary ? ";x-primary" : "", opt);
 	} else {
 		snprintf(out, outlen, "%s%s", base, is_primary ? ";x-primary" : "");
@@ -232,7 +273,8 @@ map_user_to_ldap(const json_t *user, const char *source, const char *manager_dn,
 		cn = json_string_value(map_get(name, "formatted"));
 	else if (json_string_length(map_get(name, "givenName")) > 0 &&
 	         json_string_length(map_get(name, "familyName")) > 0) {
-		snprintf(cnbuf, sizeof(cnbuf), "%s %s", json_string_value(map_get(name, "givenName")),
+		snprintf(cnbuf, sizeof(cnbuf), "%s %s",
+		         json_string_value(map_get(name, "givenName")),
 		         json_string_value(map_get(name, "familyName")));
 		cn = cnbuf;
 	} else
@@ -240,7 +282,8 @@ map_user_to_ldap(const json_t *user, const char *source, const char *manager_dn,
 	entry_map_add(map, "cn", cn);
 
 	for (i = 0; i < sizeof(map_user_typed) / sizeof(map_user_typed[0]); i++) {
-		json_array_foreach(map_get(user, map_user_typed[i].scim), j, elem) {
+		json_array_foreach(map_get(user, map_user_typed[i].scim), j, elem)
+		{
 			v = map_get(elem, "value");
 			if (v == NULL || !json_is_string(v) || json_string_length(v) == 0)
 				continue;
@@ -251,7 +294,8 @@ map_user_to_ldap(const json_t *user, const char *source, const char *manager_dn,
 				goto oom;
 		}
 	}
-	json_array_foreach(map_get(user, "addresses"), j, elem) {
+	json_array_foreach(map_get(user, "addresses"), j, elem)
+	{
 		size_t k;
 		char probe[DESC_MAX];
 		if (map_typed_desc(desc, sizeof(desc), "", elem, "addresses", err) < 0)
@@ -280,7 +324,8 @@ map_user_to_ldap(const json_t *user, const char *source, const char *manager_dn,
 			continue;
 		snprintf(desc, sizeof(desc), "%s;x-src-%s", map_user_sourced[i].ldap, source);
 		if (json_is_array(v)) {
-			json_array_foreach(v, j, elem) if (map_add_string(map, desc, elem) < 0) goto oom;
+			json_array_foreach(v, j,
+			                   elem) if (map_add_string(map, desc, elem) < 0) goto oom;
 		} else if (map_add_string(map, desc, v) < 0) {
 			goto oom;
 		}
@@ -392,11 +437,13 @@ map_typed_read(const json_t *map, const char *base)
 	const char *desc;
 	json_t *vals, *arr = NULL, *v;
 
-	json_object_foreach((json_t *)map, desc, vals) {
+	json_object_foreach((json_t *)map, desc, vals)
+	{
 		char type[64];
 		if (entry_desc_base_len(desc) != blen || strncmp(desc, base, blen) != 0)
 			continue;
-		json_array_foreach(vals, i, v) {
+		json_array_foreach(vals, i, v)
+		{
 			json_t *elem = json_pack("{s:O}", "value", v);
 			if (entry_desc_option_value(desc, "x-type-", type, sizeof(type)))
 				json_object_set_new(elem, "type", json_string(type));
@@ -418,7 +465,8 @@ map_addresses_read(const json_t *map)
 	json_t *vals, *addr;
 	size_t k;
 
-	json_object_foreach((json_t *)map, desc, vals) {
+	json_object_foreach((json_t *)map, desc, vals)
+	{
 		size_t blen = entry_desc_base_len(desc);
 		char type[64] = "";
 		for (k = 0; k < sizeof(map_user_address) / sizeof(map_user_address[0]); k++) {
@@ -438,7 +486,8 @@ map_addresses_read(const json_t *map)
 			json_object_set(addr, map_user_address[k].scim, json_array_get(vals, 0));
 		}
 	}
-	json_object_foreach(byType, key, addr) {
+	json_object_foreach(byType, key, addr)
+	{
 		if (arr == NULL)
 			arr = json_array();
 		json_array_append(arr, addr);
@@ -499,7 +548,8 @@ map_user_from_ldap(const json_t *map, const char *source, const struct map_meta 
 		const char *d;
 		json_t *vals;
 		bool any = false, seen = false;
-		json_object_foreach((json_t *)map, d, vals) {
+		json_object_foreach((json_t *)map, d, vals)
+		{
 			if (entry_desc_base_len(d) != 8 || strncmp(d, "rbactive", 8) != 0)
 				continue;
 			seen = true;
@@ -518,7 +568,8 @@ map_user_from_ldap(const json_t *map, const char *source, const struct map_meta 
 			continue;
 		snprintf(desc, sizeof(desc), "%s;x-src-%s", map_user_sourced[i].ldap, source);
 		vals = json_object_get(map, desc);
-		if (json_array_size(vals) == 0 && !strcmp(map_user_sourced[i].ldap, "rbschoolgiven")) {
+		if (json_array_size(vals) == 0 &&
+		    !strcmp(map_user_sourced[i].ldap, "rbschoolgiven")) {
 			/* written by an LDAP tool: only the resolved ids are there */
 			snprintf(desc, sizeof(desc), "rbschoolref;x-src-%s", source);
 			vals = json_object_get(map, desc);

@@ -23,7 +23,7 @@
 struct pool_slot {
 	struct pool_conn conn;
 	bool busy;
-	long backoff_ms;     /* 0 while healthy */
+	long backoff_ms;          /* 0 while healthy */
 	struct timespec retry_at; /* no connection attempt before this */
 };
 
@@ -229,7 +229,8 @@ pool_acquire(struct pool *pool, struct rb_error *err)
 	pthread_mutex_lock(&pool->mutex);
 	if (ld == NULL) {
 		pool->failures++;
-		slot->backoff_ms = slot->backoff_ms == 0 ? POOL_BACKOFF_MIN_MS : slot->backoff_ms * 2;
+		slot->backoff_ms =
+		    slot->backoff_ms == 0 ? POOL_BACKOFF_MIN_MS : slot->backoff_ms * 2;
 		if (slot->backoff_ms > POOL_BACKOFF_MAX_MS)
 			slot->backoff_ms = POOL_BACKOFF_MAX_MS;
 		slot->retry_at = now;

@@ -27,18 +27,18 @@ struct pool;
 #define POOL_VLV_PER_CONN 8
 
 struct pool_conn {
-	LDAP *ld;           /* bound handle; owned by the pool */
-	int index;          /* slot number */
-	unsigned vlv_uses;  /* sorted (VLV) searches on this handle */
+	LDAP *ld;          /* bound handle; owned by the pool */
+	int index;         /* slot number */
+	unsigned vlv_uses; /* sorted (VLV) searches on this handle */
 };
 
 struct pool_stats {
 	int size;
 	int connected;
 	int in_use;
-	unsigned long connects;  /* successful binds since start */
-	unsigned long failures;  /* failed connection attempts since start */
-	unsigned long waits;     /* acquisitions that had to wait for a free slot */
+	unsigned long connects; /* successful binds since start */
+	unsigned long failures; /* failed connection attempts since start */
+	unsigned long waits;    /* acquisitions that had to wait for a free slot */
 };
 
 /*

@@ -46,7 +46,8 @@ query_attr_key(const struct attr_ref *ref, char *out, size_t outlen)
 	bool ext = false;
 
 	if (ref->schema != NULL && strcmp(ref->schema->id, SCHEMA_CORE_USER) != 0 &&
-	    strcmp(ref->schema->id, SCHEMA_CORE_GROUP) != 0 && strcmp(ref->schema->id, SCHEMA_SCHOOL) != 0) {
+	    strcmp(ref->schema->id, SCHEMA_CORE_GROUP) != 0 &&
+	    strcmp(ref->schema->id, SCHEMA_SCHOOL) != 0) {
 		urn = ref->schema->id;
 		ext = true;
 	}

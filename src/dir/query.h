@@ -16,16 +16,16 @@
 
 #include "engine/filter.h"
 
-#define QUERY_SOURCED 1u    /* the LDAP attribute carries ;x-src-<source> */
-#define QUERY_MULTI 2u      /* multi-valued in LDAP: `ne` is inexact */
-#define QUERY_SYNTH_SN 4u   /* sn: exclude entries whose sn is synthetic */
-#define QUERY_NOSUBSTR 8u   /* no substring matching rule: co/sw/ew inexact */
+#define QUERY_SOURCED 1u  /* the LDAP attribute carries ;x-src-<source> */
+#define QUERY_MULTI 2u    /* multi-valued in LDAP: `ne` is inexact */
+#define QUERY_SYNTH_SN 4u /* sn: exclude entries whose sn is synthetic */
+#define QUERY_NOSUBSTR 8u /* no substring matching rule: co/sw/ew inexact */
 
 /* One row: a SCIM attribute path in canonical form → an LDAP attribute. */
 struct query_attr {
-	const char *scim;  /* "userName", "name.givenName", "emails.value", "emails",
-	                      "urn:…:User:employeeNumber", "id", "externalId" */
-	const char *ldap;  /* LDAP attribute type */
+	const char *scim; /* "userName", "name.givenName", "emails.value", "emails",
+	                     "urn:…:User:employeeNumber", "id", "externalId" */
+	const char *ldap; /* LDAP attribute type */
 	unsigned flags;
 	const char *order; /* "uid:caseIgnoreOrderingMatch" for server-side sort, or NULL */
 };
@@ -36,8 +36,8 @@ struct query_attr {
  * `objfilter`. Returns a NEW malloc'd filter string; *exact tells whether
  * the LDAP result is exactly the SCIM result. NULL on allocation failure.
  */
-char *query_translate(const struct filter *f, const struct query_attr *table,
-                      const char *objfilter, const char *source, bool *exact);
+char *query_translate(const struct filter *f, const struct query_attr *table, const char *objfilter,
+                      const char *source, bool *exact);
 
 /*
  * query_attr_find — the row for a SCIM attribute path (as written: may be

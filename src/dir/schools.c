@@ -48,8 +48,8 @@
 #define SCHOOL_OBJFILTER "(objectClass=rbSchool)"
 
 static char *school_attrs[] = {
-    "cn", "displayName", "rbExternalId", "rbRegionRef", "rbActive", "rbSource", DIR_OPERATIONAL,
-    NULL,
+    "cn",       "displayName", "rbExternalId",  "rbRegionRef",
+    "rbActive", "rbSource",    DIR_OPERATIONAL, NULL,
 };
 
 static const struct query_attr school_query[] = {
@@ -254,8 +254,8 @@ schools_region_check(struct dir_op *op, const char *region, const char *district
 		goto done;
 	}
 	/* A missing base is noSuchObject, which dir_search answers as "no entry". */
-	if (dir_search(op, dn, LDAP_SCOPE_BASE, "(objectClass=rbRegion)", attrs, NULL, 1, &res, err) <
-	    0)
+	if (dir_search(op, dn, LDAP_SCOPE_BASE, "(objectClass=rbRegion)", attrs, NULL, 1, &res,
+	               err) < 0)
 		goto done;
 	if (res == NULL || ldap_first_entry(op->conn->ld, res) == NULL) {
 		error_set(err, 400, SCIM_INVALID_VALUE, "region: no region \"%s\" in this tenant",
@@ -274,7 +274,8 @@ done:
 int
 dir_region_check(struct dir_op *op, const char *region, struct rb_error *err)
 {
-	return schools_region_check(op, region, "region scope is only for partnership tenants", err);
+	return schools_region_check(op, region, "region scope is only for partnership tenants",
+	                            err);
 }
 
 /*
@@ -293,11 +294,13 @@ schools_lookup(struct dir_op *op, const json_t *refs, bool by_external, struct r
 	size_t i, terms = 0;
 
 	sbuf_add(&f, "(&" SCHOOL_OBJFILTER "(|");
-	json_array_foreach(refs, i, r) {
+	json_array_foreach(refs, i, r)
+	{
 		const char *s = json_string_value(r);
 		if (s == NULL || *s == '\0') {
-			error_set(err, 400, SCIM_INVALID_VALUE, "schools: every entry must be a school id or "
-			                                        "externalId (a non-empty string)");
+			error_set(err, 400, SCIM_INVALID_VALUE,
+			          "schools: every entry must be a school id or "
+			          "externalId (a non-empty string)");
 			goto done;
 		}
 		/* Only UUID-shaped values can be entryUUIDs: others would be undefined. */
@@ -353,17 +356,20 @@ dir_schools_resolve(struct dir_op *op, const json_t *refs, struct rb_error *err)
 		return NULL;
 	out = json_array();
 	seen = json_object();
-	json_array_foreach(refs, i, r) {
+	json_array_foreach(refs, i, r)
+	{
 		const char *s = json_string_value(r), *uuid = NULL;
 		/* An id match wins over an externalId match. */
-		json_array_foreach(maps, j, m) {
+		json_array_foreach(maps, j, m)
+		{
 			const char *u = entry_map_first(m, "entryuuid");
 			if (u != NULL && !strcasecmp(u, s)) {
 				uuid = u;
 				break;
 			}
 		}
-		json_array_foreach(maps, j, m) {
+		json_array_foreach(maps, j, m)
+		{
 			const char *x = entry_map_first(m, "rbexternalid");
 			if (uuid == NULL && x != NULL && !strcmp(x, s)) {
 				uuid = entry_map_first(m, "entryuuid");
@@ -372,7 +378,8 @@ dir_schools_resolve(struct dir_op *op, const json_t *refs, struct rb_error *err)
 		}
 		if (uuid == NULL) {
 			error_set(err, 400, SCIM_INVALID_VALUE,
-			          "schools: no school with id or externalId \"%s\" in this tenant", s);
+			          "schools: no school with id or externalId \"%s\" in this tenant",
+			          s);
 			json_decref(out);
 			out = NULL;
 			goto done;
@@ -406,9 +413,11 @@ dir_schools_regions(struct dir_op *op, const json_t *uuids, struct rb_error *err
 		json_decref(out);
 		return NULL;
 	}
-	json_array_foreach(uuids, i, u) {
+	json_array_foreach(uuids, i, u)
+	{
 		const char *s = json_string_value(u), *region = NULL;
-		json_array_foreach(maps, j, m) {
+		json_array_foreach(maps, j, m)
+		{
 			const char *id = entry_map_first(m, "entryuuid");
 			if (id != NULL && !strcasecmp(id, s)) {
 				region = entry_map_first(m, "rbregionref");
@@ -473,12 +482,14 @@ schools_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct
 	(void)want_members;
 	(void)err;
 	snprintf(location, sizeof(location), "%s/Schools", op->ctx->base_url);
-	json_array_foreach(maps, i, map) {
+	json_array_foreach(maps, i, map)
+	{
 		struct map_meta meta;
 		const char *s;
 		json_t *sc;
 		dir_meta_from_map(map, location, &meta);
-		sc = json_pack("{s:[s], s:s}", "schemas", SCHEMA_SCHOOL, "id", meta.id ? meta.id : "");
+		sc = json_pack("{s:[s], s:s}", "schemas", SCHEMA_SCHOOL, "id",
+		               meta.id ? meta.id : "");
 		if ((s = entry_map_first(map, "rbexternalid")) != NULL)
 			json_object_set_new(sc, "externalId", json_string(s));
 		s = entry_map_first(map, "cn");
@@ -486,7 +497,8 @@ schools_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct
 		if ((s = entry_map_first(map, "rbregionref")) != NULL)
 			json_object_set_new(sc, "region", json_string(s));
 		s = entry_map_first(map, "rbactive");
-		json_object_set_new(sc, "active", json_boolean(s == NULL || !strcasecmp(s, "TRUE")));
+		json_object_set_new(sc, "active",
+		                    json_boolean(s == NULL || !strcasecmp(s, "TRUE")));
 		json_object_set_new(sc, "meta", map_meta_json("School", &meta));
 		json_array_append_new(out, sc);
 	}
@@ -583,8 +595,8 @@ schools_check(struct dir_op *op, const json_t *map, const char *self, struct rb_
 	const char *region = entry_map_first(map, "rbregionref");
 
 	if (region != NULL &&
-	    schools_region_check(op, region, "region: schools have regions only in partnership tenants",
-	                         err) < 0)
+	    schools_region_check(
+	        op, region, "region: schools have regions only in partnership tenants", err) < 0)
 		return -1;
 	return schools_external_free(op, entry_map_first(map, "rbexternalid"), self, err);
 }
@@ -804,7 +816,8 @@ schools_write(struct dir_op *op, const json_t *old, const json_t *school, const 
 	if (region_changed) {
 		url = schools_url(op, "Manage", uuid, region);
 		vals = url ? json_pack("[s]", url) : NULL;
-		mods = vals ? entry_mods_append(mods, LDAP_MOD_REPLACE, "rbManagersURL", vals) : NULL;
+		mods =
+		    vals ? entry_mods_append(mods, LDAP_MOD_REPLACE, "rbManagersURL", vals) : NULL;
 		if (mods == NULL)
 			goto oom;
 	}
@@ -934,17 +947,23 @@ schools_strip_refs(struct dir_op *op, const char *uuid, const char *ext, struct 
 		const char *desc;
 		LDAPMod **mods = calloc(1, sizeof(*mods));
 		size_t i;
-		json_object_foreach(m, desc, vals) {
+		json_object_foreach(m, desc, vals)
+		{
 			if (!strcmp(desc, "dn"))
 				continue;
-			bool given = entry_desc_base_len(desc) == 13 && !strncmp(desc, "rbschoolgiven", 13);
-			json_array_foreach(vals, i, one) {
+			bool given =
+			    entry_desc_base_len(desc) == 13 && !strncmp(desc, "rbschoolgiven", 13);
+			json_array_foreach(vals, i, one)
+			{
 				const char *val = json_string_value(one);
-				/* rbSchoolGiven keeps the reference as the source gave it: id or SIS id. */
-				if (strcasecmp(val, uuid) != 0 && !(given && ext != NULL && !strcmp(val, ext)))
+				/* rbSchoolGiven keeps the reference as the source gave it: id or
+				 * SIS id. */
+				if (strcasecmp(val, uuid) != 0 &&
+				    !(given && ext != NULL && !strcmp(val, ext)))
 					continue;
 				json_t *v = json_pack("[O]", one);
-				mods = mods && v ? entry_mods_append(mods, LDAP_MOD_DELETE, desc, v) : NULL;
+				mods = mods && v ? entry_mods_append(mods, LDAP_MOD_DELETE, desc, v)
+				                 : NULL;
 				json_decref(v);
 			}
 		}
@@ -956,7 +975,8 @@ schools_strip_refs(struct dir_op *op, const char *uuid, const char *ext, struct 
 		after = NULL;
 		if (entry_mods_count(mods) > 0) {
 			op->permissive = true;
-			after = dir_write(op, false, entry_map_first(m, "dn"), mods, NULL, post, err);
+			after =
+			    dir_write(op, false, entry_map_first(m, "dn"), mods, NULL, post, err);
 			op->permissive = false;
 		}
 		entry_mods_free(mods);
@@ -1046,8 +1066,9 @@ dir_school_search(const struct dir_ctx *ctx, const struct dir_query *q, long *to
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
 	base = schools_base(&op, err);
-	filter = base ? query_translate(q->filter, school_query, SCHOOL_OBJFILTER, ctx->source, &exact)
-	              : NULL;
+	filter =
+	    base ? query_translate(q->filter, school_query, SCHOOL_OBJFILTER, ctx->source, &exact)
+	         : NULL;
 	if (filter == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;

@@ -24,15 +24,60 @@
 #define USER_OBJFILTER "(objectClass=rbPerson)"
 
 static char *user_attrs[] = {
-    "uid", "cn", "sn", "rbSynthetic", "manager", "displayName", "rbNickName", "rbProfileUrl",
-    "title", "employeeType", "preferredLanguage", "rbLocale", "rbTimezone", "rbNameFormatted",
-    "givenName", "rbMiddleName", "rbHonorificPrefix", "rbHonorificSuffix", "employeeNumber",
-    "rbCostCenter", "o", "ou", "departmentNumber", "mail", "telephoneNumber", "rbIm", "rbPhoto",
-    "rbEntitlement", "rbRole", "postalAddress", "street", "l", "st", "postalCode", "co",
-    "rbExternalId", "rbActive", "rbPermission", "rbCanManageAdmins", "rbScope", "rbSchoolRef",
-    "rbRegionRef", "rbSchoolGiven", "rbSource", "rbInviteStatus", "memberOf", "rbManageAll",
-    "rbViewAll", "rbManageRegion", "rbViewRegion", "rbManageSchool", "rbViewSchool",
-    DIR_OPERATIONAL, NULL,
+    "uid",
+    "cn",
+    "sn",
+    "rbSynthetic",
+    "manager",
+    "displayName",
+    "rbNickName",
+    "rbProfileUrl",
+    "title",
+    "employeeType",
+    "preferredLanguage",
+    "rbLocale",
+    "rbTimezone",
+    "rbNameFormatted",
+    "givenName",
+    "rbMiddleName",
+    "rbHonorificPrefix",
+    "rbHonorificSuffix",
+    "employeeNumber",
+    "rbCostCenter",
+    "o",
+    "ou",
+    "departmentNumber",
+    "mail",
+    "telephoneNumber",
+    "rbIm",
+    "rbPhoto",
+    "rbEntitlement",
+    "rbRole",
+    "postalAddress",
+    "street",
+    "l",
+    "st",
+    "postalCode",
+    "co",
+    "rbExternalId",
+    "rbActive",
+    "rbPermission",
+    "rbCanManageAdmins",
+    "rbScope",
+    "rbSchoolRef",
+    "rbRegionRef",
+    "rbSchoolGiven",
+    "rbSource",
+    "rbInviteStatus",
+    "memberOf",
+    "rbManageAll",
+    "rbViewAll",
+    "rbManageRegion",
+    "rbViewRegion",
+    "rbManageSchool",
+    "rbViewSchool",
+    DIR_OPERATIONAL,
+    NULL,
 };
 
 #define ENT SCHEMA_ENTERPRISE_USER ":"
@@ -70,8 +115,8 @@ static const struct query_attr user_query[] = {
 
 /* What is read of the groups a person is in: identity and a role group's grant. */
 static char *user_group_attrs[] = {
-    "entryUUID", "cn", "displayName", "rbSource", "rbPermission", "rbScope", "rbSchoolRef",
-    "rbRegionRef", "rbCanManageAdmins", "rbActive", NULL,
+    "entryUUID",   "cn",          "displayName",       "rbSource", "rbPermission", "rbScope",
+    "rbSchoolRef", "rbRegionRef", "rbCanManageAdmins", "rbActive", NULL,
 };
 static char *user_manager_attrs[] = {"entryUUID", NULL};
 
@@ -100,7 +145,8 @@ users_resolve_dns(struct dir_op *op, const char *ou, char **attrs, json_t *dns,
 		goto done;
 	}
 	len = (size_t)snprintf(filter, cap, "(|");
-	json_object_foreach(dns, dn, v) {
+	json_object_foreach(dns, dn, v)
+	{
 		char *esc = escape_filter_value(dn, strlen(dn));
 		if (esc == NULL) {
 			error_set(err, 500, NULL, "out of memory");
@@ -116,7 +162,8 @@ users_resolve_dns(struct dir_op *op, const char *ou, char **attrs, json_t *dns,
 	     e = ldap_next_entry(op->conn->ld, e)) {
 		json_t *m = entry_to_map(op->conn->ld, e);
 		const char *edn = entry_map_first(m, "dn");
-		json_object_foreach(dns, dn, v) {
+		json_object_foreach(dns, dn, v)
+		{
 			if (edn != NULL && !strcasecmp(dn, edn))
 				json_object_set(dns, dn, m);
 		}
@@ -186,11 +233,13 @@ users_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct r
 
 	(void)want_members;
 	snprintf(location, sizeof(location), "%s/Users", op->ctx->base_url);
-	json_array_foreach(maps, i, map) {
+	json_array_foreach(maps, i, map)
+	{
 		json_t *mo = json_object_get(map, "memberof");
 		const char *mgr = entry_map_first(map, "manager");
 		for (j = 0; j < json_array_size(mo); j++)
-			json_object_set_new(groups, json_string_value(json_array_get(mo, j)), json_null());
+			json_object_set_new(groups, json_string_value(json_array_get(mo, j)),
+			                    json_null());
 		if (mgr != NULL)
 			json_object_set_new(managers, mgr, json_null());
 	}
@@ -200,13 +249,15 @@ users_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct r
 		out = NULL;
 		goto done;
 	}
-	json_array_foreach(maps, i, map) {
+	json_array_foreach(maps, i, map)
+	{
 		struct map_meta meta;
 		json_t *mine = users_groups_of(map, groups), *garr = NULL, *g, *user;
 		const char *mgr = entry_map_first(map, "manager");
 		const char *mgr_id =
 		    mgr ? entry_map_first(json_object_get(managers, mgr), "entryuuid") : NULL;
-		json_array_foreach(mine, j, g) {
+		json_array_foreach(mine, j, g)
+		{
 			const char *gid = entry_map_first(g, "entryuuid");
 			const char *display = entry_map_first(g, "displayname");
 			char ref[700];
@@ -215,10 +266,10 @@ users_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct r
 			if (garr == NULL)
 				garr = json_array();
 			snprintf(ref, sizeof(ref), "%s/Groups/%s", op->ctx->base_url, gid);
-			json_array_append_new(garr, json_pack("{s:s, s:s, s:s?, s:s}", "value", gid, "$ref",
-			                                      ref, "display",
-			                                      display ? display : entry_map_first(g, "cn"),
-			                                      "type", "direct"));
+			json_array_append_new(
+			    garr, json_pack("{s:s, s:s, s:s?, s:s}", "value", gid, "$ref", ref,
+			                    "display", display ? display : entry_map_first(g, "cn"),
+			                    "type", "direct"));
 		}
 		dir_meta_from_map(map, location, &meta);
 		user = map_user_from_ldap(map, op->ctx->source, &meta, mgr_id, garr);
@@ -280,8 +331,8 @@ users_dn_of(struct dir_op *op, const char *id, const char *what, struct rb_error
 	if (map == NULL) {
 		err->status = 400;
 		err->scim_type = SCIM_INVALID_VALUE;
-		snprintf(err->detail, sizeof(err->detail), "%s: no user with id %s in this tenant", what,
-		         id);
+		snprintf(err->detail, sizeof(err->detail), "%s: no user with id %s in this tenant",
+		         what, id);
 		return NULL;
 	}
 	dn = strdup(entry_map_first(map, "dn"));
@@ -292,9 +343,8 @@ users_dn_of(struct dir_op *op, const char *id, const char *what, struct rb_error
 static const char *
 users_manager_id(const json_t *user)
 {
-	return json_string_value(
-	    json_object_get(json_object_get(json_object_get(user, SCHEMA_ENTERPRISE_USER), "manager"),
-	                    "value"));
+	return json_string_value(json_object_get(
+	    json_object_get(json_object_get(user, SCHEMA_ENTERPRISE_USER), "manager"), "value"));
 }
 
 /* Drop every description of `source` (;x-src-<source>) from `map`. */
@@ -306,8 +356,10 @@ users_drop_source(json_t *map, const char *source)
 	void *tmp;
 	char opt[128];
 
-	json_object_foreach_safe(map, tmp, desc, vals) {
-		if (entry_desc_option_value(desc, "x-src-", opt, sizeof(opt)) && !strcmp(opt, source))
+	json_object_foreach_safe(map, tmp, desc, vals)
+	{
+		if (entry_desc_option_value(desc, "x-src-", opt, sizeof(opt)) &&
+		    !strcmp(opt, source))
 			json_object_del(map, desc);
 	}
 }
@@ -344,14 +396,16 @@ users_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *err)
 		if (dir_tenant_kind(op, kind, sizeof(kind), err) < 0)
 			return -1;
 		if (strcmp(kind, "partnership") != 0)
-			return error_set(err, 400, SCIM_INVALID_VALUE,
-			                 "scope %s is only for partnership tenants; this tenant is a %s",
-			                 scope, kind);
+			return error_set(
+			    err, 400, SCIM_INVALID_VALUE,
+			    "scope %s is only for partnership tenants; this tenant is a %s", scope,
+			    kind);
 	}
 	if (!strcmp(scope, "region")) {
 		region = entry_map_first(map, d_region);
 		if (region == NULL)
-			return error_set(err, 400, SCIM_INVALID_VALUE, "scope region needs a region");
+			return error_set(err, 400, SCIM_INVALID_VALUE,
+			                 "scope region needs a region");
 		return dir_region_check(op, region, err);
 	}
 	if (strcmp(scope, "school") != 0)
@@ -387,8 +441,10 @@ users_summarize(struct dir_op *op, const json_t *old, json_t *map, struct rb_err
 	if (merged == NULL || groups == NULL)
 		goto done;
 	users_drop_source(merged, source);
-	json_object_foreach(map, desc, vals) {
-		if (entry_desc_option_value(desc, "x-src-", opt, sizeof(opt)) && !strcmp(opt, source))
+	json_object_foreach(map, desc, vals)
+	{
+		if (entry_desc_option_value(desc, "x-src-", opt, sizeof(opt)) &&
+		    !strcmp(opt, source))
 			json_object_set(merged, desc, vals);
 	}
 	mo = json_object_get(merged, "memberof");
@@ -489,7 +545,8 @@ users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *e
 	bool synthetic = json_array_size(json_object_get(after, "rbsynthetic")) > 0;
 	int rc = -1;
 
-	json_object_foreach((json_t *)after, desc, vals) {
+	json_object_foreach((json_t *)after, desc, vals)
+	{
 		if (entry_desc_base_len(desc) == 4 && !strncmp(desc, "mail", 4))
 			for (i = 0; i < json_array_size(vals); i++)
 				cap += json_string_length(json_array_get(vals, i)) * 3 + 16;
@@ -503,12 +560,14 @@ users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *e
 	}
 	len = (size_t)snprintf(filter, cap, "(&(objectClass=rbPerson)(!(entryUUID=%s))(|",
 	                       entry_map_first(after, "entryuuid"));
-	json_object_foreach((json_t *)after, desc, vals) {
+	json_object_foreach((json_t *)after, desc, vals)
+	{
 		if (entry_desc_base_len(desc) != 4 || strncmp(desc, "mail", 4) != 0)
 			continue;
 		for (i = 0; i < json_array_size(vals); i++) {
-			char *esc = escape_filter_value(json_string_value(json_array_get(vals, i)),
-			                                json_string_length(json_array_get(vals, i)));
+			char *esc =
+			    escape_filter_value(json_string_value(json_array_get(vals, i)),
+			                        json_string_length(json_array_get(vals, i)));
 			if (esc == NULL)
 				continue;
 			len += (size_t)snprintf(filter + len, cap - len, "(mail=%s)", esc);
@@ -520,8 +579,9 @@ users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *e
 		char *g = escape_filter_value(given, strlen(given));
 		char *f = escape_filter_value(family, strlen(family));
 		if (g != NULL && f != NULL) {
-			len += (size_t)snprintf(filter + len, cap - len,
-			                        "(&(givenName=%s)(sn=%s)(!(rbSynthetic=sn)))", g, f);
+			len +=
+			    (size_t)snprintf(filter + len, cap - len,
+			                     "(&(givenName=%s)(sn=%s)(!(rbSynthetic=sn)))", g, f);
 			terms++;
 		}
 		free(g);
@@ -545,8 +605,8 @@ users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *e
 	     e = ldap_next_entry(op->conn->ld, e)) {
 		char *other = ldap_get_dn(op->conn->ld, e);
 		json_t *ov = other ? json_pack("[s]", other) : NULL, *w;
-		LDAPMod **m1 = ov ? entry_mods_append(NULL, LDAP_MOD_ADD, "rbPossibleDuplicate", ov)
-		                  : NULL;
+		LDAPMod **m1 =
+		    ov ? entry_mods_append(NULL, LDAP_MOD_ADD, "rbPossibleDuplicate", ov) : NULL;
 		LDAPMod **m2 = entry_mods_append(NULL, LDAP_MOD_ADD, "rbPossibleDuplicate", self);
 		static char *none[] = {"1.1", NULL};
 		/* Best effort: a failure here must not fail the create that succeeded. */
@@ -702,9 +762,10 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 	if (entry_mods_count(mods) == 0) {
 		/* Renamed only: read the entry back. */
 		char *base = dir_ou_dn(op, "people");
-		json_t *again = base ? dir_find_by_id(op, base, USER_OBJFILTER,
-		                                      entry_map_first(old, "entryuuid"), user_attrs, err)
-		                     : NULL;
+		json_t *again =
+		    base ? dir_find_by_id(op, base, USER_OBJFILTER,
+		                          entry_map_first(old, "entryuuid"), user_attrs, err)
+		         : NULL;
 		free(base);
 		if (again != NULL)
 			out = users_one(op, again, err);
@@ -829,7 +890,8 @@ dir_user_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
 		mods = entry_mods_append(mods, LDAP_MOD_DELETE, "rbSource", v);
 		json_decref(v);
 	}
-	json_object_foreach(old, desc, vals) {
+	json_object_foreach(old, desc, vals)
+	{
 		char opt[128];
 		if (mods != NULL && entry_desc_option_value(desc, "x-src-", opt, sizeof(opt)) &&
 		    !strcmp(opt, source))
@@ -850,7 +912,8 @@ dir_user_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
 			json_t *v = json_array();
 			size_t m;
 			for (m = 0; smods[k]->mod_bvalues && smods[k]->mod_bvalues[m]; m++)
-				json_array_append_new(v, json_string(smods[k]->mod_bvalues[m]->bv_val));
+				json_array_append_new(
+				    v, json_string(smods[k]->mod_bvalues[m]->bv_val));
 			mods = entry_mods_append(mods, LDAP_MOD_REPLACE, smods[k]->mod_type,
 			                         json_array_size(v) ? v : NULL);
 			json_decref(v);

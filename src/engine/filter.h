@@ -34,8 +34,8 @@
 #include "engine/schema.h"
 #include "lib/error.h"
 
-#define FILTER_MAX_LEN 8192  /* bytes of filter text accepted */
-#define FILTER_MAX_DEPTH 64  /* nesting of not/and/or/parentheses/[] */
+#define FILTER_MAX_LEN 8192 /* bytes of filter text accepted */
+#define FILTER_MAX_DEPTH 64 /* nesting of not/and/or/parentheses/[] */
 
 enum filter_op {
 	FILTER_EQ,

@@ -201,9 +201,11 @@ patch_simple_match(const struct attr_def *attr, const struct filter *f, const js
 		return false;
 	switch (f->op) {
 	case FILTER_AND:
-		return patch_simple_match(attr, f->left, elem) && patch_simple_match(attr, f->right, elem);
+		return patch_simple_match(attr, f->left, elem) &&
+		       patch_simple_match(attr, f->right, elem);
 	case FILTER_OR:
-		return patch_simple_match(attr, f->left, elem) || patch_simple_match(attr, f->right, elem);
+		return patch_simple_match(attr, f->left, elem) ||
+		       patch_simple_match(attr, f->right, elem);
 	case FILTER_NOT:
 		return !patch_simple_match(attr, f->left, elem);
 	case FILTER_VALUEPATH:
@@ -232,14 +234,16 @@ patch_simple_match(const struct attr_def *attr, const struct filter *f, const js
 		return cmp != 0;
 	case FILTER_CO:
 		for (size_t i = 0; i + lb <= la; i++)
-			if ((attr->case_exact ? strncmp(a + i, b, lb) : strncasecmp(a + i, b, lb)) == 0)
+			if ((attr->case_exact ? strncmp(a + i, b, lb)
+			                      : strncasecmp(a + i, b, lb)) == 0)
 				return true;
 		return false;
 	case FILTER_SW:
-		return la >= lb && (attr->case_exact ? strncmp(a, b, lb) : strncasecmp(a, b, lb)) == 0;
-	case FILTER_EW:
 		return la >= lb &&
-		       (attr->case_exact ? strcmp(a + la - lb, b) : strcasecmp(a + la - lb, b)) == 0;
+		       (attr->case_exact ? strncmp(a, b, lb) : strncasecmp(a, b, lb)) == 0;
+	case FILTER_EW:
+		return la >= lb && (attr->case_exact ? strcmp(a + la - lb, b)
+		                                     : strcasecmp(a + la - lb, b)) == 0;
 	case FILTER_GT:
 		return cmp > 0;
 	case FILTER_GE:
@@ -272,9 +276,9 @@ patch_change_get(struct patch_ctx *c, const struct schema_def *schema, const str
 {
 	struct patch_change *ch;
 
-	TAILQ_FOREACH (ch, &c->changes, entry)
-		if (ch->attr == attr && ch->schema == schema)
-			return ch;
+	TAILQ_FOREACH(ch, &c->changes, entry)
+	if (ch->attr == attr && ch->schema == schema)
+		return ch;
 	if (!create)
 		return NULL;
 	ch = calloc(1, sizeof(*ch));
@@ -558,7 +562,8 @@ static json_t *
 patch_value(struct patch_ctx *c, const struct schema_def *schema, const struct attr_def *attr,
             const struct attr_def *sub, const json_t *v, enum validate_shape shape)
 {
-	struct attr_ref ref = {.schema = schema, .attr = sub != NULL ? sub : attr,
+	struct attr_ref ref = {.schema = schema,
+	                       .attr = sub != NULL ? sub : attr,
 	                       .parent = sub != NULL ? attr : NULL};
 	json_t *out;
 
@@ -597,7 +602,8 @@ patch_merge_into(json_t *dst, const json_t *src)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach ((json_t *)src, k, v) {
+	json_object_foreach((json_t *)src, k, v)
+	{
 		const char *old = path_object_key(dst, k);
 
 		if (old != NULL && strcmp(old, k) != 0) {
@@ -818,7 +824,8 @@ patch_replace(struct patch_ctx *c, const struct path *p, const json_t *value)
 			patch_primary_handover(arr, copy);
 			continue;
 		}
-		if (p->sub->mutability == MUT_IMMUTABLE && path_object_get(e, p->sub->name) != NULL &&
+		if (p->sub->mutability == MUT_IMMUTABLE &&
+		    path_object_get(e, p->sub->name) != NULL &&
 		    !json_equal(path_object_get(e, p->sub->name), nv)) {
 			rc = error_set(c->err, 400, SCIM_MUTABILITY, "%s.%s is immutable", a->name,
 			               p->sub->name);
@@ -833,8 +840,8 @@ patch_replace(struct patch_ctx *c, const struct path *p, const json_t *value)
 		patch_primary_handover(arr, e);
 	}
 	if (hits == 0) {
-		rc = error_set(c->err, 400, SCIM_NO_TARGET, "no value of %s matches the path filter",
-		               a->name);
+		rc = error_set(c->err, 400, SCIM_NO_TARGET,
+		               "no value of %s matches the path filter", a->name);
 		goto done;
 	}
 	/* drop elements that became empty, and the attribute if none is left */
@@ -884,8 +891,8 @@ patch_remove(struct patch_ctx *c, const struct path *p, const json_t *value)
 			               a->name);
 			goto done;
 		}
-		if (p->sub->required && path_object_get(path_get(c->rt, c->res, p->schema, a),
-		                                        p->sub->name) != NULL) {
+		if (p->sub->required &&
+		    path_object_get(path_get(c->rt, c->res, p->schema, a), p->sub->name) != NULL) {
 			rc = error_set(c->err, 400, SCIM_MUTABILITY, "%s.%s is required", a->name,
 			               p->sub->name);
 			goto done;
@@ -923,9 +930,10 @@ patch_remove(struct patch_ctx *c, const struct path *p, const json_t *value)
 			char *dup;
 
 			if (p->sub->required || p->sub->mutability == MUT_IMMUTABLE) {
-				rc = error_set(c->err, 400, SCIM_MUTABILITY,
-				               "%s.%s cannot be removed (%s)", a->name, p->sub->name,
-				               p->sub->required ? "required" : "immutable");
+				rc =
+				    error_set(c->err, 400, SCIM_MUTABILITY,
+				              "%s.%s cannot be removed (%s)", a->name, p->sub->name,
+				              p->sub->required ? "required" : "immutable");
 				goto done;
 			}
 			dup = strdup(path_object_key(e, p->sub->name));
@@ -960,8 +968,8 @@ patch_filter_values(const struct filter *f, json_t *out)
 		return false;
 	if (f->op == FILTER_OR)
 		return patch_filter_values(f->left, out) && patch_filter_values(f->right, out);
-	if (f->op != FILTER_EQ || f->attr.attr == NULL || strcasecmp(f->attr.attr->name, "value") != 0 ||
-	    !json_is_string(f->value))
+	if (f->op != FILTER_EQ || f->attr.attr == NULL ||
+	    strcasecmp(f->attr.attr->name, "value") != 0 || !json_is_string(f->value))
 		return false;
 	json_array_append_new(out, json_pack("{s:O}", "value", f->value));
 	return true;
@@ -1019,12 +1027,13 @@ patch_deferred(struct patch_ctx *c, enum patch_op op, const struct path *p, cons
 	for (i = 0; i < json_array_size(vals); i++) {
 		json_t *v = json_array_get(vals, i);
 
-		rc = op == OP_REMOVE ? patch_deferred_remove(c, ch, v) : patch_deferred_add(c, ch, v);
+		rc = op == OP_REMOVE ? patch_deferred_remove(c, ch, v)
+		                     : patch_deferred_add(c, ch, v);
 		if (rc != 0)
 			goto done;
 		if (op != OP_REMOVE && ch->kind == PATCH_CHANGE_REPLACED)
-			patch_primary_handover(ch->value, json_array_get(ch->value,
-			                                                 json_array_size(ch->value) - 1));
+			patch_primary_handover(
+			    ch->value, json_array_get(ch->value, json_array_size(ch->value) - 1));
 	}
 ok:
 	rc = 0;
@@ -1092,8 +1101,8 @@ patch_op_path(struct patch_ctx *c, enum patch_op op, const struct path *p, const
 		goto done;
 	}
 	if (a->required && json_is_string(after) && json_string_length(after) == 0) {
-		rc = error_set(c->err, 400, SCIM_INVALID_VALUE, "%s is required and cannot be empty",
-		               a->name);
+		rc = error_set(c->err, 400, SCIM_INVALID_VALUE,
+		               "%s is required and cannot be empty", a->name);
 		goto done;
 	}
 	if (a->required && had && after == NULL) {
@@ -1133,13 +1142,15 @@ patch_op_pathless(struct patch_ctx *c, enum patch_op op, const json_t *value)
 	if (!json_is_object(value))
 		return error_set(c->err, 400, SCIM_INVALID_VALUE,
 		                 "%s without \"path\" needs an object \"value\"", op_names[op]);
-	json_object_foreach ((json_t *)value, k, v) {
+	json_object_foreach((json_t *)value, k, v)
+	{
 		if (strcasecmp(k, "schemas") == 0)
 			continue;
 		s = strncasecmp(k, "urn:", 4) == 0 ? schema_find(k) : NULL;
 		if (s != NULL && (path_is_extension(c->rt, s) || s == c->rt->schema) &&
 		    json_is_object(v)) {
-			json_object_foreach (v, k2, v2) {
+			json_object_foreach(v, k2, v2)
+			{
 				size_t n = strlen(s->id) + 1 + strlen(k2) + 1;
 				char *full = malloc(n);
 				int rc;
@@ -1217,7 +1228,8 @@ patch_finish(struct patch_ctx *c)
 			continue;
 		old = path_get(c->rt, c->orig, ch->schema, ch->attr);
 		now = path_get(c->rt, c->res, ch->schema, ch->attr);
-		if ((old == NULL && now == NULL) || (old != NULL && now != NULL && json_equal(old, now))) {
+		if ((old == NULL && now == NULL) ||
+		    (old != NULL && now != NULL && json_equal(old, now))) {
 			TAILQ_REMOVE(&c->changes, ch, entry);
 			patch_change_free(ch);
 			continue;
@@ -1280,11 +1292,13 @@ patch_one(struct patch_ctx *c, const json_t *o, size_t n)
 	size_t i;
 
 	if (!json_is_object(o))
-		return error_set(c->err, 400, SCIM_INVALID_SYNTAX, "operation %zu is not an object", n);
+		return error_set(c->err, 400, SCIM_INVALID_SYNTAX, "operation %zu is not an object",
+		                 n);
 	jop = path_object_get(o, "op");
 	name = json_string_value(jop);
 	if (name == NULL)
-		return error_set(c->err, 400, SCIM_INVALID_SYNTAX, "operation %zu has no \"op\"", n);
+		return error_set(c->err, 400, SCIM_INVALID_SYNTAX, "operation %zu has no \"op\"",
+		                 n);
 	for (i = 0; i < 3; i++)
 		if (strcasecmp(name, op_names[i]) == 0)
 			break;
@@ -1311,8 +1325,8 @@ patch_one(struct patch_ctx *c, const json_t *o, size_t n)
 		return patch_op_pathless(c, op, value);
 	}
 	if (op != OP_REMOVE && value == NULL)
-		return error_set(c->err, 400, SCIM_INVALID_VALUE, "operation %zu: %s needs a \"value\"",
-		                 n, op_names[op]);
+		return error_set(c->err, 400, SCIM_INVALID_VALUE,
+		                 "operation %zu: %s needs a \"value\"", n, op_names[op]);
 	return patch_op_text(c, op, text, value);
 }
 
@@ -1391,9 +1405,9 @@ patch_change_find(const struct resource_type_def *rt, const struct patch_result 
 
 	if (schema_resolve(rt, name, strlen(name), &ref) != 0 || ref.parent != NULL)
 		return NULL;
-	TAILQ_FOREACH (ch, &r->changes, entry)
-		if (ch->attr == ref.attr)
-			return ch;
+	TAILQ_FOREACH(ch, &r->changes, entry)
+	if (ch->attr == ref.attr)
+		return ch;
 	return NULL;
 }
 
@@ -1405,7 +1419,8 @@ patch_changes_to_json(const struct patch_result *r)
 
 	if (arr == NULL)
 		return NULL;
-	TAILQ_FOREACH (ch, &r->changes, entry) {
+	TAILQ_FOREACH(ch, &r->changes, entry)
+	{
 		json_t *o = json_object();
 		char name[512];
 
@@ -1418,9 +1433,9 @@ patch_changes_to_json(const struct patch_result *r)
 		else
 			snprintf(name, sizeof(name), "%s", ch->attr->name);
 		json_object_set_new(o, "attr", json_string(name));
-		json_object_set_new(o, "kind", json_string(ch->kind == PATCH_CHANGE_REPLACED
-		                                               ? "replaced"
-		                                               : "delta"));
+		json_object_set_new(
+		    o, "kind",
+		    json_string(ch->kind == PATCH_CHANGE_REPLACED ? "replaced" : "delta"));
 		if (ch->kind == PATCH_CHANGE_REPLACED)
 			json_object_set(o, "value", ch->value != NULL ? ch->value : json_null());
 		if (ch->kind == PATCH_CHANGE_DELTA) {

@@ -16,10 +16,11 @@
 #define PATCH_MAX_OPERATIONS 1000 /* Operations accepted in one body */
 
 /* patch_apply results */
-#define PATCH_OK 0         /* applied; see struct patch_result */
-#define PATCH_ERROR (-1)   /* *err is set (status + scimType) */
-#define PATCH_NEED_LOAD 1  /* an op on a deferred attribute needs its values:
-                            * load it and call again without deferring it */
+#define PATCH_OK 0       /* applied; see struct patch_result */
+#define PATCH_ERROR (-1) /* *err is set (status + scimType) */
+#define PATCH_NEED_LOAD                                                                            \
+	1 /* an op on a deferred attribute needs its values:                                       \
+	   * load it and call again without deferring it */
 
 enum patch_change_kind {
 	/*
@@ -53,9 +54,9 @@ struct patch_change {
 TAILQ_HEAD(patch_changes, patch_change);
 
 struct patch_result {
-	json_t *resource;              /* owned: the NEW resource */
-	struct patch_changes changes;  /* owned: one entry per changed attribute */
-	bool changed;                  /* false: a no-op PATCH; write nothing */
+	json_t *resource;             /* owned: the NEW resource */
+	struct patch_changes changes; /* owned: one entry per changed attribute */
+	bool changed;                 /* false: a no-op PATCH; write nothing */
 };
 
 /*

@@ -126,8 +126,9 @@ path_parse(const struct resource_type_def *rt, const char *text, struct path *ou
 		if (out->sub == NULL) {
 			memset(out, 0, sizeof(*out));
 			return error_set(err, 400, SCIM_INVALID_PATH,
-			                 "attribute %s has no sub-attribute \"%.*s\"", ref.attr->name,
-			                 (int)(slen - 1 > 200 ? 200 : slen - 1), s + 1);
+			                 "attribute %s has no sub-attribute \"%.*s\"",
+			                 ref.attr->name, (int)(slen - 1 > 200 ? 200 : slen - 1),
+			                 s + 1);
 		}
 	}
 	error_clear(&ferr);
@@ -198,7 +199,8 @@ path_object_key(const json_t *obj, const char *key)
 
 		return iter != NULL ? json_object_iter_key(iter) : NULL;
 	}
-	json_object_foreach ((json_t *)obj, k, v) {
+	json_object_foreach((json_t *)obj, k, v)
+	{
 		(void)v;
 		if (strcasecmp(k, key) == 0)
 			return k;

@@ -104,7 +104,8 @@ project_free(struct project *p)
 static bool
 project_same_schema(const struct project *p, const struct schema_def *a, const struct schema_def *b)
 {
-	return a == b || (path_is_core(p->rt, a) && path_is_core(p->rt, b) && (a == NULL) == (b == NULL));
+	return a == b ||
+	       (path_is_core(p->rt, a) && path_is_core(p->rt, b) && (a == NULL) == (b == NULL));
 }
 
 /* project_mode — what to keep of top-level attribute attr. */
@@ -161,7 +162,8 @@ project_complex(const struct project *p, const struct attr_def *attr, enum proje
 	out = json_object();
 	if (out == NULL)
 		return NULL;
-	json_object_foreach ((json_t *)v, k, sv) {
+	json_object_foreach((json_t *)v, k, sv)
+	{
 		const struct attr_def *sub = NULL, *s;
 		bool keep;
 
@@ -217,7 +219,8 @@ project_object(const struct project *p, const struct schema_def *schema, const j
 	const char *k;
 	json_t *v;
 
-	json_object_foreach ((json_t *)obj, k, v) {
+	json_object_foreach((json_t *)obj, k, v)
+	{
 		const struct attr_def *attr = NULL;
 		const struct schema_def *as = schema;
 		enum project_mode mode;
@@ -251,8 +254,8 @@ project_object(const struct project *p, const struct schema_def *schema, const j
 				}
 		}
 		if (attr == NULL)
-			attr = schema_attr_lookup(path_is_core(p->rt, schema) ? p->rt->schema : schema,
-			                          NULL, k);
+			attr = schema_attr_lookup(
+			    path_is_core(p->rt, schema) ? p->rt->schema : schema, NULL, k);
 		if (attr == NULL) {
 			if (!p->has_attributes)
 				json_object_set(out, k, v);
@@ -285,8 +288,7 @@ project_apply(const struct project *p, const json_t *resource)
 }
 
 bool
-project_wants(const struct project *p, const struct schema_def *schema,
-              const struct attr_def *attr)
+project_wants(const struct project *p, const struct schema_def *schema, const struct attr_def *attr)
 {
 	if (p == NULL)
 		return attr->returned != RET_NEVER && attr->returned != RET_REQUEST;

@@ -21,7 +21,8 @@ auth_check(struct http_request *req, struct rb_error *err)
 		return error_set(err, 401, NULL,
 		                 "authentication required: send Authorization: Bearer <token>");
 	if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
-		return error_set(err, 401, NULL, "only the Bearer authentication scheme is supported");
+		return error_set(err, 401, NULL,
+		                 "only the Bearer authentication scheme is supported");
 	h += 7;
 	while (*h == ' ' || *h == '\t')
 		h++;

@@ -42,12 +42,11 @@ discovery_service_provider_config(struct http_request *req, struct http_response
 	spc = json_pack(
 	    "{s:[s], s:{s:b}, s:{s:b, s:i, s:I}, s:{s:b, s:i}, s:{s:b}, s:{s:b}, s:{s:b},"
 	    " s:[{s:s, s:s, s:s, s:b}], s:{s:s, s:s}}",
-	    "schemas", SCHEMA_SPC, "patch", "supported", 1, "bulk",
-	    "supported", 1, "maxOperations", cfg->bulk_max_operations, "maxPayloadSize",
-	    (json_int_t)cfg->bulk_max_payload, "filter", "supported", 1, "maxResults",
-	    cfg->max_results, "changePassword", "supported", 0, "sort", "supported", 1, "etag",
-	    "supported", 1, "authenticationSchemes", "type", "oauthbearertoken", "name",
-	    "OAuth Bearer Token", "description",
+	    "schemas", SCHEMA_SPC, "patch", "supported", 1, "bulk", "supported", 1, "maxOperations",
+	    cfg->bulk_max_operations, "maxPayloadSize", (json_int_t)cfg->bulk_max_payload, "filter",
+	    "supported", 1, "maxResults", cfg->max_results, "changePassword", "supported", 0,
+	    "sort", "supported", 1, "etag", "supported", 1, "authenticationSchemes", "type",
+	    "oauthbearertoken", "name", "OAuth Bearer Token", "description",
 	    "Authentication with a bearer token issued by the district administrator (RFC 6750)",
 	    "primary", 1, "meta", "resourceType", "ServiceProviderConfig", "location", loc);
 	response_json(res, 200, spc);
@@ -126,8 +125,8 @@ discovery_schemas(struct http_request *req, struct http_response *res)
 		for (j = 0; j < n; j++) {
 			bool seen = false;
 			for (i = 0; i < json_array_size(arr); i++) {
-				const char *id =
-				    json_string_value(json_object_get(json_array_get(arr, i), "id"));
+				const char *id = json_string_value(
+				    json_object_get(json_array_get(arr, i), "id"));
 				if (id != NULL && !strcmp(id, list[j]->id))
 					seen = true;
 			}

@@ -59,10 +59,10 @@ struct http_request {
 	void *conn; /* struct MHD_Connection *, for header/argument lookups */
 	enum http_method method;
 	const char *method_text;
-	const char *path;      /* URL path, without the query */
-	const char *subpath;   /* the part of path after the route's prefix */
-	const char *route;     /* route label for metrics/logs (static) */
-	const char *body;      /* NUL-terminated; NULL when empty */
+	const char *path;    /* URL path, without the query */
+	const char *subpath; /* the part of path after the route's prefix */
+	const char *route;   /* route label for metrics/logs (static) */
+	const char *body;    /* NUL-terminated; NULL when empty */
 	size_t body_len;
 	struct http_auth auth; /* valid when the route requires auth */
 	bool authenticated;
@@ -76,9 +76,9 @@ struct http_header {
 
 struct http_response {
 	int status;
-	json_t *json;               /* owned; sent as application/scim+json */
-	char *text;                 /* owned; sent as text_type, when json is NULL */
-	const char *text_type;      /* static */
+	json_t *json;          /* owned; sent as application/scim+json */
+	char *text;            /* owned; sent as text_type, when json is NULL */
+	const char *text_type; /* static */
 	STAILQ_HEAD(, http_header) headers;
 };
 
@@ -108,8 +108,8 @@ int response_text(struct http_response *res, int status, const char *type, const
 void response_error(struct http_response *res, const struct rb_error *err);
 
 /* response_errorf — shorthand: build the error and answer it. */
-void response_errorf(struct http_response *res, int status, const char *scim_type,
-                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void response_errorf(struct http_response *res, int status, const char *scim_type, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
 
 /* response_header — add a header (name and value copied). */
 int response_header(struct http_response *res, const char *name, const char *value);
@@ -137,14 +137,17 @@ struct dir_query;
 struct resource_ops {
 	const char *type;     /* "User" */
 	const char *endpoint; /* "Users" */
-	json_t *(*get)(const struct dir_ctx *, const char *id, bool want_members, struct rb_error *);
+	json_t *(*get)(const struct dir_ctx *, const char *id, bool want_members,
+	               struct rb_error *);
 	json_t *(*create)(const struct dir_ctx *, const json_t *, struct rb_error *);
-	json_t *(*replace)(const struct dir_ctx *, const char *id, const json_t *, const char *if_match,
-	                   struct rb_error *);
-	json_t *(*patch)(const struct dir_ctx *, const char *id, const json_t *, const char *if_match,
-	                 bool want_result, struct rb_error *);
-	int (*delete)(const struct dir_ctx *, const char *id, const char *if_match, struct rb_error *);
-	json_t *(*search)(const struct dir_ctx *, const struct dir_query *, long *, struct rb_error *);
+	json_t *(*replace)(const struct dir_ctx *, const char *id, const json_t *,
+	                   const char *if_match, struct rb_error *);
+	json_t *(*patch)(const struct dir_ctx *, const char *id, const json_t *,
+	                 const char *if_match, bool want_result, struct rb_error *);
+	int (*delete)(const struct dir_ctx *, const char *id, const char *if_match,
+	              struct rb_error *);
+	json_t *(*search)(const struct dir_ctx *, const struct dir_query *, long *,
+	                  struct rb_error *);
 	bool patch_no_content; /* answer PATCH with 204 unless attributes are requested */
 };
 

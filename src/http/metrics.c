@@ -134,15 +134,18 @@ metrics_render(struct metrics *m, struct pool *pool)
 		return NULL;
 	b.s[0] = '\0';
 	pthread_mutex_lock(&m->mutex);
-	metrics_printf(&b, "# HELP rosterbridge_http_requests_total HTTP requests by route and status.\n"
-	                   "# TYPE rosterbridge_http_requests_total counter\n");
+	metrics_printf(
+	    &b, "# HELP rosterbridge_http_requests_total HTTP requests by route and status.\n"
+	        "# TYPE rosterbridge_http_requests_total counter\n");
 	for (i = 0; i < m->nseries; i++)
-		metrics_printf(&b, "rosterbridge_http_requests_total{route=\"%s\",code=\"%d\"} %lu\n",
+		metrics_printf(&b,
+		               "rosterbridge_http_requests_total{route=\"%s\",code=\"%d\"} %lu\n",
 		               m->series[i].route, m->series[i].status, m->series[i].count);
 	metrics_printf(&b, "# HELP rosterbridge_http_request_duration_seconds Request latency.\n"
 	                   "# TYPE rosterbridge_http_request_duration_seconds histogram\n");
 	for (i = 0; i < METRICS_NBUCKETS; i++)
-		metrics_printf(&b, "rosterbridge_http_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
+		metrics_printf(&b,
+		               "rosterbridge_http_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
 		               metrics_buckets[i], m->bucket[i]);
 	metrics_printf(&b,
 	               "rosterbridge_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
@@ -152,27 +155,28 @@ metrics_render(struct metrics *m, struct pool *pool)
 	pthread_mutex_unlock(&m->mutex);
 	if (pool != NULL) {
 		pool_get_stats(pool, &ps);
-		metrics_printf(&b,
-		               "# HELP rosterbridge_ldap_pool_size LDAP connections in the pool.\n"
-		               "# TYPE rosterbridge_ldap_pool_size gauge\n"
-		               "rosterbridge_ldap_pool_size %d\n"
-		               "# HELP rosterbridge_ldap_pool_connected LDAP connections bound now.\n"
-		               "# TYPE rosterbridge_ldap_pool_connected gauge\n"
-		               "rosterbridge_ldap_pool_connected %d\n"
-		               "# HELP rosterbridge_ldap_pool_in_use LDAP connections serving a request.\n"
-		               "# TYPE rosterbridge_ldap_pool_in_use gauge\n"
-		               "rosterbridge_ldap_pool_in_use %d\n"
-		               "# HELP rosterbridge_ldap_connects_total Successful LDAP binds.\n"
-		               "# TYPE rosterbridge_ldap_connects_total counter\n"
-		               "rosterbridge_ldap_connects_total %lu\n"
-		               "# HELP rosterbridge_ldap_connect_failures_total Failed LDAP connects.\n"
-		               "# TYPE rosterbridge_ldap_connect_failures_total counter\n"
-		               "rosterbridge_ldap_connect_failures_total %lu\n"
-		               "# HELP rosterbridge_ldap_pool_waits_total Requests that waited for a "
-		               "connection.\n"
-		               "# TYPE rosterbridge_ldap_pool_waits_total counter\n"
-		               "rosterbridge_ldap_pool_waits_total %lu\n",
-		               ps.size, ps.connected, ps.in_use, ps.connects, ps.failures, ps.waits);
+		metrics_printf(
+		    &b,
+		    "# HELP rosterbridge_ldap_pool_size LDAP connections in the pool.\n"
+		    "# TYPE rosterbridge_ldap_pool_size gauge\n"
+		    "rosterbridge_ldap_pool_size %d\n"
+		    "# HELP rosterbridge_ldap_pool_connected LDAP connections bound now.\n"
+		    "# TYPE rosterbridge_ldap_pool_connected gauge\n"
+		    "rosterbridge_ldap_pool_connected %d\n"
+		    "# HELP rosterbridge_ldap_pool_in_use LDAP connections serving a request.\n"
+		    "# TYPE rosterbridge_ldap_pool_in_use gauge\n"
+		    "rosterbridge_ldap_pool_in_use %d\n"
+		    "# HELP rosterbridge_ldap_connects_total Successful LDAP binds.\n"
+		    "# TYPE rosterbridge_ldap_connects_total counter\n"
+		    "rosterbridge_ldap_connects_total %lu\n"
+		    "# HELP rosterbridge_ldap_connect_failures_total Failed LDAP connects.\n"
+		    "# TYPE rosterbridge_ldap_connect_failures_total counter\n"
+		    "rosterbridge_ldap_connect_failures_total %lu\n"
+		    "# HELP rosterbridge_ldap_pool_waits_total Requests that waited for a "
+		    "connection.\n"
+		    "# TYPE rosterbridge_ldap_pool_waits_total counter\n"
+		    "rosterbridge_ldap_pool_waits_total %lu\n",
+		    ps.size, ps.connected, ps.in_use, ps.connects, ps.failures, ps.waits);
 	}
 	if (b.failed) {
 		free(b.s);

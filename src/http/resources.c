@@ -39,13 +39,14 @@ users_patch(const struct dir_ctx *ctx, const char *id, const json_t *body, const
 }
 
 static const struct resource_ops user_ops = {
-    "User", "Users", users_get, dir_user_create, dir_user_replace, users_patch, dir_user_delete,
-    dir_user_search, false,
+    "User",      "Users",         users_get,       dir_user_create, dir_user_replace,
+    users_patch, dir_user_delete, dir_user_search, false,
 };
 
 static const struct resource_ops group_ops = {
-    "Group", "Groups", dir_group_get, dir_group_create, dir_group_replace, dir_group_patch,
-    dir_group_delete, dir_group_search, true,
+    "Group",          "Groups",          dir_group_get,
+    dir_group_create, dir_group_replace, dir_group_patch,
+    dir_group_delete, dir_group_search,  true,
 };
 
 static json_t *
@@ -64,8 +65,9 @@ schools_patch(const struct dir_ctx *ctx, const char *id, const json_t *body, con
 }
 
 static const struct resource_ops school_ops = {
-    "School", "Schools", schools_get, dir_school_create, dir_school_replace, schools_patch,
-    dir_school_delete, dir_school_search, false,
+    "School",          "Schools",          schools_get,
+    dir_school_create, dir_school_replace, schools_patch,
+    dir_school_delete, dir_school_search,  false,
 };
 
 /* Every resource type, in the stable order of root searches (RFC 7644 §3.4.3). */
@@ -110,8 +112,9 @@ resources_fail(struct http_response *res, const struct rb_error *err)
 
 /* Answer one resource: projection, ETag, Location (for 201). */
 static void
-resources_answer(struct http_request *req, struct http_response *res, const struct resource_ops *ops,
-                 json_t *resource, int status, const struct project *proj)
+resources_answer(struct http_request *req, struct http_response *res,
+                 const struct resource_ops *ops, json_t *resource, int status,
+                 const struct project *proj)
 {
 	const char *version =
 	    json_string_value(json_object_get(json_object_get(resource, "meta"), "version"));
@@ -140,8 +143,8 @@ resources_long_arg(const char *name, const char *s, long *out, struct rb_error *
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0')
-		return error_set(err, 400, SCIM_INVALID_VALUE, "%s must be a whole number, not \"%s\"",
-		                 name, s);
+		return error_set(err, 400, SCIM_INVALID_VALUE,
+		                 "%s must be a whole number, not \"%s\"", name, s);
 	*out = v;
 	return 0;
 }
@@ -191,7 +194,8 @@ list_params_from_body(struct http_request *req, struct list_params *p, struct rb
 
 	if (body == NULL)
 		return -1;
-	json_object_foreach(body, key, v) {
+	json_object_foreach(body, key, v)
+	{
 		if (!strcasecmp(key, "filter") && json_is_string(v))
 			p->filter = p->owned[0] = strdup(json_string_value(v));
 		else if (!strcasecmp(key, "sortBy") && json_is_string(v))
@@ -210,8 +214,8 @@ list_params_from_body(struct http_request *req, struct list_params *p, struct rb
 		         !strcasecmp(key, "count"))
 			continue;
 		else {
-			error_set(err, 400, SCIM_INVALID_SYNTAX, "SearchRequest: unknown or ill-typed \"%s\"",
-			          key);
+			error_set(err, 400, SCIM_INVALID_SYNTAX,
+			          "SearchRequest: unknown or ill-typed \"%s\"", key);
 			goto done;
 		}
 	}
@@ -265,7 +269,8 @@ resources_list(struct http_request *req, struct http_response *res, const struct
 		p.count = 0;
 	if (p.count > cfg->max_count)
 		p.count = cfg->max_count;
-	if (p.filter != NULL && *p.filter != '\0' && (filter = filter_parse(rt, p.filter, &err)) == NULL)
+	if (p.filter != NULL && *p.filter != '\0' &&
+	    (filter = filter_parse(rt, p.filter, &err)) == NULL)
 		goto fail;
 	if (p.sort_by != NULL && *p.sort_by != '\0') {
 		if (sort_parse(rt, p.sort_by, p.sort_order, &key, &err) < 0)
@@ -336,8 +341,8 @@ resources_one(struct http_request *req, struct http_response *res, const struct 
 
 	error_clear(&err);
 	resources_ctx(req, &ctx, base, sizeof(base));
-	proj = project_new(rt, request_arg(req, "attributes"), request_arg(req, "excludedAttributes"),
-	                   &err);
+	proj = project_new(rt, request_arg(req, "attributes"),
+	                   request_arg(req, "excludedAttributes"), &err);
 	if (proj == NULL)
 		goto fail;
 	{
@@ -384,12 +389,13 @@ resources_one(struct http_request *req, struct http_response *res, const struct 
 		goto done;
 	}
 	case HTTP_DELETE:
-		if (ops->delete(&ctx, id, if_match, &err) < 0)
+		if (ops->delete (&ctx, id, if_match, &err) < 0)
 			goto fail;
 		response_text(res, 204, "text/plain", "");
 		goto done;
 	default:
-		error_set(&err, 405, NULL, "%s is not allowed on a %s", req->method_text, ops->type);
+		error_set(&err, 405, NULL, "%s is not allowed on a %s", req->method_text,
+		          ops->type);
 		goto fail;
 	}
 fail:
@@ -475,4 +481,3 @@ resources_schools(struct http_request *req, struct http_response *res)
 {
 	resources_collection(req, res, &school_ops);
 }
-

@@ -33,8 +33,9 @@ request_json(const struct http_request *req, struct rb_error *err)
 	}
 	body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (body == NULL) {
-		error_set(err, 400, SCIM_INVALID_SYNTAX, "the body is not valid JSON: %s at line %d, column %d",
-		          jerr.text, jerr.line, jerr.column);
+		error_set(err, 400, SCIM_INVALID_SYNTAX,
+		          "the body is not valid JSON: %s at line %d, column %d", jerr.text,
+		          jerr.line, jerr.column);
 		return NULL;
 	}
 	if (!json_is_object(body)) {
@@ -113,8 +114,7 @@ response_error(struct http_response *res, const struct rb_error *err)
 }
 
 void
-response_errorf(struct http_response *res, int status, const char *scim_type, const char *fmt,
-                ...)
+response_errorf(struct http_response *res, int status, const char *scim_type, const char *fmt, ...)
 {
 	struct rb_error err;
 	va_list ap;

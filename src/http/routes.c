@@ -18,8 +18,8 @@ typedef void (*route_handler)(struct http_request *, struct http_response *);
 
 struct route {
 	const char *prefix;
-	bool exact;    /* the path must equal prefix (else prefix or prefix "/…") */
-	int methods;   /* HTTP_* mask */
+	bool exact;  /* the path must equal prefix (else prefix or prefix "/…") */
+	int methods; /* HTTP_* mask */
 	bool auth;
 	const char *label;
 	route_handler handler;
@@ -136,7 +136,8 @@ routes_dispatch(struct http_request *req, struct http_response *res)
 		return;
 	}
 	if (!(r->methods & (int)req->method)) {
-		response_errorf(res, 405, NULL, "%s is not allowed on %s", req->method_text, req->path);
+		response_errorf(res, 405, NULL, "%s is not allowed on %s", req->method_text,
+		                req->path);
 		return;
 	}
 	if (r->auth && routes_is_write(req) && req->auth.rights != TOKEN_WRITE) {

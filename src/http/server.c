@@ -86,8 +86,8 @@ server_queue(struct MHD_Connection *c, struct http_response *res)
 		len = strlen(buf);
 		type = res->text_type ? res->text_type : "text/plain; charset=utf-8";
 	}
-	mr = MHD_create_response_from_buffer(len, buf ? buf : (void *)"", buf ? MHD_RESPMEM_MUST_FREE
-	                                                                      : MHD_RESPMEM_PERSISTENT);
+	mr = MHD_create_response_from_buffer(len, buf ? buf : (void *)"",
+	                                     buf ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (mr == NULL) {
 		free(buf);
 		return MHD_NO;
@@ -129,7 +129,8 @@ server_access(void *cls, struct MHD_Connection *c, const char *url, const char *
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &st->start);
 		*con_cls = st;
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		cl =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl == NULL || strtoull(cl, NULL, 10) <= (unsigned long long)limit)
 			return MHD_YES;
 		st->too_large = true;
@@ -180,7 +181,8 @@ server_access(void *cls, struct MHD_Connection *c, const char *url, const char *
 	req.body_len = st->len;
 	response_init(&res);
 	if (st->too_large)
-		response_errorf(&res, 413, NULL, "the request body is larger than %ld bytes", limit);
+		response_errorf(&res, 413, NULL, "the request body is larger than %ld bytes",
+		                limit);
 	else
 		routes_dispatch(&req, &res);
 	st->answered = true;
@@ -267,8 +269,8 @@ server_start(struct app *app, struct rb_error *err)
 	snprintf(port, sizeof(port), "%d", cfg->listen_port);
 	rc = getaddrinfo(cfg->listen_host, port, &hints, &ai);
 	if (rc != 0) {
-		error_set(err, 500, NULL, "listen %s:%d: %s (give a numeric address)", cfg->listen_host,
-		          cfg->listen_port, gai_strerror(rc));
+		error_set(err, 500, NULL, "listen %s:%d: %s (give a numeric address)",
+		          cfg->listen_host, cfg->listen_port, gai_strerror(rc));
 		goto fail;
 	}
 	if (ai->ai_family == AF_INET6)
@@ -291,8 +293,8 @@ server_start(struct app *app, struct rb_error *err)
 	    srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
-		error_set(err, 500, NULL, "cannot listen on %s:%d (address in use?)", cfg->listen_host,
-		          cfg->listen_port);
+		error_set(err, 500, NULL, "cannot listen on %s:%d (address in use?)",
+		          cfg->listen_host, cfg->listen_port);
 		goto fail;
 	}
 	freeaddrinfo(ai);

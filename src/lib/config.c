@@ -271,7 +271,8 @@ config_hex_decode(const char *hex, unsigned char *out, size_t outlen)
 	if (strlen(hex) != outlen * 2)
 		return -1;
 	for (i = 0; i < outlen; i++) {
-		int hi = isxdigit((unsigned char)hex[2 * i]), lo = isxdigit((unsigned char)hex[2 * i + 1]);
+		int hi = isxdigit((unsigned char)hex[2 * i]),
+		    lo = isxdigit((unsigned char)hex[2 * i + 1]);
 		char pair[3] = {hex[2 * i], hex[2 * i + 1], '\0'};
 		if (!hi || !lo)
 			return -1;
@@ -299,7 +300,8 @@ config_add_token(struct config *cfg, int argc, char **argv, int line,
 	tok.rights = 0;
 	tok.line = line;
 	if (argc < 2 || strncmp(argv[1], "sha256:", 7) != 0)
-		return "usage: token sha256:<64 hex digits> tenant=NAME source=NAME rights=read|write "
+		return "usage: token sha256:<64 hex digits> tenant=NAME source=NAME "
+		       "rights=read|write "
 		       "(`rosterbridge -H TOKEN` prints the hash)";
 	if (config_hex_decode(argv[1] + 7, tok.sha256, sizeof(tok.sha256)) < 0)
 		return "the token hash must be sha256: and 64 hex digits";
@@ -314,7 +316,8 @@ config_add_token(struct config *cfg, int argc, char **argv, int line,
 			snprintf(tenant, sizeof(tenant), "%s", val);
 		} else if (klen == 6 && !strncmp(argv[i], "source", 6)) {
 			if (!config_name_valid(val))
-				return "source= is 1-63 of a-z, 0-9 and '-' (e.g. okta, entra, clever)";
+				return "source= is 1-63 of a-z, 0-9 and '-' (e.g. okta, entra, "
+				       "clever)";
 			snprintf(tok.source, sizeof(tok.source), "%s", val);
 		} else if (klen == 6 && !strncmp(argv[i], "rights", 6)) {
 			if (!strcmp(val, "read"))
@@ -426,22 +429,25 @@ config_load(const char *path, struct rb_error *err)
 		size_t j;
 		cfg->tokens[i].tenant = config_tenant_find(cfg, pending[i].tenant);
 		if (cfg->tokens[i].tenant == NULL) {
-			error_set(err, 500, NULL, "%s:%d: token: tenant %s is not declared (add `tenant %s`)",
-			          path, cfg->tokens[i].line, pending[i].tenant, pending[i].tenant);
+			error_set(err, 500, NULL,
+			          "%s:%d: token: tenant %s is not declared (add `tenant %s`)", path,
+			          cfg->tokens[i].line, pending[i].tenant, pending[i].tenant);
 			goto fail;
 		}
 		for (j = 0; j < i; j++)
-			if (!memcmp(cfg->tokens[j].sha256, cfg->tokens[i].sha256, CONFIG_SHA256_LEN)) {
-				error_set(err, 500, NULL, "%s:%d: token: same hash as line %d", path,
-				          cfg->tokens[i].line, cfg->tokens[j].line);
+			if (!memcmp(cfg->tokens[j].sha256, cfg->tokens[i].sha256,
+			            CONFIG_SHA256_LEN)) {
+				error_set(err, 500, NULL, "%s:%d: token: same hash as line %d",
+				          path, cfg->tokens[i].line, cfg->tokens[j].line);
 				goto fail;
 			}
 	}
 	if (cfg->ldap_bind_dn == NULL || cfg->ldap_bind_password == NULL) {
-		error_set(err, 500, NULL,
-		          "%s: ldap_bind_dn and ldap_bind_password_file (or ldap_bind_password) are "
-		          "required",
-		          path);
+		error_set(
+		    err, 500, NULL,
+		    "%s: ldap_bind_dn and ldap_bind_password_file (or ldap_bind_password) are "
+		    "required",
+		    path);
 		goto fail;
 	}
 	if ((cfg->tls_cert_file == NULL) != (cfg->tls_key_file == NULL)) {
@@ -449,7 +455,8 @@ config_load(const char *path, struct rb_error *err)
 		goto fail;
 	}
 	if (cfg->ntenants == 0) {
-		error_set(err, 500, NULL, "%s: no tenant declared (add a `tenant NAME` line)", path);
+		error_set(err, 500, NULL, "%s: no tenant declared (add a `tenant NAME` line)",
+		          path);
 		goto fail;
 	}
 	if (cfg->retention_days != 0) {
@@ -496,7 +503,8 @@ config_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	for (row = config_table; row->name; row++) {
-		if (row->type == CT_STRING || row->type == CT_SECRET_FILE || row->type == CT_HOSTPORT) {
+		if (row->type == CT_STRING || row->type == CT_SECRET_FILE ||
+		    row->type == CT_HOSTPORT) {
 			char **field = FIELD(cfg, row, char *);
 			if (*field != NULL && row->type != CT_STRING && row->type != CT_HOSTPORT)
 				explicit_bzero(*field, strlen(*field));

@@ -59,12 +59,12 @@ struct config {
 	int ldap_timeout_ms;
 	bool ldap_starttls;
 	/* SCIM */
-	int max_results;     /* cap on a filter's result set (tooMany beyond) */
-	int default_count;   /* page size when the client gives none */
-	int max_count;       /* largest page served */
+	int max_results;   /* cap on a filter's result set (tooMany beyond) */
+	int default_count; /* page size when the client gives none */
+	int max_count;     /* largest page served */
 	int bulk_max_operations;
 	long bulk_max_payload;
-	int retention_days;  /* deprovisioned people kept disabled this long */
+	int retention_days; /* deprovisioned people kept disabled this long */
 	char *log_level;
 	/* tenants and tokens */
 	struct config_tenant *tenants;

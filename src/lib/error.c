@@ -44,8 +44,9 @@ error_to_json(const struct rb_error *err)
 	int code = err->status ? err->status : 500;
 
 	snprintf(status, sizeof(status), "%d", code);
-	body = json_pack("{s:[s], s:s, s:s}", "schemas", "urn:ietf:params:scim:api:messages:2.0:Error",
-	                 "status", status, "detail", err->detail[0] ? err->detail : "error");
+	body =
+	    json_pack("{s:[s], s:s, s:s}", "schemas", "urn:ietf:params:scim:api:messages:2.0:Error",
+	              "status", status, "detail", err->detail[0] ? err->detail : "error");
 	if (body == NULL)
 		return NULL;
 	if (err->scim_type != NULL)

@@ -35,10 +35,11 @@ log_vline(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	pthread_mutex_lock(&log_mutex);
 	if (errstr != NULL)
-		fprintf(stderr, "%s.%03ldZ %s %s: %s\n", stamp, ts.tv_nsec / 1000000L, names[level], msg,
-		        errstr);
+		fprintf(stderr, "%s.%03ldZ %s %s: %s\n", stamp, ts.tv_nsec / 1000000L, names[level],
+		        msg, errstr);
 	else
-		fprintf(stderr, "%s.%03ldZ %s %s\n", stamp, ts.tv_nsec / 1000000L, names[level], msg);
+		fprintf(stderr, "%s.%03ldZ %s %s\n", stamp, ts.tv_nsec / 1000000L, names[level],
+		        msg);
 	fflush(stderr);
 	pthread_mutex_unlock(&log_mutex);
 }

@@ -183,9 +183,9 @@ static void
 test_user_roundtrip(void **state)
 {
 	struct rb_error err = {0};
-	struct map_meta meta = {"0a0b0c0d-0000-4000-8000-000000000001", "20261128134501Z",
-	                        "20261128134502.123456Z", "20261128134502.123456Z#000000#000#000000",
-	                        "http://h/scim/v2/Users"};
+	struct map_meta meta = {
+	    "0a0b0c0d-0000-4000-8000-000000000001", "20261128134501Z", "20261128134502.123456Z",
+	    "20261128134502.123456Z#000000#000#000000", "http://h/scim/v2/Users"};
 	json_t *in = json_loads(entra_user, 0, NULL), *map, *out, *again;
 	LDAPMod **mods;
 
@@ -219,8 +219,9 @@ test_user_roundtrip(void **state)
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(out, "meta"), "lastModified")),
 	    "2026-11-28T13:45:02.123456Z");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(out, "meta"), "version")),
-	                    "W/\"20261128134502.123456Z#000000#000#000000\"");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(out, "meta"), "version")),
+	    "W/\"20261128134502.123456Z#000000#000#000000\"");
 	/* Another source sees no externalId of its own, and no admin grant. */
 	again = map_user_from_ldap(map, "okta", &meta, NULL, NULL);
 	assert_null(json_object_get(again, "externalId"));
@@ -245,7 +246,8 @@ static void
 test_user_synthetic_sn(void **state)
 {
 	struct rb_error err = {0};
-	struct map_meta meta = {"0a0b0c0d-0000-4000-8000-000000000001", NULL, NULL, "1", "http://h"};
+	struct map_meta meta = {"0a0b0c0d-0000-4000-8000-000000000001", NULL, NULL, "1",
+	                        "http://h"};
 	json_t *in = json_loads("{\"userName\":\"bob\"}", 0, NULL), *map, *out;
 
 	(void)state;

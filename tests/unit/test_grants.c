@@ -85,7 +85,8 @@ static const struct {
 	int status;
 	const char *why;
 } escalation[] = {
-    {"[{\"scope\":\"district\",\"permission\":\"manage\",\"canManageAdmins\":true,\"active\":true}]",
+    {"[{\"scope\":\"district\",\"permission\":\"manage\",\"canManageAdmins\":true,\"active\":true}"
+     "]",
      "{\"scope\":\"district\",\"permission\":\"manage\"}", 0, "district manager grants district"},
     {"[{\"scope\":\"school\",\"schools\":[\"" S1 "\"],\"permission\":\"manage\","
      "\"canManageAdmins\":true,\"active\":true}]",
@@ -107,7 +108,8 @@ static const struct {
      "\"canManageAdmins\":false,\"active\":true}]",
      "{\"scope\":\"school\",\"schools\":[\"" S1 "\"],\"permission\":\"view\"}", 403,
      "without canManageAdmins"},
-    {"[{\"scope\":\"district\",\"permission\":\"manage\",\"canManageAdmins\":true,\"active\":false}]",
+    {"[{\"scope\":\"district\",\"permission\":\"manage\",\"canManageAdmins\":true,\"active\":false}"
+     "]",
      "{\"scope\":\"school\",\"schools\":[\"" S1 "\"],\"permission\":\"view\"}", 403,
      "a suspended grant gives nothing"},
     {"[{\"scope\":\"region\",\"region\":\"north\",\"permission\":\"manage\","

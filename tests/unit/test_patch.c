@@ -82,7 +82,7 @@ ops_variant(json_t *ops, int variant)
 			continue;
 		for (k = 0; name[k] != '\0'; k++)
 			buf[k] = (char)(variant == 2 || k == 0 ? toupper((unsigned char)name[k])
-			                                         : tolower((unsigned char)name[k]));
+			                                       : tolower((unsigned char)name[k]));
 		buf[k] = '\0';
 		json_object_set_new(o, "op", json_string(buf));
 	}
@@ -110,9 +110,9 @@ run_case(void **state)
 	if (json_object_get(c, "body") != NULL) {
 		body = json_deep_copy(json_object_get(c, "body"));
 		if (json_is_array(json_object_get(body, "Operations")))
-			json_object_set_new(body, "Operations",
-			                    ops_variant(json_object_get(body, "Operations"),
-			                                pc->variant));
+			json_object_set_new(
+			    body, "Operations",
+			    ops_variant(json_object_get(body, "Operations"), pc->variant));
 	} else {
 		body = json_pack("{s:[s], s:o}", "schemas", SCHEMA_PATCH_OP, "Operations",
 		                 ops_variant(json_object_get(c, "ops"), pc->variant));
@@ -134,17 +134,20 @@ run_case(void **state)
 		assert_int_equal(err.status, json_integer_value(json_object_get(e, "status")));
 		if (json_object_get(e, "scimType") != NULL) {
 			if (err.scim_type == NULL ||
-			    strcmp(err.scim_type, json_string_value(json_object_get(e, "scimType"))) != 0)
+			    strcmp(err.scim_type,
+			           json_string_value(json_object_get(e, "scimType"))) != 0)
 				fail_msg("%s: scimType %s, expected %s (%s)", pc->name,
 				         err.scim_type ? err.scim_type : "(null)",
-				         json_string_value(json_object_get(e, "scimType")), err.detail);
+				         json_string_value(json_object_get(e, "scimType")),
+				         err.detail);
 		}
 		assert_null(r.resource);
 		goto done;
 	}
 	if (json_is_true(json_object_get(c, "need_load"))) {
 		if (rc != PATCH_NEED_LOAD)
-			fail_msg("%s: expected PATCH_NEED_LOAD, got %d (%s)", pc->name, rc, err.detail);
+			fail_msg("%s: expected PATCH_NEED_LOAD, got %d (%s)", pc->name, rc,
+			         err.detail);
 		goto done;
 	}
 	if (rc != PATCH_OK)
@@ -163,7 +166,8 @@ run_case(void **state)
 		const char *k;
 		json_t *v;
 
-		json_object_foreach (expect, k, v) {
+		json_object_foreach(expect, k, v)
+		{
 			json_t *got = json_object_get(r.resource, k);
 
 			if (got == NULL || !json_equal(got, v)) {
@@ -179,7 +183,8 @@ run_case(void **state)
 	}
 	expect = json_object_get(c, "expect_absent");
 	for (i = 0; i < json_array_size(expect); i++)
-		if (json_object_get(r.resource, json_string_value(json_array_get(expect, i))) != NULL)
+		if (json_object_get(r.resource, json_string_value(json_array_get(expect, i))) !=
+		    NULL)
 			fail_msg("%s: %s should be absent", pc->name,
 			         json_string_value(json_array_get(expect, i)));
 	if (json_object_get(c, "changed") != NULL)

@@ -19,35 +19,59 @@ static const char user[] =
     "\"emails\":[{\"value\":\"a@x\",\"type\":\"work\"},{\"value\":\"b@x\",\"type\":\"home\"}],"
     "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"employeeNumber\":\"7\","
     "\"department\":\"D\"}}";
-#define S "\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\",\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"]"
+#define S                                                                                          \
+	"\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\",\"urn:ietf:params:scim:"      \
+	"schemas:extension:enterprise:2.0:User\"]"
 #define ENT "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 struct pj_case {
 	const char *attributes, *excluded, *expect;
 };
 
+/* clang-format off: long JSON literals read better on one line each */
 static const struct pj_case cases[] = {
-	{NULL, NULL, "{" S ",\"id\":\"u1\",\"externalId\":\"x\",\"meta\":{\"resourceType\":\"User\"},\"userName\":\"b\",\"name\":{\"givenName\":\"B\",\"familyName\":\"J\"},\"emails\":[{\"value\":\"a@x\",\"type\":\"work\"},{\"value\":\"b@x\",\"type\":\"home\"}],\"" ENT "\":{\"employeeNumber\":\"7\",\"department\":\"D\"}}"},
-	{"userName", NULL, "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
-	{"USERNAME", NULL, "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
-	{"userName,password", NULL, "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
-	{"name.givenName", NULL, "{" S ",\"id\":\"u1\",\"name\":{\"givenName\":\"B\"}}"},
-	{"emails.value", NULL, "{" S ",\"id\":\"u1\",\"emails\":[{\"value\":\"a@x\"},{\"value\":\"b@x\"}]}"},
-	{"emails", NULL, "{" S ",\"id\":\"u1\",\"emails\":[{\"value\":\"a@x\",\"type\":\"work\"},{\"value\":\"b@x\",\"type\":\"home\"}]}"},
-	{ENT ":employeeNumber", NULL, "{" S ",\"id\":\"u1\",\"" ENT "\":{\"employeeNumber\":\"7\"}}"},
-	{ENT, NULL, "{" S ",\"id\":\"u1\",\"" ENT "\":{\"employeeNumber\":\"7\",\"department\":\"D\"}}"},
-	{"urn:ietf:params:scim:schemas:core:2.0:User:userName", NULL, "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
-	{"bogus", NULL, "{" S ",\"id\":\"u1\"}"},
-	{" userName , externalId ", NULL, "{" S ",\"id\":\"u1\",\"externalId\":\"x\",\"userName\":\"b\"}"},
-	{"meta", NULL, "{" S ",\"id\":\"u1\",\"meta\":{\"resourceType\":\"User\"}}"},
-	{NULL, "emails", "{" S ",\"id\":\"u1\",\"externalId\":\"x\",\"meta\":{\"resourceType\":\"User\"},\"userName\":\"b\",\"name\":{\"givenName\":\"B\",\"familyName\":\"J\"},\"" ENT "\":{\"employeeNumber\":\"7\",\"department\":\"D\"}}"},
-	{NULL, "id,emails,name,meta,externalId," ENT, "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
-	{NULL, "name.familyName,emails.type,meta,externalId," ENT, "{" S ",\"id\":\"u1\",\"userName\":\"b\",\"name\":{\"givenName\":\"B\"},\"emails\":[{\"value\":\"a@x\"},{\"value\":\"b@x\"}]}"},
-	{NULL, ENT ":department,emails,name,meta,externalId", "{" S ",\"id\":\"u1\",\"userName\":\"b\",\"" ENT "\":{\"employeeNumber\":\"7\"}}"},
-	{NULL, "bogus,emails,name,meta,externalId," ENT, "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
-	{"userName", "userName", "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
-	{"", "", "{" S ",\"id\":\"u1\",\"externalId\":\"x\",\"meta\":{\"resourceType\":\"User\"},\"userName\":\"b\",\"name\":{\"givenName\":\"B\",\"familyName\":\"J\"},\"emails\":[{\"value\":\"a@x\",\"type\":\"work\"},{\"value\":\"b@x\",\"type\":\"home\"}],\"" ENT "\":{\"employeeNumber\":\"7\",\"department\":\"D\"}}"},
+    {NULL, NULL,
+     "{" S ",\"id\":\"u1\",\"externalId\":\"x\",\"meta\":{\"resourceType\":\"User\"},\"userName\":"
+     "\"b\",\"name\":{\"givenName\":\"B\",\"familyName\":\"J\"},\"emails\":[{\"value\":\"a@"
+     "x\",\"type\":\"work\"},{\"value\":\"b@x\",\"type\":\"home\"}],\"" ENT
+     "\":{\"employeeNumber\":\"7\",\"department\":\"D\"}}"},
+    {"userName", NULL, "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
+    {"USERNAME", NULL, "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
+    {"userName,password", NULL, "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
+    {"name.givenName", NULL, "{" S ",\"id\":\"u1\",\"name\":{\"givenName\":\"B\"}}"},
+    {"emails.value", NULL,
+     "{" S ",\"id\":\"u1\",\"emails\":[{\"value\":\"a@x\"},{\"value\":\"b@x\"}]}"},
+    {"emails", NULL,
+     "{" S ",\"id\":\"u1\",\"emails\":[{\"value\":\"a@x\",\"type\":\"work\"},{\"value\":\"b@x\","
+     "\"type\":\"home\"}]}"},
+    {ENT ":employeeNumber", NULL, "{" S ",\"id\":\"u1\",\"" ENT "\":{\"employeeNumber\":\"7\"}}"},
+    {ENT, NULL,
+     "{" S ",\"id\":\"u1\",\"" ENT "\":{\"employeeNumber\":\"7\",\"department\":\"D\"}}"},
+    {"urn:ietf:params:scim:schemas:core:2.0:User:userName", NULL,
+     "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
+    {"bogus", NULL, "{" S ",\"id\":\"u1\"}"},
+    {" userName , externalId ", NULL,
+     "{" S ",\"id\":\"u1\",\"externalId\":\"x\",\"userName\":\"b\"}"},
+    {"meta", NULL, "{" S ",\"id\":\"u1\",\"meta\":{\"resourceType\":\"User\"}}"},
+    {NULL, "emails",
+     "{" S ",\"id\":\"u1\",\"externalId\":\"x\",\"meta\":{\"resourceType\":\"User\"},\"userName\":"
+     "\"b\",\"name\":{\"givenName\":\"B\",\"familyName\":\"J\"},\"" ENT
+     "\":{\"employeeNumber\":\"7\",\"department\":\"D\"}}"},
+    {NULL, "id,emails,name,meta,externalId," ENT, "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
+    {NULL, "name.familyName,emails.type,meta,externalId," ENT,
+     "{" S ",\"id\":\"u1\",\"userName\":\"b\",\"name\":{\"givenName\":\"B\"},\"emails\":[{"
+     "\"value\":\"a@x\"},{\"value\":\"b@x\"}]}"},
+    {NULL, ENT ":department,emails,name,meta,externalId",
+     "{" S ",\"id\":\"u1\",\"userName\":\"b\",\"" ENT "\":{\"employeeNumber\":\"7\"}}"},
+    {NULL, "bogus,emails,name,meta,externalId," ENT, "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
+    {"userName", "userName", "{" S ",\"id\":\"u1\",\"userName\":\"b\"}"},
+    {"", "",
+     "{" S ",\"id\":\"u1\",\"externalId\":\"x\",\"meta\":{\"resourceType\":\"User\"},\"userName\":"
+     "\"b\",\"name\":{\"givenName\":\"B\",\"familyName\":\"J\"},\"emails\":[{\"value\":\"a@"
+     "x\",\"type\":\"work\"},{\"value\":\"b@x\",\"type\":\"home\"}],\"" ENT
+     "\":{\"employeeNumber\":\"7\",\"department\":\"D\"}}"},
 };
+/* clang-format on */
 
 static void
 run_case(void **state)
