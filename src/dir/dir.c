@@ -80,6 +80,8 @@ dir_op_end(struct dir_op *op)
 	op->conn = NULL;
 	free(op->tenant_dn);
 	op->tenant_dn = NULL;
+	json_decref(op->groups);
+	op->groups = NULL;
 }
 
 char *

@@ -26,6 +26,8 @@ struct dir_op {
 	bool permissive; /* dir_write: send Permissive Modify (adding a present value,
 	                    deleting an absent one, are not errors) */
 	char *tenant_dn; /* owned: o=<tenant>,<suffix> */
+	json_t *groups;  /* owned: groups read during this operation, {dn: entry map}
+	                    (users.c: a PATCH reads the person's groups once, not three times) */
 };
 
 /* Operational attributes read with every entry. */

@@ -137,6 +137,22 @@ users_resolve_dns(struct dir_op *op, const char *ou, char **attrs, json_t *dns,
 
 	if (json_object_size(dns) == 0)
 		return 0;
+	if (attrs == user_group_attrs && op->groups != NULL) {
+		/* Every one already read during this operation? Then no search. */
+		bool all = true;
+		json_object_foreach(dns, dn, v)
+		{
+			if (json_object_get(op->groups, dn) == NULL)
+				all = false;
+		}
+		if (all) {
+			json_object_foreach(dns, dn, v)
+			{
+				json_object_set(dns, dn, json_object_get(op->groups, dn));
+			}
+			return 0;
+		}
+	}
 	json_object_foreach(dns, dn, v) cap += strlen(dn) * 3 + 16;
 	filter = malloc(cap);
 	base = dir_ou_dn(op, ou);
@@ -164,8 +180,14 @@ users_resolve_dns(struct dir_op *op, const char *ou, char **attrs, json_t *dns,
 		const char *edn = entry_map_first(m, "dn");
 		json_object_foreach(dns, dn, v)
 		{
-			if (edn != NULL && !strcasecmp(dn, edn))
-				json_object_set(dns, dn, m);
+			if (edn == NULL || strcasecmp(dn, edn) != 0)
+				continue;
+			json_object_set(dns, dn, m);
+			if (attrs == user_group_attrs) {
+				if (op->groups == NULL)
+					op->groups = json_object();
+				json_object_set(op->groups, dn, m);
+			}
 		}
 		json_decref(m);
 	}
