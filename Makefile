@@ -161,3 +161,8 @@ build/bench/ldapbench: bench/ldapbench.c bench/bench_stats.h
 build/bench/httpbench: bench/httpbench.c bench/bench_stats.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O2 -g $(CFLAGS) -o $@ $< $(LDFLAGS) $(shell pkg-config --libs libcurl 2>/dev/null)
+
+# Raw-LDAP helper of bench/growth (the script builds it with this rule).
+build/bench/growth_ldap: bench/growth_ldap.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O2 -g $(CFLAGS) -o $@ $< $(LDFLAGS) -lldap -llber
