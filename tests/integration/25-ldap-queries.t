@@ -75,6 +75,9 @@ ok((grep { /^uid=jane\@lincoln\.example,/ } @m), 'managers of Lincoln: the schoo
 ok((grep { /^uid=dana\@district\.example,/ } @m), '... and the district-scope manager');
 ok(!(grep { /^uid=vic\@/ } @m), '... not a viewer of another school');
 
+$e = run_query($queries{'managers-of-school'}[1]);
+is_deeply([sort map { lc } @{ $e->[0]{rbManager} // [] }], [sort @m], 'the same managers by SIS id');
+
 $e = run_query($queries{'viewers-of-school'}[0]);
 my @v = map { lc } @{ $e->[0]{rbViewer} // [] };
 ok((grep { /^uid=jane\@/ } @v) && (grep { /^uid=dana\@/ } @v), 'any access at Lincoln: managers included');
