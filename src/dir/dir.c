@@ -383,6 +383,32 @@ done:
 	return map;
 }
 
+json_t *
+dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr, const json_t *map,
+              char **read_attrs, const char *what, struct rb_error *err)
+{
+	const char *value = entry_map_first(map, rdn_attr);
+	char *rdn = value ? escape_rdn(rdn_attr, value) : NULL;
+	char *dn = rdn ? escape_dn_join(rdn, base) : NULL;
+	LDAPMod **mods = dn ? entry_mods_build(NULL, map, NULL, NULL) : NULL;
+	json_t *after = NULL;
+
+	if (mods == NULL) {
+		error_set(err, value ? 500 : 400, value ? NULL : SCIM_INVALID_VALUE, "%s",
+		          value ? "out of memory" : "the name is missing");
+		goto done;
+	}
+	after = dir_write(op, true, dn, mods, NULL, read_attrs, err);
+	if (after == NULL && err->status == 409)
+		snprintf(err->detail, sizeof(err->detail), "%s %s already exists in this tenant",
+		         what, value);
+done:
+	entry_mods_free(mods);
+	free(rdn);
+	free(dn);
+	return after;
+}
+
 int
 dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb_error *err)
 {

@@ -92,6 +92,16 @@ json_t *dir_find_by_id(struct dir_op *op, const char *base, const char *objfilte
 json_t *dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const char *if_match,
                   char **read_attrs, struct rb_error *err);
 
+/*
+ * dir_add_entry — add the entry `<rdn_attr>=<map's rdn_attr value>,<base>`
+ * (the RDN escaped by escape_rdn) holding every description of `map`,
+ * post-reading `read_attrs`. An existing name is 409 uniqueness with the
+ * detail "<what> <value> already exists in this tenant". Returns a NEW map
+ * of the entry written, or NULL with *err.
+ */
+json_t *dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr, const json_t *map,
+                      char **read_attrs, const char *what, struct rb_error *err);
+
 /* dir_delete_dn — delete `dn`, with the If-Match assertion when given. 0 or -1. */
 int dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb_error *err);
 

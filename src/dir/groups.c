@@ -430,8 +430,7 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 {
 	struct dir_op op;
 	json_t *map = NULL, *dns = NULL, *after = NULL, *out = NULL;
-	char *base = NULL, *rdn = NULL, *dn = NULL;
-	LDAPMod **mods = NULL;
+	char *base = NULL;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
@@ -445,21 +444,13 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 		json_object_set(map, "member", dns);
 	entry_map_add(map, "rbsource", ctx->source);
 	base = dir_ou_dn(&op, "groups");
-	rdn = escape_rdn("cn", entry_map_first(map, "cn"));
-	dn = base && rdn ? escape_dn_join(rdn, base) : NULL;
-	mods = dn ? entry_mods_build(NULL, map, NULL, NULL) : NULL;
-	if (mods == NULL) {
+	if (base == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	after = dir_write(&op, true, dn, mods, NULL, group_attrs, err);
-	if (after == NULL) {
-		if (err->status == 409)
-			snprintf(err->detail, sizeof(err->detail),
-			         "a group named %s already exists in this tenant",
-			         entry_map_first(map, "cn"));
+	after = dir_add_entry(&op, base, "cn", map, group_attrs, "a group named", err);
+	if (after == NULL)
 		goto done;
-	}
 	if (groups_is_role(after) && json_array_size(dns) > 0) {
 		json_t *set = json_object();
 		size_t i;
@@ -474,13 +465,10 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 	}
 	out = groups_one(&op, after, true, err);
 done:
-	entry_mods_free(mods);
 	json_decref(map);
 	json_decref(dns);
 	json_decref(after);
 	free(base);
-	free(rdn);
-	free(dn);
 	dir_op_end(&op);
 	return out;
 }

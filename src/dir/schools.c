@@ -706,7 +706,7 @@ dir_school_create(const struct dir_ctx *ctx, const json_t *school, struct rb_err
 {
 	struct dir_op op;
 	json_t *map = NULL, *added = NULL, *after = NULL, *vals = NULL, *out = NULL;
-	char *base = NULL, *rdn = NULL, *dn = NULL, *url = NULL;
+	char *base = NULL, *dn = NULL, *url = NULL;
 	const char *uuid, *region;
 	LDAPMod **mods = NULL;
 
@@ -717,19 +717,14 @@ dir_school_create(const struct dir_ctx *ctx, const json_t *school, struct rb_err
 		goto done;
 	entry_map_add(map, "rbsource", ctx->source);
 	base = schools_base(&op, err);
-	rdn = base ? escape_rdn("cn", entry_map_first(map, "cn")) : NULL;
-	dn = rdn ? escape_dn_join(rdn, base) : NULL;
-	mods = dn ? entry_mods_build(NULL, map, NULL, NULL) : NULL;
-	if (mods == NULL) {
-		error_set(err, 500, NULL, "out of memory");
+	if (base == NULL)
 		goto done;
-	}
-	added = dir_write(&op, true, dn, mods, NULL, school_attrs, err);
-	if (added == NULL) {
-		if (err->status == 409)
-			snprintf(err->detail, sizeof(err->detail),
-			         "a school named %s already exists in this tenant",
-			         entry_map_first(map, "cn"));
+	added = dir_add_entry(&op, base, "cn", map, school_attrs, "a school named", err);
+	if (added == NULL)
+		goto done;
+	dn = strdup(entry_map_first(added, "dn"));
+	if (dn == NULL) {
+		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
 	/* The URLs name the entryUUID, known only now. */
@@ -737,7 +732,6 @@ dir_school_create(const struct dir_ctx *ctx, const json_t *school, struct rb_err
 	region = entry_map_first(map, "rbregionref");
 	url = uuid ? schools_url(&op, "Manage", uuid, region) : NULL;
 	vals = url ? json_pack("[s]", url) : NULL;
-	entry_mods_free(mods);
 	mods = vals ? entry_mods_append(NULL, LDAP_MOD_ADD, "rbManagersURL", vals) : NULL;
 	if (mods == NULL) {
 		error_set(err, 500, NULL, "out of memory");
@@ -757,7 +751,6 @@ done:
 	json_decref(after);
 	json_decref(vals);
 	free(base);
-	free(rdn);
 	free(dn);
 	free(url);
 	dir_op_end(&op);

@@ -677,9 +677,8 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 {
 	struct dir_op op;
 	const char *mgr_id = users_manager_id(user);
-	char *base = NULL, *rdn = NULL, *dn = NULL, *mgr_dn = NULL;
+	char *base = NULL, *mgr_dn = NULL;
 	json_t *map = NULL, *after = NULL, *out = NULL;
-	LDAPMod **mods = NULL;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
@@ -691,31 +690,20 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 		goto done;
 	entry_map_add(map, "rbsource", ctx->source);
 	base = dir_ou_dn(&op, "people");
-	rdn = escape_rdn("uid", entry_map_first(map, "uid"));
-	dn = base && rdn ? escape_dn_join(rdn, base) : NULL;
-	mods = dn ? entry_mods_build(NULL, map, NULL, NULL) : NULL;
-	if (mods == NULL) {
+	if (base == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	after = dir_write(&op, true, dn, mods, NULL, user_attrs, err);
-	if (after == NULL) {
-		if (err->status == 409)
-			snprintf(err->detail, sizeof(err->detail),
-			         "userName %s already exists in this tenant",
-			         entry_map_first(map, "uid"));
+	after = dir_add_entry(&op, base, "uid", map, user_attrs, "userName", err);
+	if (after == NULL)
 		goto done;
-	}
 	if (users_note_duplicates(&op, after, err) < 0)
 		error_clear(err); /* recorded best effort; the person exists */
 	out = users_one(&op, after, err);
 done:
-	entry_mods_free(mods);
 	json_decref(map);
 	json_decref(after);
 	free(base);
-	free(rdn);
-	free(dn);
 	free(mgr_dn);
 	dir_op_end(&op);
 	return out;
