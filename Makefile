@@ -105,7 +105,7 @@ run: deps all
 	@scripts/run-dev
 
 stop:
-	@scripts/directory stop var 2>/dev/null || true
+	@scripts/directory stop var/directory
 
 bench: deps
 	@$(MAKE) --no-print-directory BUILD=build/release OPT=-O2 all
