@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dir/entry.h"
 #include "dir/escape.h"
@@ -521,6 +522,51 @@ dir_check_version(const json_t *map, const char *if_match, struct rb_error *err)
 	}
 	return error_set(err, 412, NULL,
 	                 "If-Match: the resource has changed (or the ETag is stale)");
+}
+
+bool
+dir_held_by(const json_t *map, const char *source)
+{
+	const json_t *srcs = json_object_get(map, "rbsource");
+	size_t i;
+
+	for (i = 0; i < json_array_size(srcs); i++)
+		if (!strcasecmp(json_string_value(json_array_get(srcs, i)), source))
+			return true;
+	return false;
+}
+
+LDAPMod **
+dir_mods_hold(LDAPMod **mods, const json_t *old, const char *source)
+{
+	json_t *v;
+
+	if (mods == NULL || dir_held_by(old, source))
+		return mods;
+	v = json_pack("[s]", source);
+	mods = v ? entry_mods_append(mods, LDAP_MOD_ADD, "rbSource", v) : NULL;
+	json_decref(v);
+	return mods;
+}
+
+json_t *
+dir_convert_one(struct dir_op *op,
+                json_t *(*to_json)(struct dir_op *, const json_t *, bool, struct rb_error *),
+                const json_t *map, bool want_members, struct rb_error *err)
+{
+	json_t *arr = json_array(), *out, *res = NULL;
+
+	if (arr == NULL || json_array_append(arr, (json_t *)map) < 0) {
+		json_decref(arr);
+		error_set(err, 500, NULL, "out of memory");
+		return NULL;
+	}
+	out = to_json(op, arr, want_members, err);
+	if (out != NULL)
+		res = json_incref(json_array_get(out, 0));
+	json_decref(out);
+	json_decref(arr);
+	return res;
 }
 
 void

@@ -119,6 +119,26 @@ char *dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const ch
  */
 int dir_check_version(const json_t *map, const char *if_match, struct rb_error *err);
 
+/* dir_held_by — true if `source` is among the rbSource values of entry map `map`. */
+bool dir_held_by(const json_t *map, const char *source);
+
+/*
+ * dir_mods_hold — append to `mods` the modification that adds `source` to
+ * rbSource when entry map `old` is not held by it yet (a PUT or PATCH
+ * attaching a source). Returns the NEW array (the old one is consumed), or
+ * NULL on allocation failure (a NULL `mods` stays NULL).
+ */
+LDAPMod **dir_mods_hold(LDAPMod **mods, const json_t *old, const char *source);
+
+/*
+ * dir_convert_one — one entry map through a page converter (dir_type's
+ * to_json). Returns the NEW resource, or NULL with *err.
+ */
+json_t *dir_convert_one(struct dir_op *op,
+                        json_t *(*to_json)(struct dir_op *, const json_t *, bool,
+                                           struct rb_error *),
+                        const json_t *map, bool want_members, struct rb_error *err);
+
 /* dir_meta_from_map — fill *meta from an entry map (borrowed pointers). */
 void dir_meta_from_map(const json_t *map, const char *location_base, struct map_meta *meta);
 

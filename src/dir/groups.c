@@ -298,15 +298,7 @@ groups_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct 
 static json_t *
 groups_one(struct dir_op *op, const json_t *map, bool want_members, struct rb_error *err)
 {
-	json_t *arr = json_array(), *out, *res = NULL;
-
-	json_array_append(arr, (json_t *)map);
-	out = groups_to_json(op, arr, want_members, err);
-	if (out != NULL)
-		res = json_incref(json_array_get(out, 0));
-	json_decref(out);
-	json_decref(arr);
-	return res;
+	return dir_convert_one(op, groups_to_json, map, want_members, err);
 }
 
 static json_t *
@@ -482,12 +474,11 @@ static json_t *
 groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod **member_mods,
              const char *if_match, struct rb_error *err)
 {
-	json_t *map = groups_to_ldap(group, op->ctx->source, err), *after = NULL, *srcs;
+	json_t *map = groups_to_ldap(group, op->ctx->source, err), *after = NULL;
 	const char *source = op->ctx->source;
 	char *dn = NULL, *rdn = NULL;
 	LDAPMod **mods = NULL;
 	size_t i;
-	bool held = false;
 
 	if (map == NULL)
 		return NULL;
@@ -511,15 +502,7 @@ groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod 
 	mods = entry_mods_build(old, map, groups_owned, (void *)source);
 	if (mods == NULL)
 		goto oom;
-	srcs = json_object_get(old, "rbsource");
-	for (i = 0; i < json_array_size(srcs); i++)
-		if (!strcasecmp(json_string_value(json_array_get(srcs, i)), source))
-			held = true;
-	if (!held) {
-		json_t *v = json_pack("[s]", source);
-		mods = entry_mods_append(mods, LDAP_MOD_ADD, "rbSource", v);
-		json_decref(v);
-	}
+	mods = dir_mods_hold(mods, old, source);
 	for (i = 0; mods != NULL && member_mods != NULL && member_mods[i] != NULL; i++) {
 		json_t *vals = json_array();
 		size_t j;

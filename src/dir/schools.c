@@ -508,15 +508,7 @@ schools_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct
 static json_t *
 schools_one(struct dir_op *op, const json_t *map, struct rb_error *err)
 {
-	json_t *arr = json_array(), *out, *res = NULL;
-
-	json_array_append(arr, (json_t *)map);
-	out = schools_to_json(op, arr, false, err);
-	if (out != NULL)
-		res = json_incref(json_array_get(out, 0));
-	json_decref(out);
-	json_decref(arr);
-	return res;
+	return dir_convert_one(op, schools_to_json, map, false, err);
 }
 
 static json_t *

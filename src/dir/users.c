@@ -325,15 +325,7 @@ users_type(void)
 static json_t *
 users_one(struct dir_op *op, const json_t *map, struct rb_error *err)
 {
-	json_t *arr = json_array(), *out, *res = NULL;
-
-	json_array_append(arr, (json_t *)map);
-	out = users_to_json(op, arr, false, err);
-	if (out != NULL)
-		res = json_incref(json_array_get(out, 0));
-	json_decref(out);
-	json_decref(arr);
-	return res;
+	return dir_convert_one(op, users_to_json, map, false, err);
 }
 
 /* The DN of the person with entryUUID `id` (manager references). NEW string or NULL + err. */
@@ -722,10 +714,8 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 	const char *mgr_id = users_manager_id(user);
 	const char *old_uid = entry_map_first(old, "uid");
 	char *mgr_dn = NULL, *dn = NULL, *rdn = NULL;
-	json_t *map = NULL, *after = NULL, *out = NULL, *srcs;
+	json_t *map = NULL, *after = NULL, *out = NULL;
 	LDAPMod **mods = NULL;
-	bool held = false;
-	size_t i;
 
 	if (mgr_id != NULL && (mgr_dn = users_dn_of(op, mgr_id, "manager", err)) == NULL)
 		goto done;
@@ -753,17 +743,9 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 	mods = entry_mods_build(old, map, map_user_owned, (void *)source);
 	if (mods == NULL)
 		goto oom;
-	srcs = json_object_get(old, "rbsource");
-	for (i = 0; i < json_array_size(srcs); i++)
-		if (!strcasecmp(json_string_value(json_array_get(srcs, i)), source))
-			held = true;
-	if (!held) {
-		json_t *v = json_pack("[s]", source);
-		mods = entry_mods_append(mods, LDAP_MOD_ADD, "rbSource", v);
-		json_decref(v);
-		if (mods == NULL)
-			goto oom;
-	}
+	mods = dir_mods_hold(mods, old, source);
+	if (mods == NULL)
+		goto oom;
 	if (entry_mods_count(mods) == 0 && rdn == NULL) {
 		if (dir_check_version(old, if_match, err) == 0)
 			out = users_one(op, old, err);
