@@ -7,37 +7,7 @@
 #include <strings.h>
 
 #include "dir/escape.h"
-
-/* A growing string; `failed` sticks. */
-struct qbuf {
-	char *s;
-	size_t len, cap;
-	bool failed;
-};
-
-static void
-qbuf_add(struct qbuf *b, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-		char *ns;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		ns = realloc(b->s, cap);
-		if (ns == NULL) {
-			b->failed = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n + 1);
-	b->len += n;
-}
+#include "lib/strbuf.h"
 
 void
 query_attr_key(const struct attr_ref *ref, char *out, size_t outlen)
@@ -112,11 +82,11 @@ query_value(const json_t *v)
  * node is broader than its SCIM meaning.
  */
 static int query_node(const struct filter *f, const struct query_attr *table, const char *source,
-                      struct qbuf *b, bool *exact);
+                      struct strbuf *b, bool *exact);
 
 static int
 query_compare(const struct filter *f, const struct query_attr *table, const char *source,
-              struct qbuf *b, bool *exact)
+              struct strbuf *b, bool *exact)
 {
 	const struct query_attr *row;
 	char desc[256], *val = NULL;
@@ -124,7 +94,7 @@ query_compare(const struct filter *f, const struct query_attr *table, const char
 
 	if (f->attr.attr == NULL) {
 		/* Unknown attribute: matches nothing (RFC 7644 §3.4.2.2). */
-		qbuf_add(b, "(!(objectClass=*))");
+		strbuf_add(b, "(!(objectClass=*))");
 		return 1;
 	}
 	row = query_row(table, &f->attr);
@@ -135,9 +105,9 @@ query_compare(const struct filter *f, const struct query_attr *table, const char
 	else
 		snprintf(desc, sizeof(desc), "%s", row->ldap);
 	if (f->op == FILTER_PR) {
-		qbuf_add(b, "(");
-		qbuf_add(b, desc);
-		qbuf_add(b, "=*)");
+		strbuf_add(b, "(");
+		strbuf_add(b, desc);
+		strbuf_add(b, "=*)");
 		return 1;
 	}
 	switch (f->op) {
@@ -167,27 +137,27 @@ query_compare(const struct filter *f, const struct query_attr *table, const char
 		goto broad;
 	if (f->op != FILTER_EQ && f->op != FILTER_NE && val[0] == '\0') {
 		/* sw/ew/co "": every present value matches. */
-		qbuf_add(b, "(");
-		qbuf_add(b, desc);
-		qbuf_add(b, "=*)");
+		strbuf_add(b, "(");
+		strbuf_add(b, desc);
+		strbuf_add(b, "=*)");
 		free(val);
 		return 1;
 	}
 	if (f->op == FILTER_NE)
-		qbuf_add(b, "(!");
+		strbuf_add(b, "(!");
 	if (row->flags & QUERY_SYNTH_SN)
-		qbuf_add(b, "(&(!(rbSynthetic=sn))");
-	qbuf_add(b, "(");
-	qbuf_add(b, desc);
-	qbuf_add(b, "=");
-	qbuf_add(b, pre);
-	qbuf_add(b, val);
-	qbuf_add(b, post);
-	qbuf_add(b, ")");
+		strbuf_add(b, "(&(!(rbSynthetic=sn))");
+	strbuf_add(b, "(");
+	strbuf_add(b, desc);
+	strbuf_add(b, "=");
+	strbuf_add(b, pre);
+	strbuf_add(b, val);
+	strbuf_add(b, post);
+	strbuf_add(b, ")");
 	if (row->flags & QUERY_SYNTH_SN)
-		qbuf_add(b, ")");
+		strbuf_add(b, ")");
 	if (f->op == FILTER_NE)
-		qbuf_add(b, ")");
+		strbuf_add(b, ")");
 	free(val);
 	return 1;
 broad:
@@ -198,9 +168,9 @@ broad:
 
 static int
 query_node(const struct filter *f, const struct query_attr *table, const char *source,
-           struct qbuf *b, bool *exact)
+           struct strbuf *b, bool *exact)
 {
-	struct qbuf l = {0}, r = {0};
+	struct strbuf l = {0}, r = {0};
 	bool lexact = true, rexact = true;
 	int lw, rw, ret = 0;
 
@@ -209,12 +179,12 @@ query_node(const struct filter *f, const struct query_attr *table, const char *s
 		lw = query_node(f->left, table, source, &l, exact);
 		rw = query_node(f->right, table, source, &r, exact);
 		if (lw && rw) {
-			qbuf_add(b, "(&");
-			qbuf_add(b, l.s);
-			qbuf_add(b, r.s);
-			qbuf_add(b, ")");
+			strbuf_add(b, "(&");
+			strbuf_add(b, l.s);
+			strbuf_add(b, r.s);
+			strbuf_add(b, ")");
 		} else if (lw || rw) {
-			qbuf_add(b, lw ? l.s : r.s);
+			strbuf_add(b, lw ? l.s : r.s);
 		}
 		ret = lw || rw;
 		break;
@@ -222,10 +192,10 @@ query_node(const struct filter *f, const struct query_attr *table, const char *s
 		lw = query_node(f->left, table, source, &l, exact);
 		rw = query_node(f->right, table, source, &r, exact);
 		if (lw && rw) {
-			qbuf_add(b, "(|");
-			qbuf_add(b, l.s);
-			qbuf_add(b, r.s);
-			qbuf_add(b, ")");
+			strbuf_add(b, "(|");
+			strbuf_add(b, l.s);
+			strbuf_add(b, r.s);
+			strbuf_add(b, ")");
 			ret = 1;
 		}
 		/* One side "true": the whole `or` is "true" (broad). */
@@ -233,9 +203,9 @@ query_node(const struct filter *f, const struct query_attr *table, const char *s
 	case FILTER_NOT:
 		lw = query_node(f->left, table, source, &l, &lexact);
 		if (lw && lexact) {
-			qbuf_add(b, "(!");
-			qbuf_add(b, l.s);
-			qbuf_add(b, ")");
+			strbuf_add(b, "(!");
+			strbuf_add(b, l.s);
+			strbuf_add(b, ")");
 			ret = 1;
 		} else {
 			*exact = false;
@@ -262,19 +232,19 @@ char *
 query_translate(const struct filter *f, const struct query_attr *table, const char *objfilter,
                 const char *source, bool *exact)
 {
-	struct qbuf node = {0}, out = {0};
+	struct strbuf node = {0}, out = {0};
 	int wrote = 0;
 
 	*exact = true;
 	if (f != NULL)
 		wrote = query_node(f, table, source, &node, exact);
 	if (wrote) {
-		qbuf_add(&out, "(&");
-		qbuf_add(&out, objfilter);
-		qbuf_add(&out, node.s);
-		qbuf_add(&out, ")");
+		strbuf_add(&out, "(&");
+		strbuf_add(&out, objfilter);
+		strbuf_add(&out, node.s);
+		strbuf_add(&out, ")");
 	} else {
-		qbuf_add(&out, objfilter);
+		strbuf_add(&out, objfilter);
 	}
 	free(node.s);
 	if (node.failed || out.failed) {

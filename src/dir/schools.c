@@ -40,6 +40,7 @@
 
 #include "dir/entry.h"
 #include "dir/escape.h"
+#include "lib/strbuf.h"
 #include "dir/query.h"
 #include "engine/filter.h"
 #include "engine/patch.h"
@@ -63,45 +64,9 @@ static const struct query_attr school_query[] = {
 
 /* ---- small helpers ---- */
 
-/* A growing string; `failed` sticks (allocation failure). */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool failed;
-};
-
-static void
-sbuf_addn(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *ns;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		ns = realloc(b->s, cap);
-		if (ns == NULL) {
-			b->failed = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-sbuf_add(struct sbuf *b, const char *s)
-{
-	sbuf_addn(b, s, strlen(s));
-}
-
 /* Append `value` escaped for an LDAP filter (RFC 4515). */
 static void
-sbuf_add_filter_value(struct sbuf *b, const char *value)
+sbuf_add_filter_value(struct strbuf *b, const char *value)
 {
 	char *esc = escape_filter_value(value, strlen(value));
 
@@ -109,7 +74,7 @@ sbuf_add_filter_value(struct sbuf *b, const char *value)
 		b->failed = true;
 		return;
 	}
-	sbuf_add(b, esc);
+	strbuf_add(b, esc);
 	free(esc);
 }
 
@@ -119,7 +84,7 @@ sbuf_add_filter_value(struct sbuf *b, const char *value)
  * filter punctuation) stays as schema/seed.ldif writes it.
  */
 static void
-sbuf_add_url_part(struct sbuf *b, const char *s)
+sbuf_add_url_part(struct strbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -127,9 +92,9 @@ sbuf_add_url_part(struct sbuf *b, const char *s)
 		unsigned char c = (unsigned char)*s;
 		if (c <= 0x20 || c >= 0x7f || c == '%' || c == '?' || c == '#' || c == '/') {
 			char enc[3] = {'%', hex[c >> 4], hex[c & 15]};
-			sbuf_addn(b, enc, 3);
+			strbuf_addn(b, enc, 3);
 		} else {
-			sbuf_addn(b, (const char *)&c, 1);
+			strbuf_addn(b, (const char *)&c, 1);
 		}
 	}
 }
@@ -166,30 +131,30 @@ schools_viewers_dn(const char *school_dn)
 static char *
 schools_url(struct dir_op *op, const char *kind, const char *uuid, const char *region)
 {
-	struct sbuf b = {0}, f = {0};
+	struct strbuf b = {0}, f = {0};
 	char *people = dir_ou_dn(op, "people");
 
 	if (people == NULL)
 		return NULL;
 	/* uuid comes from entryUUID (hex and dashes); escaped anyway. */
-	sbuf_add(&f, "(|(rb");
-	sbuf_add(&f, kind);
-	sbuf_add(&f, "School=");
+	strbuf_add(&f, "(|(rb");
+	strbuf_add(&f, kind);
+	strbuf_add(&f, "School=");
 	sbuf_add_filter_value(&f, uuid);
-	sbuf_add(&f, ")(rb");
-	sbuf_add(&f, kind);
-	sbuf_add(&f, "All=TRUE)");
+	strbuf_add(&f, ")(rb");
+	strbuf_add(&f, kind);
+	strbuf_add(&f, "All=TRUE)");
 	if (region != NULL && *region != '\0') {
-		sbuf_add(&f, "(rb");
-		sbuf_add(&f, kind);
-		sbuf_add(&f, "Region=");
+		strbuf_add(&f, "(rb");
+		strbuf_add(&f, kind);
+		strbuf_add(&f, "Region=");
 		sbuf_add_filter_value(&f, region);
-		sbuf_add(&f, ")");
+		strbuf_add(&f, ")");
 	}
-	sbuf_add(&f, ")");
-	sbuf_add(&b, "ldap:///");
+	strbuf_add(&f, ")");
+	strbuf_add(&b, "ldap:///");
 	sbuf_add_url_part(&b, people);
-	sbuf_add(&b, "??one?");
+	strbuf_add(&b, "??one?");
 	if (!f.failed)
 		sbuf_add_url_part(&b, f.s);
 	free(people);
@@ -287,13 +252,13 @@ static json_t *
 schools_lookup(struct dir_op *op, const json_t *refs, bool by_external, struct rb_error *err)
 {
 	static char *attrs[] = {"entryUUID", "rbExternalId", "rbRegionRef", NULL};
-	struct sbuf f = {0};
+	struct strbuf f = {0};
 	LDAPMessage *res = NULL, *e;
 	char *base = NULL;
 	json_t *maps = NULL, *r;
 	size_t i, terms = 0;
 
-	sbuf_add(&f, "(&" SCHOOL_OBJFILTER "(|");
+	strbuf_add(&f, "(&" SCHOOL_OBJFILTER "(|");
 	json_array_foreach(refs, i, r)
 	{
 		const char *s = json_string_value(r);
@@ -305,19 +270,19 @@ schools_lookup(struct dir_op *op, const json_t *refs, bool by_external, struct r
 		}
 		/* Only UUID-shaped values can be entryUUIDs: others would be undefined. */
 		if (dir_id_valid(s)) {
-			sbuf_add(&f, "(entryUUID=");
-			sbuf_add(&f, s); /* checked: hex digits and dashes */
-			sbuf_add(&f, ")");
+			strbuf_add(&f, "(entryUUID=");
+			strbuf_add(&f, s); /* checked: hex digits and dashes */
+			strbuf_add(&f, ")");
 			terms++;
 		}
 		if (by_external) {
-			sbuf_add(&f, "(rbExternalId=");
+			strbuf_add(&f, "(rbExternalId=");
 			sbuf_add_filter_value(&f, s);
-			sbuf_add(&f, ")");
+			strbuf_add(&f, ")");
 			terms++;
 		}
 	}
-	sbuf_add(&f, "))");
+	strbuf_add(&f, "))");
 	base = schools_base(op, err);
 	if (base == NULL)
 		goto done;
@@ -541,16 +506,16 @@ static int
 schools_external_free(struct dir_op *op, const char *ext, const char *self, struct rb_error *err)
 {
 	static char *attrs[] = {"entryUUID", NULL};
-	struct sbuf f = {0};
+	struct strbuf f = {0};
 	LDAPMessage *res = NULL, *e;
 	char *base = NULL;
 	int rc = -1;
 
 	if (ext == NULL)
 		return 0;
-	sbuf_add(&f, "(&" SCHOOL_OBJFILTER "(rbExternalId=");
+	strbuf_add(&f, "(&" SCHOOL_OBJFILTER "(rbExternalId=");
 	sbuf_add_filter_value(&f, ext);
-	sbuf_add(&f, "))");
+	strbuf_add(&f, "))");
 	base = schools_base(op, err);
 	if (base == NULL)
 		goto done;
@@ -909,17 +874,17 @@ schools_strip_refs(struct dir_op *op, const char *uuid, const char *ext, struct 
 	static char *attrs[] = {"rbSchoolRef", "rbSchoolGiven", "rbManageSchool", "rbViewSchool",
 	                        NULL};
 	static char *post[] = {"entryUUID", NULL};
-	struct sbuf f = {0};
+	struct strbuf f = {0};
 	LDAPMessage *res = NULL, *e;
 	int rc = -1;
 
-	sbuf_add(&f, "(|(rbSchoolRef=");
+	strbuf_add(&f, "(|(rbSchoolRef=");
 	sbuf_add_filter_value(&f, uuid);
-	sbuf_add(&f, ")(rbManageSchool=");
+	strbuf_add(&f, ")(rbManageSchool=");
 	sbuf_add_filter_value(&f, uuid);
-	sbuf_add(&f, ")(rbViewSchool=");
+	strbuf_add(&f, ")(rbViewSchool=");
 	sbuf_add_filter_value(&f, uuid);
-	sbuf_add(&f, "))");
+	strbuf_add(&f, "))");
 	if (f.failed) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
