@@ -14,6 +14,9 @@
  *            (Entra's shapes: "Add"/"Remove", path "members", value list);
  *            a connection stops only with its member out of the group
  *   delete   DELETE /Users/{id}, each id once
+ *   bulk     POST /Bulk with -b POST /Users operations each (as post, -x
+ *            for administrators); -n counts operations. Also prints
+ *            "BULK ok=N failed=M" (operations answered 201, and not)
  *   idle     no curl: open -c plain keep-alive connections, one GET /healthz
  *            each, print "READY open=N", hold them -t seconds, close
  *
@@ -41,17 +44,18 @@ enum http_op {
 	HOP_PATCH,
 	HOP_MEMBER,
 	HOP_DELETE,
+	HOP_BULK,
 	HOP_IDLE
 };
 static const char *const http_op_names[] = {"post",   "get",    "filter", "list", "patch",
-                                            "member", "delete", "idle",   NULL};
+                                            "member", "delete", "bulk",   "idle", NULL};
 
 static struct {
 	const char *base, *token, *prefix, *group;
 	enum http_op op;
 	int conns;
 	double secs, deadline;
-	long max_ops, next, done;
+	long max_ops, next, done, batch, bulk_ok, bulk_failed;
 	bool admin;
 	char **ids, **names, **members, **member_names;
 	long n_ids, n_members;
@@ -62,7 +66,11 @@ struct client {
 	int index;
 	CURL *easy;
 	char url[2048];
-	char body[2048];
+	char *body; /* body_cap bytes, NEW per client */
+	size_t body_cap;
+	char *resp; /* bulk: the response so far (resp_len of resp_cap), NEW */
+	size_t resp_len, resp_cap;
+	long batch_n; /* bulk: operations in the request in flight */
 	double t0;
 	bool in_group, adding, busy;
 	long seq;
@@ -75,6 +83,72 @@ http_discard(char *ptr, size_t size, size_t nmemb, void *ud)
 	(void)ptr;
 	(void)ud;
 	return size * nmemb;
+}
+
+/* Bulk: keep the response, to count the operations that succeeded. */
+static size_t
+http_keep(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct client *c = ud;
+	size_t n = size * nmemb;
+
+	if (c->resp_len + n + 1 > c->resp_cap) {
+		size_t cap = (c->resp_len + n + 1) * 2;
+		char *p = realloc(c->resp, cap);
+		if (p == NULL)
+			return 0;
+		c->resp = p;
+		c->resp_cap = cap;
+	}
+	memcpy(c->resp + c->resp_len, ptr, n);
+	c->resp_len += n;
+	c->resp[c->resp_len] = '\0';
+	return n;
+}
+
+/* Count the operations of a bulk response answered 201. */
+static long
+http_bulk_created(const struct client *c)
+{
+	const char *p = c->resp;
+	long n = 0;
+
+	while (p != NULL && (p = strstr(p, "\"status\":\"201\"")) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* Write connection c's next new user (JSON) at out; returns its length. */
+static int
+http_user_json(struct client *c, char *out, size_t cap)
+{
+	int n;
+
+	if (H.admin)
+		n = snprintf(out, cap,
+		             "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\","
+		             "\"urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User\"],"
+		             "\"userName\":\"%s%d-%ld@bench.example\",\"name\":{\"givenName\":"
+		             "\"G%s%d-%ld\",\"familyName\":\"Admin\"},\"emails\":[{\"value\":"
+		             "\"%s%d-%ld@bench.example\",\"type\":\"work\",\"primary\":true}],"
+		             "\"active\":true,"
+		             "\"urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User\":"
+		             "{\"permission\":\"manage\",\"scope\":\"district\"}}",
+		             H.prefix, c->index, c->seq, H.prefix, c->index, c->seq, H.prefix,
+		             c->index, c->seq);
+	else
+		n = snprintf(out, cap,
+		             "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],"
+		             "\"userName\":\"%s%d-%ld@bench.example\",\"name\":{\"givenName\":"
+		             "\"G%s%d-%ld\",\"familyName\":\"Bench\"},\"emails\":[{\"value\":"
+		             "\"%s%d-%ld@bench.example\",\"type\":\"work\",\"primary\":true}],"
+		             "\"active\":true}",
+		             H.prefix, c->index, c->seq, H.prefix, c->index, c->seq, H.prefix,
+		             c->index, c->seq);
+	c->seq++;
+	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
 /* URL-encode `s` into out (bounded). */
@@ -114,7 +188,7 @@ http_prepare(struct client *c)
 	} else {
 		if (stats_now() >= H.deadline || (H.max_ops > 0 && H.next >= H.max_ops))
 			return false;
-		idx = H.next++;
+		idx = H.next++; /* bulk: moved on by the batch below */
 		if (H.op == HOP_DELETE && idx >= H.n_ids)
 			return false;
 	}
@@ -123,32 +197,39 @@ http_prepare(struct client *c)
 		method = "POST";
 		body = true;
 		snprintf(c->url, sizeof(c->url), "%s/Users", H.base);
-		if (H.admin)
-			snprintf(
-			    c->body, sizeof(c->body),
-			    "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\","
-			    "\"urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User\"],"
-			    "\"userName\":\"%s%d-%ld@bench.example\",\"name\":{\"givenName\":\"G%d-"
-			    "%ld\","
-			    "\"familyName\":\"Admin\"},\"emails\":[{\"value\":\"%s%d-%ld@bench."
-			    "example\","
-			    "\"type\":\"work\",\"primary\":true}],\"active\":true,"
-			    "\"urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User\":"
-			    "{\"permission\":\"manage\",\"scope\":\"district\"}}",
-			    H.prefix, c->index, c->seq, c->index, c->seq, H.prefix, c->index,
-			    c->seq);
-		else
-			snprintf(c->body, sizeof(c->body),
-			         "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],"
-			         "\"userName\":\"%s%d-%ld@bench.example\",\"name\":{\"givenName\":"
-			         "\"G%d-%ld\","
-			         "\"familyName\":\"Bench\"},\"emails\":[{\"value\":\"%s%d-%ld@"
-			         "bench.example\","
-			         "\"type\":\"work\",\"primary\":true}],\"active\":true}",
-			         H.prefix, c->index, c->seq, c->index, c->seq, H.prefix, c->index,
-			         c->seq);
-		c->seq++;
+		if (http_user_json(c, c->body, c->body_cap) < 0)
+			return false;
 		break;
+	case HOP_BULK: {
+		size_t len;
+		long k;
+		method = "POST";
+		body = true;
+		snprintf(c->url, sizeof(c->url), "%s/Bulk", H.base);
+		len = (size_t)snprintf(c->body, c->body_cap,
+		                       "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:"
+		                       "BulkRequest\"],\"Operations\":[");
+		c->batch_n = 0;
+		for (k = 0; k < H.batch && (H.max_ops == 0 || idx + k < H.max_ops); k++) {
+			int n = snprintf(c->body + len, c->body_cap - len,
+			                 "%s{\"method\":\"POST\",\"path\":\"/Users\",\"bulkId\":"
+			                 "\"b%ld\",\"data\":",
+			                 k ? "," : "", k);
+			if (n < 0 || (size_t)n >= c->body_cap - len)
+				return false;
+			len += (size_t)n;
+			n = http_user_json(c, c->body + len, c->body_cap - len);
+			if (n < 0 || (size_t)n + 4 >= c->body_cap - len)
+				return false;
+			len += (size_t)n;
+			c->body[len++] = '}';
+			c->batch_n++;
+		}
+		snprintf(c->body + len, c->body_cap - len, "]}");
+		H.next = idx + c->batch_n;
+		c->resp_len = 0;
+		break;
+	}
 	case HOP_GET:
 		snprintf(c->url, sizeof(c->url), "%s/Users/%s", H.base, H.ids[idx % H.n_ids]);
 		break;
@@ -166,7 +247,7 @@ http_prepare(struct client *c)
 		method = "PATCH";
 		body = true;
 		snprintf(c->url, sizeof(c->url), "%s/Users/%s", H.base, H.ids[idx % H.n_ids]);
-		snprintf(c->body, sizeof(c->body),
+		snprintf(c->body, c->body_cap,
 		         "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
 		         "\"Operations\":[{\"op\":\"replace\",\"value\":{\"title\":\"Title http "
 		         "%.0f-%ld\"}}]}",
@@ -179,7 +260,7 @@ http_prepare(struct client *c)
 		c->adding = !c->in_group;
 		snprintf(c->url, sizeof(c->url), "%s/Groups/%s", H.base, H.group);
 		snprintf(
-		    c->body, sizeof(c->body),
+		    c->body, c->body_cap,
 		    "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
 		    "\"Operations\":[{\"op\":\"%s\",\"path\":\"members\",\"value\":[{\"value\":"
 		    "\"%s\"}]}]}",
@@ -230,8 +311,14 @@ http_run(void)
 		cs[i].easy = curl_easy_init();
 		if (cs[i].easy == NULL)
 			return 1;
+		cs[i].body_cap = H.op == HOP_BULK ? (size_t)H.batch * 1024 + 256 : 4096;
+		cs[i].body = malloc(cs[i].body_cap);
+		if (cs[i].body == NULL)
+			return 1;
 		curl_easy_setopt(cs[i].easy, CURLOPT_HTTPHEADER, H.headers);
-		curl_easy_setopt(cs[i].easy, CURLOPT_WRITEFUNCTION, http_discard);
+		curl_easy_setopt(cs[i].easy, CURLOPT_WRITEFUNCTION,
+		                 H.op == HOP_BULK ? http_keep : http_discard);
+		curl_easy_setopt(cs[i].easy, CURLOPT_WRITEDATA, &cs[i]);
 		curl_easy_setopt(cs[i].easy, CURLOPT_PRIVATE, &cs[i]);
 		curl_easy_setopt(cs[i].easy, CURLOPT_TIMEOUT, 60L);
 		curl_easy_setopt(cs[i].easy, CURLOPT_TCP_NODELAY, 1L);
@@ -259,6 +346,14 @@ http_run(void)
 				stats_add(&c->st, (stats_now() - c->t0) * 1e6);
 				if (H.op == HOP_MEMBER)
 					c->in_group = c->adding;
+				if (H.op == HOP_BULK) {
+					long ok = http_bulk_created(c);
+					H.bulk_ok += ok;
+					H.bulk_failed += c->batch_n - ok;
+					if (ok < c->batch_n && c->st.errors == 0)
+						fprintf(stderr, "httpbench: bulk: %ld of %ld failed: %.300s\n",
+						        c->batch_n - ok, c->batch_n, c->resp ? c->resp : "");
+				}
 			} else {
 				if (c->st.errors == 0)
 					fprintf(stderr, "httpbench: %s %s: curl %d, HTTP %ld\n",
@@ -285,8 +380,12 @@ http_run(void)
 		if (cs[i].busy)
 			curl_multi_remove_handle(multi, cs[i].easy);
 		curl_easy_cleanup(cs[i].easy);
+		free(cs[i].body);
+		free(cs[i].resp);
 	}
 	stats_print(&all, http_op_names[H.op], H.conns, secs);
+	if (H.op == HOP_BULK)
+		printf("BULK ok=%ld failed=%ld\n", H.bulk_ok, H.bulk_failed);
 	free(all.us);
 	free(cs);
 	curl_multi_cleanup(multi);
@@ -354,9 +453,9 @@ http_usage(void)
 {
 	fprintf(stderr,
 	        "usage: httpbench -u base_url -a token -o "
-	        "post|get|filter|list|patch|member|delete|idle\n"
+	        "post|get|filter|list|patch|member|delete|bulk|idle\n"
 	        "                 [-c conns] [-t secs] [-n max] [-i idsfile] [-g group_id]\n"
-	        "                 [-m membersfile] [-p nameprefix] [-x]\n");
+	        "                 [-m membersfile] [-p nameprefix] [-x] [-b ops per bulk]\n");
 	exit(2);
 }
 
@@ -382,7 +481,8 @@ main(int argc, char **argv)
 	H.conns = 1;
 	H.secs = 2;
 	H.prefix = "http-";
-	while ((c = getopt(argc, argv, "u:a:o:c:t:n:i:g:m:p:x")) != -1) {
+	H.batch = 100;
+	while ((c = getopt(argc, argv, "u:a:o:c:t:n:i:g:m:p:xb:")) != -1) {
 		switch (c) {
 		case 'u':
 			H.base = optarg;
@@ -416,6 +516,11 @@ main(int argc, char **argv)
 			break;
 		case 'x':
 			H.admin = true;
+			break;
+		case 'b':
+			H.batch = http_parse_long(optarg);
+			if (H.batch < 1 || H.batch > 100000)
+				http_usage();
 			break;
 		default:
 			http_usage();
