@@ -539,6 +539,18 @@ done:
 	return rc;
 }
 
+/* Add `dns` (an array of DNs) to rbPossibleDuplicate of `dn`; best effort. */
+static void
+users_add_duplicates(struct dir_op *op, const char *dn, const json_t *dns, struct rb_error *err)
+{
+	static char *none[] = {"1.1", NULL};
+	LDAPMod **mods = entry_mods_append(NULL, LDAP_MOD_ADD, "rbPossibleDuplicate", dns);
+	json_t *after = mods ? dir_write(op, false, dn, mods, NULL, none, err) : NULL;
+
+	json_decref(after);
+	entry_mods_free(mods);
+}
+
 /*
  * Record possible duplicates of a new person (SPEC §1): other people of the
  * tenant with one of its e-mail addresses, or with its given and family
@@ -553,7 +565,7 @@ users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *e
 	const char *given = entry_map_first(after, "givenname");
 	const char *family = entry_map_first(after, "sn");
 	LDAPMessage *res = NULL, *e;
-	json_t *vals, *self = NULL;
+	json_t *vals, *self = NULL, *others = NULL;
 	char *base = dir_ou_dn(op, "people"), *filter = NULL;
 	size_t cap = 128, len, i, terms = 0;
 	bool synthetic = json_array_size(json_object_get(after, "rbsynthetic")) > 0;
@@ -614,31 +626,31 @@ users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *e
 		goto done;
 	}
 	self = json_pack("[s]", dn);
+	others = json_array();
+	if (self == NULL || others == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
 	op->permissive = true;
+	/* Best effort: a failure here must not fail the create that succeeded. One
+	 * modify on each namesake, then one on the new entry naming them all. */
 	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
 	     e = ldap_next_entry(op->conn->ld, e)) {
 		char *other = ldap_get_dn(op->conn->ld, e);
-		json_t *ov = other ? json_pack("[s]", other) : NULL, *w;
-		LDAPMod **m1 =
-		    ov ? entry_mods_append(NULL, LDAP_MOD_ADD, "rbPossibleDuplicate", ov) : NULL;
-		LDAPMod **m2 = entry_mods_append(NULL, LDAP_MOD_ADD, "rbPossibleDuplicate", self);
-		static char *none[] = {"1.1", NULL};
-		/* Best effort: a failure here must not fail the create that succeeded. */
-		if (m1 != NULL && (w = dir_write(op, false, dn, m1, NULL, none, err)) != NULL)
-			json_decref(w);
-		if (m2 != NULL && other != NULL &&
-		    (w = dir_write(op, false, other, m2, NULL, none, err)) != NULL)
-			json_decref(w);
-		error_clear(err);
-		entry_mods_free(m1);
-		entry_mods_free(m2);
-		json_decref(ov);
+		if (other == NULL)
+			continue;
+		json_array_append_new(others, json_string(other));
+		users_add_duplicates(op, other, self, err);
 		ldap_memfree(other);
 	}
+	if (json_array_size(others) > 0)
+		users_add_duplicates(op, dn, others, err);
+	error_clear(err);
 	op->permissive = false;
 	rc = 0;
 done:
 	json_decref(self);
+	json_decref(others);
 	ldap_msgfree(res);
 	free(base);
 	free(filter);
