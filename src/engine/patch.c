@@ -665,13 +665,112 @@ patch_seed(const struct filter *f, json_t *elem)
  * Operations on a loaded attribute
  */
 
+/*
+ * patch_filtered — add or replace on A[F] or A[F].S (see "add A[F]" and
+ * "replace A[F]" at the top). Each element of A that matches F gets S set
+ * to the value (A[F].S), or is merged with the value (add A[F]) or
+ * replaced by it (replace A[F]). When nothing matches, add appends a new
+ * element seeded with the terms of F and replace is 400 noTarget; replace
+ * drops the elements it left empty.
+ */
+static int
+patch_filtered(struct patch_ctx *c, enum patch_op op, const struct path *p, const json_t *value)
+{
+	const struct attr_def *a = p->attr;
+	json_t *nv, *arr;
+	int rc = -1;
+	size_t i, hits = 0;
+
+	if (p->sub != NULL)
+		nv = patch_value(c, p->schema, a, p->sub, value, VALIDATE_ATTRIBUTE);
+	else
+		nv = patch_value(c, p->schema, a, NULL, value, VALIDATE_ELEMENT);
+	if (nv == NULL)
+		return -1;
+	if (op == OP_ADD) {
+		arr = patch_make(c, p->schema, a);
+		if (arr == NULL)
+			goto oom;
+	} else {
+		arr = path_get(c->rt, c->res, p->schema, a);
+	}
+	for (i = 0; json_is_array(arr) && i < json_array_size(arr); i++) {
+		json_t *e = json_array_get(arr, i);
+
+		if (!patch_elem_match(a, p->filter, e))
+			continue;
+		hits++;
+		if (op == OP_REPLACE && p->sub == NULL) {
+			json_t *copy = json_deep_copy(nv);
+
+			if (copy == NULL)
+				goto oom;
+			json_array_set_new(arr, i, copy);
+			patch_primary_handover(arr, copy);
+			continue;
+		}
+		if (p->sub != NULL && p->sub->mutability == MUT_IMMUTABLE &&
+		    path_object_get(e, p->sub->name) != NULL &&
+		    !json_equal(path_object_get(e, p->sub->name), nv)) {
+			rc = error_set(c->err, 400, SCIM_MUTABILITY, "%s.%s is immutable", a->name,
+			               p->sub->name);
+			goto done;
+		}
+		if (!json_is_object(e))
+			continue;
+		if (p->sub != NULL) {
+			if (json_is_null(nv))
+				json_object_del(e, p->sub->name);
+			else
+				json_object_set(e, p->sub->name, nv);
+		} else if (json_is_object(nv)) {
+			patch_merge_into(e, nv);
+		}
+		patch_primary_handover(arr, e);
+	}
+	if (hits == 0 && op == OP_REPLACE) {
+		rc = error_set(c->err, 400, SCIM_NO_TARGET,
+		               "no value of %s matches the path filter", a->name);
+		goto done;
+	}
+	if (hits == 0 && a->type == ATTR_COMPLEX && !json_is_null(nv)) {
+		json_t *e = json_object();
+
+		if (e == NULL)
+			goto oom;
+		patch_seed(p->filter, e);
+		if (p->sub != NULL)
+			json_object_set(e, p->sub->name, nv);
+		else if (json_is_object(nv))
+			patch_merge_into(e, nv);
+		json_array_append_new(arr, e);
+		patch_primary_handover(arr, e);
+	}
+	if (op == OP_REPLACE) {
+		/* drop elements that became empty (patch_tidy: the attribute if none is left) */
+		i = 0;
+		while (i < json_array_size(arr)) {
+			if (patch_is_unassigned(json_array_get(arr, i)))
+				json_array_remove(arr, i);
+			else
+				i++;
+		}
+	}
+	rc = patch_tidy(c, p->schema, a);
+	goto done;
+oom:
+	rc = error_set(c->err, 500, NULL, "out of memory");
+done:
+	json_decref(nv);
+	return rc;
+}
+
 static int
 patch_add(struct patch_ctx *c, const struct path *p, const json_t *value)
 {
 	const struct attr_def *a = p->attr;
 	json_t *nv = NULL, *arr, *cur;
 	int rc = -1;
-	size_t i, hits = 0;
 
 	if (p->filter == NULL && p->sub == NULL) {
 		nv = patch_value(c, p->schema, a, NULL, value, VALIDATE_ATTRIBUTE);
@@ -719,56 +818,7 @@ patch_add(struct patch_ctx *c, const struct path *p, const json_t *value)
 		rc = patch_tidy(c, p->schema, a);
 		goto done;
 	}
-	/* A[F] or A[F].S */
-	if (p->sub != NULL)
-		nv = patch_value(c, p->schema, a, p->sub, value, VALIDATE_ATTRIBUTE);
-	else
-		nv = patch_value(c, p->schema, a, NULL, value, VALIDATE_ELEMENT);
-	if (nv == NULL)
-		goto done;
-	arr = patch_make(c, p->schema, a);
-	if (arr == NULL)
-		goto oom;
-	for (i = 0; i < json_array_size(arr); i++) {
-		json_t *e = json_array_get(arr, i);
-
-		if (!patch_elem_match(a, p->filter, e))
-			continue;
-		hits++;
-		if (p->sub != NULL && p->sub->mutability == MUT_IMMUTABLE &&
-		    path_object_get(e, p->sub->name) != NULL &&
-		    !json_equal(path_object_get(e, p->sub->name), nv)) {
-			rc = error_set(c->err, 400, SCIM_MUTABILITY, "%s.%s is immutable", a->name,
-			               p->sub->name);
-			goto done;
-		}
-		if (!json_is_object(e))
-			continue;
-		if (p->sub != NULL) {
-			if (json_is_null(nv))
-				json_object_del(e, p->sub->name);
-			else
-				json_object_set(e, p->sub->name, nv);
-		} else if (json_is_object(nv)) {
-			patch_merge_into(e, nv);
-		}
-		patch_primary_handover(arr, e);
-	}
-	if (hits == 0 && a->type == ATTR_COMPLEX && !json_is_null(nv)) {
-		json_t *e = json_object();
-
-		if (e == NULL)
-			goto oom;
-		patch_seed(p->filter, e);
-		if (p->sub != NULL)
-			json_object_set(e, p->sub->name, nv);
-		else if (json_is_object(nv))
-			patch_merge_into(e, nv);
-		json_array_append_new(arr, e);
-		patch_primary_handover(arr, e);
-	}
-	rc = patch_tidy(c, p->schema, a);
-	goto done;
+	return patch_filtered(c, OP_ADD, p, value); /* A[F] or A[F].S */
 oom:
 	rc = error_set(c->err, 500, NULL, "out of memory");
 done:
@@ -780,9 +830,8 @@ static int
 patch_replace(struct patch_ctx *c, const struct path *p, const json_t *value)
 {
 	const struct attr_def *a = p->attr;
-	json_t *nv = NULL, *arr, *cur;
+	json_t *nv = NULL, *cur;
 	int rc = -1;
-	size_t i, hits = 0;
 
 	if (p->filter == NULL && p->sub == NULL) {
 		nv = patch_value(c, p->schema, a, NULL, value, VALIDATE_ATTRIBUTE);
@@ -802,60 +851,7 @@ patch_replace(struct patch_ctx *c, const struct path *p, const json_t *value)
 	}
 	if (p->filter == NULL) /* A.S: same as add */
 		return patch_add(c, p, value);
-	if (p->sub != NULL)
-		nv = patch_value(c, p->schema, a, p->sub, value, VALIDATE_ATTRIBUTE);
-	else
-		nv = patch_value(c, p->schema, a, NULL, value, VALIDATE_ELEMENT);
-	if (nv == NULL)
-		goto done;
-	arr = path_get(c->rt, c->res, p->schema, a);
-	for (i = 0; json_is_array(arr) && i < json_array_size(arr); i++) {
-		json_t *e = json_array_get(arr, i);
-
-		if (!patch_elem_match(a, p->filter, e))
-			continue;
-		hits++;
-		if (p->sub == NULL) {
-			json_t *copy = json_deep_copy(nv);
-
-			if (copy == NULL)
-				goto oom;
-			json_array_set_new(arr, i, copy);
-			patch_primary_handover(arr, copy);
-			continue;
-		}
-		if (p->sub->mutability == MUT_IMMUTABLE &&
-		    path_object_get(e, p->sub->name) != NULL &&
-		    !json_equal(path_object_get(e, p->sub->name), nv)) {
-			rc = error_set(c->err, 400, SCIM_MUTABILITY, "%s.%s is immutable", a->name,
-			               p->sub->name);
-			goto done;
-		}
-		if (!json_is_object(e))
-			continue;
-		if (json_is_null(nv))
-			json_object_del(e, p->sub->name);
-		else
-			json_object_set(e, p->sub->name, nv);
-		patch_primary_handover(arr, e);
-	}
-	if (hits == 0) {
-		rc = error_set(c->err, 400, SCIM_NO_TARGET,
-		               "no value of %s matches the path filter", a->name);
-		goto done;
-	}
-	/* drop elements that became empty, and the attribute if none is left */
-	i = 0;
-	while (i < json_array_size(arr)) {
-		if (patch_is_unassigned(json_array_get(arr, i)))
-			json_array_remove(arr, i);
-		else
-			i++;
-	}
-	rc = patch_tidy(c, p->schema, a);
-	goto done;
-oom:
-	rc = error_set(c->err, 500, NULL, "out of memory");
+	return patch_filtered(c, OP_REPLACE, p, value); /* A[F] or A[F].S */
 done:
 	json_decref(nv);
 	return rc;

@@ -16,6 +16,8 @@
  *    and optionally "changed": bool, "changes": […] (patch_changes_to_json)}
  * Every case also runs with the op names in the other spellings real
  * clients send ("Add", "ADD"), which must not change the outcome.
+ * filtered_cases below adds a few cases in the same format for add and
+ * replace on A[F] / A[F].S (patch_filtered).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,6 +45,36 @@ struct pcase {
 
 static json_t *fixtures;
 static json_t *all_cases;
+
+/*
+ * More cases in the format of the case files: add and replace on A[F] and
+ * A[F].S (patch_filtered) where the case files do not reach.
+ */
+static const char filtered_cases[] =
+    "[{\"name\": \"replace simple multi-valued element by filter\", \"type\": \"User\","
+    "  \"resource\": {\"schemas\": [\"" SCHEMA_CORE_USER "\", \"" SCHEMA_ADMIN_USER "\"],"
+    "    \"userName\": \"u\", \"" SCHEMA_ADMIN_USER "\": {\"schools\": [\"s1\", \"s2\"]}},"
+    "  \"ops\": [{\"op\": \"replace\","
+    "    \"path\": \"" SCHEMA_ADMIN_USER ":schools[value eq \\\"s1\\\"]\", \"value\": \"s3\"}],"
+    "  \"expect_attrs\": {\"" SCHEMA_ADMIN_USER "\": {\"schools\": [\"s3\", \"s2\"]}}},"
+    " {\"name\": \"add of an immutable member value by filter\", \"type\": \"Group\","
+    "  \"resource\": \"group\","
+    "  \"ops\": [{\"op\": \"add\", \"path\": \"members[type eq \\\"User\\\"].value\","
+    "    \"value\": \"other\"}],"
+    "  \"error\": {\"status\": 400, \"scimType\": \"mutability\"}},"
+    " {\"name\": \"replace filter sub-attribute null drops an emptied element\","
+    "  \"type\": \"User\", \"resource\": \"user\","
+    "  \"ops\": [{\"op\": \"replace\", \"path\": \"phoneNumbers[type eq \\\"work\\\"].type\","
+    "    \"value\": null},"
+    "   {\"op\": \"replace\", \"path\": \"phoneNumbers[value pr].value\", \"value\": null}],"
+    "  \"expect_absent\": [\"phoneNumbers\"], \"changed\": true},"
+    " {\"name\": \"add element by filter hands primary over\", \"type\": \"User\","
+    "  \"resource\": \"user\","
+    "  \"ops\": [{\"op\": \"add\", \"path\": \"emails[type eq \\\"home\\\"]\","
+    "    \"value\": {\"primary\": true}}],"
+    "  \"expect_attrs\": {\"emails\": ["
+    "    {\"value\": \"bjensen@example.com\", \"type\": \"work\", \"primary\": false},"
+    "    {\"value\": \"babs@jensen.org\", \"type\": \"home\", \"primary\": true}]}}]";
 
 static const char *
 srcdir(void)
@@ -253,6 +285,17 @@ main(void)
 		json_decref(arr);
 	}
 	free(names);
+	{
+		json_error_t jerr;
+		json_t *arr = json_loads(filtered_cases, 0, &jerr);
+
+		if (!json_is_array(arr)) {
+			fprintf(stderr, "# filtered_cases:%d: %s\n", jerr.line, jerr.text);
+			return 1;
+		}
+		json_array_extend(all_cases, arr);
+		json_decref(arr);
+	}
 	n = json_array_size(all_cases) * 3;
 	tests = calloc(n, sizeof(*tests));
 	pcs = calloc(n, sizeof(*pcs));
