@@ -31,7 +31,9 @@
  *     surrogate pairs; invalid UTF-8, lone surrogates and \u0000 refused).
  *   - Bare words end at whitespace, "(", ")", "[", "]" or '"'. true, false
  *     and null (any case) and JSON numbers are taken as such; anything else
- *     is a string ("007" stays a string).
+ *     is a string ("007" stays a string). A control byte (0x00–0x1F other
+ *     than the whitespace above, 0x7F) in a bare word is invalidFilter at
+ *     its offset: a client that means one writes it as a JSON escape.
  *   - Type checks at parse time (known attributes only): gt/ge/lt/le on
  *     boolean, binary and complex attributes, and co/sw/ew on booleans, are
  *     invalidFilter; gt/ge/lt/le on dateTime need an RFC 3339 literal.
@@ -132,6 +134,15 @@ static bool
 filter_is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* ASCII control bytes: C0 and DEL. */
+static bool
+filter_is_control(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	return u < 0x20 || u == 0x7f;
 }
 
 static bool
@@ -490,8 +501,13 @@ filter_parse_literal(struct filter_parser *p, json_t **out)
 		p->pos = i + 1;
 		return 0;
 	}
-	for (i = start; i < p->len && !filter_is_delim(p->s[i]); i++)
-		;
+	for (i = start; i < p->len && !filter_is_delim(p->s[i]); i++) {
+		if (filter_is_control(p->s[i])) {
+			filter_fail(p, i, "control byte 0x%02X in an unquoted value",
+			            (unsigned char)p->s[i]);
+			return -1;
+		}
+	}
 	if (i == start) {
 		filter_fail(p, start,
 		            "expected a value (string, number, true, false or null), found %s",

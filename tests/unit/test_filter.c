@@ -378,6 +378,90 @@ test_limits(void **state)
 	cases_run += 20;
 }
 
+/*
+ * Control bytes in bare (unquoted) values: invalidFilter at the byte's offset,
+ * wherever the word starts or ends. HTAB, LF and CR are whitespace (they end
+ * the word) and NUL is refused for the whole text first. The same bytes
+ * written as JSON escapes in a quoted string are fine.
+ */
+static void
+test_bare_controls(void **state)
+{
+	const struct resource_type_def *rt = schema_resource_type("User");
+	struct attr_ref ref;
+	struct rb_error err;
+	struct filter *f;
+	char text[64], want[32];
+	char *s;
+	int c, n = 0;
+
+	(void)state;
+	for (c = 0x01; c <= 0x7f; c++) {
+		if ((c >= 0x20 && c < 0x7f) || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		snprintf(want, sizeof(want), "offset 12: control byte 0x%02X", c);
+		snprintf(text, sizeof(text), "userName eq %cjohn", c);
+		assert_null(canon("User", text, &err));
+		if (strstr(err.detail, want) == NULL)
+			fail_msg("[0x%02X at the start]: %s", c, err.detail);
+		snprintf(want, sizeof(want), "offset 14: control byte 0x%02X", c);
+		snprintf(text, sizeof(text), "userName eq jo%chn", c);
+		assert_null(canon("User", text, &err));
+		if (strstr(err.detail, want) == NULL)
+			fail_msg("[0x%02X inside]: %s", c, err.detail);
+		snprintf(want, sizeof(want), "offset 16: control byte 0x%02X", c);
+		snprintf(text, sizeof(text), "userName eq john%c and title pr", c);
+		assert_null(canon("User", text, &err));
+		if (strstr(err.detail, want) == NULL)
+			fail_msg("[0x%02X at the end]: %s", c, err.detail);
+		n += 3;
+	}
+	assert_int_equal(n, 3 * 29); /* 0x01–0x1F less HTAB, LF, CR; DEL */
+	/* a number-like or keyword-like bare word is no exception */
+	assert_null(canon("User",
+	                  "externalId eq 47\x01"
+	                  "11",
+	                  &err));
+	assert_non_null(strstr(err.detail, "offset 16: control byte 0x01"));
+	assert_null(canon("User", "active eq true\x7f", &err));
+	assert_non_null(strstr(err.detail, "offset 14: control byte 0x7F"));
+	/* an ANSI escape sequence */
+	assert_null(canon("User", "userName eq \x1b[31mjohn", &err));
+	assert_non_null(strstr(err.detail, "offset 12: control byte 0x1B"));
+	/* inside a value filter, in a filter and through the PATCH path API */
+	assert_null(canon("User", "emails[type eq wo\x02rk]", &err));
+	assert_non_null(strstr(err.detail, "offset 17: control byte 0x02"));
+	assert_int_equal(schema_resolve(rt, "emails", 6, &ref), 0);
+	error_clear(&err);
+	f = filter_parse_value_filter(rt, &ref, "type eq wo\x02rk", 13, &err);
+	assert_null(f);
+	assert_int_equal(err.status, 400);
+	assert_string_equal(err.scim_type, SCIM_INVALID_FILTER);
+	assert_non_null(strstr(err.detail, "offset 10: control byte 0x02"));
+	/* NUL: refused before any word is read */
+	error_clear(&err);
+	assert_null(filter_parse_value_filter(rt, &ref, "type eq wo\0rk", 13, &err));
+	assert_non_null(strstr(err.detail, "offset 10: NUL"));
+	/* still accepted: plain and non-ASCII bare words, escapes in quoted strings */
+	s = canon("User", "userName eq john", &err);
+	assert_non_null(s);
+	assert_string_equal(s, "userName eq \"john\"");
+	free(s);
+	s = canon("User", "userName eq jos\xc3\xa9", &err);
+	assert_non_null(s);
+	assert_string_equal(s, "userName eq \"jos\xc3\xa9\"");
+	free(s);
+	s = canon("User", "userName eq \"jo\\u0001hn\\u007f\"", &err);
+	assert_non_null(s);
+	assert_string_equal(s, "userName eq \"jo\\u0001hn\x7f\"");
+	free(s);
+	s = canon("User", "userName eq john\tand\rtitle\npr", &err);
+	assert_non_null(s);
+	assert_string_equal(s, "userName eq \"john\" and title pr");
+	free(s);
+	cases_run += n + 12;
+}
+
 /* Synthetic complex attribute with integer, decimal, dateTime, boolean, caseExact members. */
 static const struct attr_def synth_sub[] = {
     {.name = "n", .type = ATTR_INTEGER},
@@ -605,6 +689,7 @@ main(void)
 	    cmocka_unit_test(test_parse_file),    cmocka_unit_test(test_match_file),
 	    cmocka_unit_test(test_resolution),    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_value_filters), cmocka_unit_test(test_simple_multi),
+	    cmocka_unit_test(test_bare_controls),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
