@@ -323,7 +323,7 @@ filter_check_attrpath(const char *s, size_t n)
 	size_t start = 0, k;
 
 	if (n > 4 && filter_ncasecmp(s, "urn:", 4) == 0) {
-		const char *colon = NULL;
+		size_t colon = 3; /* the last ':', at least the one of "urn:" */
 
 		for (size_t i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)s[i];
@@ -331,9 +331,9 @@ filter_check_attrpath(const char *s, size_t n)
 			if (c < 0x21 || c > 0x7e)
 				return (long)i;
 			if (c == ':')
-				colon = s + i;
+				colon = i;
 		}
-		start = (size_t)(colon - s) + 1;
+		start = colon + 1;
 	}
 	k = filter_attrname_len(s + start, n - start);
 	if (k == 0)
@@ -625,7 +625,8 @@ filter_parse_instant(const char *s, size_t n, struct filter_instant *out)
 	}
 	if (i != n)
 		return false;
-	t = filter_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+	t = filter_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)h * 3600 +
+	    (int64_t)mi * 60 + sec;
 	out->sec = t - (oh * 3600 + om * 60);
 	out->nsec = nsec;
 	return true;

@@ -165,7 +165,12 @@ sort_cmp_values(const struct attr_def *def, const json_t *a, const json_t *b)
 {
 	long long sa, sb;
 	long na, nb;
+	int ta, tb;
 
+	if (a == NULL || b == NULL)
+		return (a == NULL) - (b == NULL); /* missing: last when ascending */
+	ta = (int)json_typeof(a);
+	tb = (int)json_typeof(b);
 	if (def->type == ATTR_DATETIME && json_is_string(a) && json_is_string(b)) {
 		bool pa = sort_instant(json_string_value(a), &sa, &na);
 		bool pb = sort_instant(json_string_value(b), &sb, &nb);
@@ -197,7 +202,7 @@ sort_cmp_values(const struct attr_def *def, const json_t *a, const json_t *b)
 	if (json_is_boolean(a) && json_is_boolean(b))
 		return (int)json_is_true(a) - (int)json_is_true(b);
 	/* mixed types (should not happen after validation): order by JSON type */
-	return (int)json_typeof(a) - (int)json_typeof(b);
+	return ta - tb;
 }
 
 static int
@@ -219,14 +224,7 @@ sort_compare(const struct resource_type_def *rt, const struct sort_key *k, const
 	const struct attr_def *def = k->sub != NULL ? k->sub : k->attr;
 	int c;
 
-	if (va == NULL && vb == NULL)
-		c = 0;
-	else if (va == NULL)
-		c = 1; /* missing: last when ascending */
-	else if (vb == NULL)
-		c = -1;
-	else
-		c = sort_cmp_values(def, va, vb);
+	c = sort_cmp_values(def, va, vb);
 	if (k->descending)
 		c = -c;
 	return c != 0 ? c : sort_by_id(a, b);

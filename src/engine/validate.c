@@ -138,6 +138,8 @@ validate_boolean(const json_t *v, bool *out)
 static const char *
 json_kind(const json_t *v)
 {
+	if (v == NULL) /* absent: unassigned, as null (RFC 7643 §2.5) */
+		return "null";
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		return "an object";
@@ -316,6 +318,7 @@ static int
 check_element(struct vctx *c, const struct attr_def *a, const json_t *v, const char *where,
               json_t **out)
 {
+	*out = NULL;
 	if (json_is_array(v))
 		return error_set(c->err, 400, SCIM_INVALID_VALUE,
 		                 "attribute '%s': nested arrays are not allowed", where);
