@@ -136,6 +136,53 @@ grants_summary(const json_t *grants)
 	return map;
 }
 
+bool
+grants_bind_locked(const json_t *person, const json_t *grants)
+{
+	const char *desc;
+	json_t *g, *vals;
+	bool seen = false;
+	size_t i;
+
+	json_array_foreach(grants, i, g)
+	{
+		if (json_is_true(json_object_get(g, "active")) &&
+		    json_string_value(json_object_get(g, "permission")) != NULL)
+			return false; /* an active grant vouches for the person */
+	}
+	json_object_foreach((json_t *)person, desc, vals)
+	{
+		char src[SRC_MAX];
+		if (entry_desc_base_len(desc) != 8 || strncmp(desc, "rbactive", 8) != 0 ||
+		    !entry_desc_option_value(desc, "x-src-", src, sizeof(src)))
+			continue;
+		seen = true;
+		for (i = 0; i < json_array_size(vals); i++)
+			if (grants_true(json_string_value(json_array_get(vals, i)), false))
+				return false; /* a source holds the person active */
+	}
+	return seen; /* no source ever set active: active, as SCIM reads it */
+}
+
+json_t *
+grants_access(const json_t *person, const json_t *grants)
+{
+	json_t *map = grants_summary(grants);
+
+	if (map != NULL && grants_bind_locked(person, grants) &&
+	    entry_map_add(map, "rbbindlocked", "TRUE") < 0) {
+		json_decref(map);
+		return NULL;
+	}
+	return map;
+}
+
+bool
+grants_access_desc(const char *desc)
+{
+	return grants_summary_desc(desc) || !strcmp(desc, "rbbindlocked");
+}
+
 /* Does actor grant `a` cover school `uuid` (in `region`, may be NULL)? */
 static bool
 grants_covers_school(const json_t *a, const char *uuid, const char *region)

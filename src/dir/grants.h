@@ -15,6 +15,13 @@
  *             rbManageRegion / rbViewRegion, rbManageSchool / rbViewSchool.
  *             "view" attributes include every grant (any access); "manage"
  *             only manage grants (manage beats view).
+ *   bind lock rbBindLocked: TRUE on a person nobody vouches for: no active
+ *             grant (direct or via a role group) and no source's
+ *             rbActive;x-src-<source> is TRUE, while at least one source
+ *             has set active (rbActive;x-src-* present). A person on whom
+ *             no source ever set active reads active=true over SCIM and
+ *             is not locked. slapd's ACL denies `auth` on userPassword of
+ *             a locked entry, so its bind fails with invalidCredentials.
  */
 #ifndef RB_GRANTS_H
 #define RB_GRANTS_H
@@ -44,6 +51,24 @@ json_t *grants_summary(const json_t *grants);
 
 /* grants_summary_desc — true for the summary descriptions grants_summary writes. */
 bool grants_summary_desc(const char *desc);
+
+/*
+ * grants_bind_locked — the bind-lock rule (see the glossary) for `person`
+ * (an entry map: its rbactive;x-src-* descriptions are read) holding
+ * `grants` (grants_list of the same person, role groups included).
+ */
+bool grants_bind_locked(const json_t *person, const json_t *grants);
+
+/*
+ * grants_access — what the bridge derives from a person's grants and
+ * writes in the same modify as each grant change: grants_summary(grants)
+ * plus rbbindlocked: TRUE when grants_bind_locked(person, grants). A NEW
+ * attribute map holding only the non-empty descriptions (absent = remove).
+ */
+json_t *grants_access(const json_t *person, const json_t *grants);
+
+/* grants_access_desc — true for the descriptions grants_access writes. */
+bool grants_access_desc(const char *desc);
 
 /*
  * grants_may_grant — the no-escalation rule (SPEC §1) for an in-product

@@ -76,6 +76,7 @@ static char *user_attrs[] = {
     "rbViewRegion",
     "rbManageSchool",
     "rbViewSchool",
+    "rbBindLocked",
     DIR_OPERATIONAL,
     NULL,
 };
@@ -436,10 +437,10 @@ users_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *err)
 }
 
 /*
- * Add to `map` (what the caller's write produces) the access summary of
- * the person after the write: `old` (the entry, or NULL for a new person)
- * with the caller's descriptions replaced by `map`'s, plus the role groups
- * the person is in. 0, or -1 with *err.
+ * Add to `map` (what the caller's write produces) the access summary and
+ * the bind lock (grants_access) of the person after the write: `old` (the
+ * entry, or NULL for a new person) with the caller's descriptions replaced
+ * by `map`'s, plus the role groups the person is in. 0, or -1 with *err.
  */
 static int
 users_summarize(struct dir_op *op, const json_t *old, json_t *map, struct rb_error *err)
@@ -468,7 +469,7 @@ users_summarize(struct dir_op *op, const json_t *old, json_t *map, struct rb_err
 		goto done;
 	mine = users_groups_of(merged, groups);
 	grants = grants_list(merged, mine);
-	summary = grants ? grants_summary(grants) : NULL;
+	summary = grants ? grants_access(merged, grants) : NULL;
 	if (summary == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
@@ -484,11 +485,19 @@ done:
 	return rc;
 }
 
+/* The descriptions users_summarize computes (summary and bind lock). */
 static bool
 users_summary_owned(const char *desc, void *arg)
 {
 	(void)arg;
-	return grants_summary_desc(desc);
+	return grants_access_desc(desc);
+}
+
+/* What a User write owns: map_user_owned's, and rbbindlocked (absent = remove it). */
+static bool
+users_write_owned(const char *desc, void *arg)
+{
+	return map_user_owned(desc, arg) || grants_access_desc(desc);
 }
 
 int
@@ -752,7 +761,7 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 	}
 	json_object_del(map, "uid");
 	json_object_del(map, "objectclass");
-	mods = entry_mods_build(old, map, map_user_owned, (void *)source);
+	mods = entry_mods_build(old, map, users_write_owned, (void *)source);
 	if (mods == NULL)
 		goto oom;
 	mods = dir_mods_hold(mods, old, source);

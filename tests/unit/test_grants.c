@@ -78,6 +78,85 @@ test_no_grant_no_access(void **state)
 	json_decref(person);
 }
 
+/*
+ * The bind lock (grants.h): rbBindLocked when no active grant (direct or
+ * through a role group) and no source's rbActive;x-src-S is TRUE, while
+ * some source has set active at all. Person entry map, role groups, locked?
+ */
+#define ROLE(active)                                                                               \
+	"[{\"entryuuid\":[\"g1\"],\"rbsource\":[\"entra\"],\"rbpermission\":[\"view\"],"           \
+	"\"rbscope\":[\"district\"]" active "}]"
+static const struct {
+	const char *person;
+	const char *groups;
+	bool locked;
+	const char *why;
+} bind_lock[] = {
+    {"{\"uid\":[\"a\"]}", "[]", false, "nobody set active, no grant: active as SCIM reads it"},
+    {"{\"rbactive;x-src-okta\":[\"TRUE\"]}", "[]", false,
+     "an ordinary user pushed active by an IdP"},
+    {"{\"rbactive;x-src-okta\":[\"FALSE\"]}", "[]", true, "its only source suspended it"},
+    {"{\"rbactive;x-src-okta\":[\"FALSE\"],\"rbactive;x-src-entra\":[\"TRUE\"]}", "[]", false,
+     "another source holds it active"},
+    {"{\"rbactive;x-src-okta\":[\"FALSE\"],\"rbactive;x-src-entra\":[\"FALSE\"]}", "[]", true,
+     "every source suspended it"},
+    {"{\"rbactive;x-src-okta\":[\"FALSE\"],\"rbexternalid;x-src-entra\":[\"e1\"]}", "[]", true,
+     "a second source holds it without saying active"},
+    {"{\"rbpermission;x-src-okta\":[\"manage\"],\"rbscope;x-src-okta\":[\"district\"],"
+     "\"rbactive;x-src-okta\":[\"FALSE\"]}",
+     "[]", true, "an administrator whose only grant is suspended"},
+    {"{\"rbpermission;x-src-okta\":[\"manage\"],\"rbscope;x-src-okta\":[\"district\"],"
+     "\"rbactive;x-src-okta\":[\"FALSE\"],\"rbpermission;x-src-entra\":[\"view\"],"
+     "\"rbscope;x-src-entra\":[\"district\"]}",
+     "[]", false, "one active grant from another source (no rbActive: active by default)"},
+    {"{\"rbpermission;x-src-okta\":[\"view\"],\"rbscope;x-src-okta\":[\"school\"]}", "[]", false,
+     "a grant with no active flag is active"},
+    {"{\"rbpermission;x-src-okta\":[\"view\"],\"rbscope;x-src-okta\":[\"district\"],"
+     "\"rbactive;x-src-okta\":[\"FALSE\"],\"rbpermission;x-src-entra\":[\"view\"],"
+     "\"rbscope;x-src-entra\":[\"district\"],\"rbactive;x-src-entra\":[\"FALSE\"]}",
+     "[]", true, "every grant suspended"},
+    {"{\"rbactive;x-src-entra\":[\"FALSE\"]}", ROLE(""), false,
+     "an active role-group grant vouches"},
+    {"{\"rbactive;x-src-entra\":[\"FALSE\"]}", ROLE(",\"rbactive\":[\"FALSE\"]"), true,
+     "a suspended role group does not"},
+    {"{\"rbactive;x-src-entra\":[\"FALSE\"]}", "[{\"entryuuid\":[\"g2\"],\"cn\":[\"plain\"]}]",
+     true, "a plain group confers nothing"},
+    {"{\"rbactive;x-src-entra\":[\"TRUE\"]}", ROLE(",\"rbactive\":[\"FALSE\"]"), false,
+     "a suspended role group, but a source holds it active"},
+    {"{\"rbactive\":[\"FALSE\"]}", "[]", false,
+     "an untagged rbActive is no source's word (persons carry none)"},
+};
+
+static void
+test_bind_lock(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bind_lock) / sizeof(bind_lock[0]); i++) {
+		json_t *person = load(bind_lock[i].person), *groups = load(bind_lock[i].groups);
+		json_t *grants = grants_list(person, groups), *access;
+		bool locked = grants_bind_locked(person, grants);
+
+		if (locked != bind_lock[i].locked)
+			fail_msg("%s: locked=%d", bind_lock[i].why, locked);
+		/* grants_access writes it with the summary, only when locked */
+		access = grants_access(person, grants);
+		if (bind_lock[i].locked)
+			assert_string_equal(entry_map_first(access, "rbbindlocked"), "TRUE");
+		else
+			assert_null(json_object_get(access, "rbbindlocked"));
+		json_decref(access);
+		json_decref(grants);
+		json_decref(groups);
+		json_decref(person);
+	}
+	assert_true(grants_access_desc("rbbindlocked"));
+	assert_true(grants_access_desc("rbviewall"));
+	assert_false(grants_access_desc("rbactive"));
+	assert_false(grants_summary_desc("rbbindlocked"));
+}
+
 /* actor grants, wanted grant, expected status (0 = allowed) */
 static const struct {
 	const char *actor;
@@ -162,6 +241,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_list_and_summary),
 	    cmocka_unit_test(test_no_grant_no_access),
+	    cmocka_unit_test(test_bind_lock),
 	    cmocka_unit_test(test_no_escalation),
 	};
 
