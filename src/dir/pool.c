@@ -105,7 +105,66 @@ pool_rc_is_connection_error(int rc)
 	       rc == LDAP_ENCODING_ERROR || rc == LDAP_DECODING_ERROR || rc == LDAP_NO_MEMORY;
 }
 
-/* Open and bind one handle. Returns the handle or NULL (reason logged). */
+/* libldap's diagnostic message on ld, or NULL. Free with ldap_memfree. */
+static char *
+pool_diag(LDAP *ld)
+{
+	char *msg = NULL;
+
+	if (ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg) != LDAP_OPT_SUCCESS)
+		msg = NULL;
+	return msg;
+}
+
+/*
+ * TLS of one handle (StartTLS or ldaps://): the configured CA, a demanded
+ * and verified server certificate (whatever ldap.conf says), and a TLS
+ * context of the handle's own (LDAP_OPT_X_TLS_NEWCTX) so that these
+ * settings apply. 0, or -1 (reason logged).
+ */
+static int
+pool_tls_setup(const struct config *cfg, LDAP *ld)
+{
+	int demand = LDAP_OPT_X_TLS_DEMAND, is_server = 0, rc;
+
+	rc = ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
+	if (rc == LDAP_OPT_SUCCESS && cfg->ldap_tls_ca_file != NULL)
+		rc = ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->ldap_tls_ca_file);
+	if (rc == LDAP_OPT_SUCCESS)
+		rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server);
+	if (rc != LDAP_OPT_SUCCESS) {
+		log_warnx("ldap: %s: cannot set up TLS with CA file %s: %s", cfg->ldap_uri,
+		          cfg->ldap_tls_ca_file ? cfg->ldap_tls_ca_file : "(system default)",
+		          ldap_err2string(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Log why the TLS handshake (or the connection) failed. libldap's own
+ * message for an untrusted certificate is only "(unknown error code)", so
+ * the line also says what to check.
+ */
+static void
+pool_log_tls_failure(const struct config *cfg, LDAP *ld, const char *what, int rc)
+{
+	char *diag = pool_diag(ld);
+
+	log_warnx("ldap: %s: %s failed (%s%s%s): the TLS handshake did not succeed; check that "
+	          "the directory's certificate is issued for this host and signed by a CA in %s; "
+	          "not connecting in cleartext",
+	          cfg->ldap_uri, what, ldap_err2string(rc), diag && *diag ? ": " : "",
+	          diag && *diag ? diag : "",
+	          cfg->ldap_tls_ca_file ? cfg->ldap_tls_ca_file : "the system's CA store");
+	ldap_memfree(diag);
+}
+
+/*
+ * Open and bind one handle. Returns the handle or NULL (reason logged).
+ * With TLS configured (ldap_starttls, or an ldaps:// URI) a handle that did
+ * not complete the TLS handshake is never used: no cleartext fallback.
+ */
 static LDAP *
 pool_connect(const struct pool *pool)
 {
@@ -124,10 +183,38 @@ pool_connect(const struct pool *pool)
 	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
 	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
 	ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	if (cfg->ldap_tls && pool_tls_setup(cfg, ld) < 0)
+		goto fail;
 	if (cfg->ldap_starttls) {
 		rc = ldap_start_tls_s(ld, NULL, NULL);
+		if (rc == LDAP_CONNECT_ERROR) {
+			/* The TCP connection was made: the TLS handshake failed. */
+			pool_log_tls_failure(cfg, ld, "StartTLS", rc);
+			goto fail;
+		}
+		if (rc == LDAP_SERVER_DOWN) {
+			log_warnx("ldap: %s: %s", cfg->ldap_uri, ldap_err2string(rc));
+			goto fail;
+		}
 		if (rc != LDAP_SUCCESS) {
-			log_warnx("ldap: %s: StartTLS: %s", cfg->ldap_uri, ldap_err2string(rc));
+			/* E.g. a directory without TLS: "unsupported extended operation". */
+			char *diag = pool_diag(ld);
+			log_warnx("ldap: %s: StartTLS failed: %s%s%s; not connecting in cleartext",
+			          cfg->ldap_uri, ldap_err2string(rc), diag && *diag ? ": " : "",
+			          diag && *diag ? diag : "");
+			ldap_memfree(diag);
+			goto fail;
+		}
+	} else if (cfg->ldap_tls) {
+		/* ldaps://: connect (and so handshake) now, to tell a TLS failure apart. */
+		rc = ldap_connect(ld);
+		if (rc != LDAP_SUCCESS) {
+			char *diag = pool_diag(ld);
+			if (diag != NULL && *diag)
+				pool_log_tls_failure(cfg, ld, "TLS connection", rc);
+			else
+				log_warnx("ldap: %s: %s", cfg->ldap_uri, ldap_err2string(rc));
+			ldap_memfree(diag);
 			goto fail;
 		}
 	}

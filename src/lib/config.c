@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -22,7 +23,21 @@
 #define CONFIG_MAX_ARGS 8
 #define CONFIG_LINE_MAX 4096
 
-enum config_type { CT_STRING, CT_INT, CT_LONG, CT_BOOL, CT_HOSTPORT, CT_SECRET_FILE };
+/*
+ * CT_FILE: a path, readable when the file is loaded; CT_CA_FILE: a path to
+ * PEM certificates (checked with GnuTLS, so a wrong file is a file:line
+ * error and not a TLS failure at the first connection).
+ */
+enum config_type {
+	CT_STRING,
+	CT_INT,
+	CT_LONG,
+	CT_BOOL,
+	CT_HOSTPORT,
+	CT_SECRET_FILE,
+	CT_FILE,
+	CT_CA_FILE
+};
 
 struct config_row {
 	const char *name;
@@ -47,8 +62,8 @@ static const struct config_row config_table[] = {
      "idle HTTP connection timeout"},
     {"max_body_bytes", CT_LONG, OFF(max_body_bytes), 1024, 1L << 30, "1048576",
      "largest request body accepted (413 beyond)"},
-    {"tls_cert_file", CT_STRING, OFF(tls_cert_file), 0, 0, NULL, "PEM certificate: serve HTTPS"},
-    {"tls_key_file", CT_STRING, OFF(tls_key_file), 0, 0, NULL, "PEM private key for tls_cert_file"},
+    {"tls_cert_file", CT_FILE, OFF(tls_cert_file), 0, 0, NULL, "PEM certificate: serve HTTPS"},
+    {"tls_key_file", CT_FILE, OFF(tls_key_file), 0, 0, NULL, "PEM private key for tls_cert_file"},
     {"ldap_uri", CT_STRING, OFF(ldap_uri), 0, 0, "ldap://127.0.0.1:3389", "directory URI"},
     {"ldap_bind_dn", CT_STRING, OFF(ldap_bind_dn), 0, 0, NULL, "service account DN"},
     {"ldap_bind_password", CT_STRING, OFF(ldap_bind_password), 0, 0, NULL,
@@ -59,6 +74,8 @@ static const struct config_row config_table[] = {
     {"ldap_timeout_ms", CT_INT, OFF(ldap_timeout_ms), 10, 600000, "5000",
      "timeout of one LDAP operation"},
     {"ldap_starttls", CT_BOOL, OFF(ldap_starttls), 0, 1, "no", "use StartTLS to the directory"},
+    {"ldap_tls_ca_file", CT_CA_FILE, OFF(ldap_tls_ca_file), 0, 0, NULL,
+     "PEM CA certificate(s) trusted for the directory (default: the system's)"},
     {"max_results", CT_INT, OFF(max_results), 1, 10000000, "100000",
      "largest filtered result set (tooMany beyond)"},
     {"default_count", CT_INT, OFF(default_count), 1, 100000, "100", "page size by default"},
@@ -187,6 +204,68 @@ config_read_secret(const char *path, const char **why)
 	return strdup(buf);
 }
 
+/* NULL if `path` can be opened for reading, else why not. */
+static const char *
+config_check_readable(const char *path)
+{
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return strerror(errno);
+	fclose(f);
+	return NULL;
+}
+
+/* NULL if `path` holds at least one PEM certificate, else why not. */
+static const char *
+config_check_ca_file(const char *path)
+{
+	gnutls_datum_t data = {NULL, 0};
+	gnutls_x509_crt_t *crts = NULL;
+	unsigned int i, n = 0;
+	const char *why = config_check_readable(path);
+
+	if (why != NULL)
+		return why;
+	if (gnutls_load_file(path, &data) < 0)
+		return "cannot read the file";
+	if (gnutls_x509_crt_list_import2(&crts, &n, &data, GNUTLS_X509_FMT_PEM, 0) < 0 || n == 0)
+		why = "no PEM certificate in the file";
+	for (i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	gnutls_free(data.data);
+	return why;
+}
+
+/*
+ * Whether the URI list (space- or comma-separated, as libldap takes it)
+ * is all ldaps:// (1), all something else (0), or a mix (-1): a mix would
+ * let a failover go to the directory in cleartext.
+ */
+static int
+config_uri_ldaps(const char *uris)
+{
+	int ldaps = 0, other = 0;
+	const char *p = uris;
+
+	while (*p) {
+		size_t n;
+		p += strspn(p, " \t,");
+		n = strcspn(p, " \t,");
+		if (n == 0)
+			break;
+		if (n >= 8 && !strncasecmp(p, "ldaps://", 8))
+			ldaps++;
+		else
+			other++;
+		p += n;
+	}
+	if (ldaps > 0 && other > 0)
+		return -1;
+	return ldaps > 0;
+}
+
 /* Apply one scalar row; returns NULL or the reason it failed. */
 static const char *
 config_apply_row(struct config *cfg, const struct config_row *row, const char *value)
@@ -195,8 +274,16 @@ config_apply_row(struct config *cfg, const struct config_row *row, const char *v
 	const char *why = NULL;
 
 	switch (row->type) {
-	case CT_STRING: {
+	case CT_STRING:
+	case CT_FILE:
+	case CT_CA_FILE: {
 		char **field = FIELD(cfg, row, char *);
+		if (row->type == CT_FILE)
+			why = config_check_readable(value);
+		else if (row->type == CT_CA_FILE)
+			why = config_check_ca_file(value);
+		if (why != NULL)
+			return why;
 		free(*field);
 		*field = strdup(value);
 		return *field ? NULL : "out of memory";
@@ -454,6 +541,34 @@ config_load(const char *path, struct rb_error *err)
 		error_set(err, 500, NULL, "%s: tls_cert_file and tls_key_file go together", path);
 		goto fail;
 	}
+	switch (config_uri_ldaps(cfg->ldap_uri)) {
+	case -1:
+		error_set(err, 500, NULL,
+		          "%s: ldap_uri mixes ldaps:// and ldap:// URIs (a failover would be "
+		          "cleartext)",
+		          path);
+		goto fail;
+	case 1:
+		if (cfg->ldap_starttls) {
+			error_set(err, 500, NULL,
+			          "%s: ldap_starttls yes with an ldaps:// ldap_uri: ldaps:// is "
+			          "already TLS (set ldap_starttls no)",
+			          path);
+			goto fail;
+		}
+		cfg->ldap_tls = true;
+		break;
+	default:
+		cfg->ldap_tls = cfg->ldap_starttls;
+		break;
+	}
+	if (cfg->ldap_tls_ca_file != NULL && !cfg->ldap_tls) {
+		error_set(err, 500, NULL,
+		          "%s: ldap_tls_ca_file is set but the directory connection is cleartext "
+		          "(use an ldaps:// ldap_uri or ldap_starttls yes)",
+		          path);
+		goto fail;
+	}
 	if (cfg->ntenants == 0) {
 		error_set(err, 500, NULL, "%s: no tenant declared (add a `tenant NAME` line)",
 		          path);
@@ -504,9 +619,9 @@ config_free(struct config *cfg)
 		return;
 	for (row = config_table; row->name; row++) {
 		if (row->type == CT_STRING || row->type == CT_SECRET_FILE ||
-		    row->type == CT_HOSTPORT) {
+		    row->type == CT_HOSTPORT || row->type == CT_FILE || row->type == CT_CA_FILE) {
 			char **field = FIELD(cfg, row, char *);
-			if (*field != NULL && row->type != CT_STRING && row->type != CT_HOSTPORT)
+			if (*field != NULL && row->type == CT_SECRET_FILE)
 				explicit_bzero(*field, strlen(*field));
 			free(*field);
 			*field = NULL;

@@ -57,7 +57,9 @@ struct config {
 	char *ldap_bind_password; /* secret: never log */
 	char *ldap_suffix;
 	int ldap_timeout_ms;
-	bool ldap_starttls;
+	bool ldap_starttls;     /* StartTLS on ldap:// (never a cleartext fallback) */
+	bool ldap_tls;          /* derived: StartTLS or ldaps:// */
+	char *ldap_tls_ca_file; /* PEM CA certificates that sign the directory's */
 	/* SCIM */
 	int max_results;   /* cap on a filter's result set (tooMany beyond) */
 	int default_count; /* page size when the client gives none */
