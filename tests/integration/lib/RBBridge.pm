@@ -7,9 +7,15 @@ package RBBridge;
 #   my $b   = RBBridge->start($dir);            # tokens of the dev tenants
 #   my $r   = $b->req(GET => '/Users', token => 'demo-okta');
 #   $r->{status}, $r->{json}, $r->{headers}{etag}
+#
+# start() options: workers, ldap_timeout_ms, max_results, max_body_bytes;
+# TLS: tls_cert_file + tls_key_file (serve HTTPS; $b->{base} is https://,
+# and req() goes through curl trusting tls_ca_file, since HTTP::Tiny has no
+# TLS without IO::Socket::SSL), ldap_uri (e.g. $dir->{ldaps_uri}),
+# ldap_starttls => 1, ldap_tls_ca_file.
 use strict;
 use warnings;
-use File::Temp qw(tempdir);
+use File::Temp qw(tempdir tempfile);
 use HTTP::Tiny;
 use JSON::PP;
 use POSIX qw(WNOHANG);
@@ -57,7 +63,10 @@ sub start {
     open my $c, '>', $conf or die $!;
     print $c "listen 127.0.0.1:$port\n";
     print $c "workers " . ($opt{workers} // 2) . "\n";
-    print $c "ldap_uri $dir->{uri}\nldap_suffix $dir->{suffix}\n";
+    print $c "ldap_uri " . ($opt{ldap_uri} // $dir->{uri}) . "\nldap_suffix $dir->{suffix}\n";
+    print $c "ldap_starttls yes\n" if $opt{ldap_starttls};
+    print $c "ldap_tls_ca_file $opt{ldap_tls_ca_file}\n" if $opt{ldap_tls_ca_file};
+    print $c "tls_cert_file $opt{tls_cert_file}\ntls_key_file $opt{tls_key_file}\n" if $opt{tls_cert_file};
     print $c "ldap_bind_dn $dir->{service_dn}\nldap_bind_password_file $tmp/service.secret\n";
     print $c "ldap_timeout_ms " . ($opt{ldap_timeout_ms} // 3000) . "\n";
     print $c "max_results $opt{max_results}\n" if $opt{max_results};
@@ -80,11 +89,13 @@ sub start {
     }
     $self->{pid}  = $pid;
     $self->{port} = $port;
-    $self->{base} = "http://127.0.0.1:$port";
+    $self->{conf} = $conf;
+    $self->{base} = ($opt{tls_cert_file} ? 'https' : 'http') . "://127.0.0.1:$port";
+    $self->{tls_ca_file} = $opt{tls_ca_file};
     $self->{http} = HTTP::Tiny->new(timeout => 30, keep_alive => 1);
     push @BRIDGES, $self;
     for (1 .. 200) {
-        my $r = $self->{http}->get("$self->{base}/healthz");
+        my $r = $self->_request(GET => "$self->{base}/healthz", {});
         return $self if $r->{status} == 200;
         die "rosterbridge exited:\n" . $self->log_text if waitpid($pid, WNOHANG) == $pid;
         sleep 0.05;
@@ -134,13 +145,65 @@ sub req {
         $o{content} = $a{body};
         $h{'Content-Type'} //= 'application/scim+json';
     }
-    my $r = $self->{http}->request($method, $url, \%o);
+    my $r = $self->_request($method, $url, \%o);
     my $json;
     if (length($r->{content} // '') && ($r->{headers}{'content-type'} // '') =~ /json/) {
         $json = eval { JSON::PP->new->decode($r->{content}) };
     }
     return { status => $r->{status}, json => $json, headers => $r->{headers},
              content => $r->{content} };
+}
+
+# One request: HTTP::Tiny for http://, curl for https:// (trusting
+# tls_ca_file only). Returns HTTP::Tiny's shape: status (599 when no HTTP
+# answer came, content then says why), headers (lower-case names), content.
+sub _request {
+    my ($self, $method, $url, $o) = @_;
+    return $self->{http}->request($method, $url, $o) unless $url =~ /^https:/;
+    return curl_request($method, $url, %$o, ca_file => $self->{tls_ca_file});
+}
+
+# curl_request(METHOD, URL, headers => {…}, content => '…', ca_file => FILE)
+# — as _request, for any URL (a test may call it for a URL of its own).
+sub curl_request {
+    my ($method, $url, %o) = @_;
+    my (undef, $hfile) = tempfile(UNLINK => 1);
+    my (undef, $bfile) = tempfile(UNLINK => 1);
+    my (undef, $efile) = tempfile(UNLINK => 1);
+    my @cmd = ('curl', '-sS', '--max-time', '30', '-X', $method, '-D', $hfile, '-o', $bfile,
+               '-w', '%{http_code}', '-H', 'Expect:');
+    push @cmd, '--cacert', $o{ca_file} if $o{ca_file};
+    my $h = $o{headers} // {};
+    push @cmd, '-H', "$_: $h->{$_}" for sort keys %$h;
+    my $in;
+    if (defined $o{content}) {
+        (my $ifh, $in) = tempfile(UNLINK => 1);
+        print $ifh $o{content};
+        close $ifh;
+        push @cmd, '--data-binary', "\@$in";
+    }
+    push @cmd, $url;
+    my $pid = open(my $out, '-|') // die "fork: $!\n";
+    if ($pid == 0) {
+        open STDERR, '>', $efile or POSIX::_exit(127);
+        exec { $cmd[0] } @cmd or POSIX::_exit(127);
+    }
+    my $code = do { local $/; <$out> } // '';
+    close $out;
+    my $rc = $? >> 8;
+    my $slurp = sub { open my $f, '<', $_[0] or return ''; local $/; my $t = <$f>; $t // '' };
+    if ($rc != 0 || $code !~ /^[1-5]\d\d$/) {
+        return { status => 599, headers => {}, content => "curl exit $rc: " . $slurp->($efile),
+                 curl_exit => $rc };
+    }
+    my %headers;
+    my @blocks = split /\r?\n\r?\n/, $slurp->($hfile);
+    for my $line (split /\r?\n/, $blocks[-1] // '') {
+        next unless $line =~ /^([^:\s]+):\s*(.*)$/;
+        my $k = lc $1;
+        $headers{$k} = exists $headers{$k} ? "$headers{$k}, $2" : $2;
+    }
+    return { status => 0 + $code, headers => \%headers, content => $slurp->($bfile) };
 }
 
 1;

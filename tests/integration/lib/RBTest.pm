@@ -14,7 +14,9 @@ package RBTest;
 #
 # The directory hash: uri, port, suffix, data_dir, service_dn, service_pw,
 # admin_dn, admin_pw, readers => { demo => { dn, pw }, ... }, env => { all of
-# DATA_DIR/env }.
+# DATA_DIR/env }; with start_directory(tls => 1) also ca_file, tls_cert_file,
+# tls_key_file (the directory's private CA and its certificate for
+# 127.0.0.1), ldaps_port, ldaps_uri, and slapd_log (its path).
 #
 # Binding (every tool): as => 'service' (default) | 'admin' | 'anonymous' |
 # 'reader:<tenant>', or dn => DN, pw => PASSWORD.  Passwords go to the tools
@@ -104,16 +106,19 @@ sub _read_env {
 }
 
 # start_directory(%opt) — a private slapd with the schema, overlays and the
-# seed tenants. Options: port, suffix, dev (fixed dev passwords), noseed.
+# seed tenants. Options: port, suffix, dev (fixed dev passwords), noseed,
+# tls (DIRECTORY_TLS=1: StartTLS on the port, and an ldaps:// port).
 sub start_directory {
     my (%opt) = @_;
     my $base = $ENV{TMPDIR} // '/tmp';
     my $data = tempdir('rbdir-XXXXXX', DIR => $base, CLEANUP => 1);
-    my $dir = { data_dir => $data, port => $opt{port} // free_port() };
+    my $dir = { data_dir => $data, port => $opt{port} // free_port(),
+                slapd_log => "$data/slapd.log" };
     $dir->{start_env} = {
         ($opt{suffix} ? (DIRECTORY_SUFFIX => $opt{suffix}) : ()),
         ($opt{dev}    ? (DIRECTORY_DEV => 1)                : ()),
         ($opt{noseed} ? (DIRECTORY_NOSEED => 1)             : ()),
+        ($opt{tls}    ? (DIRECTORY_TLS => 1, DIRECTORY_LDAPS_PORT => free_port()) : ()),
     };
     push @DIRS, $dir;
     _directory_start($dir);
@@ -125,6 +130,13 @@ sub start_directory {
     $dir->{service_pw} = $env->{SERVICE_PW};
     $dir->{admin_dn}   = $env->{ADMIN_DN};
     $dir->{admin_pw}   = $env->{ADMIN_PW};
+    if ($env->{TLS_CA_FILE}) {
+        $dir->{ca_file}       = $env->{TLS_CA_FILE};
+        $dir->{tls_cert_file} = $env->{TLS_CERT_FILE};
+        $dir->{tls_key_file}  = $env->{TLS_KEY_FILE};
+        $dir->{ldaps_port}    = $env->{LDAPS_PORT};
+        $dir->{ldaps_uri}     = $env->{LDAPS_URI};
+    }
     for my $t (split ' ', $env->{TENANTS} // '') {
         (my $up = uc $t) =~ tr/-/_/;
         $dir->{readers}{$t} = { dn => $env->{"READER_${up}_DN"}, pw => $env->{"READER_${up}_PW"} };
@@ -219,9 +231,14 @@ sub ldapdelete {
 }
 
 # ldapwhoami($dir, dn => DN, pw => PW) → ($exit_code, $authzid or error text)
+# TLS: uri => $dir->{ldaps_uri}, or starttls => 1 (-ZZ: StartTLS or fail);
+# the directory's CA is trusted unless ca_file => FILE says otherwise.
 sub ldapwhoami {
     my ($dir, %a) = @_;
-    my ($rc, $out, $err) = _run(['ldapwhoami', _bind_args($dir, %a), '-H', $dir->{uri}]);
+    my @tls = $a{starttls} ? ('-ZZ') : ();
+    my $ca = $a{ca_file} // $dir->{ca_file};
+    my ($rc, $out, $err) = _run(['ldapwhoami', _bind_args($dir, %a), @tls, '-H', $a{uri} // $dir->{uri}],
+                                env => { $ca ? (LDAPTLS_CACERT => $ca) : () });
     _cleanup_pw($dir);
     chomp $out;
     return ($rc, $rc ? $err : $out);
