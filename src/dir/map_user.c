@@ -540,10 +540,14 @@ map_user_from_ldap(const json_t *map, const char *source, const struct map_meta 
 		json_object_set(user, "groups", groups);
 	json_decref(groups);
 
-	/* active: this source's own flag; else whether any source's is active (or none set). */
+	/* active: this source's own flag; else true when it holds a grant (a grant with
+	 * no flag is active); else whether any source's is active (or none set). */
 	snprintf(desc, sizeof(desc), "rbactive;x-src-%s", source);
 	if ((s = entry_map_first(map, desc)) != NULL) {
 		json_object_set_new(user, "active", map_bool(s));
+	} else if (snprintf(desc, sizeof(desc), "rbpermission;x-src-%s", source) > 0 &&
+	           entry_map_first(map, desc) != NULL) {
+		json_object_set_new(user, "active", json_true());
 	} else {
 		const char *d;
 		json_t *vals;

@@ -821,6 +821,26 @@ dir_user_replace(const struct dir_ctx *ctx, const char *id, const json_t *user,
 	return out;
 }
 
+/*
+ * A source with no `active` flag of its own reads back a derived value
+ * (whether any other source's is active). A PATCH that leaves `active` as it
+ * read it must not store that value as the source's own flag: attaching a
+ * grant to a person another source suspended would otherwise be born
+ * suspended. Drops "active" from `patched` (borrowed) in that case.
+ */
+static void
+users_keep_derived_active(const json_t *old, const char *source, const json_t *before,
+                          json_t *patched)
+{
+	char desc[128];
+
+	snprintf(desc, sizeof(desc), "rbactive;x-src-%s", source);
+	if (entry_map_first(old, desc) != NULL)
+		return;
+	if (json_equal(json_object_get(before, "active"), json_object_get(patched, "active")))
+		json_object_del(patched, "active");
+}
+
 json_t *
 dir_user_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
                const char *if_match, struct rb_error *err)
@@ -854,6 +874,7 @@ dir_user_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_bo
 			out = json_incref(cur);
 		goto done;
 	}
+	users_keep_derived_active(old, ctx->source, cur, pr.resource);
 	out = users_write(&op, old, pr.resource, if_match, err);
 done:
 	patch_result_clear(&pr);

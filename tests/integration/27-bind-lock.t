@@ -101,6 +101,23 @@ is($r->{status}, 200, 'Clever re-activates with PUT (no password in the body)') 
 is(locked('abe@lincoln.example'), undef, 'LDAP: unlocked');
 is(bind_rc('abe@lincoln.example', $PW), 0, 'binds with the password set at creation');
 
+# ---- a second source attaches its grant without saying `active` -------------------------------
+# It reads the person back as inactive (derived from Clever's suspension); a
+# PATCH that leaves `active` alone must not store that as its own flag.
+set_active($abe, 'demo-clever', 0);
+is(locked('abe@lincoln.example'), 'TRUE', 'Clever suspends again: locked');
+$r = $b->req(GET => "/Users/$abe", token => 'demo-okta');
+ok(!$r->{json}{active}, 'Okta (no grant yet) reads the derived active=false');
+$r = patch($abe, 'demo-okta', { op => 'add', value => { "$ADM:permission" => 'view', "$ADM:scope" => 'district' } });
+is($r->{status}, 200, 'Okta attaches a view grant by PATCH, no active in it') or diag explain $r->{json};
+my ($okg) = grep { $_->{source} eq 'okta' } @{ $r->{json}{$ADM}{grants} // [] };
+ok($okg && $okg->{active}, "Okta's new grant is active (not born suspended)") or diag explain $r->{json}{$ADM};
+ok($r->{json}{active}, '... and Okta now reads active');
+my ($oa) = RBTest::ldapsearch($dir, base => dn_of('abe@lincoln.example'), scope => 'base', attrs => ['rbActive;x-src-okta']);
+ok(!grep({ /^rbActive;x-src-okta$/i } keys %{ $oa->[0] // {} }), 'LDAP: no rbActive;x-src-okta stored');
+is(locked('abe@lincoln.example'), undef, 'LDAP: unlocked by the active grant');
+set_active($abe, 'demo-clever', 1);
+
 # ---- no source ever said anything about active ---------------------------------------------------
 $r = $b->req(POST => '/Users', token => 'demo-okta', json => {
     schemas => [$CORE], userName => 'nico@lincoln.example', password => $PW });
