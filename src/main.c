@@ -108,8 +108,12 @@ main(int argc, char **argv)
 		log_error("%s", err.detail);
 		goto done;
 	}
-	log_info("rosterbridge listening on %s:%d (%s), directory %s, %zu tenants",
-	         cfg->listen_host, cfg->listen_port, cfg->base_url, cfg->ldap_uri, cfg->ntenants);
+	log_info("rosterbridge listening on %s:%d (%s), directory %s (%s), %zu tenants",
+	         cfg->listen_host, cfg->listen_port, cfg->base_url, cfg->ldap_uri,
+	         cfg->ldap_starttls ? "StartTLS, certificate verified"
+	         : cfg->ldap_tls    ? "TLS, certificate verified"
+	                            : "cleartext",
+	         cfg->ntenants);
 	if (pool_ping(app.pool, &err) < 0)
 		log_warnx("directory not reachable yet (%s); will retry per request", err.detail);
 

@@ -146,10 +146,12 @@ void dir_meta_from_map(const json_t *map, const char *location_base, struct map_
 bool dir_etag_csn(const char *etag, char *out, size_t outlen);
 
 /*
- * dir_user_refresh_access — recompute the access summary (grants.h) of
- * the person at `dn` from its direct grants and the role groups it is in,
- * and write it if it changed (after a role group's membership or grant
- * changed). A DN that is not a person is ignored. 0, or -1 with *err.
+ * dir_user_refresh_access — recompute the access summary (grants.h) and
+ * the bind lock (rbBindLocked) of the person at `dn` from its direct grants,
+ * its sources' active flags and the role groups it is in, and write them in
+ * one modify if they changed (after a role group's membership or grant
+ * changed). `dn` is borrowed. A DN that is not a person is ignored. 0, or -1
+ * with *err.
  */
 int dir_user_refresh_access(struct dir_op *op, const char *dn, struct rb_error *err);
 

@@ -54,7 +54,7 @@ pool_timeout(const struct pool *pool)
 	struct timeval tv;
 
 	tv.tv_sec = pool->cfg->ldap_timeout_ms / 1000;
-	tv.tv_usec = (pool->cfg->ldap_timeout_ms % 1000) * 1000;
+	tv.tv_usec = (suseconds_t)(pool->cfg->ldap_timeout_ms % 1000) * 1000;
 	return tv;
 }
 

@@ -110,6 +110,8 @@ like($b->{base}, qr{^https://127\.0\.0\.1:\d+$}, 'the bridge serves https://');
 my $r = $b->req(GET => '/healthz');
 is($r->{status}, 200, 'HTTPS: /healthz with the CA');
 is($b->req(GET => '/readyz')->{status}, 200, 'HTTPS: /readyz (directory reached with StartTLS)');
+like($b->log_text, qr{listening on .*directory ldap://\S+ \(StartTLS, certificate verified\)},
+     'the startup log line says the directory connection uses StartTLS');
 $r = $b->req(GET => '/ServiceProviderConfig');
 is($r->{status}, 401, 'HTTPS: no token, 401');
 $r = $b->req(POST => '/Users', token => 'demo-okta', json => {
@@ -148,6 +150,7 @@ $b = RBBridge->start($dir, ldap_uri => $dir->{ldaps_uri}, ldap_tls_ca_file => $d
 $r = $b->req(POST => '/Users', token => 'demo-okta', json => {
     schemas => ['urn:ietf:params:scim:schemas:core:2.0:User'], userName => 'tls-ldaps@lincoln.example' });
 is($r->{status}, 201, 'ldaps://: POST /Users') or diag explain $r;
+like($b->log_text, qr{directory ldaps://\S+ \(TLS, certificate verified\)}, 'ldaps://: the startup log line says TLS');
 $id = $r->{json}{id} // '';
 $r = $b->req(GET => "/Users/$id", token => 'demo-okta');
 is($r->{json}{userName}, 'tls-ldaps@lincoln.example', 'ldaps://: GET reads it back');
