@@ -13,8 +13,8 @@
  * slapd's stats log of the bridge, see bench/README.md):
  *   get     search person by entryUUID (bridge attribute list) [+ search of
  *           its groups by entryDN when memberOf is set]
- *   filter  search (uid=…) with sort(createTimestamp entryUUID) + VLV
- *           (the bridge pages exact filters) [+ groups search]
+ *   filter  search (uid=…) with the bridge's attribute list (userName is
+ *           unique: no sort or VLV) [+ groups search]
  *   list    sort(uid:caseIgnoreOrderingMatch entryUUID) + VLV page of 100
  *           [+ one groups search for the page]
  *   add     add inetOrgPerson+rbPerson with post-read, then the bridge's
@@ -340,15 +340,9 @@ bench_one(struct worker *w, long idx)
 	case OP_FILTER:
 		snprintf(filter, sizeof(filter), "(&(objectClass=rbPerson)(uid=%s))",
 		         B.names[idx % B.n_ids]);
-		rc = bench_page(ld, filter, "createTimestamp entryUUID", &res);
-		if (rc == LDAP_BUSY) { /* see OP_LIST */
-			ldap_msgfree(res);
-			res = NULL;
-			rc = bench_reconnect(w) < 0
-			         ? -1
-			         : bench_page(w->ld, filter, "createTimestamp entryUUID", &res);
-			ld = w->ld;
-		}
+		/* userName is unique: the bridge sends a plain search, no sort or VLV. */
+		rc = bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_user_attrs, NULL,
+		                  0, &res);
 		if (rc == LDAP_SUCCESS)
 			rc = bench_groups_of(ld, res);
 		break;

@@ -156,6 +156,19 @@ dir_page_sort(const struct resource_type_def *rt, const struct dir_query *q, jso
 	return rc < 0 ? error_set(err, 500, NULL, "out of memory") : 0;
 }
 
+/*
+ * A filter naming one resource by a unique attribute (`userName eq "…"`,
+ * `id eq "…"`) matches at most one entry: a plain search answers it, with
+ * no server-side sort or VLV (and no sssvlv sort state on the connection).
+ * This is the filter identity providers send before every create.
+ */
+static bool
+dir_page_single(const struct filter *f)
+{
+	return f != NULL && f->op == FILTER_EQ && f->attr.attr != NULL && f->attr.parent == NULL &&
+	       f->attr.attr->uniqueness != UNIQ_NONE && json_is_string(f->value);
+}
+
 json_t *
 dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_query *q, long *total,
                 struct rb_error *err)
@@ -185,7 +198,7 @@ dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_qu
 	} else {
 		snprintf(sortkeys, sizeof(sortkeys), "createTimestamp entryUUID");
 	}
-	if (exact) {
+	if (exact && !dir_page_single(q->filter)) {
 		maps = dir_page_vlv(op, t, base, filter, sortkeys, q, total, err);
 		if (maps == NULL)
 			goto done;
@@ -193,7 +206,7 @@ dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_qu
 		goto done;
 	}
 
-	/* Inexact: every candidate, evaluated and sorted here. */
+	/* Inexact, or at most one match: every candidate, evaluated and sorted here. */
 	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, t->attrs, NULL, cfg->max_results + 1,
 	               &res, err) < 0)
 		goto done;

@@ -39,6 +39,27 @@ sub count_of { search(@_)->{json}{totalResults} }
 # ---- every operator -------------------------------------------------------
 is(count_of('userName eq "user007@district.example"'), 1, 'eq');
 is(count_of('userName ne "user007@district.example"'), $N - 1, 'ne');
+
+# One resource named by a unique attribute (a plain search, no sort/VLV):
+# case-insensitive userName, id, and paging over the single result.
+{
+    my $r = search('userName eq "USER007@District.Example"');
+    is($r->{json}{totalResults}, 1, 'userName eq: case-insensitive');
+    is($r->{json}{Resources}[0]{userName}, 'user007@district.example', '... the stored userName');
+    my $id = $r->{json}{Resources}[0]{id} // '';
+    $r = search(qq{id eq "$id"});
+    is($r->{json}{totalResults}, 1, 'id eq: one');
+    is($r->{json}{Resources}[0]{id}, $id, '... that resource');
+    $r = search('userName eq "user007@district.example"', startIndex => 2);
+    is_deeply([$r->{json}{totalResults}, $r->{json}{itemsPerPage}, scalar @{ $r->{json}{Resources} // [] }],
+              [1, 0, 0], 'userName eq, startIndex=2: totalResults 1, an empty page');
+    $r = search('userName eq "user007@district.example"', count => 0);
+    is_deeply([$r->{json}{totalResults}, scalar @{ $r->{json}{Resources} // [] }], [1, 0],
+              'userName eq, count=0: totalResults only');
+    is(count_of('userName eq "nobody@district.example"'), 0, 'userName eq: no such user, 0');
+    is(count_of('userName eq "user007@district.example" and title eq "nope"'), 0,
+       'userName eq inside an and: the other term still applies');
+}
 is(count_of('userName sw "user00"'), 9, 'sw');
 is(count_of('userName ew "7@district.example"'), 6, 'ew');
 is(count_of('userName co "er01"'), 10, 'co');
