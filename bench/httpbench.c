@@ -351,8 +351,11 @@ http_run(void)
 					H.bulk_ok += ok;
 					H.bulk_failed += c->batch_n - ok;
 					if (ok < c->batch_n && c->st.errors == 0)
-						fprintf(stderr, "httpbench: bulk: %ld of %ld failed: %.300s\n",
-						        c->batch_n - ok, c->batch_n, c->resp ? c->resp : "");
+						fprintf(
+						    stderr,
+						    "httpbench: bulk: %ld of %ld failed: %.300s\n",
+						    c->batch_n - ok, c->batch_n,
+						    c->resp ? c->resp : "");
 				}
 			} else {
 				if (c->st.errors == 0)
