@@ -23,9 +23,29 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 
-BASE_CFLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc $(WARN) \
-               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lldap -llber -lpthread -lm
+# The packages' flags come from build/config.mk, which make generates after
+# scripts/install-deps has installed pkg-config and the -dev packages, then
+# re-reads (GNU make remakes an included makefile before anything else and
+# starts over). So the first `make check` on a fresh machine, with -j too,
+# compiles with flags read after the install, never with empty ones. Goals
+# that build nothing do not install anything.
+NODEPS_GOALS := clean stop format format-check
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+include build/config.mk
+endif
+
+build/config.mk: Makefile scripts/install-deps
+	@scripts/install-deps
+	@mkdir -p build
+	@cflags=$$(pkg-config --cflags $(PKGS)) && libs=$$(pkg-config --libs $(PKGS)) \
+	  && jlibs=$$(pkg-config --libs jansson) && clibs=$$(pkg-config --libs libcurl) \
+	  && printf 'PKG_CFLAGS := %s\nPKG_LIBS := %s\nJANSSON_LIBS := %s\nCURL_LIBS := %s\n' \
+	     "$$cflags" "$$libs" "$$jlibs" "$$clibs" > $@.tmp \
+	  || { echo "make: pkg-config could not find $(PKGS) after scripts/install-deps" >&2; exit 1; }
+	@mv $@.tmp $@
+
+BASE_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc $(WARN) $(PKG_CFLAGS)
+LIBS = $(PKG_LIBS) -lldap -llber -lpthread -lm
 
 ifeq ($(SANITIZE),1)
 BUILD ?= build/san
@@ -64,7 +84,8 @@ all: $(BUILD)/rosterbridge
 deps:
 	@scripts/install-deps
 
-$(BUILD)/%.o: %.c
+# Order-only: packages are installed before anything compiles, even with -j.
+$(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
@@ -83,10 +104,9 @@ unit: $(UNIT_BINS)
 	@prove $(if $(V),-v) $(UNIT_BINS)
 
 # Fuzz targets: clang + libFuzzer over the engine only (no HTTP, no LDAP).
-FUZZ_FLAGS := -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -O1 -g \
-              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-              $(shell pkg-config --cflags jansson 2>/dev/null)
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(ENGINE_SRCS) $(wildcard src/lib/*.h src/engine/*.h)
+FUZZ_FLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -O1 -g \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(ENGINE_SRCS) $(wildcard src/lib/*.h src/engine/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(ENGINE_SRCS) -ljansson -lgnutls -lpthread -lm
 
@@ -145,13 +165,13 @@ clean:
 build/differential/engine_cli: tests/differential/engine_cli.c $(LIB_SRCS) $(ENGINE_SRCS) $(wildcard src/lib/*.h src/engine/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(OPT) $(CFLAGS) -o $@ $< $(LIB_SRCS) $(ENGINE_SRCS) $(LDFLAGS) \
-	  $(shell pkg-config --libs jansson 2>/dev/null) -lgnutls -lpthread -lm
+	  $(JANSSON_LIBS) -lgnutls -lpthread -lm
 
 # Engine micro-benchmark (called by bench/run): always optimised, engine + lib only.
 build/bench/engine_bench: bench/engine_bench.c $(LIB_SRCS) $(ENGINE_SRCS) $(wildcard src/lib/*.h src/engine/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O2 -g $(CFLAGS) -o $@ $< $(LIB_SRCS) $(ENGINE_SRCS) $(LDFLAGS) \
-	  $(shell pkg-config --libs jansson 2>/dev/null) -lgnutls -lpthread -lm
+	  $(JANSSON_LIBS) -lgnutls -lpthread -lm
 
 # Load generators of `make bench` (bench/run builds them): raw LDAP and SCIM over HTTP.
 build/bench/ldapbench: bench/ldapbench.c bench/bench_stats.h
@@ -160,7 +180,7 @@ build/bench/ldapbench: bench/ldapbench.c bench/bench_stats.h
 
 build/bench/httpbench: bench/httpbench.c bench/bench_stats.h
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -O2 -g $(CFLAGS) -o $@ $< $(LDFLAGS) $(shell pkg-config --libs libcurl 2>/dev/null)
+	$(CC) $(BASE_CFLAGS) -O2 -g $(CFLAGS) -o $@ $< $(LDFLAGS) $(CURL_LIBS)
 
 # Raw-LDAP helper of bench/growth (the script builds it with this rule).
 build/bench/growth_ldap: bench/growth_ldap.c
