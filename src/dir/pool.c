@@ -422,7 +422,8 @@ pool_ping(struct pool *pool, struct rb_error *err)
 		last = pool->ping_last;
 		pthread_mutex_unlock(&pool->mutex);
 		if (last < 0)
-			return error_set(err, 503, NULL, "the directory did not answer the last probe");
+			return error_set(err, 503, NULL,
+			                 "the directory did not answer the last probe");
 		return 0;
 	}
 	if (slot->conn.ld != NULL && !pool_alive(slot->conn.ld)) {
@@ -443,8 +444,8 @@ pool_ping(struct pool *pool, struct rb_error *err)
 		}
 	}
 	if (rc == LDAP_SUCCESS) {
-		rc = ldap_search_ext_s(slot->conn.ld, "", LDAP_SCOPE_BASE, "(objectClass=*)",
-		                       attrs, 0, NULL, NULL, &tv, 1, &res);
+		rc = ldap_search_ext_s(slot->conn.ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs,
+		                       0, NULL, NULL, &tv, 1, &res);
 		ldap_msgfree(res);
 		if (pool_rc_is_connection_error(rc)) {
 			ldap_unbind_ext_s(slot->conn.ld, NULL, NULL);

@@ -202,7 +202,8 @@ server_first_checks(struct http_server *srv, struct MHD_Connection *c, const cha
 		pthread_mutex_unlock(&srv->mutex);
 	}
 	if (nul_in != NULL && nul_in == url) {
-		error_set(&st->early_err, 404, NULL, "no such resource (the path contains a NUL byte)");
+		error_set(&st->early_err, 404, NULL,
+		          "no such resource (the path contains a NUL byte)");
 		st->early = 404;
 		return;
 	}
@@ -390,7 +391,8 @@ server_unescape(void *cls, struct MHD_Connection *c, char *s)
 	bool nul = false;
 
 	while (*in) {
-		if (in[0] == '%' && isxdigit((unsigned char)in[1]) && isxdigit((unsigned char)in[2])) {
+		if (in[0] == '%' && isxdigit((unsigned char)in[1]) &&
+		    isxdigit((unsigned char)in[2])) {
 			char pair[3] = {in[1], in[2], '\0'};
 			*out = (char)strtoul(pair, NULL, 16);
 			if (*out == '\0')
@@ -539,9 +541,8 @@ server_start(struct app *app, struct rb_error *err)
 	    (unsigned int)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)(12 * 1024), MHD_OPTION_NOTIFY_COMPLETED, server_completed, srv,
 	    MHD_OPTION_NOTIFY_CONNECTION, server_notify_conn, srv, MHD_OPTION_UNESCAPE_CALLBACK,
-	    server_unescape, srv,
-	    srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
+	    server_unescape, srv, srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+	    srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		error_set(err, 500, NULL, "cannot listen on %s:%d (address in use?)",
 		          cfg->listen_host, cfg->listen_port);
