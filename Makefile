@@ -126,7 +126,7 @@ run: deps all
 	@scripts/run-dev
 
 stop:
-	@scripts/directory stop var/directory
+	@scripts/directory stop $${RB_VAR:-var}/directory
 
 bench: deps
 	@$(MAKE) --no-print-directory BUILD=build/release OPT=-O2 all
