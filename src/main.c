@@ -116,6 +116,9 @@ main(int argc, char **argv)
 	         cfg->ntenants);
 	if (pool_ping(app.pool, &err) < 0)
 		log_warnx("directory not reachable yet (%s); will retry per request", err.detail);
+	if (dir_repair_start(app.dir) < 0)
+		log_warnx("the repair thread did not start: half-done role-group changes wait "
+		          "for the next start");
 
 	if (sigwait(&set, &sig) != 0)
 		sig = SIGTERM;

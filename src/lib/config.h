@@ -70,6 +70,7 @@ struct config {
 	int bulk_max_operations;
 	long bulk_max_payload;
 	int retention_days; /* deprovisioned people kept disabled this long */
+	int repair_interval_s; /* access.c: pending role-group changes finished this often */
 	char *log_level;
 	/* tenants and tokens */
 	struct config_tenant *tenants;

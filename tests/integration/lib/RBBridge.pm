@@ -74,6 +74,7 @@ sub start {
     print $c "ldap_bind_dn $dir->{service_dn}\nldap_bind_password_file $tmp/service.secret\n";
     print $c "ldap_timeout_ms " . ($opt{ldap_timeout_ms} // 3000) . "\n";
     print $c "max_results $opt{max_results}\n" if $opt{max_results};
+    print $c "repair_interval_s $opt{repair_interval_s}\n" if $opt{repair_interval_s};
     print $c "max_body_bytes $opt{max_body_bytes}\n" if $opt{max_body_bytes};
     print $c "log_level info\n";
     print $c $opt{extra_conf} if defined $opt{extra_conf};
