@@ -65,10 +65,10 @@ char *access_group_attrs[] = {
 
 /* What a refresh reads of a person: its grants, flags, groups and derived values. */
 static char *access_person_attrs[] = {
-    "rbPermission",   "rbCanManageAdmins", "rbScope",     "rbSchoolRef",    "rbRegionRef",
-    "rbActive",       "memberOf",          "rbManageAll", "rbViewAll",      "rbManageRegion",
-    "rbViewRegion",   "rbManageSchool",    "rbViewSchool", "rbBindLocked",  "entryCSN",
-    NULL,
+    "rbPermission", "rbCanManageAdmins", "rbScope",      "rbSchoolRef",
+    "rbRegionRef",  "rbActive",          "memberOf",     "rbManageAll",
+    "rbViewAll",    "rbManageRegion",    "rbViewRegion", "rbManageSchool",
+    "rbViewSchool", "rbBindLocked",      "entryCSN",     NULL,
 };
 
 /* ---- ownership ---- */
@@ -118,9 +118,11 @@ access_school_unreferenced(struct dir_op *op, const char *uuid, struct rb_error 
 		{
 			char opt[128];
 			const char *who;
-			if (entry_desc_base_len(desc) != 11 || strncmp(desc, "rbschoolref", 11) != 0)
+			if (entry_desc_base_len(desc) != 11 ||
+			    strncmp(desc, "rbschoolref", 11) != 0)
 				continue;
-			/* a person's direct grant (;x-src-<source>), or a role group's (its owner) */
+			/* a person's direct grant (;x-src-<source>), or a role group's (its owner)
+			 */
 			who = entry_desc_option_value(desc, "x-src-", opt, sizeof(opt))
 			          ? opt
 			          : grants_owner(m);
@@ -390,9 +392,9 @@ access_group_is_role(const json_t *map)
 bool
 access_group_grant_changed(const json_t *a, const json_t *b)
 {
-	static const char *const descs[] = {
-	    "rbpermission", "rbscope",           "rbschoolref", "rbregionref",
-	    "rbactive",     "rbcanmanageadmins", "rbsource",    NULL};
+	static const char *const descs[] = {"rbpermission", "rbscope",  "rbschoolref",
+	                                    "rbregionref",  "rbactive", "rbcanmanageadmins",
+	                                    "rbsource",     NULL};
 	size_t i;
 
 	for (i = 0; descs[i] != NULL; i++) {
@@ -513,6 +515,10 @@ access_pending_begin(struct dir_op *op, const json_t *old, const json_t *new_map
 	entry_map_add(map, "objectclass", "rbAccessPending");
 	entry_map_add(map, "cn", name);
 	entry_map_add(map, "rbrepairfilter", f.s);
+	if (old != NULL && entry_map_first(old, "dn") != NULL)
+		entry_map_add(map, "rbrepairgroup", entry_map_first(old, "dn"));
+	if (new_dn != NULL)
+		entry_map_add(map, "rbrepairgroup", new_dn);
 	mods = entry_mods_build(NULL, map, NULL, NULL);
 	if (mods == NULL) {
 		error_set(err, 500, NULL, "out of memory");
@@ -525,10 +531,11 @@ access_pending_begin(struct dir_op *op, const json_t *old, const json_t *new_map
 		/* First use in this tenant: make ou=pending, then add again. */
 		error_clear(err);
 		{
-			json_t *ou = json_pack("{s:[s,s], s:[s]}", "objectclass", "organizationalUnit",
-			                       "top", "ou", "pending");
+			json_t *ou = json_pack("{s:[s,s], s:[s]}", "objectclass",
+			                       "organizationalUnit", "top", "ou", "pending");
 			LDAPMod **omods = ou ? entry_mods_build(NULL, ou, NULL, NULL) : NULL;
-			json_t *made = omods ? dir_write(op, true, base, omods, NULL, none, err) : NULL;
+			json_t *made =
+			    omods ? dir_write(op, true, base, omods, NULL, none, err) : NULL;
 			if (made == NULL && err->status == 409)
 				error_clear(err); /* another writer made it */
 			json_decref(made);
@@ -652,7 +659,8 @@ access_school_strip(struct dir_op *op, const char *uuid, const char *ext, struct
 			bool given;
 			if (!strcmp(desc, "dn"))
 				continue;
-			given = entry_desc_base_len(desc) == 13 && !strncmp(desc, "rbschoolgiven", 13);
+			given =
+			    entry_desc_base_len(desc) == 13 && !strncmp(desc, "rbschoolgiven", 13);
 			json_array_foreach(vals, i, one)
 			{
 				const char *val = json_string_value(one);
@@ -671,7 +679,8 @@ access_school_strip(struct dir_op *op, const char *uuid, const char *ext, struct
 		if (mods != NULL && entry_mods_count(mods) > 0) {
 			static char *post[] = {"entryUUID", NULL};
 			op->permissive = true;
-			after = dir_write(op, false, entry_map_first(m, "dn"), mods, NULL, post, err);
+			after =
+			    dir_write(op, false, entry_map_first(m, "dn"), mods, NULL, post, err);
 			op->permissive = false;
 		} else if (mods == NULL) {
 			error_set(err, 500, NULL, "out of memory");
@@ -697,10 +706,58 @@ done:
 
 /* ---- repair ---- */
 
+/*
+ * Has slapd finished the change of group `dn`? Its memberof overlay adds
+ * and removes the members' memberOf after the group's own write, inside
+ * the operation, and goes on after the client that sent it died: until
+ * every member has its memberOf (and nobody else), a summary computed
+ * from memberOf would be computed too early. A group that is gone counts
+ * as finished (memberof drops memberOf with it). 1 yes, 0 not yet, -1 err.
+ */
+static int
+access_group_settled(struct dir_op *op, const char *dn, struct rb_error *err)
+{
+	static char *member[] = {"member", NULL}, *none[] = {"1.1", NULL};
+	LDAPMessage *res = NULL;
+	char *esc = escape_filter_value(dn, strlen(dn)), *filter = NULL;
+	size_t n;
+	int members = 0, having = 0, rc = -1;
+
+	if (esc == NULL || (filter = malloc((n = strlen(esc) + 16))) == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	if (dir_search(op, dn, LDAP_SCOPE_BASE, "(objectClass=rbGroup)", member, NULL, 1, &res,
+	               err) < 0)
+		goto done;
+	if (res == NULL || ldap_first_entry(op->conn->ld, res) == NULL) {
+		rc = 1;
+		goto done;
+	}
+	{
+		struct berval **vals = ldap_get_values_len(
+		    op->conn->ld, ldap_first_entry(op->conn->ld, res), "member");
+		members = ldap_count_values_len(vals);
+		ldap_value_free_len(vals);
+	}
+	ldap_msgfree(res);
+	res = NULL;
+	snprintf(filter, n, "(memberOf=%s)", esc);
+	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, none, NULL, 0, &res, err) < 0)
+		goto done;
+	having = res ? ldap_count_entries(op->conn->ld, res) : 0;
+	rc = members == having;
+done:
+	ldap_msgfree(res);
+	free(esc);
+	free(filter);
+	return rc;
+}
+
 int
 access_repair(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err)
 {
-	static char *attrs[] = {"rbRepairFilter", "entryCSN", NULL};
+	static char *attrs[] = {"rbRepairFilter", "rbRepairGroup", "entryCSN", NULL};
 	LDAPMessage *res = NULL, *e;
 	char *base = dir_ou_dn(op, "pending"), *people = dir_ou_dn(op, "people"), filter[128],
 	     stamp[32];
@@ -723,15 +780,27 @@ access_repair(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err)
 	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
 	     e = ldap_next_entry(op->conn->ld, e)) {
 		static char *none[] = {"1.1", NULL};
-		json_t *m = entry_to_map(op->conn->ld, e);
+		json_t *m = entry_to_map(op->conn->ld, e),
+		       *groups = json_object_get(m, "rbrepairgroup");
 		const char *terms = entry_map_first(m, "rbrepairfilter");
 		LDAPMessage *pres = NULL, *p;
 		struct strbuf pf = {0};
+		int settled = 1;
+		size_t g;
+		for (g = 0; g < json_array_size(groups) && settled == 1; g++)
+			settled = access_group_settled(
+			    op, json_string_value(json_array_get(groups, g)), err);
+		if (settled != 1) {
+			json_decref(m); /* slapd is still at it: next round */
+			if (settled < 0)
+				goto done;
+			continue;
+		}
 		strbuf_add(&pf, "(&" PERSON_OBJFILTER);
 		strbuf_add(&pf, terms ? terms : "(objectClass=*)");
 		strbuf_add(&pf, ")");
-		if (pf.failed ||
-		    dir_search(op, people, LDAP_SCOPE_ONELEVEL, pf.s, none, NULL, 0, &pres, err) < 0) {
+		if (pf.failed || dir_search(op, people, LDAP_SCOPE_ONELEVEL, pf.s, none, NULL, 0,
+		                            &pres, err) < 0) {
 			if (pf.failed)
 				error_set(err, 500, NULL, "out of memory");
 			free(pf.s);

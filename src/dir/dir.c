@@ -317,8 +317,8 @@ enum dir_kind { DIR_ADD, DIR_MODIFY, DIR_RENAME };
  * (ldaperr.c). Returns the NEW post-read map, or NULL with *err.
  */
 static json_t *
-dir_exec(struct dir_op *op, enum dir_kind kind, const char *dn, LDAPMod **mods,
-         const char *newrdn, const char *if_match, char **read_attrs, struct rb_error *err)
+dir_exec(struct dir_op *op, enum dir_kind kind, const char *dn, LDAPMod **mods, const char *newrdn,
+         const char *if_match, char **read_attrs, struct rb_error *err)
 {
 	static const char *const what[] = {"add", "modify", "rename"};
 	LDAPControl *postread = NULL, *assertion = NULL, *permissive = NULL;
@@ -691,7 +691,6 @@ done:
 	free(filter);
 	return rc;
 }
-
 
 char *
 dir_parent_dn(const char *dn)

@@ -132,8 +132,7 @@ json_t *dir_school_search(const struct dir_ctx *ctx, const struct dir_query *q, 
  * owner as source and is inactive when that owner suspended the person.
  * NULL with *err (404 unknown id, 503).
  */
-json_t *dir_access_grants(const struct dir_ctx *ctx, const char *person_id,
-                          struct rb_error *err);
+json_t *dir_access_grants(const struct dir_ctx *ctx, const char *person_id, struct rb_error *err);
 /*
  * dir_access_may_grant — the no-escalation rule (grants_may_grant) for the
  * person `actor_id` giving `wanted` (borrowed grant object: scope,

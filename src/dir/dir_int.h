@@ -33,7 +33,7 @@ struct dir_op {
 	bool broken;     /* the connection failed: drop it on release */
 	bool permissive; /* dir_write: send Permissive Modify (adding a present value,
 	                    deleting an absent one, are not errors) */
-	int last_rc;     /* the LDAP result code of the last write (dir_write, dir_delete_dn, …) */
+	int last_rc; /* the LDAP result code of the last write (dir_write, dir_delete_dn, …) */
 	char *tenant_dn; /* owned: o=<tenant>,<suffix> */
 	json_t *groups;  /* owned: groups read during this operation, {dn: entry map}
 	                    (users.c: a PATCH reads the person's groups once, not three times) */
@@ -220,8 +220,7 @@ int access_school_unreferenced(struct dir_op *op, const char *uuid, struct rb_er
  * role groups: value deletes, which commute with other writers), then
  * refresh the derived values of every person concerned. 0 or -1.
  */
-int access_school_strip(struct dir_op *op, const char *uuid, const char *ext,
-                        struct rb_error *err);
+int access_school_strip(struct dir_op *op, const char *uuid, const char *ext, struct rb_error *err);
 
 /*
  * access_grant_prepare — validate the caller's direct grant in `map` (the
@@ -251,8 +250,7 @@ json_t *access_groups_of(const json_t *person, const json_t *resolved);
  * person, or is gone, is ignored. *changed (may be NULL) is set when a
  * write was needed. 0, or -1 with *err (503 after DIR_RETRIES conflicts).
  */
-int access_refresh_person(struct dir_op *op, const char *dn, bool *changed,
-                          struct rb_error *err);
+int access_refresh_person(struct dir_op *op, const char *dn, bool *changed, struct rb_error *err);
 /* access_refresh_set — access_refresh_person for every key of `dns` (a set). 0 or -1. */
 int access_refresh_set(struct dir_op *op, const json_t *dns, struct rb_error *err);
 

@@ -762,11 +762,12 @@ schools_write(struct dir_op *op, const json_t *old, const json_t *school, const 
 			after = json_deep_copy(old);
 		goto done;
 	}
-	after = dir_rename_modify(op, entry_map_first(old, "dn"), rdn, mods, if_match,
-	                          school_attrs, err);
+	after = dir_rename_modify(op, entry_map_first(old, "dn"), rdn, mods, if_match, school_attrs,
+	                          err);
 	if (after == NULL && rdn != NULL && err->status == 409)
 		snprintf(err->detail, sizeof(err->detail),
-		         "a school named %s already exists in this tenant", entry_map_first(map, "cn"));
+		         "a school named %s already exists in this tenant",
+		         entry_map_first(map, "cn"));
 	if (after != NULL && region_changed &&
 	    schools_set_viewers_url(op, entry_map_first(after, "dn"), uuid, region, err) < 0) {
 		json_decref(after);
@@ -879,7 +880,7 @@ dir_school_delete(const struct dir_ctx *ctx, const char *id, const char *if_matc
 		goto done;
 	}
 	rc = access_school_strip(&op, entry_map_first(old, "entryuuid"),
-	                        entry_map_first(old, "rbexternalid"), err);
+	                         entry_map_first(old, "rbexternalid"), err);
 done:
 	json_decref(old);
 	free(vdn);

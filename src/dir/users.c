@@ -446,7 +446,8 @@ users_duplicates_repoint(struct dir_op *op, const char *old_dn, const char *new_
 	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
 	     e = ldap_next_entry(op->conn->ld, e)) {
 		char *dn = ldap_get_dn(op->conn->ld, e);
-		LDAPMod **mods = entry_mods_append(NULL, LDAP_MOD_DELETE, "rbPossibleDuplicate", oldv);
+		LDAPMod **mods =
+		    entry_mods_append(NULL, LDAP_MOD_DELETE, "rbPossibleDuplicate", oldv);
 		json_t *after;
 		if (mods != NULL && newv != NULL)
 			mods = entry_mods_append(mods, LDAP_MOD_ADD, "rbPossibleDuplicate", newv);
@@ -584,7 +585,8 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 	if (after == NULL)
 		goto done;
 	if (rdn != NULL)
-		users_duplicates_repoint(op, entry_map_first(old, "dn"), entry_map_first(after, "dn"));
+		users_duplicates_repoint(op, entry_map_first(old, "dn"),
+		                         entry_map_first(after, "dn"));
 	out = users_one(op, after, err);
 	/* The password last: the rest of the write has landed when it fails. */
 	if (out != NULL && pw != NULL &&
@@ -685,8 +687,8 @@ users_keep_derived_active(const json_t *old, const char *source, const json_t *b
 
 /* One PATCH attempt over a fresh read of the person. NEW resource or NULL with *err. */
 static json_t *
-users_patch_once(struct dir_op *op, const char *id, const json_t *patch_body,
-                 const char *if_match, struct rb_error *err)
+users_patch_once(struct dir_op *op, const char *id, const json_t *patch_body, const char *if_match,
+                 struct rb_error *err)
 {
 	const struct resource_type_def *rt = schema_resource_type("User");
 	struct patch_result pr;
@@ -750,8 +752,7 @@ dir_user_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_bo
  * recomputed without them. 0, or -1 with *err.
  */
 static int
-users_delete_once(struct dir_op *op, const json_t *old, const char *if_match,
-                  struct rb_error *err)
+users_delete_once(struct dir_op *op, const json_t *old, const char *if_match, struct rb_error *err)
 {
 	static char *none[] = {"entryCSN", NULL};
 	const char *source = op->ctx->source, *csn = entry_map_first(old, "entrycsn");

@@ -69,7 +69,7 @@ struct config {
 	int max_count;     /* largest page served */
 	int bulk_max_operations;
 	long bulk_max_payload;
-	int retention_days; /* deprovisioned people kept disabled this long */
+	int retention_days;    /* deprovisioned people kept disabled this long */
 	int repair_interval_s; /* access.c: pending role-group changes finished this often */
 	char *log_level;
 	/* tenants and tokens */

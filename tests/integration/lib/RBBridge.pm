@@ -135,6 +135,16 @@ sub stop {
     delete $self->{pid};
 }
 
+# kill9() — SIGKILL the daemon (a crash on purpose): its exit is not a test failure.
+sub kill9 {
+    my ($self) = @_;
+    return unless $self->{pid};
+    kill 'KILL', $self->{pid};
+    waitpid($self->{pid}, 0);
+    delete $self->{pid};
+    $self->{exit} = 0;
+}
+
 # req(METHOD => '/Users…', token => NAME|undef, json => {…}|body => '…', headers => {…})
 # Paths without a leading /scim/v2 or /healthz-style root get /scim/v2 prepended.
 sub req {
