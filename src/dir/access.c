@@ -157,21 +157,30 @@ done:
 
 /* ---- the caller's direct grant ---- */
 
-int
-access_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *err)
+/*
+ * The grant in `map` under the descriptions "rbpermission<suffix>",
+ * "rbscope<suffix>", "rbregionref<suffix>" — suffix ";x-src-<source>" for a
+ * person's direct grant, "" for a role group's —, checked against the
+ * directory: scope defaults to school; school needs schools (ids or
+ * externalIds of this tenant, taken from `given`), resolved into
+ * "rbschoolref<suffix>"; region needs an existing region of a partnership
+ * tenant; partnership needs a partnership tenant. 0, or -1 with *err (400
+ * invalidValue).
+ */
+static int
+access_grant_check(struct dir_op *op, json_t *map, const char *suffix, const char *given_desc,
+                   struct rb_error *err)
 {
-	const char *source = op->ctx->source;
-	char d_perm[160], d_scope[160], d_given[160], d_ref[160], d_region[160], kind[32];
+	char d_perm[160], d_scope[160], d_ref[160], d_region[160], kind[32];
 	const char *scope, *region;
 	json_t *given, *uuids;
 
-	snprintf(d_perm, sizeof(d_perm), "rbpermission;x-src-%s", source);
-	snprintf(d_scope, sizeof(d_scope), "rbscope;x-src-%s", source);
-	snprintf(d_given, sizeof(d_given), "rbschoolgiven;x-src-%s", source);
-	snprintf(d_ref, sizeof(d_ref), "rbschoolref;x-src-%s", source);
-	snprintf(d_region, sizeof(d_region), "rbregionref;x-src-%s", source);
+	snprintf(d_perm, sizeof(d_perm), "rbpermission%s", suffix);
+	snprintf(d_scope, sizeof(d_scope), "rbscope%s", suffix);
+	snprintf(d_ref, sizeof(d_ref), "rbschoolref%s", suffix);
+	snprintf(d_region, sizeof(d_region), "rbregionref%s", suffix);
 	if (entry_map_first(map, d_perm) == NULL)
-		return 0; /* no grant from this source: nothing to check */
+		return 0; /* no grant: nothing to check */
 	scope = entry_map_first(map, d_scope);
 	if (scope == NULL) {
 		entry_map_add(map, d_scope, "school");
@@ -195,7 +204,7 @@ access_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *err)
 	}
 	if (strcmp(scope, "school") != 0)
 		return 0; /* district / partnership: every school, present and future */
-	given = json_object_get(map, d_given);
+	given = json_object_get(map, given_desc);
 	if (json_array_size(given) == 0)
 		return error_set(err, 400, SCIM_INVALID_VALUE,
 		                 "scope school needs schools (school ids or externalIds)");
@@ -204,6 +213,22 @@ access_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *err)
 		return -1;
 	json_object_set_new(map, d_ref, uuids);
 	return 0;
+}
+
+int
+access_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *err)
+{
+	char suffix[96], given[160];
+
+	snprintf(suffix, sizeof(suffix), ";x-src-%s", op->ctx->source);
+	snprintf(given, sizeof(given), "rbschoolgiven%s", suffix);
+	return access_grant_check(op, map, suffix, given, err);
+}
+
+int
+access_group_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *err)
+{
+	return access_grant_check(op, map, "", "rbschoolref", err);
 }
 
 /* ---- derived values ---- */

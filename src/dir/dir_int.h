@@ -230,6 +230,13 @@ int access_school_strip(struct dir_op *op, const char *uuid, const char *ext, st
  * a partnership tenant. Adds rbschoolref;x-src-<source>. 0, or -1 (400).
  */
 int access_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *err);
+
+/*
+ * access_group_grant_prepare — the same checks for a role group's grant in
+ * `map` (untagged rb* descriptions); its schools, as given (ids or
+ * externalIds), are replaced by the schools' ids. 0, or -1 with *err (400).
+ */
+int access_group_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *err);
 /*
  * access_summarize — add to `map` the derived values (grants_access) of
  * the person after a write: `old` (its entry map, or NULL for a new

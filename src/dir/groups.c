@@ -399,7 +399,7 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
 	map = groups_to_ldap(group, ctx->source, err);
-	if (map == NULL)
+	if (map == NULL || access_group_grant_prepare(&op, map, err) < 0)
 		goto done;
 	dns = groups_member_dns(&op, json_object_get(group, "members"), NULL, err);
 	if (dns == NULL)
@@ -466,6 +466,10 @@ groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod 
 	*pending = NULL;
 	if (map == NULL)
 		return NULL;
+	if (access_group_grant_prepare(op, map, err) < 0) {
+		json_decref(map);
+		return NULL;
+	}
 	if (strcmp(entry_map_first(old, "cn"), entry_map_first(map, "cn")) != 0) {
 		rdn = escape_rdn("cn", entry_map_first(map, "cn"));
 		parent = rdn ? dir_parent_dn(dn) : NULL;
