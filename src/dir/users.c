@@ -707,7 +707,7 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	after = dir_add_entry(&op, base, "uid", map, user_attrs, "userName", err);
+	after = dir_add_entry(&op, base, "uid", "userName", map, user_attrs, "userName", err);
 	if (after == NULL)
 		goto done;
 	if (users_note_duplicates(&op, after, err) < 0)
@@ -749,9 +749,9 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 		goto oom;
 	if (strcmp(old_uid, entry_map_first(map, "uid")) != 0) {
 		char *newdn;
-		rdn = escape_rdn("uid", entry_map_first(map, "uid"));
+		rdn = dir_rdn("uid", entry_map_first(map, "uid"), "userName", err);
 		if (rdn == NULL)
-			goto oom;
+			goto done;
 		newdn = dir_rename(op, dn, rdn, if_match, err);
 		if (newdn == NULL)
 			goto done;
