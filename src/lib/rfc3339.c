@@ -41,8 +41,9 @@ rfc3339_parse(const char *s, size_t n, struct rfc3339_instant *out)
 
 	if (s == NULL || n < 20 || !rfc3339_digits(s, 4, &y) || s[4] != '-' ||
 	    !rfc3339_digits(s + 5, 2, &mo) || s[7] != '-' || !rfc3339_digits(s + 8, 2, &d) ||
-	    !(s[10] == 'T' || s[10] == 't' || s[10] == ' ') || !rfc3339_digits(s + 11, 2, &h) || s[13] != ':' ||
-	    !rfc3339_digits(s + 14, 2, &mi) || s[16] != ':' || !rfc3339_digits(s + 17, 2, &sec))
+	    !(s[10] == 'T' || s[10] == 't' || s[10] == ' ') || !rfc3339_digits(s + 11, 2, &h) ||
+	    s[13] != ':' || !rfc3339_digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !rfc3339_digits(s + 17, 2, &sec))
 		return false;
 	if (y == 0 || mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 60)
 		return false;

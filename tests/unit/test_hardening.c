@@ -121,11 +121,11 @@ test_log_escape(void **state)
 	    {"tab\there", 8, "tab\\x09here"},
 	    {"del\x7f", 4, "del\\x7f"},
 	    {"back\\slash", 10, "back\\\\slash"},
-	    {"caf\xc3\xa9", 5, "caf\xc3\xa9"},               /* UTF-8 stays */
-	    {"c1\xc2\x85", 4, "c1\\xc2\\x85"},               /* NEL, a C1 control */
-	    {"bad\xff\xfe", 5, "bad\\xff\\xfe"},             /* not UTF-8 */
-	    {"over\xc0\xaf", 6, "over\\xc0\\xaf"},           /* overlong '/' */
-	    {"sur\xed\xa0\x80", 6, "sur\\xed\\xa0\\x80"},    /* a surrogate */
+	    {"caf\xc3\xa9", 5, "caf\xc3\xa9"},            /* UTF-8 stays */
+	    {"c1\xc2\x85", 4, "c1\\xc2\\x85"},            /* NEL, a C1 control */
+	    {"bad\xff\xfe", 5, "bad\\xff\\xfe"},          /* not UTF-8 */
+	    {"over\xc0\xaf", 6, "over\\xc0\\xaf"},        /* overlong '/' */
+	    {"sur\xed\xa0\x80", 6, "sur\\xed\\xa0\\x80"}, /* a surrogate */
 	    {"nul\0after", 9, "nul\\x00after"},
 	};
 	char out[256];
@@ -167,8 +167,8 @@ postread_value(const char *dn, const char *attr, const char *v1, size_t l1, cons
 	struct berval *bv = NULL;
 
 	assert_non_null(ber);
-	assert_true(ber_printf(ber, "{s{{s[oo]}}}", dn, attr, v1, (ber_len_t)l1, v2,
-	                       (ber_len_t)l2) >= 0);
+	assert_true(
+	    ber_printf(ber, "{s{{s[oo]}}}", dn, attr, v1, (ber_len_t)l1, v2, (ber_len_t)l2) >= 0);
 	assert_int_equal(ber_flatten(ber, &bv), 0);
 	ber_free(ber, 1);
 	return bv;
