@@ -15,6 +15,8 @@ use File::Temp qw(tempdir);
 use Time::HiRes qw(sleep time);
 use RBTest;
 use RBBridge;
+use HTTP::Tiny;
+use POSIX ();
 
 my $ADM   = 'urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User';
 my $ADMG  = 'urn:rosterbridge:params:scim:schemas:extension:admin:2.0:Group';
@@ -85,6 +87,35 @@ $r = $B->req(PATCH => "/Users/$ann", token => 'demo-okta', json => { schemas => 
 is($r->{status}, 200, 'PATCH through B');
 ($seen) = eventually(sub { ($A->req(GET => "/Users/$ann", token => 'demo-okta')->{json}{title} // '') eq 'Principal' });
 ok($seen, 'bridge A reads the change');
+
+# ---- concurrent changes to different attributes of the same people, through A and B:
+# both survive on both providers (delta-syncrepl replays changes, not entries) --------
+my @ids;
+for my $i (1 .. 10) {
+    $r = $A->req(POST => '/Users', token => 'demo-okta', json => { schemas => [$CORE], userName => "both-$i\@cluster.example" });
+    push @ids, $r->{json}{id};
+}
+eventually(sub { !grep { $B->req(GET => "/Users/$_", token => 'demo-okta')->{status} != 200 } @ids });
+my @kids;
+for my $side ([$A, 'title'], [$B, 'displayName']) {
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        my $http = HTTP::Tiny->new(timeout => 30);
+        for my $id (@ids) {
+            $side->[0]{http} = $http;
+            $side->[0]->req(PATCH => "/Users/$id", token => 'demo-okta', json => { schemas => [$PATCH],
+                Operations => [{ op => 'replace', path => $side->[1], value => "$side->[1] set" }] });
+        }
+        POSIX::_exit(0);    # not exit: END blocks would stop the bridges and slapd
+    }
+    push @kids, $pid;
+}
+waitpid($_, 0) for @kids;
+for my $b ([$A, 'A'], [$B, 'B']) {
+    ($seen) = eventually(sub { !grep { my $u = $b->[0]->req(GET => "/Users/$_", token => 'demo-okta')->{json};
+        !($u->{title} && $u->{displayName}) } @ids });
+    ok($seen, "title (through A) and displayName (through B), written at the same time: both read through $b->[1]");
+}
 
 # ---- provider 1 killed: A fails over, writes go on; provider 1 catches up -------
 open my $pf, '<', "$cl/p1/slapd.pid" or die "p1 pid: $!";
