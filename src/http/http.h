@@ -4,7 +4,10 @@
  * and fill a `struct http_response`; they never touch libmicrohttpd.
  *
  * Module map
- *   server.c     libmicrohttpd daemon, body accumulation with a size limit,
+ *   server.c     libmicrohttpd daemon (event threads), the worker threads and
+ *                their bounded queue (SCIM requests run there, suspended
+ *                connections), request deadline watchdog, per-address limit,
+ *                body accumulation with a size limit (after authentication),
  *                request log line, timing
  *   routes.c     the route table and dispatch (method, path → handler)
  *   auth.c       Bearer token → tenant, source, rights (SPEC §2.1)
@@ -120,6 +123,8 @@ int auth_check(struct http_request *req, struct rb_error *err);
 
 /* routes.c — dispatch one request; always fills *res. */
 void routes_dispatch(struct http_request *req, struct http_response *res);
+/* routes_is_cheap — /healthz, /readyz, /metrics: answered on the HTTP event threads. */
+bool routes_is_cheap(const char *path);
 
 /* discovery.c — the discovery endpoints (auth already checked). */
 void discovery_service_provider_config(struct http_request *req, struct http_response *res);

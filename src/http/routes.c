@@ -79,6 +79,13 @@ static const struct route routes[] = {
     {SCIM "/.search", true, HTTP_POST, true, "search", resources_search_root},
 };
 
+bool
+routes_is_cheap(const char *path)
+{
+	/* Answered on the event threads: no SCIM work, no pool slot. */
+	return !strcmp(path, "/healthz") || !strcmp(path, "/readyz") || !strcmp(path, "/metrics");
+}
+
 static bool
 routes_match(const struct route *r, const char *path, const char **subpath)
 {

@@ -20,7 +20,13 @@
  *     trickling a byte before each idle timeout are cut at the deadline;
  *   - per_ip_connection_limit bounds the connections of one address;
  *   - a decoded NUL (%00) is never allowed to cut the URL short: in the
- *     path it answers 404, in the query 400 (server_unescape).
+ *     path it answers 404, in the query 400 (server_unescape);
+ *   - SCIM requests run on `workers` threads, not on MHD's event threads:
+ *     once the whole request is in, the connection is suspended and queued
+ *     (bounded: request_queue_max); a worker runs it (or answers 503 +
+ *     Retry-After when it waited request_queue_timeout_ms) and resumes the
+ *     connection; the event thread then sends the answer. /healthz, /readyz
+ *     and /metrics are answered on the event threads.
  */
 #include "http/http.h"
 
@@ -61,6 +67,20 @@ struct http_server {
 	bool watchdog_started;
 	bool stopping;
 	pthread_cond_t wake;
+	/*
+	 * The work queue: SCIM requests (everything but /healthz, /readyz and
+	 * /metrics) run on `workers` threads, never on MHD's event threads, so
+	 * slow LDAP work cannot stall cheap requests. Bounded (request_queue_max,
+	 * 503 beyond); a request that waited request_queue_timeout_ms is answered
+	 * 503 + Retry-After without running.
+	 */
+	pthread_mutex_t qmutex;
+	pthread_cond_t qcond;
+	STAILQ_HEAD(, request_state) queue;
+	int qlen;
+	bool qstopping;
+	pthread_t *workers;
+	int nworkers;
 };
 
 struct request_state {
@@ -71,6 +91,13 @@ struct request_state {
 	bool answered; /* a response was queued before the body (413, 401) */
 	int early;     /* status to answer at once, before the body (401, 404, 400) */
 	struct rb_error early_err;
+	/* Handed to a worker: the connection is suspended until `done`. */
+	struct MHD_Connection *conn;
+	struct http_request req;
+	struct http_response res;
+	struct timespec queued;
+	bool done; /* the worker filled res (set before MHD_resume_connection) */
+	STAILQ_ENTRY(request_state) entry;
 };
 
 static double
@@ -222,6 +249,89 @@ server_first_checks(struct http_server *srv, struct MHD_Connection *c, const cha
 		st->early = 401;
 }
 
+/*
+ * Hand the request to a worker: suspend the connection (before the worker
+ * can resume it) and queue it. 0, or -1 when the queue is full or the
+ * server is stopping (the caller answers 503 on the event thread).
+ */
+static int
+server_enqueue(struct http_server *srv, struct MHD_Connection *c, struct request_state *st)
+{
+	pthread_mutex_lock(&srv->qmutex);
+	if (srv->qstopping || srv->qlen >= srv->app->cfg->request_queue_max) {
+		pthread_mutex_unlock(&srv->qmutex);
+		return -1;
+	}
+	st->conn = c;
+	st->done = false;
+	clock_gettime(CLOCK_MONOTONIC, &st->queued);
+	MHD_suspend_connection(c);
+	STAILQ_INSERT_TAIL(&srv->queue, st, entry);
+	srv->qlen++;
+	pthread_cond_signal(&srv->qcond);
+	pthread_mutex_unlock(&srv->qmutex);
+	return 0;
+}
+
+/* A worker: run queued requests (or refuse those that waited too long), then resume them. */
+static void *
+server_worker(void *arg)
+{
+	struct http_server *srv = arg;
+	const struct config *cfg = srv->app->cfg;
+
+	pthread_mutex_lock(&srv->qmutex);
+	for (;;) {
+		struct request_state *st;
+		bool stopping;
+
+		while (!srv->qstopping && STAILQ_EMPTY(&srv->queue))
+			pthread_cond_wait(&srv->qcond, &srv->qmutex);
+		st = STAILQ_FIRST(&srv->queue);
+		if (st == NULL)
+			break; /* stopping, and nothing left */
+		STAILQ_REMOVE_HEAD(&srv->queue, entry);
+		srv->qlen--;
+		stopping = srv->qstopping;
+		pthread_mutex_unlock(&srv->qmutex);
+
+		if (stopping) {
+			response_errorf(&st->res, 503, NULL, "the server is shutting down");
+			response_header(&st->res, "Retry-After", "5");
+		} else if (server_elapsed(&st->queued) * 1000.0 > cfg->request_queue_timeout_ms) {
+			response_errorf(&st->res, 503, NULL,
+			                "the server is busy: the request waited %d ms for a worker; "
+			                "retry later",
+			                cfg->request_queue_timeout_ms);
+			response_header(&st->res, "Retry-After", "2");
+		} else {
+			routes_dispatch(&st->req, &st->res);
+		}
+		st->done = true;
+		MHD_resume_connection(st->conn);
+		pthread_mutex_lock(&srv->qmutex);
+	}
+	pthread_mutex_unlock(&srv->qmutex);
+	return NULL;
+}
+
+/* Stop the workers: each answers what is still queued with 503, resumes it, and exits. */
+static void
+server_workers_stop(struct http_server *srv)
+{
+	int i;
+
+	pthread_mutex_lock(&srv->qmutex);
+	srv->qstopping = true;
+	pthread_cond_broadcast(&srv->qcond);
+	pthread_mutex_unlock(&srv->qmutex);
+	for (i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i], NULL);
+	free(srv->workers);
+	srv->workers = NULL;
+	srv->nworkers = 0;
+}
+
 static enum MHD_Result
 server_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
               const char *version, const char *upload_data, size_t *upload_data_size,
@@ -229,8 +339,6 @@ server_access(void *cls, struct MHD_Connection *c, const char *url, const char *
 {
 	struct http_server *srv = cls;
 	struct request_state *st = *con_cls;
-	struct http_request req;
-	struct http_response res;
 	enum MHD_Result ret;
 	long limit = srv->app->cfg->max_body_bytes;
 
@@ -286,34 +394,49 @@ server_access(void *cls, struct MHD_Connection *c, const char *url, const char *
 		return MHD_YES;
 	}
 answer:
-	server_conn_handling(srv, c);
-	memset(&req, 0, sizeof(req));
-	req.app = srv->app;
-	req.conn = c;
-	req.method = server_method(method);
-	req.method_text = method;
-	req.path = url;
-	req.route = "other";
-	req.body = st->len ? st->body : NULL;
-	req.body_len = st->len;
-	response_init(&res);
-	if (st->early != 0) {
-		response_error(&res, &st->early_err);
-		if (st->early == 401)
-			response_header(&res, "WWW-Authenticate", "Bearer realm=\"rosterbridge\"");
-		if (st->early == 401 || st->early == 413)
-			response_header(&res, "Connection", "close");
-	} else if (st->too_large) {
-		response_errorf(&res, 413, NULL, "the request body is larger than %ld bytes",
-		                limit);
-	} else {
-		routes_dispatch(&req, &res);
+	if (st->conn != NULL) {
+		/* Resumed: a worker has answered. */
+		if (!st->done)
+			return MHD_YES;
+		goto send;
 	}
+	server_conn_handling(srv, c);
+	memset(&st->req, 0, sizeof(st->req));
+	st->req.app = srv->app;
+	st->req.conn = c;
+	st->req.method = server_method(method);
+	st->req.method_text = method;
+	st->req.path = url;
+	st->req.route = "other";
+	st->req.body = st->len ? st->body : NULL;
+	st->req.body_len = st->len;
+	response_init(&st->res);
+	if (st->early != 0) {
+		response_error(&st->res, &st->early_err);
+		if (st->early == 401)
+			response_header(&st->res, "WWW-Authenticate", "Bearer realm=\"rosterbridge\"");
+		if (st->early == 401 || st->early == 413)
+			response_header(&st->res, "Connection", "close");
+	} else if (st->too_large) {
+		response_errorf(&st->res, 413, NULL, "the request body is larger than %ld bytes",
+		                limit);
+	} else if (routes_is_cheap(url)) {
+		routes_dispatch(&st->req, &st->res);
+	} else if (server_enqueue(srv, c, st) == 0) {
+		return MHD_YES; /* suspended: a worker answers, then resumes it */
+	} else {
+		response_errorf(&st->res, 503, NULL,
+		                "the server is busy (%d requests waiting); retry later",
+		                srv->app->cfg->request_queue_max);
+		response_header(&st->res, "Retry-After", "2");
+	}
+send:
 	st->answered = true;
-	ret = server_queue(c, &res);
-	metrics_observe(srv->app->metrics, req.route, res.status, server_elapsed(&st->start));
-	server_log(&req, res.status, server_elapsed(&st->start));
-	response_clear(&res);
+	ret = server_queue(c, &st->res);
+	metrics_observe(srv->app->metrics, st->req.route, st->res.status,
+	                server_elapsed(&st->start));
+	server_log(&st->req, st->res.status, server_elapsed(&st->start));
+	response_clear(&st->res);
 	return ret;
 }
 
@@ -499,7 +622,8 @@ server_start(struct app *app, struct rb_error *err)
 	struct http_server *srv;
 	struct addrinfo hints, *ai = NULL;
 	char port[16];
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	                     MHD_ALLOW_SUSPEND_RESUME;
 	int rc;
 
 	srv = calloc(1, sizeof(*srv));
@@ -511,6 +635,9 @@ server_start(struct app *app, struct rb_error *err)
 	pthread_mutex_init(&srv->mutex, NULL);
 	pthread_cond_init(&srv->wake, NULL);
 	LIST_INIT(&srv->conns);
+	pthread_mutex_init(&srv->qmutex, NULL);
+	pthread_cond_init(&srv->qcond, NULL);
+	STAILQ_INIT(&srv->queue);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -535,7 +662,7 @@ server_start(struct app *app, struct rb_error *err)
 	    flags, (uint16_t)cfg->listen_port, NULL, NULL, server_access, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, srv, /* first, so it sees every message */
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned int)cfg->workers, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned int)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)cfg->connection_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)cfg->per_ip_connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -550,7 +677,21 @@ server_start(struct app *app, struct rb_error *err)
 	}
 	freeaddrinfo(ai);
 	ai = NULL;
+	srv->workers = calloc((size_t)cfg->workers, sizeof(*srv->workers));
+	if (srv->workers == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		MHD_stop_daemon(srv->daemon);
+		goto fail;
+	}
+	for (; srv->nworkers < cfg->workers; srv->nworkers++)
+		if (pthread_create(&srv->workers[srv->nworkers], NULL, server_worker, srv) != 0) {
+			error_set(err, 500, NULL, "cannot start the worker threads");
+			server_workers_stop(srv);
+			MHD_stop_daemon(srv->daemon);
+			goto fail;
+		}
 	if (pthread_create(&srv->watchdog, NULL, server_watchdog, srv) != 0) {
+		server_workers_stop(srv);
 		error_set(err, 500, NULL, "cannot start the request watchdog thread");
 		MHD_stop_daemon(srv->daemon);
 		goto fail;
@@ -560,8 +701,11 @@ server_start(struct app *app, struct rb_error *err)
 fail:
 	if (ai != NULL)
 		freeaddrinfo(ai);
+	free(srv->workers);
 	pthread_mutex_destroy(&srv->mutex);
 	pthread_cond_destroy(&srv->wake);
+	pthread_mutex_destroy(&srv->qmutex);
+	pthread_cond_destroy(&srv->qcond);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	free(srv);
@@ -580,9 +724,13 @@ server_stop(struct http_server *srv)
 		pthread_mutex_unlock(&srv->mutex);
 		pthread_join(srv->watchdog, NULL);
 	}
+	/* Every suspended connection is resumed (answered) before MHD stops. */
+	server_workers_stop(srv);
 	MHD_stop_daemon(srv->daemon);
 	pthread_mutex_destroy(&srv->mutex);
 	pthread_cond_destroy(&srv->wake);
+	pthread_mutex_destroy(&srv->qmutex);
+	pthread_cond_destroy(&srv->qcond);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	free(srv);

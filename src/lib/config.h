@@ -46,7 +46,10 @@ struct config {
 	char *listen_host;
 	int listen_port;
 	char *base_url; /* e.g. http://127.0.0.1:8080; derived from listen if unset */
-	int workers;
+	int workers;                  /* threads running SCIM requests = LDAP connections */
+	int http_threads;             /* MHD event threads */
+	int request_queue_max;        /* requests waiting for a worker */
+	int request_queue_timeout_ms; /* longest wait for a worker (503 beyond) */
 	int connection_limit;
 	int connection_timeout_s;
 	long max_body_bytes;
