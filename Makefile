@@ -71,6 +71,7 @@ CORE_OBJS   := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
+, := ,
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
@@ -110,6 +111,21 @@ FUZZ_FLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -O1 -g \
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(ENGINE_SRCS) $(wildcard src/lib/*.h src/engine/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(ENGINE_SRCS) -ljansson -lgnutls -lpthread -lm
+
+# Fuzz targets over the whole core (dir/ and http/ too, with libldap and
+# libmicrohttpd): tests/fuzz/fuzz_core_*.c, linked with the core built once
+# for fuzzing (sanitizer coverage, no libFuzzer main) into build/fuzz/libcore.a.
+FUZZ_CORE_OBJS := $(CORE_SRCS:%.c=build/fuzz/obj/%.o)
+build/fuzz/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(subst -fsanitize=fuzzer$(,),-fsanitize=fuzzer-no-link$(,),$(FUZZ_FLAGS)) -MMD -MP -c $< -o $@
+build/fuzz/libcore.a: $(FUZZ_CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+build/fuzz/fuzz_core_%: tests/fuzz/fuzz_core_%.c build/fuzz/libcore.a | deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< build/fuzz/libcore.a $(PKG_LIBS) -lldap -llber -lpthread -lm
+-include $(FUZZ_CORE_OBJS:.o=.d)
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -209,8 +209,7 @@ dir_etag_csn(const char *etag, char *out, size_t outlen)
 	return true;
 }
 
-/* The assertion filter for an If-Match value ("*", one ETag, or a list). NEW string or NULL. */
-static char *
+char *
 dir_assertion_filter(const char *if_match)
 {
 	char csn[128], *esc, *out, *tmp;

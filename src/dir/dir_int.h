@@ -53,6 +53,14 @@ struct dir_op {
  */
 char *dir_rdn(const char *attr, const char *value, const char *scim_name, struct rb_error *err);
 
+/*
+ * dir_assertion_filter — the LDAP assertion filter for an If-Match value
+ * ("*", one ETag, or a comma-separated list; values that are not our ETags
+ * are dropped, leaving "(|)" which matches nothing). NEW string, or NULL
+ * when out of memory.
+ */
+char *dir_assertion_filter(const char *if_match);
+
 /* dir_op_begin — take a connection for ctx's tenant. 0, or -1 with *err (503). */
 int dir_op_begin(struct dir_op *op, const struct dir_ctx *ctx, struct rb_error *err);
 /* dir_op_end — give the connection back and free what op owns. */

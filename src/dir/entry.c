@@ -155,6 +155,9 @@ entry_from_postread(const struct berval *value)
 
 	if (map == NULL)
 		return NULL;
+	/* A control without a value (a broken or hostile server): libldap would crash. */
+	if (value == NULL || value->bv_val == NULL || value->bv_len == 0)
+		goto fail;
 	ber = ber_init((struct berval *)value);
 	if (ber == NULL || ber_scanf(ber, "{m{" /*}}*/, &bv) == LBER_ERROR)
 		goto fail;

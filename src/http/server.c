@@ -299,10 +299,11 @@ server_worker(void *arg)
 			response_errorf(&st->res, 503, NULL, "the server is shutting down");
 			response_header(&st->res, "Retry-After", "5");
 		} else if (server_elapsed(&st->queued) * 1000.0 > cfg->request_queue_timeout_ms) {
-			response_errorf(&st->res, 503, NULL,
-			                "the server is busy: the request waited %d ms for a worker; "
-			                "retry later",
-			                cfg->request_queue_timeout_ms);
+			response_errorf(
+			    &st->res, 503, NULL,
+			    "the server is busy: the request waited %d ms for a worker; "
+			    "retry later",
+			    cfg->request_queue_timeout_ms);
 			response_header(&st->res, "Retry-After", "2");
 		} else {
 			routes_dispatch(&st->req, &st->res);
@@ -414,7 +415,8 @@ answer:
 	if (st->early != 0) {
 		response_error(&st->res, &st->early_err);
 		if (st->early == 401)
-			response_header(&st->res, "WWW-Authenticate", "Bearer realm=\"rosterbridge\"");
+			response_header(&st->res, "WWW-Authenticate",
+			                "Bearer realm=\"rosterbridge\"");
 		if (st->early == 401 || st->early == 413)
 			response_header(&st->res, "Connection", "close");
 	} else if (st->too_large) {

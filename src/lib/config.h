@@ -45,7 +45,7 @@ struct config {
 	/* HTTP */
 	char *listen_host;
 	int listen_port;
-	char *base_url; /* e.g. http://127.0.0.1:8080; derived from listen if unset */
+	char *base_url;               /* e.g. http://127.0.0.1:8080; derived from listen if unset */
 	int workers;                  /* threads running SCIM requests = LDAP connections */
 	int http_threads;             /* MHD event threads */
 	int request_queue_max;        /* requests waiting for a worker */

@@ -227,6 +227,35 @@ test_ldaperr_5xx_generic(void **state)
 	assert_non_null(strstr(err.detail, "mail: value too long")); /* a 4xx says why */
 }
 
+/* ---- an error detail quoting client bytes stays valid JSON ---------------- */
+
+static void
+test_error_detail_utf8(void **state)
+{
+	struct rb_error err;
+	json_t *body;
+	char big[600];
+
+	(void)state;
+	error_clear(&err);
+	error_set(&err, 405, NULL, "%s is not allowed on %s", "PATC\xff\xfe", "/healthz");
+	body = error_to_json(&err);
+	assert_non_null(body); /* was NULL: the client got 500 "out of memory" */
+	assert_string_equal(json_string_value(json_object_get(body, "detail")),
+	                    "PATC?? is not allowed on /healthz");
+	json_decref(body);
+	/* vsnprintf cuts a two-byte character in half at the end of the detail. */
+	memset(big, 'a', sizeof(big));
+	big[RB_ERROR_DETAIL_MAX - 2] = '\xc3';
+	big[RB_ERROR_DETAIL_MAX - 1] = '\xa9';
+	big[sizeof(big) - 1] = '\0';
+	error_clear(&err);
+	error_set(&err, 400, NULL, "%s", big);
+	body = error_to_json(&err);
+	assert_non_null(body);
+	json_decref(body);
+}
+
 int
 main(void)
 {
@@ -234,6 +263,7 @@ main(void)
 	    cmocka_unit_test(test_rfc3339_one_grammar), cmocka_unit_test(test_rfc3339_instants),
 	    cmocka_unit_test(test_log_escape),          cmocka_unit_test(test_utf8),
 	    cmocka_unit_test(test_postread_utf8),       cmocka_unit_test(test_ldaperr_5xx_generic),
+	    cmocka_unit_test(test_error_detail_utf8),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
