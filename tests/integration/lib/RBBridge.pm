@@ -8,7 +8,8 @@ package RBBridge;
 #   my $r   = $b->req(GET => '/Users', token => 'demo-okta');
 #   $r->{status}, $r->{json}, $r->{headers}{etag}
 #
-# start() options: workers, ldap_timeout_ms, max_results, max_body_bytes;
+# start() options: workers, ldap_timeout_ms, max_results, max_body_bytes,
+# extra_conf (text appended to the configuration, e.g. a token line);
 # TLS: tls_cert_file + tls_key_file (serve HTTPS; $b->{base} is https://,
 # and req() goes through curl trusting tls_ca_file, since HTTP::Tiny has no
 # TLS without IO::Socket::SSL), ldap_uri (e.g. $dir->{ldaps_uri}),
@@ -79,6 +80,7 @@ sub start {
         chomp $hash;
         print $c "token $hash tenant=$tenant source=$source rights=$rights\n";
     }
+    print $c $opt{extra_conf} if defined $opt{extra_conf};
     close $c;
     $self->{log} = "$tmp/bridge.log";
     my $pid = fork() // die "fork: $!";
