@@ -578,3 +578,41 @@ dir_meta_from_map(const json_t *map, const char *location_base, struct map_meta 
 	meta->csn = entry_map_first(map, "entrycsn");
 	meta->location_base = location_base;
 }
+
+int
+dir_password_set(struct dir_op *op, const char *dn, const char *password, struct rb_error *err)
+{
+	struct timeval tv = pool_timeout(op->ctx->dir->pool);
+	struct berval user, newpw;
+	LDAPMessage *res = NULL;
+	char *diag = NULL;
+	int rc, msgid, code = LDAP_OTHER;
+
+	user.bv_val = (char *)dn;
+	user.bv_len = strlen(dn);
+	newpw.bv_val = (char *)password;
+	newpw.bv_len = strlen(password);
+	rc = ldap_passwd(op->conn->ld, &user, NULL, &newpw, NULL, NULL, &msgid);
+	if (rc == LDAP_SUCCESS) {
+		rc = ldap_result(op->conn->ld, msgid, LDAP_MSG_ALL, &tv, &res);
+		if (rc == 0)
+			rc = LDAP_TIMEOUT;
+		else if (rc < 0)
+			ldap_get_option(op->conn->ld, LDAP_OPT_RESULT_CODE, &rc);
+		else if ((rc = ldap_parse_result(op->conn->ld, res, &code, NULL, &diag, NULL, NULL,
+		                                 0)) == LDAP_SUCCESS)
+			rc = code;
+	}
+	ldap_msgfree(res);
+	if (pool_rc_is_connection_error(rc)) {
+		op->broken = true;
+		ldap_memfree(diag);
+		return error_set(err, 503, NULL,
+		                 "the directory connection failed while setting the password");
+	}
+	/* The diagnostic may quote a password-quality rule, never the password itself. */
+	if (rc != LDAP_SUCCESS)
+		ldaperr_set(err, rc, "password modify", diag);
+	ldap_memfree(diag);
+	return rc == LDAP_SUCCESS ? 0 : -1;
+}

@@ -102,6 +102,14 @@ json_t *dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, c
 json_t *dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr, const json_t *map,
                       char **read_attrs, const char *what, struct rb_error *err);
 
+/*
+ * dir_password_set — set the password of `dn` (borrowed) through the
+ * password-modify extended operation (RFC 3062), so slapd hashes it
+ * whatever its overlays (olcPasswordHash); the bridge never stores or logs
+ * it. 0, or -1 with *err (the table's mapping of slapd's result).
+ */
+int dir_password_set(struct dir_op *op, const char *dn, const char *password, struct rb_error *err);
+
 /* dir_delete_dn — delete `dn`, with the If-Match assertion when given. 0 or -1. */
 int dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb_error *err);
 
@@ -154,6 +162,24 @@ bool dir_etag_csn(const char *etag, char *out, size_t outlen);
  * with *err.
  */
 int dir_user_refresh_access(struct dir_op *op, const char *dn, struct rb_error *err);
+
+/*
+ * ---- access.c: who may write what (SPEC §1, "Each source owns what it creates") ----
+ *
+ * access_check_owner — 0 if the caller's source owns the group or school
+ * `map` (an entry map; its rbSource, grants_owner) or nobody does; else -1
+ * with *err 403 naming the owner. `what` is "group" or "school". Every
+ * PUT, PATCH and DELETE of a group or school calls it before writing.
+ */
+int access_check_owner(const struct dir_op *op, const json_t *map, const char *what,
+                       struct rb_error *err);
+/*
+ * access_school_unreferenced — 0 if no grant of another source than the
+ * caller's names school `uuid` (a person's rbSchoolRef;x-src-<other>, or a
+ * role group owned by another source); else -1 with *err 409 naming those
+ * sources. One search.
+ */
+int access_school_unreferenced(struct dir_op *op, const char *uuid, struct rb_error *err);
 
 /* ---- dir_page.c: paged, sorted searches shared by users, groups, schools ---- */
 
