@@ -541,10 +541,12 @@ import_state_read(const char *path, struct import_state *st)
 static int
 import_state_write(const char *path, const struct import *im, long offset, long line)
 {
-	char tmp[4096];
+	char tmp[4096 + 8];
 	FILE *f;
+	int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -1;
 	f = fopen(tmp, "w");
 	if (f == NULL)
 		return -1;
