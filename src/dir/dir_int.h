@@ -33,6 +33,26 @@ struct dir_op {
 /* Operational attributes read with every entry. */
 #define DIR_OPERATIONAL "entryUUID", "entryCSN", "createTimestamp", "modifyTimestamp"
 
+/*
+ * Names that become an RDN (userName → uid, group displayName → cn, school
+ * name → cn, region ids): slapd (back-mdb keeps each entry's RDN twice,
+ * as given and normalized, in one index record of at most 511 bytes)
+ * answers `other` (80) to an RDN of about 245 bytes. The bridge refuses
+ * longer names itself, before any LDAP operation: at most
+ * DIR_RDN_VALUE_MAX bytes of UTF-8, and at most DIR_RDN_MAX bytes once
+ * escaped as `attr=value` (RFC 4514). docs/mapping.md "Name lengths".
+ */
+#define DIR_RDN_VALUE_MAX 200
+#define DIR_RDN_MAX 240
+
+/*
+ * dir_rdn — the escaped RDN `attr=value` for a name the client sent as
+ * SCIM attribute `scim_name` (for the message). Returns a NEW string, or
+ * NULL with *err: 400 invalidValue when the name is empty or too long for
+ * the directory, 500 when out of memory.
+ */
+char *dir_rdn(const char *attr, const char *value, const char *scim_name, struct rb_error *err);
+
 /* dir_op_begin — take a connection for ctx's tenant. 0, or -1 with *err (503). */
 int dir_op_begin(struct dir_op *op, const struct dir_ctx *ctx, struct rb_error *err);
 /* dir_op_end — give the connection back and free what op owns. */
@@ -94,13 +114,15 @@ json_t *dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, c
 
 /*
  * dir_add_entry — add the entry `<rdn_attr>=<map's rdn_attr value>,<base>`
- * (the RDN escaped by escape_rdn) holding every description of `map`,
+ * (the RDN from dir_rdn: a name too long for the directory is 400 naming
+ * SCIM attribute `scim_name`) holding every description of `map`,
  * post-reading `read_attrs`. An existing name is 409 uniqueness with the
  * detail "<what> <value> already exists in this tenant". Returns a NEW map
  * of the entry written, or NULL with *err.
  */
-json_t *dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr, const json_t *map,
-                      char **read_attrs, const char *what, struct rb_error *err);
+json_t *dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr,
+                      const char *scim_name, const json_t *map, char **read_attrs, const char *what,
+                      struct rb_error *err);
 
 /*
  * dir_password_set — set the password of `dn` (borrowed) through the

@@ -462,7 +462,8 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	after = dir_add_entry(&op, base, "cn", map, group_attrs, "a group named", err);
+	after =
+	    dir_add_entry(&op, base, "cn", "displayName", map, group_attrs, "a group named", err);
 	if (after == NULL)
 		goto done;
 	if (groups_is_role(after) && json_array_size(dns) > 0) {
@@ -509,9 +510,9 @@ groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod 
 		goto oom;
 	if (strcmp(entry_map_first(old, "cn"), entry_map_first(map, "cn")) != 0) {
 		char *newdn;
-		rdn = escape_rdn("cn", entry_map_first(map, "cn"));
+		rdn = dir_rdn("cn", entry_map_first(map, "cn"), "displayName", err);
 		if (rdn == NULL)
-			goto oom;
+			goto done;
 		newdn = dir_rename(op, dn, rdn, if_match, err);
 		if (newdn == NULL)
 			goto done;

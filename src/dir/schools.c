@@ -215,9 +215,11 @@ schools_region_check(struct dir_op *op, const char *region, const char *district
 		return -1;
 	if (strcasecmp(kind, "partnership") != 0)
 		return error_set(err, 400, SCIM_INVALID_VALUE, "%s", district_msg);
+	rdn = dir_rdn("cn", region, "region", err);
+	if (rdn == NULL)
+		return -1;
 	base = dir_ou_dn(op, "regions");
-	rdn = escape_rdn("cn", region);
-	dn = base && rdn ? escape_dn_join(rdn, base) : NULL;
+	dn = base ? escape_dn_join(rdn, base) : NULL;
 	if (dn == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
@@ -680,7 +682,7 @@ dir_school_create(const struct dir_ctx *ctx, const json_t *school, struct rb_err
 	base = schools_base(&op, err);
 	if (base == NULL)
 		goto done;
-	added = dir_add_entry(&op, base, "cn", map, school_attrs, "a school named", err);
+	added = dir_add_entry(&op, base, "cn", "name", map, school_attrs, "a school named", err);
 	if (added == NULL)
 		goto done;
 	dn = strdup(entry_map_first(added, "dn"));
@@ -746,9 +748,9 @@ schools_write(struct dir_op *op, const json_t *old, const json_t *school, const 
 	if (strcmp(entry_map_first(old, "cn"), entry_map_first(map, "cn")) != 0) {
 		/* modrdn of a non-leaf entry: cn=viewers moves with the school. */
 		char *newdn;
-		rdn = escape_rdn("cn", entry_map_first(map, "cn"));
+		rdn = dir_rdn("cn", entry_map_first(map, "cn"), "name", err);
 		if (rdn == NULL)
-			goto oom;
+			goto done;
 		newdn = dir_rename(op, dn, rdn, if_match, err);
 		if (newdn == NULL) {
 			if (err->status == 409)

@@ -565,7 +565,14 @@ users_add_duplicates(struct dir_op *op, const char *dn, const json_t *dns, struc
  * tenant with one of its e-mail addresses, or with its given and family
  * name. Both entries get rbPossibleDuplicate pointing at the other; nothing
  * is merged. Listable with one search: (rbPossibleDuplicate=*).
+ *
+ * At most USERS_DUP_MAX namesakes are recorded; a name shared by more is
+ * too common to mean anything and records none. The search asks slapd for
+ * one DN more than that and no attributes, so a create reads at most what
+ * it may record (plus the one DN that says "too many"), not 50 entries.
  */
+enum { USERS_DUP_MAX = 5 };
+
 static int
 users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *err)
 {
@@ -627,11 +634,16 @@ users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *e
 		rc = 0;
 		goto done;
 	}
-	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 50, &res, err) < 0) {
-		if (err->status == 400) { /* tooMany: many namesakes, record none */
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, USERS_DUP_MAX + 1, &res,
+	               err) < 0) {
+		if (err->status == 400) { /* tooMany: a common name, record none */
 			error_clear(err);
 			rc = 0;
 		}
+		goto done;
+	}
+	if (res != NULL && ldap_count_entries(op->conn->ld, res) > USERS_DUP_MAX) {
+		rc = 0; /* a common name: record none */
 		goto done;
 	}
 	self = json_pack("[s]", dn);
@@ -734,7 +746,7 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	after = dir_add_entry(&op, base, "uid", map, user_attrs, "userName", err);
+	after = dir_add_entry(&op, base, "uid", "userName", map, user_attrs, "userName", err);
 	if (after == NULL)
 		goto done;
 	if (pw != NULL && dir_password_set(&op, entry_map_first(after, "dn"), pw, err) < 0) {
@@ -784,9 +796,9 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 		goto oom;
 	if (strcmp(old_uid, entry_map_first(map, "uid")) != 0) {
 		char *newdn;
-		rdn = escape_rdn("uid", entry_map_first(map, "uid"));
+		rdn = dir_rdn("uid", entry_map_first(map, "uid"), "userName", err);
 		if (rdn == NULL)
-			goto oom;
+			goto done;
 		newdn = dir_rename(op, dn, rdn, if_match, err);
 		if (newdn == NULL)
 			goto done;
