@@ -36,7 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg = config_load(path, &err);
 	if (cfg != NULL) {
 		if (cfg->ldap_bind_dn == NULL || cfg->ldap_bind_password == NULL ||
-		    cfg->ntenants == 0 || cfg->base_url == NULL || cfg->default_count > cfg->max_count)
+		    cfg->ntenants == 0 || cfg->base_url == NULL ||
+		    cfg->default_count > cfg->max_count)
 			abort();
 		for (size_t i = 0; i < cfg->ntokens; i++)
 			if (cfg->tokens[i].tenant == NULL)

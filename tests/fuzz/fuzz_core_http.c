@@ -70,7 +70,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_init(LOG_LEVEL_ERROR);
 	port = free_port();
-	if (config_sha256_hex("fuzz-write", 10, hw) < 0 || config_sha256_hex("fuzz-read", 9, hr) < 0)
+	if (config_sha256_hex("fuzz-write", 10, hw) < 0 ||
+	    config_sha256_hex("fuzz-read", 9, hr) < 0)
 		abort();
 	snprintf(conf, sizeof(conf),
 	         "listen 127.0.0.1:%d\nworkers 2\nhttp_threads 2\nldap_uri ldap://127.0.0.1:1\n"
