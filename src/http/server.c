@@ -502,6 +502,11 @@ server_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 	if (st == NULL)
 		return;
+	/*
+	 * A worker's answer that was never sent (MHD closed the connection on
+	 * resuming it, e.g. a client that half-closed its side) is freed here.
+	 */
+	response_clear(&st->res);
 	free(st->body);
 	free(st);
 	*con_cls = NULL;
