@@ -46,6 +46,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 
@@ -81,6 +82,7 @@ struct http_server {
 	pthread_cond_t qcond;
 	STAILQ_HEAD(, request_state) queue;
 	int qlen;
+	int inflight; /* handed to a worker and not yet completed (sent or closed) */
 	bool qstopping;
 	pthread_t *workers;
 	int nworkers;
@@ -306,6 +308,7 @@ server_enqueue(struct http_server *srv, struct MHD_Connection *c, struct request
 	MHD_suspend_connection(c);
 	STAILQ_INSERT_TAIL(&srv->queue, st, entry);
 	srv->qlen++;
+	srv->inflight++;
 	pthread_cond_signal(&srv->qcond);
 	pthread_mutex_unlock(&srv->qmutex);
 	return 0;
@@ -507,6 +510,11 @@ server_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	 * resuming it, e.g. a client that half-closed its side) is freed here.
 	 */
 	response_clear(&st->res);
+	if (st->conn != NULL) {
+		pthread_mutex_lock(&srv->qmutex);
+		srv->inflight--;
+		pthread_mutex_unlock(&srv->qmutex);
+	}
 	free(st->body);
 	free(st);
 	*con_cls = NULL;
@@ -762,6 +770,10 @@ fail:
 void
 server_stop(struct http_server *srv)
 {
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	MHD_socket listen_fd;
+	int i;
+
 	if (srv == NULL)
 		return;
 	if (srv->watchdog_started) {
@@ -771,9 +783,25 @@ server_stop(struct http_server *srv)
 		pthread_mutex_unlock(&srv->mutex);
 		pthread_join(srv->watchdog, NULL);
 	}
-	/* Every suspended connection is resumed (answered) before MHD stops. */
+	/*
+	 * Stop accepting; the workers answer what is queued (503) and resume
+	 * it; the event threads get up to 3 s to send those answers before MHD
+	 * stops (and closes whatever is left).
+	 */
+	listen_fd = MHD_quiesce_daemon(srv->daemon);
 	server_workers_stop(srv);
+	for (i = 0; i < 300; i++) {
+		int left;
+		pthread_mutex_lock(&srv->qmutex);
+		left = srv->inflight;
+		pthread_mutex_unlock(&srv->qmutex);
+		if (left <= 0)
+			break;
+		nanosleep(&tick, NULL);
+	}
 	MHD_stop_daemon(srv->daemon);
+	if (listen_fd >= 0)
+		close(listen_fd);
 	pthread_mutex_destroy(&srv->mutex);
 	pthread_cond_destroy(&srv->wake);
 	pthread_mutex_destroy(&srv->qmutex);

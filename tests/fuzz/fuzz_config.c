@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/config.h"
@@ -27,7 +28,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (fd < 0)
 		return 0;
-	if (write(fd, data, size) != (ssize_t)size) {
+	/* The file holds secrets: config_load refuses one open to others. */
+	if (fchmod(fd, 0600) < 0 || write(fd, data, size) != (ssize_t)size) {
 		close(fd);
 		return 0;
 	}

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,7 +82,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	         "token sha256:%s tenant=demo source=okta rights=read\n",
 	         port, hw, hr);
 	fd = memfd_create("fuzz.conf", 0);
-	if (fd < 0 || write(fd, conf, strlen(conf)) != (ssize_t)strlen(conf))
+	if (fd < 0 || fchmod(fd, 0600) < 0 ||
+	    write(fd, conf, strlen(conf)) != (ssize_t)strlen(conf))
 		abort();
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	error_clear(&err);
