@@ -160,7 +160,7 @@ struct list_params {
 
 /* resources_ops_all — every resource type, NULL-terminated, Users first. Borrowed (static). */
 const struct resource_ops *const *resources_ops_all(void);
-/* resources_ops_find — the ops of an endpoint name ("Users"), or NULL. Borrowed (static). */
+/* resources_ops_find — the ops of an endpoint name ("Users", any case), or NULL. Borrowed. */
 const struct resource_ops *resources_ops_find(const char *endpoint);
 /* resources_ctx — fill *ctx for the caller's tenant and source; `base` (caller's buffer)
  * receives the SCIM base URL, which ctx borrows. Everything in ctx is borrowed. */

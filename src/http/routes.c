@@ -3,14 +3,18 @@
  *
  * A route is (path prefix, whether the prefix must match exactly or may be
  * followed by "/…", methods, needs a token, label, handler). The first
- * matching row wins. Authentication happens here, once, before any SCIM
- * handler runs; write methods need a token with write rights (403), except
- * POST …/.search, which is a read (RFC 7644 §3.4.3).
+ * matching row wins. Prefixes match case-insensitively (`/users`,
+ * `/SCIM/v2/Groups`, `/serviceproviderconfig`: some clients and reference
+ * tools send lower case, and SPEC §2.2 accepts it); what follows the prefix
+ * (a resource id) is passed on as sent, so ids stay case-sensitive.
+ * Authentication happens here, once, before any SCIM handler runs; write methods need a token with
+ * write rights (403), except POST …/.search, which is a read (RFC 7644 §3.4.3).
  */
 #include "http/http.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/log.h"
 
@@ -84,7 +88,7 @@ routes_match(const struct route *r, const char *path, const char **subpath)
 {
 	size_t n = strlen(r->prefix);
 
-	if (strncmp(path, r->prefix, n) != 0)
+	if (strncasecmp(path, r->prefix, n) != 0)
 		return false;
 	if (path[n] == '\0' || (path[n] == '/' && path[n + 1] == '\0')) {
 		*subpath = "";
@@ -105,7 +109,7 @@ routes_is_write(const struct http_request *req)
 		return false;
 	n = strlen(req->path);
 	/* POST …/.search is a query. */
-	if (req->method == HTTP_POST && n >= 8 && !strcmp(req->path + n - 8, "/.search"))
+	if (req->method == HTTP_POST && n >= 8 && !strcasecmp(req->path + n - 8, "/.search"))
 		return false;
 	return true;
 }

@@ -23,7 +23,7 @@ log_vline(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 {
 	static const char *const names[] = {"debug", "info", "warn", "error"};
 	char stamp[32];
-	char msg[2048];
+	char msg[2048], *p;
 	struct timespec ts;
 	struct tm tm;
 
@@ -33,6 +33,11 @@ log_vline(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* One event, one line: what a client sent (an attribute name, a
+	 * userName) cannot start a forged line or hide in control characters. */
+	for (p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	pthread_mutex_lock(&log_mutex);
 	if (errstr != NULL)
 		fprintf(stderr, "%s.%03ldZ %s %s: %s\n", stamp, ts.tv_nsec / 1000000L, names[level],

@@ -1,0 +1,141 @@
+#!/usr/bin/env perl
+# 29-preconditions.t — what identity providers send around writes, over real
+# HTTP against a private slapd, checked over LDAP: If-None-Match on PUT,
+# PATCH and DELETE (RFC 7232 §3.2: "*" on an existing resource and a
+# matching ETag are 412, a non-matching ETag proceeds; checked by slapd
+# with the write), /Bulk forward references (RFC 7644 §3.7.2: reordered;
+# circular ones are 409 saying so), and /ServiceProviderConfig's
+# changePassword saying what the server does.
+use strict;
+use warnings;
+use Test::More;
+use RBTest;
+use RBBridge;
+
+my $USER  = 'urn:ietf:params:scim:schemas:core:2.0:User';
+my $GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+my $PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+my $BULK  = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
+
+my $dir = RBTest::start_directory();
+my $b = RBBridge->start($dir);
+
+sub person {
+    my ($uid) = @_;
+    my ($entries) = RBTest::ldapsearch($dir, base => "ou=people,o=demo,$dir->{suffix}",
+        filter => "(uid=$uid)", attrs => ['*', 'entryUUID', 'entryCSN']);
+    return $entries->[0];
+}
+
+sub patch_body { return { schemas => [$PATCH], Operations => [@_] } }
+
+# ---- If-None-Match on writes ------------------------------------------------
+my $r = $b->req(POST => '/Users', token => 'demo-okta',
+    json => { schemas => [$USER], userName => 'inm@example.org', displayName => 'Inm One' });
+is($r->{status}, 201, 'create') or diag explain $r->{json};
+my $id = $r->{json}{id};
+my $etag = $r->{headers}{etag};
+like($etag, qr{^W/"}, 'weak ETag');
+
+$r = $b->req(PUT => "/Users/$id", token => 'demo-okta', headers => { 'If-None-Match' => '*' },
+    json => { schemas => [$USER], userName => 'inm@example.org', displayName => 'Inm Star' });
+is($r->{status}, 412, 'PUT If-None-Match: * on an existing user: 412') or diag explain $r->{json};
+like($r->{json}{detail} // '', qr/If-None-Match/, '... the detail names If-None-Match');
+is(person('inm@example.org')->{displayName}[0], 'Inm One', 'LDAP: not written');
+
+$r = $b->req(PATCH => "/Users/$id", token => 'demo-okta', headers => { 'If-None-Match' => $etag },
+    json => patch_body({ op => 'replace', path => 'displayName', value => 'Inm Same' }));
+is($r->{status}, 412, 'PATCH If-None-Match: <current ETag>: 412');
+is(person('inm@example.org')->{displayName}[0], 'Inm One', 'LDAP: not written');
+
+(my $strong = $etag) =~ s{^W/}{};
+$r = $b->req(PATCH => "/Users/$id", token => 'demo-okta', headers => { 'If-None-Match' => "W/\"other\", $strong" },
+    json => patch_body({ op => 'replace', path => 'displayName', value => 'Inm Same' }));
+is($r->{status}, 412, 'If-None-Match: a list naming the current ETag (weak comparison): 412');
+
+$r = $b->req(PATCH => "/Users/$id", token => 'demo-okta', headers => { 'If-None-Match' => 'W/"20000101000000.000000Z#000000#000#000000"' },
+    json => patch_body({ op => 'replace', path => 'displayName', value => 'Inm Two' }));
+is($r->{status}, 200, 'PATCH If-None-Match: another ETag: proceeds') or diag explain $r->{json};
+is(person('inm@example.org')->{displayName}[0], 'Inm Two', 'LDAP: written');
+my $etag2 = $r->{headers}{etag};
+isnt($etag2, $etag, 'new ETag');
+
+# A no-op PATCH writes nothing, but the precondition is still checked.
+$r = $b->req(PATCH => "/Users/$id", token => 'demo-okta', headers => { 'If-None-Match' => '*' },
+    json => patch_body({ op => 'replace', path => 'displayName', value => 'Inm Two' }));
+is($r->{status}, 412, 'no-op PATCH with If-None-Match: *: 412');
+
+# The old ETag no longer matches: the write proceeds.
+$r = $b->req(PUT => "/Users/$id", token => 'demo-okta', headers => { 'If-None-Match' => $etag },
+    json => { schemas => [$USER], userName => 'inm@example.org', displayName => 'Inm Three' });
+is($r->{status}, 200, 'PUT If-None-Match: <stale ETag>: proceeds') or diag explain $r->{json};
+is(person('inm@example.org')->{displayName}[0], 'Inm Three', 'LDAP: written');
+my $etag3 = $r->{headers}{etag};
+
+# Both headers: If-Match must hold and If-None-Match must not.
+$r = $b->req(PATCH => "/Users/$id", token => 'demo-okta',
+    headers => { 'If-Match' => $etag3, 'If-None-Match' => $etag },
+    json => patch_body({ op => 'replace', path => 'displayName', value => 'Inm Four' }));
+is($r->{status}, 200, 'If-Match current + If-None-Match stale: proceeds') or diag explain $r->{json};
+my $etag4 = $r->{headers}{etag};
+$r = $b->req(PATCH => "/Users/$id", token => 'demo-okta',
+    headers => { 'If-Match' => $etag4, 'If-None-Match' => $etag4 },
+    json => patch_body({ op => 'replace', path => 'displayName', value => 'Inm Five' }));
+is($r->{status}, 412, 'If-Match and If-None-Match naming the same current ETag: 412');
+
+# A rename (userName change) is checked too.
+$r = $b->req(PUT => "/Users/$id", token => 'demo-okta', headers => { 'If-None-Match' => '*' },
+    json => { schemas => [$USER], userName => 'inm-renamed@example.org', displayName => 'Inm Four' });
+is($r->{status}, 412, 'rename with If-None-Match: *: 412');
+ok(person('inm@example.org') && !person('inm-renamed@example.org'), 'LDAP: not renamed');
+
+# DELETE
+$r = $b->req(DELETE => "/Users/$id", token => 'demo-okta', headers => { 'If-None-Match' => '*' });
+is($r->{status}, 412, 'DELETE If-None-Match: *: 412');
+ok(person('inm@example.org'), 'LDAP: still there');
+$r = $b->req(DELETE => "/Users/$id", token => 'demo-okta', headers => { 'If-None-Match' => $etag4 });
+is($r->{status}, 412, 'DELETE If-None-Match: <current ETag>: 412');
+$r = $b->req(DELETE => "/Users/$id", token => 'demo-okta', headers => { 'If-None-Match' => $etag });
+is($r->{status}, 204, 'DELETE If-None-Match: <stale ETag>: 204');
+ok(!person('inm@example.org'), 'LDAP: gone');
+$r = $b->req(DELETE => "/Users/$id", token => 'demo-okta', headers => { 'If-None-Match' => '*' });
+is($r->{status}, 404, 'DELETE If-None-Match: * of a missing user: 404');
+
+# Groups and Schools go through the same precondition.
+$r = $b->req(POST => '/Groups', token => 'demo-okta', json => { schemas => [$GROUP], displayName => 'Inm Group' });
+is($r->{status}, 201, 'group created');
+my $gid = $r->{json}{id};
+$r = $b->req(PATCH => "/Groups/$gid", token => 'demo-okta', headers => { 'If-None-Match' => '*' },
+    json => patch_body({ op => 'replace', path => 'displayName', value => 'Inm Group 2' }));
+is($r->{status}, 412, 'group PATCH If-None-Match: *: 412');
+$r = $b->req(GET => "/Groups/$gid", token => 'demo-okta');
+is($r->{json}{displayName}, 'Inm Group', 'group unchanged');
+$r = $b->req(DELETE => "/Groups/$gid", token => 'demo-okta', headers => { 'If-None-Match' => '*' });
+is($r->{status}, 412, 'group DELETE If-None-Match: *: 412');
+
+# GET keeps its meaning (304 when it names the current version).
+$r = $b->req(GET => "/Groups/$gid", token => 'demo-okta');
+my $getag = $r->{headers}{etag};
+$r = $b->req(GET => "/Groups/$gid", token => 'demo-okta', headers => { 'If-None-Match' => $getag });
+is($r->{status}, 304, 'GET If-None-Match: current: 304');
+
+# ---- changePassword says what the server does -------------------------------
+$r = $b->req(GET => '/ServiceProviderConfig', token => 'demo-okta');
+is($r->{status}, 200, 'ServiceProviderConfig');
+ok(JSON::PP::is_bool($r->{json}{changePassword}{supported}), 'changePassword.supported is a boolean');
+my $advertised = $r->{json}{changePassword}{supported} ? 1 : 0;
+$r = $b->req(POST => '/Users', token => 'demo-okta',
+    json => { schemas => [$USER], userName => 'pw@example.org', password => 'Initial-Secret-1' });
+is($r->{status}, 201, 'create with a password');
+my $pwid = $r->{json}{id};
+ok(!exists $r->{json}{password}, 'password never returned');
+$r = $b->req(PATCH => "/Users/$pwid", token => 'demo-okta',
+    json => patch_body({ op => 'replace', path => 'password', value => 'Changed-Secret-2' }));
+ok($r->{status} == 200 || $r->{status} == 204, 'PATCH password answered') or diag explain $r->{json};
+my ($rc) = RBTest::ldapwhoami($dir, dn => "uid=pw\@example.org,ou=people,o=demo,$dir->{suffix}",
+    pw => 'Changed-Secret-2');
+is($rc == 0 ? 1 : 0, $advertised,
+    "changePassword.supported ($advertised) is whether the changed password binds (ldapwhoami: $rc)");
+is($advertised, 1, 'today every write token\'s password is stored: supported');
+
+done_testing();
