@@ -24,6 +24,7 @@
 #include "engine/filter.h"
 #include "engine/schema.h"
 #include "engine/sort.h"
+#include "engine/validate.h"
 #include "lib/config.h"
 #include "lib/error.h"
 
@@ -35,6 +36,9 @@ struct dir_ctx {
 	const char *tenant;   /* tenant name: o=<tenant> */
 	const char *source;   /* the token's source name */
 	const char *base_url; /* e.g. http://127.0.0.1:8080/scim/v2 */
+	/* What PATCH does with unknown attributes (engine/validate.h): borrowed,
+	 * the ignored names are appended to input->ignored; NULL: strict. */
+	struct validate_opts *input;
 };
 
 /* A query: filter (may be NULL), sorting and the page wanted. */

@@ -910,7 +910,7 @@ dir_user_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_bo
 	cur = users_one(&op, old, err);
 	if (cur == NULL)
 		goto done;
-	rc = patch_apply(rt, cur, patch_body, NULL, &pr, err);
+	rc = patch_apply(rt, cur, patch_body, NULL, ctx->input, &pr, err);
 	if (rc != PATCH_OK) {
 		if (rc == PATCH_NEED_LOAD)
 			error_set(err, 500, NULL, "internal: PATCH asked for a load on a user");

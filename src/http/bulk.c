@@ -263,12 +263,12 @@ bulk_apply(const struct bulk *b, const struct bulk_op *op, const json_t *data, j
 	rt = schema_resource_type(op->ops->type);
 	switch (op->verb) {
 	case HTTP_POST:
-		valid = validate_resource(rt, data, VALIDATE_CREATE, err);
+		valid = validate_resource(rt, data, VALIDATE_CREATE, b->ctx.input, err);
 		*resource = valid != NULL ? op->ops->create(&b->ctx, valid, err) : NULL;
 		status = *resource != NULL ? 201 : -1;
 		break;
 	case HTTP_PUT:
-		valid = validate_resource(rt, data, VALIDATE_REPLACE, err);
+		valid = validate_resource(rt, data, VALIDATE_REPLACE, b->ctx.input, err);
 		*resource = valid != NULL
 		                ? op->ops->replace(&b->ctx, op->id, valid, op->version, err)
 		                : NULL;

@@ -23,6 +23,7 @@
 #include <sys/queue.h>
 
 #include "dir/pool.h"
+#include "engine/validate.h"
 #include "lib/config.h"
 #include "lib/error.h"
 
@@ -66,6 +67,10 @@ struct http_request {
 	size_t body_len;
 	struct http_auth auth; /* valid when the route requires auth */
 	bool authenticated;
+	/* What unknown attributes in bodies do (strict_attributes), and the names
+	 * ignored so far (owned array, NEW per request; routes.c logs each once
+	 * per tenant/source and counts it, then frees it). */
+	struct validate_opts input;
 };
 
 struct http_header {
@@ -183,6 +188,15 @@ struct metrics *metrics_create(void);
 void metrics_destroy(struct metrics *m);
 /* metrics_observe — count one request of `route` answered `status` in `seconds`. */
 void metrics_observe(struct metrics *m, const char *route, int status, double seconds);
+/*
+ * metrics_unknown_attribute — count one unknown attribute ignored for
+ * (tenant, source) (rosterbridge_unknown_attributes_total). Returns 1 the
+ * first time this (tenant, source, name) is seen — the caller logs it —,
+ * 0 afterwards, and -1 once when the set of names remembered is full (no
+ * further name is logged; memory stays bounded). All strings borrowed.
+ */
+int metrics_unknown_attribute(struct metrics *m, const char *tenant, const char *source,
+                              const char *name);
 /* metrics_render — Prometheus text; NEW malloc'd string. */
 char *metrics_render(struct metrics *m, struct pool *pool);
 

@@ -99,6 +99,7 @@ resources_ctx(struct http_request *req, struct dir_ctx *ctx, char *base, size_t 
 	ctx->tenant = req->auth.tenant->name;
 	ctx->source = req->auth.source;
 	ctx->base_url = base;
+	ctx->input = &req->input;
 }
 
 /* Answer an error; 503s carry Retry-After. */
@@ -377,7 +378,8 @@ resources_one(struct http_request *req, struct http_response *res, const struct 
 		goto done;
 	case HTTP_PUT:
 		body = request_json(req, &err);
-		valid = body ? validate_resource(rt, body, VALIDATE_REPLACE, &err) : NULL;
+		valid =
+		    body ? validate_resource(rt, body, VALIDATE_REPLACE, &req->input, &err) : NULL;
 		resource = valid ? ops->replace(&ctx, id, valid, if_match, &err) : NULL;
 		if (resource == NULL)
 			goto fail;
@@ -461,7 +463,7 @@ resources_collection(struct http_request *req, struct http_response *res,
 	error_clear(&err);
 	resources_ctx(req, &ctx, base, sizeof(base));
 	body = request_json(req, &err);
-	valid = body ? validate_resource(rt, body, VALIDATE_CREATE, &err) : NULL;
+	valid = body ? validate_resource(rt, body, VALIDATE_CREATE, &req->input, &err) : NULL;
 	proj = valid ? project_new(rt, request_arg(req, "attributes"),
 	                           request_arg(req, "excludedAttributes"), &err)
 	             : NULL;

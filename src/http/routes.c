@@ -114,6 +114,36 @@ routes_is_write(const struct http_request *req)
 	return true;
 }
 
+/*
+ * routes_note_unknown — the unknown attributes this request's bodies held
+ * (ignored: strict_attributes no): each counted, and logged the first time
+ * its (tenant, source, name) is seen, so a misconfigured client does not
+ * flood the log; then the list is freed.
+ */
+static void
+routes_note_unknown(struct http_request *req)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(req->input.ignored, i, v)
+	{
+		int first = metrics_unknown_attribute(req->app->metrics, req->auth.tenant->name,
+		                                      req->auth.source, json_string_value(v));
+
+		if (first > 0)
+			log_warnx("tenant %s source %s: ignored the unknown attribute '%s' (logged "
+			          "once; counted in rosterbridge_unknown_attributes_total; "
+			          "strict_attributes yes refuses it)",
+			          req->auth.tenant->name, req->auth.source, json_string_value(v));
+		else if (first < 0)
+			log_warnx("unknown attributes: too many distinct names to remember; "
+			          "further ones are counted, not logged");
+	}
+	json_decref(req->input.ignored);
+	req->input.ignored = NULL;
+}
+
 void
 routes_dispatch(struct http_request *req, struct http_response *res)
 {
@@ -148,7 +178,11 @@ routes_dispatch(struct http_request *req, struct http_response *res)
 		response_errorf(res, 403, NULL, "this token is read-only");
 		return;
 	}
+	req->input.strict = req->app->cfg->strict_attributes;
+	req->input.ignored = req->input.strict || !r->auth ? NULL : json_array();
 	r->handler(req, res);
+	if (r->auth)
+		routes_note_unknown(req);
 	if (res->status == 0)
 		response_errorf(res, 500, NULL, "the handler gave no answer");
 }

@@ -122,4 +122,147 @@ $r = $b->req(PUT => "/Users/$rid", token => 'demo-entra', json => {
 is($r->{status}, 200, 'PUT with the manager now provisioned');
 is($r->{json}{$ENT}{manager}{value}, $boss, '... set');
 
+# ---- unknown attributes: ignored, logged once, counted --------------------------
+sub unknown_count {
+    my ($bridge, $source) = @_;
+    my $r = $bridge->req(GET => '/metrics');
+    my ($n) = ($r->{content} // '') =~ /^rosterbridge_unknown_attributes_total\{tenant="demo",source="\Q$source\E"\} (\d+)$/m;
+    return $n // 0;
+}
+is(unknown_count($b, 'clever'), 0, 'metrics: no unknown attribute from clever yet');
+$r = $b->req(POST => '/Users', token => 'demo-clever', json => {
+    schemas => [$USER, $ENT, 'urn:example:custom:2.0:User'], userName => 'typo@example.org',
+    adreses => [{ streetAddress => '1 Main St' }],
+    name => { givenName => 'Ty', middle => 'P' },
+    $ENT => { department => 'Art', costCentre => '12' },
+    'urn:example:custom:2.0:User' => { shoeSize => 42 } });
+is($r->{status}, 201, 'POST with unknown attributes: the person is provisioned') or diag explain $r->{json};
+my $tid = $r->{json}{id};
+ok(!exists $r->{json}{adreses}, '... the unknown attribute is not in the answer');
+is($r->{json}{name}{givenName}, 'Ty', '... the known ones are');
+is($r->{json}{$ENT}{department}, 'Art', '... in the extension too');
+is_deeply($r->{json}{schemas}, [$USER, $ENT], '... schemas lists only what is ours');
+$e = person('typo@example.org');
+ok($e && $e->{departmentNumber}[0] eq 'Art', 'LDAP: stored');
+is(unknown_count($b, 'clever'), 4, 'metrics: four unknown attributes counted for clever');
+for my $name ('adreses', 'name.middle', "$ENT:costCentre", 'urn:example:custom:2.0:User') {
+    is(log_count(qr/tenant demo source clever: ignored the unknown attribute '\Q$name\E'/), 1, "logged once: $name");
+}
+
+# The same again (PUT, PATCH path-less, PATCH with a path): counted, not logged again.
+$r = $b->req(PUT => "/Users/$tid", token => 'demo-clever', json => {
+    schemas => [$USER], userName => 'typo@example.org', adreses => 'x', displayName => 'Ty Put' });
+is($r->{status}, 200, 'PUT with an unknown attribute: 200') or diag explain $r->{json};
+is($r->{json}{displayName}, 'Ty Put', '... the rest is written');
+$r = $b->req(PATCH => "/Users/$tid", token => 'demo-clever', json => patch_body(
+    { op => 'add', value => { adreses => 'x', title => 'Teacher' } },
+    { op => 'replace', path => 'adreses', value => 'y' }));
+is($r->{status}, 200, 'PATCH with unknown attributes (path-less and path): 200') or diag explain $r->{json};
+is($r->{json}{title}, 'Teacher', '... the known attribute is written');
+is(person('typo@example.org')->{title}[0], 'Teacher', 'LDAP: title');
+is(log_count(qr/ignored the unknown attribute 'adreses'/), 1, 'adreses still logged only once');
+is(unknown_count($b, 'clever'), 6, 'metrics: each request counted (PATCH names one attribute once)');
+# Another source: its own first log line and its own counter.
+$r = $b->req(PATCH => "/Users/$tid", token => 'demo-okta', json => patch_body(
+    { op => 'replace', value => { adreses => 'z' } }));
+ok($r->{status} == 200, 'another source, same unknown attribute: 200');
+is(log_count(qr/tenant demo source okta: ignored the unknown attribute 'adreses'/), 1, '... logged once for that source');
+is(unknown_count($b, 'okta'), 1, '... counted for okta');
+# /Bulk goes through the same validation.
+$r = $b->req(POST => '/Bulk', token => 'demo-clever', json => { schemas => [$BULK], Operations => [
+    { method => 'POST', path => '/Users', bulkId => 'k1',
+      data => { schemas => [$USER], userName => 'bulktypo@example.org', adreses => 'x' } } ] });
+is($r->{json}{Operations}[0]{status}, '201', '/Bulk POST with an unknown attribute: 201');
+is(unknown_count($b, 'clever'), 7, '... counted');
+# A log line cannot be forged through an attribute name.
+$r = $b->req(POST => '/Users', token => 'demo-clever', json => {
+    schemas => [$USER], userName => 'forge@example.org', "x\nFAKE forged line" => 1 });
+is($r->{status}, 201, 'an attribute name with a newline: ignored');
+is(log_count(qr/^FAKE forged line/), 0, 'the log holds no forged line');
+
+# ---- attribute names in any case, end to end ------------------------------------
+$r = $b->req(POST => '/Users', token => 'demo-entra', json => {
+    SCHEMAS => [$USER, $ENT], USERNAME => 'Case@Example.org', Name => { GivenName => 'Cas', FamilyName => 'E' },
+    Emails => [{ Value => 'case@example.org', Primary => 'True', Type => 'work' }],
+    lc($ENT) => { Department => 'Physics', Manager => { Value => $boss } } });
+is($r->{status}, 201, 'create with names in any case') or diag explain $r->{json};
+my $cid = $r->{json}{id};
+is($r->{json}{name}{givenName}, 'Cas', 'Name.GivenName → name.givenName');
+is($r->{json}{emails}[0]{primary}, JSON::PP::true, 'Primary → primary');
+is($r->{json}{$ENT}{department}, 'Physics', 'Department inside the extension');
+is($r->{json}{$ENT}{manager}{value}, $boss, 'Manager.Value');
+$e = person('Case@Example.org');
+is($e->{departmentNumber}[0], 'Physics', 'LDAP: departmentNumber');
+like($e->{manager}[0] // '', qr/^uid=boss\@example\.org,/i, 'LDAP: manager');
+$r = $b->req(GET => '/Users?filter=' . 'URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER:DEPARTMENT%20eq%20%22Physics%22', token => 'demo-entra');
+is($r->{json}{totalResults}, 1, 'filter on an upper-cased URN attribute');
+$r = $b->req(GET => '/Users?filter=' . 'EMAILS%5BTYPE%20eq%20%22work%22%20and%20VALUE%20eq%20%22case@example.org%22%5D', token => 'demo-entra');
+is($r->{json}{totalResults}, 1, 'filter with a value path in upper case') or diag explain $r->{json};
+$r = $b->req(GET => '/Users?filter=' . 'NAME.GIVENNAME%20eq%20%22Cas%22&attributes=NAME.GIVENNAME', token => 'demo-entra');
+is($r->{json}{totalResults}, 1, 'filter on NAME.GIVENNAME');
+is_deeply($r->{json}{Resources}[0]{name}, { givenName => 'Cas' }, 'attributes=NAME.GIVENNAME projects');
+$r = $b->req(PATCH => "/Users/$cid", token => 'demo-entra', json => { SCHEMAS => [$PATCH], OPERATIONS => [
+    { OP => 'Replace', PATH => "$ENT:Manager", VALUE => { Value => $rid } },
+    { Op => 'replace', Value => { lc($ENT) => { DEPARTMENT => 'Chemistry' }, 'Name.FamilyName' => 'Eff' } } ] });
+is($r->{status}, 200, 'PATCH with names in any case') or diag explain $r->{json};
+is($r->{json}{$ENT}{manager}{value}, $rid, 'Manager by path');
+is($r->{json}{$ENT}{department}, 'Chemistry', 'DEPARTMENT path-less');
+is($r->{json}{name}{familyName}, 'Eff', 'Name.FamilyName path-less');
+$e = person('Case@Example.org');
+is($e->{departmentNumber}[0], 'Chemistry', 'LDAP: departmentNumber');
+is($e->{sn}[0], 'Eff', 'LDAP: sn');
+like($e->{manager}[0] // '', qr/^uid=report\@example\.org,/i, 'LDAP: manager changed');
+
+# ---- a PATCH path that is a schema URN alone ---------------------------------
+$r = $b->req(PATCH => "/Users/$cid", token => 'demo-entra', json => patch_body(
+    { op => 'replace', path => $ENT, value => { department => 'Biology', employeeNumber => 'E7' } }));
+is($r->{status}, 200, 'replace with the enterprise URN as the path') or diag explain $r->{json};
+is($r->{json}{$ENT}{department}, 'Biology', '... department replaced');
+is($r->{json}{$ENT}{manager}{value}, $rid, '... the manager is left as it was');
+is(person('Case@Example.org')->{employeeNumber}[0], 'E7', 'LDAP: employeeNumber');
+$r = $b->req(PATCH => "/Users/$cid", token => 'demo-entra', json => patch_body(
+    { op => 'add', path => $ADM, value => { permission => 'view', scope => 'district' } }));
+is($r->{status}, 200, 'add with the admin URN as the path') or diag explain $r->{json};
+is($r->{json}{$ADM}{permission}, 'view', '... the caller\'s grant');
+is($r->{json}{$ADM}{scope}, 'district', '... district scope');
+$e = person('Case@Example.org');
+ok((grep { /^rbPermission;x-src-entra$/i } keys %$e), 'LDAP: entra\'s grant stored');
+$r = $b->req(PATCH => "/Users/$cid", token => 'demo-entra', json => patch_body({ op => 'remove', path => $ADM }));
+is($r->{status}, 200, 'remove with the admin URN as the path') or diag explain $r->{json};
+ok(!defined $r->{json}{$ADM}{permission}, '... the caller\'s grant is gone');
+$e = person('Case@Example.org');
+ok(!(grep { /^rbPermission;x-src-entra$/i } keys %$e), 'LDAP: entra\'s grant removed');
+$r = $b->req(PATCH => "/Users/$cid", token => 'demo-entra', json => patch_body({ op => 'remove', path => $ENT }));
+is($r->{status}, 200, 'remove with the enterprise URN as the path');
+ok(!exists $r->{json}{$ENT}, '... the extension is gone');
+$e = person('Case@Example.org');
+ok(!exists $e->{departmentNumber} && !exists $e->{manager} && !exists $e->{employeeNumber},
+    'LDAP: departmentNumber, manager, employeeNumber removed');
+
+# ---- strict_attributes yes: 400 invalidSyntax, as before ---------------------------
+my $s = RBBridge->start($dir, conf => ['strict_attributes yes']);
+$r = $s->req(POST => '/Users', token => 'demo-clever', json => {
+    schemas => [$USER], userName => 'strict@example.org', adreses => 'x' });
+is($r->{status}, 400, 'strict: unknown attribute in POST: 400');
+is($r->{json}{scimType}, 'invalidSyntax', '... invalidSyntax');
+like($r->{json}{detail}, qr/adreses/, '... naming it');
+ok(!person('strict@example.org'), 'LDAP: nothing written');
+$r = $s->req(PUT => "/Users/$tid", token => 'demo-clever', json => {
+    schemas => [$USER], userName => 'typo@example.org', name => { middle => 'x' } });
+is($r->{status}, 400, 'strict: unknown sub-attribute in PUT: 400');
+$r = $s->req(POST => '/Users', token => 'demo-clever', json => {
+    schemas => [$USER], userName => 'strict@example.org', 'urn:example:custom:2.0:User' => { a => 1 } });
+is($r->{status}, 400, 'strict: a URN key that is not an extension: 400');
+$r = $s->req(PATCH => "/Users/$tid", token => 'demo-clever', json => patch_body(
+    { op => 'add', value => { adreses => 'x' } }));
+is($r->{status}, 400, 'strict: PATCH path-less unknown attribute: 400');
+$r = $s->req(PATCH => "/Users/$tid", token => 'demo-clever', json => patch_body(
+    { op => 'replace', path => 'adreses', value => 'x' }));
+is($r->{json}{scimType}, 'invalidPath', 'strict: PATCH path naming an unknown attribute: 400 invalidPath');
+is(unknown_count($s, 'clever'), 0, 'strict: nothing counted as ignored');
+# Strict still takes names in any case and a URN path.
+$r = $s->req(PATCH => "/Users/$tid", token => 'demo-clever', json => patch_body(
+    { op => 'replace', path => lc($ENT), value => { Department => 'Strict' } }));
+is($r->{status}, 200, 'strict: URN path and names in any case are still accepted') or diag explain $r->{json};
+
 done_testing();
