@@ -119,6 +119,101 @@ my $getag = $r->{headers}{etag};
 $r = $b->req(GET => "/Groups/$gid", token => 'demo-okta', headers => { 'If-None-Match' => $getag });
 is($r->{status}, 304, 'GET If-None-Match: current: 304');
 
+# ---- /Bulk forward references (RFC 7644 §3.7.2) ----------------------------
+sub bulk {
+    my (@ops) = @_;
+    my %extra = ref $ops[0] eq 'HASH' && exists $ops[0]{failOnErrors} ? %{ shift @ops } : ();
+    return $b->req(POST => '/Bulk', token => 'demo-okta',
+        json => { schemas => [$BULK], %extra, Operations => \@ops });
+}
+sub user_op {
+    my ($bulk_id, $name, %more) = @_;
+    return { method => 'POST', path => '/Users', bulkId => $bulk_id,
+             data => { schemas => [$USER], userName => "$name\@fwd.example", %more } };
+}
+sub group_op {
+    my ($bulk_id, $name, @members) = @_;
+    return { method => 'POST', path => '/Groups', bulkId => $bulk_id,
+             data => { schemas => [$GROUP], displayName => $name,
+                       members => [map { { value => "bulkId:$_" } } @members] } };
+}
+sub group_entry {
+    my ($cn) = @_;
+    my ($entries) = RBTest::ldapsearch($dir, base => "ou=groups,o=demo,$dir->{suffix}",
+        filter => "(cn=$cn)", attrs => ['member']);
+    return $entries->[0];
+}
+my $ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+# The RFC's example: the group comes first and names a user defined after it.
+$r = bulk(group_op('grp', 'Fwd Tour Guides', 'qwerty'), user_op('qwerty', 'alice'));
+is($r->{status}, 200, 'forward reference: 200') or diag explain $r->{json};
+my @res = @{ $r->{json}{Operations} };
+is_deeply([map { $_->{bulkId} } @res], ['qwerty', 'grp'], 'the user ran first (response in run order)');
+is_deeply([map { $_->{status} } @res], ['201', '201'], 'both created');
+my $alice = person('alice@fwd.example');
+is_deeply([map { lc } @{ group_entry('Fwd Tour Guides')->{member} // [] }], [lc $alice->{dn}],
+    'LDAP: the group has the user as member');
+
+# A chain defined in reverse, a PATCH on a later POST, a manager defined later.
+$r = bulk(
+    { method => 'PATCH', path => '/Users/bulkId:c1',
+      data => { schemas => [$PATCH], Operations => [{ op => 'replace', path => 'displayName', value => 'Carl Patched' }] } },
+    group_op('c3', 'Fwd Chain', 'c2'),
+    user_op('c2', 'dora', $ENT => { manager => { value => 'bulkId:c1' } }),
+    user_op('c1', 'carl'));
+@res = @{ $r->{json}{Operations} };
+is_deeply([map { $_->{status} } @res], ['201', '200', '201', '201'], 'chain: all succeed') or diag explain \@res;
+is_deeply([map { $_->{bulkId} // $_->{method} } @res], ['c1', 'PATCH', 'c2', 'c3'],
+    'chain: c1, the PATCH waiting on it, c2 (manager c1), c3 (member c2)');
+is(person('carl@fwd.example')->{displayName}[0], 'Carl Patched', 'LDAP: the PATCH applied to the later POST');
+like(person('dora@fwd.example')->{manager}[0] // '', qr/^uid=carl\@fwd\.example,/i, 'LDAP: manager resolved');
+is_deeply([map { lc } @{ group_entry('Fwd Chain')->{member} // [] }], [lc person('dora@fwd.example')->{dn}],
+    'LDAP: member resolved');
+
+# Circular references: a → b → a, and a self-reference; what waits on them fails.
+$r = bulk(
+    group_op('ga', 'Fwd Circle A', 'gb'),
+    group_op('gb', 'Fwd Circle B', 'ga'),
+    group_op('gw', 'Fwd Waits', 'ga'),
+    group_op('gs', 'Fwd Self', 'gs'),
+    user_op('ok1', 'erin'));
+@res = @{ $r->{json}{Operations} };
+my %by = map { ($_->{bulkId} => $_) } @res;
+is(scalar @res, 5, 'every operation answered');
+is($by{ok1}{status}, '201', 'an unrelated operation runs');
+is($by{ga}{status}, '409', 'circle: ga 409');
+is($by{gb}{status}, '409', 'circle: gb 409');
+like($by{ga}{response}{detail} // '', qr/circular bulkId references: ga -> gb -> ga/, 'the detail names the circle')
+    or diag explain $by{ga};
+is($by{gs}{status}, '409', 'self-reference: 409');
+like($by{gs}{response}{detail} // '', qr/circular bulkId references: gs -> gs/, '... named as a circle');
+is($by{gw}{status}, '409', 'waiting on a circle: 409');
+like($by{gw}{response}{detail} // '', qr/bulkId:ga.*failed/, '... saying the POST it names failed');
+ok(!group_entry("Fwd Circle $_"), "LDAP: no group Fwd Circle $_") for qw(A B);
+ok(!group_entry('Fwd Waits') && !group_entry('Fwd Self'), 'LDAP: nothing half-made');
+# The waiter first, then a circle of three named from its first operation.
+$r = bulk(group_op('w0', 'Fwd W0', 'x1'), group_op('x1', 'Fwd X1', 'x3'),
+    group_op('x2', 'Fwd X2', 'x1'), group_op('x3', 'Fwd X3', 'x2'));
+%by = map { ($_->{bulkId} => $_) } @{ $r->{json}{Operations} };
+is_deeply([map { $by{$_}{status} } qw(w0 x1 x2 x3)], ['409', '409', '409', '409'], 'three-circle and its waiter: 409');
+like($by{x2}{response}{detail} // '', qr/circular bulkId references: x1 -> x3 -> x2 -> x1 /, 'the circle named from x1');
+like($by{w0}{response}{detail} // '', qr/bulkId:x1.*failed/, 'the waiter: its POST failed');
+
+# failOnErrors counts in run order; a duplicate bulkId is refused whatever the order.
+$r = bulk({ failOnErrors => 1 },
+    group_op('f1', 'Fwd Fail', 'f2'),
+    user_op('f2', 'alice'),           # duplicate userName: 409, the first error
+    user_op('f3', 'frank'));
+@res = @{ $r->{json}{Operations} };
+is_deeply([map { $_->{bulkId} } @res], ['f2'], 'failOnErrors=1: stops after the first error in run order');
+ok(!person('frank@fwd.example'), 'LDAP: nothing after it ran');
+$r = bulk(group_op('d1', 'Fwd Dup', 'dd'), user_op('dd', 'gina'), user_op('dd', 'hank'));
+@res = @{ $r->{json}{Operations} };
+is_deeply([map { $_->{status} } @res], ['201', '201', '400'], 'duplicate bulkId: the first POST defines it, the other is 400')
+    or diag explain \@res;
+ok(person('gina@fwd.example') && !person('hank@fwd.example'), 'LDAP: only the first');
+
 # ---- changePassword says what the server does -------------------------------
 $r = $b->req(GET => '/ServiceProviderConfig', token => 'demo-okta');
 is($r->{status}, 200, 'ServiceProviderConfig');
