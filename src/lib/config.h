@@ -49,6 +49,8 @@ struct config {
 	int connection_limit;
 	int connection_timeout_s;
 	long max_body_bytes;
+	int per_ip_connection_limit; /* simultaneous connections from one address */
+	int request_timeout_s;       /* headers + body of one request within this */
 	char *tls_cert_file;
 	char *tls_key_file;
 	/* LDAP */

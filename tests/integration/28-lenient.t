@@ -240,7 +240,7 @@ ok(!exists $e->{departmentNumber} && !exists $e->{manager} && !exists $e->{emplo
     'LDAP: departmentNumber, manager, employeeNumber removed');
 
 # ---- strict_attributes yes: 400 invalidSyntax, as before ---------------------------
-my $s = RBBridge->start($dir, conf => ['strict_attributes yes']);
+my $s = RBBridge->start($dir, extra_conf => "strict_attributes yes\n");
 $r = $s->req(POST => '/Users', token => 'demo-clever', json => {
     schemas => [$USER], userName => 'strict@example.org', adreses => 'x' });
 is($r->{status}, 400, 'strict: unknown attribute in POST: 400');

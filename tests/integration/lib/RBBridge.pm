@@ -9,7 +9,7 @@ package RBBridge;
 #   $r->{status}, $r->{json}, $r->{headers}{etag}
 #
 # start() options: workers, ldap_timeout_ms, max_results, max_body_bytes,
-# conf => ['strict_attributes yes', …] (more configuration lines);
+# extra_conf (configuration lines appended as they are);
 # TLS: tls_cert_file + tls_key_file (serve HTTPS; $b->{base} is https://,
 # and req() goes through curl trusting tls_ca_file, since HTTP::Tiny has no
 # TLS without IO::Socket::SSL), ldap_uri (e.g. $dir->{ldaps_uri}),
@@ -73,7 +73,7 @@ sub start {
     print $c "max_results $opt{max_results}\n" if $opt{max_results};
     print $c "max_body_bytes $opt{max_body_bytes}\n" if $opt{max_body_bytes};
     print $c "log_level info\n";
-    print $c "$_\n" for @{ $opt{conf} // [] };
+    print $c $opt{extra_conf} if defined $opt{extra_conf};
     print $c "tenant $_\n" for qw(demo other statewide);
     for my $name (sort keys %TOKENS) {
         my ($tenant, $source, $rights) = @{ $TOKENS{$name} };
