@@ -36,6 +36,7 @@ struct dir_ctx {
 	const char *tenant;   /* tenant name: o=<tenant> */
 	const char *source;   /* the token's source name */
 	const char *base_url; /* e.g. http://127.0.0.1:8080/scim/v2 */
+	bool passwords;       /* the source may set `password` (else 403 mutability) */
 	/* What PATCH does with unknown attributes (engine/validate.h): borrowed,
 	 * the ignored names are appended to input->ignored; NULL: strict. */
 	struct validate_opts *input;
@@ -85,10 +86,11 @@ json_t *dir_user_search(const struct dir_ctx *ctx, const struct dir_query *q, lo
                         struct rb_error *err);
 
 /*
- * dir_user_password_writable — whether a write of `password` by the caller
- * (ctx's tenant and source) is stored (as userPassword, map_user.c). The
- * one answer both the write path and /ServiceProviderConfig's
- * changePassword.supported use, so discovery says what the server does.
+ * dir_user_password_writable — whether the caller (ctx: its token's
+ * passwords=yes) may set `password` (stored by slapd as userPassword; else
+ * a write of it is 403 mutability). The one answer both the write path and
+ * /ServiceProviderConfig's changePassword.supported use, so discovery says
+ * what the server does for that token.
  */
 bool dir_user_password_writable(const struct dir_ctx *ctx);
 

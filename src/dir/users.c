@@ -381,30 +381,18 @@ users_manager_dn(struct dir_op *op, const json_t *user, char **dn, struct rb_err
 
 /*
  * users_to_map — the attribute map the caller's write of `user` produces
- * (map_user_to_ldap), with the manager resolved (users_manager_dn) and
- * `password` left out when the caller's password writes are not stored
- * (dir_user_password_writable). NEW map, or NULL with *err.
+ * (map_user_to_ldap), with the manager resolved (users_manager_dn). NEW
+ * map, or NULL with *err.
  */
 static json_t *
 users_to_map(struct dir_op *op, const json_t *user, struct rb_error *err)
 {
-	json_t *copy = NULL, *map = NULL;
+	json_t *map;
 	char *mgr_dn = NULL;
 
 	if (users_manager_dn(op, user, &mgr_dn, err) < 0)
 		return NULL;
-	if (!dir_user_password_writable(op->ctx) && json_object_get(user, "password") != NULL) {
-		copy = json_deep_copy(user);
-		if (copy == NULL) {
-			error_set(err, 500, NULL, "out of memory");
-			goto done;
-		}
-		json_object_del(copy, "password");
-		user = copy;
-	}
 	map = map_user_to_ldap(user, op->ctx->source, mgr_dn, err);
-done:
-	json_decref(copy);
 	free(mgr_dn);
 	return map;
 }
@@ -716,9 +704,36 @@ done:
 bool
 dir_user_password_writable(const struct dir_ctx *ctx)
 {
-	/* Today every source's `password` is written to userPassword. */
-	(void)ctx;
-	return true;
+	/* A token line with passwords=yes (config.h); the write path below and
+	 * /ServiceProviderConfig's changePassword both ask here. */
+	return ctx->passwords;
+}
+
+/*
+ * Take `password` out of `map` (what map_user_to_ldap made): it never goes
+ * into an add or modify; dir_password_set hands it to slapd afterwards.
+ * *pw is a NEW string (free it) or NULL when the resource has none. A
+ * token without passwords=yes gets 403 mutability (SPEC §1: nobody takes
+ * over another source's administrator through credentials).
+ */
+static int
+users_take_password(const struct dir_op *op, json_t *map, char **pw, struct rb_error *err)
+{
+	const char *v = entry_map_first(map, "userpassword");
+
+	*pw = NULL;
+	if (v == NULL)
+		return 0;
+	if (!dir_user_password_writable(op->ctx)) {
+		json_object_del(map, "userpassword");
+		return error_set(err, 403, SCIM_MUTABILITY,
+		                 "source %s may not set passwords (its token line has no "
+		                 "passwords=yes)",
+		                 op->ctx->source);
+	}
+	*pw = strdup(v);
+	json_object_del(map, "userpassword");
+	return *pw ? 0 : error_set(err, 500, NULL, "out of memory");
 }
 
 json_t *
@@ -744,14 +759,14 @@ json_t *
 dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *err)
 {
 	struct dir_op op;
-	char *base = NULL;
+	char *base = NULL, *pw = NULL;
 	json_t *map = NULL, *after = NULL, *out = NULL;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
 	map = users_to_map(&op, user, err);
-	if (map == NULL || users_grant_prepare(&op, map, err) < 0 ||
-	    users_summarize(&op, NULL, map, err) < 0)
+	if (map == NULL || users_take_password(&op, map, &pw, err) < 0 ||
+	    users_grant_prepare(&op, map, err) < 0 || users_summarize(&op, NULL, map, err) < 0)
 		goto done;
 	entry_map_add(map, "rbsource", ctx->source);
 	base = dir_ou_dn(&op, "people");
@@ -759,9 +774,16 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	after = dir_add_entry(&op, base, "uid", map, user_attrs, "userName", err);
+	after = dir_add_entry(&op, base, "uid", "userName", map, user_attrs, "userName", err);
 	if (after == NULL)
 		goto done;
+	if (pw != NULL && dir_password_set(&op, entry_map_first(after, "dn"), pw, err) < 0) {
+		/* The create fails as a whole: take the entry away again. */
+		struct rb_error ignore;
+		error_clear(&ignore);
+		dir_delete_dn(&op, entry_map_first(after, "dn"), NULL, &ignore);
+		goto done;
+	}
 	if (users_note_duplicates(&op, after, err) < 0)
 		error_clear(err); /* recorded best effort; the person exists */
 	out = users_one(&op, after, err);
@@ -769,6 +791,7 @@ done:
 	json_decref(map);
 	json_decref(after);
 	free(base);
+	free(pw);
 	dir_op_end(&op);
 	return out;
 }
@@ -784,22 +807,22 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 {
 	const char *source = op->ctx->source;
 	const char *old_uid = entry_map_first(old, "uid");
-	char *dn = NULL, *rdn = NULL;
+	char *dn = NULL, *rdn = NULL, *pw = NULL;
 	json_t *map = NULL, *after = NULL, *out = NULL;
 	LDAPMod **mods = NULL;
 
 	map = users_to_map(op, user, err);
-	if (map == NULL || users_grant_prepare(op, map, err) < 0 ||
-	    users_summarize(op, old, map, err) < 0)
+	if (map == NULL || users_take_password(op, map, &pw, err) < 0 ||
+	    users_grant_prepare(op, map, err) < 0 || users_summarize(op, old, map, err) < 0)
 		goto done;
 	dn = strdup(entry_map_first(old, "dn"));
 	if (dn == NULL)
 		goto oom;
 	if (strcmp(old_uid, entry_map_first(map, "uid")) != 0) {
 		char *newdn;
-		rdn = escape_rdn("uid", entry_map_first(map, "uid"));
+		rdn = dir_rdn("uid", entry_map_first(map, "uid"), "userName", err);
 		if (rdn == NULL)
-			goto oom;
+			goto done;
 		newdn = dir_rename(op, dn, rdn, if_match, err);
 		if (newdn == NULL)
 			goto done;
@@ -840,11 +863,17 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 oom:
 	error_set(err, 500, NULL, "out of memory");
 done:
+	/* The password last: the rest of the write has landed when it fails. */
+	if (out != NULL && pw != NULL && dir_password_set(op, dn, pw, err) < 0) {
+		json_decref(out);
+		out = NULL;
+	}
 	entry_mods_free(mods);
 	json_decref(map);
 	json_decref(after);
 	free(dn);
 	free(rdn);
+	free(pw);
 	return out;
 }
 

@@ -404,7 +404,11 @@ config_hex_decode(const char *hex, unsigned char *out, size_t outlen)
 	return 0;
 }
 
-/* token sha256:HEX tenant=NAME source=NAME rights=read|write — tenant names resolved later. */
+/*
+ * token sha256:HEX tenant=NAME source=NAME rights=read|write [passwords=yes|no]
+ * — tenant names resolved later. passwords=yes lets the token set `password`
+ * (default no: 403 mutability).
+ */
 struct config_pending_token {
 	char tenant[CONFIG_NAME_MAX];
 };
@@ -449,8 +453,16 @@ config_add_token(struct config *cfg, int argc, char **argv, int line,
 				tok.rights = TOKEN_WRITE;
 			else
 				return "rights= must be read or write";
+		} else if (klen == 9 && !strncmp(argv[i], "passwords", 9)) {
+			if (!strcmp(val, "yes"))
+				tok.passwords = true;
+			else if (!strcmp(val, "no"))
+				tok.passwords = false;
+			else
+				return "passwords= must be yes or no";
 		} else {
-			return "unknown token option (expected tenant=, source=, rights=)";
+			return "unknown token option (expected tenant=, source=, rights=, "
+			       "passwords=)";
 		}
 	}
 	if (tenant[0] == '\0' || tok.source[0] == '\0' || tok.rights == 0)

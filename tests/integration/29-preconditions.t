@@ -231,6 +231,15 @@ my ($rc) = RBTest::ldapwhoami($dir, dn => "uid=pw\@example.org,ou=people,o=demo,
     pw => 'Changed-Secret-2');
 is($rc == 0 ? 1 : 0, $advertised,
     "changePassword.supported ($advertised) is whether the changed password binds (ldapwhoami: $rc)");
-is($advertised, 1, 'today every write token\'s password is stored: supported');
+is($advertised, 1, 'demo-okta (passwords=yes): supported');
+# A token without passwords=yes: discovery says no, and a password write is refused.
+$r = $b->req(GET => '/ServiceProviderConfig', token => 'demo-entra');
+is($r->{json}{changePassword}{supported}, JSON::PP::false, 'demo-entra (no passwords=yes): not supported');
+$r = $b->req(PATCH => "/Users/$pwid", token => 'demo-entra',
+    json => patch_body({ op => 'replace', path => 'password', value => 'Entra-Secret-3' }));
+is($r->{status}, 403, '... and its password write is 403') or diag explain $r->{json};
+($rc) = RBTest::ldapwhoami($dir, dn => "uid=pw\@example.org,ou=people,o=demo,$dir->{suffix}",
+    pw => 'Entra-Secret-3');
+isnt($rc, 0, '... and the password did not change');
 
 done_testing();
