@@ -54,12 +54,12 @@ struct dir_op {
 char *dir_rdn(const char *attr, const char *value, const char *scim_name, struct rb_error *err);
 
 /*
- * dir_assertion_filter — the LDAP assertion filter for an If-Match value
- * ("*", one ETag, or a comma-separated list; values that are not our ETags
- * are dropped, leaving "(|)" which matches nothing). NEW string, or NULL
- * when out of memory.
+ * dir_assertion_filter — the LDAP assertion filter (RFC 4528) for a
+ * precondition text (dir_precondition: If-Match, optionally '\n' and
+ * If-None-Match); values that are not our ETags are dropped. NEW string,
+ * or NULL when out of memory.
  */
-char *dir_assertion_filter(const char *if_match);
+char *dir_assertion_filter(const char *pre);
 
 /* dir_op_begin — take a connection for ctx's tenant. 0, or -1 with *err (503). */
 int dir_op_begin(struct dir_op *op, const struct dir_ctx *ctx, struct rb_error *err);
@@ -112,7 +112,8 @@ json_t *dir_find_by_id(struct dir_op *op, const char *base, const char *objfilte
 /*
  * dir_write — add (mods with LDAP_MOD_ADD, `dn` new), modify, with the
  * post-read control (RFC 4527) asking for `read_attrs`, and with an
- * assertion (RFC 4528) `(entryCSN=<csn>)` when `if_match` is an ETag.
+ * assertion (RFC 4528) when `if_match` (a dir_precondition text: If-Match
+ * and/or If-None-Match) is given.
  * Writes are never retried by us. Returns a NEW attribute map of the entry
  * after the write, or NULL with *err (412 on assertion failure, 409
  * uniqueness on an existing DN, …).
@@ -152,8 +153,9 @@ char *dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const ch
 
 /*
  * dir_check_version — for a write that turns out to change nothing (so no
- * LDAP assertion runs): 0 if `if_match` (NULL, "*", or ETags) names the
- * entry's current entryCSN, else -1 with *err 412.
+ * LDAP assertion runs): 0 if the precondition `if_match` (NULL, or a
+ * dir_precondition text) holds for the entry's current entryCSN, else -1
+ * with *err 412.
  */
 int dir_check_version(const json_t *map, const char *if_match, struct rb_error *err);
 

@@ -478,7 +478,7 @@ send:
 	st->answered = true;
 	response_header(&st->res, "X-Request-Id", st->req.request_id);
 	ret = server_queue(c, &st->res);
-	metrics_observe(srv->app->metrics, st->req.route, st->res.status,
+	metrics_observe(srv->app->metrics, st->req.route, st->req.method, st->res.status,
 	                server_elapsed(&st->start));
 	server_log(&st->req, st->res.status, server_elapsed(&st->start));
 	response_clear(&st->res);
