@@ -56,12 +56,14 @@ make(u1 => 'Users', 'demo-okta', { schemas => [$U], userName => 'canary.one', ex
     emails => [{ value => 'canary.one@lincoln.example' }] });
 make(u2 => 'Users', 'demo-okta', { schemas => [$U, $ENT], userName => 'canary.two',
     $ENT => { manager => { value => $canary{u1}{id} } } });
+make(u3 => 'Users', 'demo-okta', { schemas => [$U], userName => 'manager.target' });
 make(g1 => 'Groups', 'demo-okta', { schemas => [$G], displayName => 'Canary Group',
     members => [{ value => $canary{u1}{id} }] });
 make(s1 => 'Schools', 'demo-okta', { schemas => [$S], name => 'Canary School', externalId => 'SIS-C1' });
 make(ou => 'Users', 'other-okta', { schemas => [$U], userName => 'other.canary', externalId => 'ext-1' });
 make(og => 'Groups', 'other-okta', { schemas => [$G], displayName => 'Canary Group' });
-my %before = map { $_ => call(GET => "/$canary{$_}{ep}/$canary{$_}{id}", $canary{$_}{token})->{content} } keys %canary;
+my %before = map { $_ => call(GET => "/$canary{$_}{ep}/$canary{$_}{id}", $canary{$_}{token})->{content} }
+    grep { $_ ne 'u3' } keys %canary;
 my @other_ids = map { $canary{$_}{id} } qw(ou og);
 
 my (%fail, $requests);
@@ -111,8 +113,13 @@ for my $p (@payloads) {
     # member and manager values
     check("member $show", call(PATCH => "/Groups/$canary{g1}{id}", 'demo-okta', { schemas => [$PATCH],
         Operations => [{ op => 'add', path => 'members', value => [{ value => $p }] }] }), never_ok => 1);
-    check("manager $show", call(PATCH => "/Users/$canary{u2}{id}", 'demo-okta', { schemas => [$PATCH],
-        Operations => [{ op => 'replace', path => "$ENT:manager", value => { value => $p } }] }), never_ok => 1);
+    # A manager that names no person is refused, or (lenient sources)
+    # dropped; either way it never points at anything.
+    my $mr = call(PATCH => "/Users/$canary{u3}{id}", 'demo-okta', { schemas => [$PATCH],
+        Operations => [{ op => 'replace', path => "$ENT:manager", value => { value => $p } }] });
+    check("manager $show", $mr);
+    my $mgr = call(GET => "/Users/$canary{u3}{id}", 'demo-okta')->{json}{$ENT}{manager};
+    push @{ $fail{'manager set'} }, "manager $show: " . $J->encode($mgr) if defined $mgr;
     # names and ids written: created (then deleted) or refused, never 5xx
     for my $c (['Users', { schemas => [$U], userName => $p, externalId => $p }],
                ['Groups', { schemas => [$G], displayName => $p, members => [{ value => $p }] }],
@@ -130,11 +137,11 @@ for my $p (@payloads) {
     }
 }
 diag("$requests requests");
-for my $kind ('5xx', 'widened', 'tenant crossed', 'accepted', 'stored differently') {
+for my $kind ('5xx', 'widened', 'tenant crossed', 'accepted', 'manager set', 'stored differently') {
     my @f = @{ $fail{$kind} // [] };
     is(scalar @f, 0, "no payload: $kind") or diag(join "\n", @f[0 .. ($#f < 9 ? $#f : 9)]);
 }
-for my $name (sort keys %canary) {
+for my $name (sort grep { $_ ne 'u3' } keys %canary) {
     my $now = call(GET => "/$canary{$name}{ep}/$canary{$name}{id}", $canary{$name}{token})->{content};
     is($now, $before{$name}, "canary $name unchanged");
 }
