@@ -31,7 +31,13 @@ struct dir;
 
 /* Process-wide state the handlers need; borrowed by every request. */
 struct app {
-	const struct config *cfg;
+	/*
+	 * The running configuration. SIGHUP swaps it (main.c) for a newly
+	 * loaded one; the old one stays allocated until exit, so whatever a
+	 * request in flight borrowed from it stays valid. Atomic: every
+	 * `app->cfg` is one atomic load of the pointer.
+	 */
+	_Atomic(const struct config *) cfg;
 	struct pool *pool;
 	struct metrics *metrics;
 	struct dir *dir; /* the directory mapping layer (dir/dir.h) */
