@@ -7,9 +7,9 @@
  *     the rosterbridge schema is there and as new as this binary (every
  *     attribute type and object class of schema/rosterbridge.schema, names
  *     compiled in at build time), the server offers the controls the bridge
- *     uses (server-side sorting, VLV, assertion, post-read, permissive
- *     modify), each configured tenant exists, and an anonymous client reads
- *     nothing;
+ *     uses (server-side sorting, VLV, assertion, post-read; slapd does not
+ *     list permissive modify, which it supports), each configured tenant exists, and an anonymous
+ * client reads nothing;
  *   - with --config-uri (cn=config, e.g. ldapi:/// as root through SASL
  *     EXTERNAL): the attribute options, the overlays and their settings, the
  *     equality indexes the bridge's searches need, and the access rules that
@@ -30,10 +30,11 @@
 #include "dir/pool.h"
 #include "gen/schema_names.h" /* SCHEMA_ATTRIBUTE_NAMES, SCHEMA_CLASS_NAMES */
 #include "lib/config.h"
+#include "lib/strbuf.h"
 
 /* How to apply a step of the directory kit. */
 #define KIT_FIX(step)                                                                              \
-	"apply conf/directory/" step " (scripts/directory-kit SUFFIX DATABASE_DN | ldapmodify -Y "   \
+	"apply conf/directory/" step " (scripts/directory-kit SUFFIX DATABASE_DN | ldapmodify -Y " \
 	"EXTERNAL -H ldapi:///)"
 
 struct check {
@@ -41,7 +42,11 @@ struct check {
 	int problems;
 };
 
-static void check_ok(struct check *c, const char *what) { fprintf(c->out, "ok       %s\n", what); }
+static void
+check_ok(struct check *c, const char *what)
+{
+	fprintf(c->out, "ok       %s\n", what);
+}
 
 static void __attribute__((format(printf, 3, 4)))
 check_fail(struct check *c, const char *fix, const char *fmt, ...)
@@ -63,10 +68,11 @@ check_fail(struct check *c, const char *fix, const char *fmt, ...)
 static char *
 check_values(LDAP *ld, const char *base, int scope, const char *filter, const char *attr)
 {
-	char *attrs[] = {(char *)attr, NULL}, *out;
+	char *attrs[] = {(char *)attr, NULL}, *p;
 	LDAPMessage *res = NULL, *e;
 	struct berval **vals;
-	size_t len = 0, cap = 256, i, j;
+	struct strbuf out = {0};
+	size_t i;
 	int rc;
 
 	rc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, NULL, NULL, NULL, 0, &res);
@@ -74,31 +80,23 @@ check_values(LDAP *ld, const char *base, int scope, const char *filter, const ch
 		ldap_msgfree(res);
 		return NULL;
 	}
-	out = calloc(1, cap);
-	for (e = ldap_first_entry(ld, res); out != NULL && e != NULL; e = ldap_next_entry(ld, e)) {
+	strbuf_add(&out, "");
+	for (e = ldap_first_entry(ld, res); e != NULL; e = ldap_next_entry(ld, e)) {
 		vals = ldap_get_values_len(ld, e, attr);
-		for (i = 0; vals != NULL && vals[i] != NULL && out != NULL; i++) {
-			if (len + vals[i]->bv_len + 2 > cap) {
-				char *n;
-				while (len + vals[i]->bv_len + 2 > cap)
-					cap *= 2;
-				n = realloc(out, cap);
-				if (n == NULL) {
-					free(out);
-					out = NULL;
-					break;
-				}
-				out = n;
-			}
-			for (j = 0; j < vals[i]->bv_len; j++)
-				out[len++] = (char)tolower((unsigned char)vals[i]->bv_val[j]);
-			out[len++] = '\n';
-			out[len] = '\0';
+		for (i = 0; vals != NULL && vals[i] != NULL; i++) {
+			strbuf_addn(&out, vals[i]->bv_val, vals[i]->bv_len);
+			strbuf_add(&out, "\n");
 		}
 		ldap_value_free_len(vals);
 	}
 	ldap_msgfree(res);
-	return out;
+	if (out.failed) {
+		free(out.s);
+		return NULL;
+	}
+	for (p = out.s; p != NULL && *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return out.s;
 }
 
 /* Does the "\n"-joined list hold a line containing `needle` (lower case)? */
@@ -128,8 +126,8 @@ check_schema(struct check *c, LDAP *ld)
 		if (check_has(at, needle))
 			found++;
 		else if (strlen(missing) + strlen(attrs[i]) + 3 < sizeof(missing))
-			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
-			         *missing ? ", " : "", attrs[i]);
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+			         "%s%s", *missing ? ", " : "", attrs[i]);
 	}
 	for (i = 0; classes[i] != NULL; i++, n++) {
 		snprintf(needle, sizeof(needle), "name '%s'", classes[i]);
@@ -138,8 +136,8 @@ check_schema(struct check *c, LDAP *ld)
 		if (check_has(oc, needle))
 			found++;
 		else if (strlen(missing) + strlen(classes[i]) + 3 < sizeof(missing))
-			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
-			         *missing ? ", " : "", classes[i]);
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+			         "%s%s", *missing ? ", " : "", classes[i]);
 	}
 	if (found == n)
 		check_ok(c, "schema: every rosterbridge attribute type and object class");
@@ -147,11 +145,12 @@ check_schema(struct check *c, LDAP *ld)
 		check_fail(c, "ldapadd -Y EXTERNAL -H ldapi:/// -f schema/rosterbridge.ldif",
 		           "schema: the rosterbridge schema is not loaded");
 	else
-		check_fail(c,
-		           "the directory's rosterbridge schema is older than this version: "
-		           "replace cn={N}rosterbridge,cn=schema,cn=config with schema/rosterbridge.ldif "
-		           "(docs/install.md, Upgrades)",
-		           "schema: %zu of %zu definitions missing: %s", n - found, n, missing);
+		check_fail(
+		    c,
+		    "the directory's rosterbridge schema is older than this version: "
+		    "replace cn={N}rosterbridge,cn=schema,cn=config with schema/rosterbridge.ldif "
+		    "(docs/install.md, Upgrades)",
+		    "schema: %zu of %zu definitions missing: %s", n - found, n, missing);
 	free(at);
 	free(oc);
 }
@@ -165,10 +164,10 @@ check_controls(struct check *c, LDAP *ld)
 	} ctl[] = {
 	    {LDAP_CONTROL_SORTREQUEST, "server-side sorting (sssvlv overlay)",
 	     KIT_FIX("40-overlays.ldif")},
-	    {LDAP_CONTROL_VLVREQUEST, "virtual list view (sssvlv overlay)", KIT_FIX("40-overlays.ldif")},
+	    {LDAP_CONTROL_VLVREQUEST, "virtual list view (sssvlv overlay)",
+	     KIT_FIX("40-overlays.ldif")},
 	    {LDAP_CONTROL_ASSERT, "assertion control (If-Match, no lost update)", NULL},
 	    {LDAP_CONTROL_POST_READ, "post-read control", NULL},
-	    {"1.2.840.113556.1.4.1413", "permissive modify", NULL},
 	};
 	char *sc = check_values(ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", "supportedControl");
 	size_t i;
@@ -193,7 +192,8 @@ check_tenants(struct check *c, LDAP *ld, const struct config *cfg)
 
 	for (i = 0; i < cfg->ntenants; i++) {
 		char base[512], what[600], *v;
-		snprintf(base, sizeof(base), "ou=people,o=%s,%s", cfg->tenants[i].name, cfg->ldap_suffix);
+		snprintf(base, sizeof(base), "ou=people,o=%s,%s", cfg->tenants[i].name,
+		         cfg->ldap_suffix);
 		v = check_values(ld, base, LDAP_SCOPE_BASE, "(objectClass=*)", "ou");
 		snprintf(what, sizeof(what), "tenant %s (%s)", cfg->tenants[i].name, base);
 		if (v != NULL && *v != '\0')
@@ -265,8 +265,8 @@ check_index(const char *lines, const char *attr)
 					break;
 			}
 			for (p = sp; p < end; p++)
-				if (!strncmp(p, "eq", 2) && (p[2] == ',' || p[2] == '\n' || p[2] == '\0' ||
-				                             p + 2 == end))
+				if (!strncmp(p, "eq", 2) &&
+				    (p[2] == ',' || p[2] == '\n' || p[2] == '\0' || p + 2 == end))
 					eq = true;
 			if (named && eq)
 				return true;
@@ -280,10 +280,10 @@ check_index(const char *lines, const char *attr)
 static void
 check_config(struct check *c, const struct config *cfg, const char *config_uri)
 {
-	static const char *const indexes[] = {"entryuuid", "uid",         "memberof",
-	                                      "rbsource",  "rbexternalid", "rbmanageall",
-	                                      "rbviewall", "rbmanageschool", "rbviewschool",
-	                                      "rbmanageregion", "rbviewregion", NULL};
+	static const char *const indexes[] = {
+	    "entryuuid",    "uid",       "memberof",       "rbsource",     "rbexternalid",
+	    "rbmanageall",  "rbviewall", "rbmanageschool", "rbviewschool", "rbmanageregion",
+	    "rbviewregion", NULL};
 	static const struct {
 		const char *cls, *what, *setting;
 	} overlays[] = {
@@ -294,7 +294,8 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 	    {"olcDynListConfig", "the dynlist overlay (rbManager, rbViewer)", "olcdynlistattrset"},
 	};
 	LDAP *ld = NULL;
-	struct berval cred = {0, NULL};
+	char empty[] = "";
+	struct berval cred = {0, empty}; /* an empty authzid: NULL would ask for a second step */
 	char filter[600], *db = NULL, *v = NULL;
 	int version = LDAP_VERSION3;
 	size_t i;
@@ -305,7 +306,8 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 	}
 	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
 	if (ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &cred, NULL, NULL, NULL) != LDAP_SUCCESS) {
-		check_fail(c, "run as the user slapd lets manage cn=config (root for Debian's slapd)",
+		check_fail(c,
+		           "run as the user slapd lets manage cn=config (root for Debian's slapd)",
 		           "SASL EXTERNAL bind to %s refused", config_uri);
 		goto done;
 	}
@@ -320,11 +322,13 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 		ldap_msgfree(res);
 	}
 	if (db == NULL) {
-		check_fail(c, NULL, "cn=config: no database holds %s (or cn=config is not readable)",
+		check_fail(c, NULL,
+		           "cn=config: no database holds %s (or cn=config is not readable)",
 		           cfg->ldap_suffix);
 		goto done;
 	}
-	v = check_values(ld, "cn=config", LDAP_SCOPE_BASE, "(objectClass=*)", "olcAttributeOptions");
+	v = check_values(ld, "cn=config", LDAP_SCOPE_BASE, "(objectClass=*)",
+	                 "olcAttributeOptions");
 	if (check_has(v, "x-src-"))
 		check_ok(c, "attribute options x-src- x-type- x-primary");
 	else
@@ -336,11 +340,13 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 		v = check_values(ld, db, LDAP_SCOPE_ONELEVEL, filter,
 		                 overlays[i].setting ? overlays[i].setting : "olcOverlay");
 		if (v != NULL && *v != '\0' &&
-		    (overlays[i].setting == NULL || strcmp(overlays[i].setting, "olcppolicyhashcleartext") ||
+		    (overlays[i].setting == NULL ||
+		     strcmp(overlays[i].setting, "olcppolicyhashcleartext") ||
 		     check_has(v, "true")))
 			check_ok(c, overlays[i].what);
 		else
-			check_fail(c, KIT_FIX("40-overlays.ldif"), "%s on %s", overlays[i].what, db);
+			check_fail(c, KIT_FIX("40-overlays.ldif"), "%s on %s", overlays[i].what,
+			           db);
 		free(v);
 	}
 	v = check_values(ld, db, LDAP_SCOPE_BASE, "(objectClass=*)", "olcDbIndex");
@@ -357,9 +363,10 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 	if (check_has(v, "rbbindlocked=true"))
 		check_ok(c, "access rule: the bind lock (rbBindLocked) refuses binds");
 	else
-		check_fail(c, KIT_FIX("30-database.ldif"),
-		           "access rule: no bind lock (filter=(rbBindLocked=TRUE) attrs=userPassword): "
-		           "a person every source suspended can still bind");
+		check_fail(
+		    c, KIT_FIX("30-database.ldif"),
+		    "access rule: no bind lock (filter=(rbBindLocked=TRUE) attrs=userPassword): "
+		    "a person every source suspended can still bind");
 	if (check_has(v, "attrs=userpassword") && check_has(v, "anonymous auth"))
 		check_ok(c, "access rule: userPassword for authentication only");
 	else

@@ -41,14 +41,14 @@ is($rc, 0, 'without --config-uri: the checks over the service account pass');
 like($out, qr/^skipped\s+cn=config checks/m, '... and it says what it skipped and how to run it');
 
 # ---- break things an operator's own slapd might lack ---------------------------------
-my ($db) = RBTest::_run(['ldapsearch', '-Q', '-LLL', '-Y', 'EXTERNAL', '-H', $ldapi, '-b', 'cn=config',
+my (undef, $db) = RBTest::_run(['ldapsearch', '-Q', '-LLL', '-Y', 'EXTERNAL', '-H', $ldapi, '-b', 'cn=config',
     "(olcSuffix=$S)", 'dn']);
 my ($dbdn) = $db =~ /^dn: (.*)$/m;
 ok($dbdn, "the database of $S in cn=config: $dbdn");
 config_modify("dn: $dbdn\nchangetype: modify\ndelete: olcDbIndex\nolcDbIndex: rbManageAll eq\n");
 config_modify("dn: $dbdn\nchangetype: modify\ndelete: olcAccess\nolcAccess: {0}\n");
 config_modify("dn: $dbdn\nchangetype: modify\nadd: olcAccess\nolcAccess: {0}to * by anonymous read by * break\n");
-my ($pp) = RBTest::_run(['ldapsearch', '-Q', '-LLL', '-Y', 'EXTERNAL', '-H', $ldapi, '-b', $dbdn,
+my (undef, $pp) = RBTest::_run(['ldapsearch', '-Q', '-LLL', '-Y', 'EXTERNAL', '-H', $ldapi, '-b', $dbdn,
     '(objectClass=olcPPolicyConfig)', 'dn']);
 my ($ppdn) = $pp =~ /^dn: (.*)$/m;
 config_modify("dn: $ppdn\nchangetype: modify\nreplace: olcPPolicyHashCleartext\nolcPPolicyHashCleartext: FALSE\n");
@@ -61,6 +61,10 @@ like($out, qr/^MISSING\s+access rule: no bind lock/m, 'the missing bind-lock rul
 like($out, qr/^MISSING\s+the ppolicy overlay hashing cleartext passwords.*\n\s+fix: apply conf\/directory\/40-overlays\.ldif/m,
      'ppolicy no longer hashing cleartext passwords');
 like($out, qr/^MISSING\s+an anonymous client reads \d+ entries/m, 'anonymous read access');
+
+my $b2 = RBBridge->start($dir);
+like($b2->log_text, qr/warn.*directory check: MISSING\s+an anonymous client reads/, 'the daemon warns of it at start');
+unlike($b->log_text, qr/directory check: MISSING/, '(the first daemon, started on the good directory, did not)');
 
 # ---- a tenant of the configuration the directory does not have -------------------------
 open my $c, '>>', $b->{conf} or die;
