@@ -92,6 +92,8 @@ static const struct config_row config_table[] = {
      "operations in one /Bulk request"},
     {"bulk_max_payload", CT_LONG, OFF(bulk_max_payload), 1024, 1L << 30, "1048576",
      "bytes in one /Bulk request"},
+    {"strict_attributes", CT_BOOL, OFF(strict_attributes), 0, 1, "no",
+     "unknown attributes in a body are 400 invalidSyntax (no: ignored, logged, counted)"},
     {"retention_days", CT_INT, OFF(retention_days), 0, 3650, "0",
      "days a deprovisioned person is kept disabled (0: deleted at once)"},
     {"log_level", CT_STRING, OFF(log_level), 0, 0, "info", "debug, info, warn or error"},

@@ -69,7 +69,8 @@ struct config {
 	int max_count;     /* largest page served */
 	int bulk_max_operations;
 	long bulk_max_payload;
-	int retention_days; /* deprovisioned people kept disabled this long */
+	bool strict_attributes; /* unknown attributes: 400 (yes) or ignored+logged (no) */
+	int retention_days;     /* deprovisioned people kept disabled this long */
 	char *log_level;
 	/* tenants and tokens */
 	struct config_tenant *tenants;
