@@ -156,18 +156,26 @@ main_check_directory(struct config *cfg, const char *config_uri)
 	return problems == 0 ? 0 : problems < 0 ? 2 : 1;
 }
 
-/* At start: the checks over the service account, each problem a warning. */
+/*
+ * At start: the checks over the service account, each problem a warning;
+ * on a connection of their own (a pool of one, closed after), never one
+ * of the SCIM workers' slots.
+ */
 static void
-main_warn_directory(const struct config *cfg, struct pool *pool)
+main_warn_directory(const struct config *cfg)
 {
+	struct pool *pool = pool_create(cfg, 1);
 	char *buf = NULL, *line, *save = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f = pool != NULL ? open_memstream(&buf, &len) : NULL;
 
-	if (f == NULL)
+	if (f == NULL) {
+		pool_destroy(pool);
 		return;
+	}
 	dir_check(cfg, pool, NULL, f);
 	fclose(f);
+	pool_destroy(pool);
 	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
 		if (!strncmp(line, "MISSING", 7) || !strncmp(line, "         fix:", 13))
 			log_warnx("directory check: %s (rosterbridge --check-directory)", line);
@@ -271,7 +279,7 @@ main(int argc, char **argv)
 	if (pool_ping(app.pool, &err) < 0)
 		log_warnx("directory not reachable yet (%s); will retry per request", err.detail);
 	else
-		main_warn_directory(cfg, app.pool);
+		main_warn_directory(cfg);
 
 	notify_send("READY=1\nSTATUS=listening");
 

@@ -63,6 +63,7 @@ like($out, qr/^MISSING\s+the ppolicy overlay hashing cleartext passwords.*\n\s+f
 like($out, qr/^MISSING\s+an anonymous client reads \d+ entries/m, 'anonymous read access');
 
 my $b2 = RBBridge->start($dir);
+for (1 .. 100) { last if $b2->log_text =~ /directory check/; select(undef, undef, undef, 0.1) }    # after ready
 like($b2->log_text, qr/warn.*directory check: MISSING\s+an anonymous client reads/, 'the daemon warns of it at start');
 unlike($b->log_text, qr/directory check: MISSING/, '(the first daemon, started on the good directory, did not)');
 
