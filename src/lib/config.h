@@ -12,7 +12,7 @@
  *   ldap_bind_password_file /etc/rosterbridge/ldap.secret
  *   ldap_suffix dc=example,dc=org
  *   tenant demo
- *   token sha256:<64 hex> tenant=demo source=okta rights=write
+ *   token sha256:<64 hex> tenant=demo source=okta rights=write [passwords=yes]
  */
 #ifndef RB_CONFIG_H
 #define RB_CONFIG_H
@@ -36,7 +36,8 @@ struct config_token {
 	const struct config_tenant *tenant; /* borrowed from config.tenants */
 	char source[CONFIG_NAME_MAX];       /* [a-z0-9-]+ (an LDAP attribute option) */
 	enum token_rights rights;
-	int line; /* where it was declared, for messages */
+	bool passwords; /* passwords=yes: may set a person's password (default no) */
+	int line;       /* where it was declared, for messages */
 };
 
 struct config {
@@ -68,7 +69,8 @@ struct config {
 	int max_count;     /* largest page served */
 	int bulk_max_operations;
 	long bulk_max_payload;
-	int retention_days; /* deprovisioned people kept disabled this long */
+	bool strict_attributes; /* unknown attributes: 400 (yes) or ignored+logged (no) */
+	int retention_days;     /* deprovisioned people kept disabled this long */
 	char *log_level;
 	/* tenants and tokens */
 	struct config_tenant *tenants;

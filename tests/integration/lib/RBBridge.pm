@@ -38,14 +38,17 @@ END {
     $? = 1 if $bad && !$?;
 }
 
-# Tokens for every test bridge: name => [tenant, source, rights].
+# Tokens for every test bridge: name => [tenant, source, rights, passwords].
+# Okta is the demo tenant's credential source (passwords=yes): the others
+# may not set `password` (403 mutability).
 our %TOKENS = (
-    'demo-okta'     => [qw(demo okta write)],
+    'demo-okta'     => [qw(demo okta write yes)],
     'demo-entra'    => [qw(demo entra write)],
     'demo-clever'   => [qw(demo clever write)],
     'demo-readonly' => [qw(demo okta read)],
     'other-okta'    => [qw(other okta write)],
     'state-okta'    => [qw(statewide okta write)],
+    'state-clever'  => [qw(statewide clever write)],
 );
 
 sub build_dir { $ENV{RB_BUILD} // 'build' }
@@ -76,10 +79,11 @@ sub start {
     print $c $opt{extra_conf} if defined $opt{extra_conf};
     print $c "tenant $_\n" for qw(demo other statewide);
     for my $name (sort keys %TOKENS) {
-        my ($tenant, $source, $rights) = @{ $TOKENS{$name} };
+        my ($tenant, $source, $rights, $pw) = @{ $TOKENS{$name} };
         my $hash = `$bin -H $name`;
         chomp $hash;
-        print $c "token $hash tenant=$tenant source=$source rights=$rights\n";
+        print $c "token $hash tenant=$tenant source=$source rights=$rights"
+            . ($pw ? " passwords=$pw" : '') . "\n";
     }
     close $c;
     $self->{log} = "$tmp/bridge.log";
