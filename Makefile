@@ -140,7 +140,8 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(ENGINE_SRCS) $(wildcard src/lib/*.h s
 FUZZ_CORE_OBJS := $(CORE_SRCS:%.c=build/fuzz/obj/%.o)
 build/fuzz/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(subst -fsanitize=fuzzer$(,),-fsanitize=fuzzer-no-link$(,),$(FUZZ_FLAGS)) -MMD -MP -c $< -o $@
+	$(FUZZ_CC) $(subst -fsanitize=fuzzer$(,),-fsanitize=fuzzer-no-link$(,),$(FUZZ_FLAGS)) -Ibuild -MMD -MP -c $< -o $@
+build/fuzz/obj/src/dir/check.o: build/gen/schema_names.h
 build/fuzz/libcore.a: $(FUZZ_CORE_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
