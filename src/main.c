@@ -7,6 +7,7 @@
  *
  * SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.
  */
+#include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,11 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "console/console.h"
 #include "dir/dir.h"
 #include "dir/pool.h"
 #include "http/http.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "mail/mail.h"
 
 static void
 usage(void)
@@ -103,6 +106,16 @@ main(int argc, char **argv)
 		log_error("out of memory");
 		goto done;
 	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("libcurl could not start");
+		goto done;
+	}
+	app.console = console_handle;
+	app.outbox = mail_outbox_start(cfg, app.dir);
+	if (app.outbox == NULL) {
+		log_error("cannot start the mail sender");
+		goto done;
+	}
 	srv = server_start(&app, &err);
 	if (srv == NULL) {
 		log_error("%s", err.detail);
@@ -123,9 +136,11 @@ main(int argc, char **argv)
 	status = 0;
 done:
 	server_stop(srv);
+	mail_outbox_stop(app.outbox);
 	dir_destroy(app.dir);
 	pool_destroy(app.pool);
 	metrics_destroy(app.metrics);
 	config_free(cfg);
+	curl_global_cleanup();
 	return status;
 }

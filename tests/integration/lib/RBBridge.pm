@@ -8,7 +8,7 @@ package RBBridge;
 #   my $r   = $b->req(GET => '/Users', token => 'demo-okta');
 #   $r->{status}, $r->{json}, $r->{headers}{etag}
 #
-# start() options: workers, ldap_timeout_ms, max_results, max_body_bytes;
+# start() options: extra => [configuration lines], workers, ldap_timeout_ms, max_results, max_body_bytes;
 # TLS: tls_cert_file + tls_key_file (serve HTTPS; $b->{base} is https://,
 # and req() goes through curl trusting tls_ca_file, since HTTP::Tiny has no
 # TLS without IO::Socket::SSL), ldap_uri (e.g. $dir->{ldaps_uri}),
@@ -72,6 +72,7 @@ sub start {
     print $c "max_results $opt{max_results}\n" if $opt{max_results};
     print $c "max_body_bytes $opt{max_body_bytes}\n" if $opt{max_body_bytes};
     print $c "log_level info\n";
+    print $c "$_\n" for @{ $opt{extra} // [] };   # more configuration lines, as given
     print $c "tenant $_\n" for qw(demo other statewide);
     for my $name (sort keys %TOKENS) {
         my ($tenant, $source, $rights) = @{ $TOKENS{$name} };
