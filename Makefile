@@ -29,6 +29,7 @@ endif
 # starts over). So the first `make check` on a fresh machine, with -j too,
 # compiles with flags read after the install, never with empty ones. Goals
 # that build nothing do not install anything.
+.DEFAULT_GOAL := all
 NODEPS_GOALS := clean stop format format-check
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 include build/config.mk
@@ -128,7 +129,7 @@ run: deps all
 	@scripts/run-dev
 
 stop:
-	@scripts/directory stop var/directory
+	@scripts/directory stop $${RB_VAR:-var}/directory
 
 bench: deps
 	@$(MAKE) --no-print-directory BUILD=build/release OPT=-O2 all
