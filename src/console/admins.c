@@ -52,7 +52,9 @@ admins_email(const json_t *user)
 	if (m != NULL)
 		return m;
 	emails = json_object_get(user, "emails");
-	json_array_foreach(emails, i, e) if (json_is_true(json_object_get(e, "primary"))) return json_string_value(json_object_get(e, "value"));
+	json_array_foreach(emails, i, e) if (
+	    json_is_true(json_object_get(
+	        e, "primary"))) return json_string_value(json_object_get(e, "value"));
 	m = json_string_value(json_object_get(json_array_get(emails, 0), "value"));
 	return str_or(m, json_string_value(json_object_get(user, "userName")));
 }
@@ -236,7 +238,8 @@ admins_list(struct console_req *cr, const char *notice)
 	size_t i;
 
 	error_clear(&err);
-	if (sort == NULL || (strcmp(sort, "name") && strcmp(sort, "email") && strcmp(sort, "status")))
+	if (sort == NULL ||
+	    (strcmp(sort, "name") && strcmp(sort, "email") && strcmp(sort, "status")))
 		sort = "name";
 	if (pageno < 1 || pageno > 100000)
 		pageno = 1;
@@ -256,7 +259,8 @@ admins_list(struct console_req *cr, const char *notice)
 	users = dir_admin_list(&cr->ctx, &dq, &total, &err);
 	scope_free(&sc);
 	if (users == NULL) {
-		page_message(cr, err.status == 503 ? 503 : 500, "Manage Administrators", err.detail);
+		page_message(cr, err.status == 503 ? 503 : 500, "Manage Administrators",
+		             err.detail);
 		return;
 	}
 
@@ -349,13 +353,13 @@ admins_list(struct console_req *cr, const char *notice)
 	         total ? (total + ADMINS_PAGE - 1) / ADMINS_PAGE : 1);
 	page_el(f, "span", buf);
 	if (pageno > 1) {
-		snprintf(buf, sizeof(buf), "%s/admins?sort=%s&dir=%s&page=%ld&q=%s", cr->prefix, sort,
-		         dq.descending ? "desc" : "asc", pageno - 1, eq ? eq : "");
+		snprintf(buf, sizeof(buf), "%s/admins?sort=%s&dir=%s&page=%ld&q=%s", cr->prefix,
+		         sort, dq.descending ? "desc" : "asc", pageno - 1, eq ? eq : "");
 		page_attr(page_link(f, buf, "Previous"), "rel", "prev");
 	}
 	if (pageno * ADMINS_PAGE < total) {
-		snprintf(buf, sizeof(buf), "%s/admins?sort=%s&dir=%s&page=%ld&q=%s", cr->prefix, sort,
-		         dq.descending ? "desc" : "asc", pageno + 1, eq ? eq : "");
+		snprintf(buf, sizeof(buf), "%s/admins?sort=%s&dir=%s&page=%ld&q=%s", cr->prefix,
+		         sort, dq.descending ? "desc" : "asc", pageno + 1, eq ? eq : "");
 		page_attr(page_link(f, buf, "Next"), "rel", "next");
 	}
 	free(eq);
@@ -435,9 +439,9 @@ admins_grant_fields(struct console_req *cr, xmlNodePtr f, const json_t *values,
 		admins_choice(fs, "radio", "role", "region",
 		              "Region role: every school of the region chosen below",
 		              admins_checked(values, "role", "region"));
-		admins_choice(fs, "radio", "role", "school",
-		              "School role: the schools chosen below",
-		              !form_get(values, "role") || admins_checked(values, "role", "school"));
+		admins_choice(
+		    fs, "radio", "role", "school", "School role: the schools chosen below",
+		    !form_get(values, "role") || admins_checked(values, "role", "school"));
 		div = page_el(fs, "div", NULL);
 		page_attr(div, "class", "field");
 		l = page_el(div, "label", "Region");
@@ -448,7 +452,8 @@ admins_grant_fields(struct console_req *cr, xmlNodePtr f, const json_t *values,
 		page_el(sel, "option", "—");
 		json_array_foreach(regions, i, r)
 		{
-			xmlNodePtr o = page_el(sel, "option", json_string_value(json_object_get(r, "name")));
+			xmlNodePtr o =
+			    page_el(sel, "option", json_string_value(json_object_get(r, "name")));
 			const char *rid = json_string_value(json_object_get(r, "id"));
 			page_attr(o, "value", rid);
 			if (admins_checked(values, "region", rid))
@@ -476,8 +481,9 @@ admins_grant_fields(struct console_req *cr, xmlNodePtr f, const json_t *values,
 	fs = page_el(f, "fieldset", NULL);
 	page_el(fs, "legend", "Permission");
 	admins_error(fs, errors, "permission");
-	admins_choice(fs, "radio", "permission", "view", "View: can access the administrator dashboard",
-	              !form_get(values, "permission") || admins_checked(values, "permission", "view"));
+	admins_choice(
+	    fs, "radio", "permission", "view", "View: can access the administrator dashboard",
+	    !form_get(values, "permission") || admins_checked(values, "permission", "view"));
 	admins_choice(fs, "radio", "permission", "manage",
 	              "Manage: the dashboard and Manage Users for these schools",
 	              admins_checked(values, "permission", "manage"));
@@ -504,7 +510,8 @@ admins_grant_read(struct console_req *cr, struct grant_input *gi, struct rb_erro
 		return -1;
 	partnership = !strcmp(json_string_value(json_object_get(tenant, "kind")), "partnership");
 	if (perm == NULL || (strcmp(perm, "view") && strcmp(perm, "manage")))
-		json_object_set_new(gi->errors, "permission", json_string("Choose View or Manage."));
+		json_object_set_new(gi->errors, "permission",
+		                    json_string("Choose View or Manage."));
 	json_object_set_new(gi->grant, "permission", json_string(perm ? perm : "view"));
 	json_object_set_new(gi->grant, "canManageAdmins",
 	                    json_boolean(admins_checked(cr->form, "can_manage", "1")));
@@ -514,11 +521,14 @@ admins_grant_read(struct console_req *cr, struct grant_input *gi, struct rb_erro
 	} else if (partnership && role && !strcmp(role, "region")) {
 		bool known = false;
 		const json_t *regions = console_regions(cr, err), *r;
-		json_array_foreach(regions, i, r) known |= region && !strcmp(json_string_value(json_object_get(r, "id")), region);
+		json_array_foreach(regions, i, r) known |=
+		    region && !strcmp(json_string_value(json_object_get(r, "id")), region);
 		if (!known)
-			json_object_set_new(gi->errors, "role", json_string("Choose the region of the role."));
+			json_object_set_new(gi->errors, "role",
+			                    json_string("Choose the region of the role."));
 		json_object_set_new(gi->grant, "scope", json_string("region"));
-		json_object_set_new(gi->grant, "region", json_string(region && known ? region : ""));
+		json_object_set_new(gi->grant, "region",
+		                    json_string(region && known ? region : ""));
 	} else if (!partnership && admins_checked(cr->form, "all", "1")) {
 		json_object_set_new(gi->grant, "scope", json_string("district"));
 	} else {
@@ -532,10 +542,11 @@ admins_grant_read(struct console_req *cr, struct grant_input *gi, struct rb_erro
 		}
 		if (json_array_size(list) == 0)
 			json_object_set_new(gi->errors, "schools",
-			                    json_string(partnership ? "Choose at least one school, or "
-			                                              "another role."
-			                                            : "Choose at least one school, or All "
-			                                              "schools."));
+			                    json_string(partnership
+			                                    ? "Choose at least one school, or "
+			                                      "another role."
+			                                    : "Choose at least one school, or All "
+			                                      "schools."));
 		json_object_set_new(gi->grant, "schools", list);
 	}
 	return 0;
@@ -550,20 +561,22 @@ admins_form_of(const json_t *g)
 	const json_t *s;
 	size_t i;
 
-	json_object_set_new(form, "permission",
-	                    json_pack("[s]", str_or(json_string_value(json_object_get(g, "permission")), "view")));
+	json_object_set_new(
+	    form, "permission",
+	    json_pack("[s]", str_or(json_string_value(json_object_get(g, "permission")), "view")));
 	if (json_is_true(json_object_get(g, "canManageAdmins")))
 		json_object_set_new(form, "can_manage", json_pack("[s]", "1"));
 	if (scope && !strcmp(scope, "district"))
 		json_object_set_new(form, "all", json_pack("[s]", "1"));
-	json_object_set_new(form, "role",
-	                    json_pack("[s]", scope && (!strcmp(scope, "partnership") ||
-	                                               !strcmp(scope, "region"))
-	                                         ? scope
-	                                         : "school"));
+	json_object_set_new(
+	    form, "role",
+	    json_pack("[s]", scope && (!strcmp(scope, "partnership") || !strcmp(scope, "region"))
+	                         ? scope
+	                         : "school"));
 	if (json_is_string(json_object_get(g, "region")))
 		json_object_set_new(form, "region", json_pack("[O]", json_object_get(g, "region")));
-	json_array_foreach(json_object_get(g, "schools"), i, s) json_array_append_new(schools, json_copy((json_t *)s));
+	json_array_foreach(json_object_get(g, "schools"), i, s)
+	    json_array_append_new(schools, json_copy((json_t *)s));
 	json_object_set_new(form, "school", schools);
 	return form;
 }
@@ -675,7 +688,8 @@ admins_invite(struct console_req *cr)
 		goto done;
 	}
 	if (name == NULL || *name == '\0' || strlen(name) > 200)
-		json_object_set_new(gi.errors, "name", json_string("Enter the administrator's name."));
+		json_object_set_new(gi.errors, "name",
+		                    json_string("Enter the administrator's name."));
 	if (email == NULL || !admins_email_valid(email))
 		json_object_set_new(gi.errors, "email",
 		                    json_string("Enter an e-mail address like name@school.org."));
@@ -696,9 +710,10 @@ admins_invite(struct console_req *cr)
 		if (existing == NULL)
 			goto fail;
 		if (admins_inproduct(existing) != NULL) {
-			json_object_set_new(gi.errors, "email",
-			                    json_string("This person already has in-product access: "
-			                                "use Edit in their row."));
+			json_object_set_new(
+			    gi.errors, "email",
+			    json_string("This person already has in-product access: "
+			                "use Edit in their row."));
 			admins_invite_page(cr, 409, gi.errors, NULL);
 			goto done;
 		}
@@ -714,14 +729,15 @@ admins_invite(struct console_req *cr)
 		body = json_pack("{s:[s,s], s:s, s:s, s:{s:s}, s:[{s:s, s:s, s:b}], s:b, s:o}",
 		                 "schemas", SCHEMA_CORE_USER, SCHEMA_ADMIN_USER, "userName", email,
 		                 "displayName", name, "name", "formatted", name, "emails", "value",
-		                 email, "type", "work", "primary", 1, "active", 0, SCHEMA_ADMIN_USER,
-		                 admin);
-		valid = body ? validate_resource(schema_resource_type("User"), body, VALIDATE_CREATE,
-		                                 &err)
+		                 email, "type", "work", "primary", 1, "active", 0,
+		                 SCHEMA_ADMIN_USER, admin);
+		valid = body ? validate_resource(schema_resource_type("User"), body,
+		                                 VALIDATE_CREATE, &err)
 		             : NULL;
 		user = valid ? dir_user_create(&cr->ctx, valid, &err) : NULL;
 		if (user != NULL)
-			snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(user, "id")));
+			snprintf(id, sizeof(id), "%s",
+			         json_string_value(json_object_get(user, "id")));
 	}
 	if (user == NULL)
 		goto fail;
@@ -761,8 +777,9 @@ admins_edit_page(struct console_req *cr, const json_t *user, const json_t *value
 	page_new(&p, cr, "Edit administrator");
 	if (alert != NULL)
 		page_notice(p.main, alert, true);
-	snprintf(buf, sizeof(buf), "%s (%s) — in-product access. Access from other roster sources "
-	                           "is changed there.",
+	snprintf(buf, sizeof(buf),
+	         "%s (%s) — in-product access. Access from other roster sources "
+	         "is changed there.",
 	         admins_name(user), admins_email(user));
 	page_el(p.main, "p", buf);
 	snprintf(action, sizeof(action), "%s/admins/%s/edit", cr->prefix,
@@ -786,8 +803,8 @@ admins_delete_page(struct console_req *cr, const json_t *user, const json_t *g)
 	xmlNodePtr f, b;
 
 	page_new(&p, cr, "Delete administrator access");
-	snprintf(buf, sizeof(buf), "Remove the in-product access of %s (%s): %s?", admins_name(user),
-	         admins_email(user), line ? line : "");
+	snprintf(buf, sizeof(buf), "Remove the in-product access of %s (%s): %s?",
+	         admins_name(user), admins_email(user), line ? line : "");
 	free(line);
 	page_el(p.main, "p", buf);
 	snprintf(action, sizeof(action), "%s/admins/%s/delete", cr->prefix,
@@ -890,8 +907,8 @@ admins_row(struct console_req *cr, const char *id, const char *action)
 			goto done;
 		}
 		if (scope_may_grant(cr, gi.grant, &err) < 0) {
-			admins_edit_page(cr, user, cr->form, gi.errors, err.status == 403 ? 403 : 503,
-			                 err.detail);
+			admins_edit_page(cr, user, cr->form, gi.errors,
+			                 err.status == 403 ? 403 : 503, err.detail);
 			goto done;
 		}
 		patch = admins_grant_patch(gi.grant, -1);
@@ -904,7 +921,8 @@ admins_row(struct console_req *cr, const char *id, const char *action)
 		const char *status = json_string_value(json_object_get(state, "status"));
 		const char *mail = json_string_value(json_object_get(state, "mail"));
 		if (!post) {
-			page_message(cr, 405, "Resend invitation", "Use the Resend invitation button.");
+			page_message(cr, 405, "Resend invitation",
+			             "Use the Resend invitation button.");
 			goto done;
 		}
 		if (status == NULL || strcmp(status, "invited") || mail == NULL) {

@@ -71,25 +71,26 @@ console_signin(struct console_req *cr)
 			page_redirect(cr, loc);
 			return;
 		}
-		console_signin_page(cr, 200, NULL, NULL,
-		                    request_arg(cr->req, "confirmed") ? "Your account is ready. Sign in."
-		                                                      : NULL);
+		console_signin_page(
+		    cr, 200, NULL, NULL,
+		    request_arg(cr->req, "confirmed") ? "Your account is ready. Sign in." : NULL);
 		return;
 	}
 	error_clear(&err);
 	dn = dir_signin(&cr->ctx, console_field(cr, "login"), console_field(cr, "password"), &err);
 	if (dn == NULL) {
 		log_info("console: sign-in refused (tenant %s): %s", cr->tenant, err.detail);
-		console_signin_page(cr, err.status == 503 ? 503 : 401, console_field(cr, "login"),
-		                    err.status == 503
-		                        ? "The directory is not reachable right now; try again soon."
-		                        : console_refused,
-		                    NULL);
+		console_signin_page(
+		    cr, err.status == 503 ? 503 : 401, console_field(cr, "login"),
+		    err.status == 503 ? "The directory is not reachable right now; try again soon."
+		                      : console_refused,
+		    NULL);
 		return;
 	}
 	if (session_start(cr, dn, &err) < 0) {
 		free(dn);
-		page_message(cr, 503, "Sign in", "The session could not be stored; try again soon.");
+		page_message(cr, 503, "Sign in",
+		             "The session could not be stored; try again soon.");
 		return;
 	}
 	log_info("console: signed in (tenant %s)", cr->tenant);
@@ -119,7 +120,8 @@ console_dashboard(struct console_req *cr)
 		char *where = scope_describe(cr, g);
 		snprintf(buf, sizeof(buf), "%s: %s at %s%s%s",
 		         scope_source_label(json_string_value(json_object_get(g, "source"))),
-		         !strcmp(str_or(json_string_value(json_object_get(g, "permission")), ""), "manage")
+		         !strcmp(str_or(json_string_value(json_object_get(g, "permission")), ""),
+		                 "manage")
 		             ? "Manage"
 		             : "View",
 		         where ? where : "?",
@@ -134,8 +136,8 @@ console_dashboard(struct console_req *cr)
 		page_el(ul, "li", "No administrator access.");
 	if (cr->can_manage) {
 		snprintf(buf, sizeof(buf), "%s/admins", cr->prefix);
-		page_attr(page_link(page_el(p.main, "p", NULL), buf, "Manage Administrators"), "class",
-		          "button");
+		page_attr(page_link(page_el(p.main, "p", NULL), buf, "Manage Administrators"),
+		          "class", "button");
 	}
 	page_send(&p, cr, 200);
 }
@@ -227,8 +229,7 @@ console_inproduct_grant(const json_t *user)
  * own entry is released by in-product (and deleted if nobody else holds it).
  */
 static int
-console_move_invite(struct console_req *cr, const char *id, const char *dn2,
-                    struct rb_error *err)
+console_move_invite(struct console_req *cr, const char *id, const char *dn2, struct rb_error *err)
 {
 	json_t *invitee = dir_user_get(&cr->ctx, id, err), *state = NULL, *patch = NULL,
 	       *after = NULL;
@@ -247,14 +248,15 @@ console_move_invite(struct console_req *cr, const char *id, const char *dn2,
 		goto done;
 	}
 	patch = json_pack(
-	    "{s:[s], s:[{s:s, s:s, s:[{s:s, s:s}]}, {s:s, s:s, s:O}, {s:s, s:s, s:O}, {s:s, s:s, s:O}, "
+	    "{s:[s], s:[{s:s, s:s, s:[{s:s, s:s}]}, {s:s, s:s, s:O}, {s:s, s:s, s:O}, {s:s, s:s, "
+	    "s:O}, "
 	    "{s:s, s:s, s:b}]}",
-	    "schemas", SCHEMA_PATCH_OP, "Operations", "op", "add", "path", "emails", "value", "value",
-	    mail, "type", "work", "op", "replace", "path", SCHEMA_ADMIN_USER ":permission", "value",
-	    json_object_get(g, "permission"), "op", "replace", "path",
+	    "schemas", SCHEMA_PATCH_OP, "Operations", "op", "add", "path", "emails", "value",
+	    "value", mail, "type", "work", "op", "replace", "path", SCHEMA_ADMIN_USER ":permission",
+	    "value", json_object_get(g, "permission"), "op", "replace", "path",
 	    SCHEMA_ADMIN_USER ":canManageAdmins", "value", json_object_get(g, "canManageAdmins"),
-	    "op", "replace", "path", SCHEMA_ADMIN_USER ":scope", "value", json_object_get(g, "scope"),
-	    "op", "replace", "path", "active", "value", 1);
+	    "op", "replace", "path", SCHEMA_ADMIN_USER ":scope", "value",
+	    json_object_get(g, "scope"), "op", "replace", "path", "active", "value", 1);
 	if (patch == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
@@ -275,7 +277,8 @@ console_move_invite(struct console_req *cr, const char *id, const char *dn2,
 	if (dir_invite_clear(&cr->ctx, id, err) < 0 || dir_user_delete(&cr->ctx, id, NULL, err) < 0)
 		goto done;
 	/* The account that accepted is now an in-product administrator, confirmed. */
-	if (dir_invite_mark(&cr->ctx, id2, mail, err) < 0 || dir_invite_clear(&cr->ctx, id2, err) < 0)
+	if (dir_invite_mark(&cr->ctx, id2, mail, err) < 0 ||
+	    dir_invite_clear(&cr->ctx, id2, err) < 0)
 		goto done;
 	rc = dir_invite_accept(&cr->ctx, id2, err);
 done:
@@ -304,13 +307,15 @@ console_confirm(struct console_req *cr)
 	sha256_hex(token, hash);
 	if (dir_invite_find(&cr->ctx, hash, id, &dn, &err) < 0) {
 		if (err.status == 410)
-			page_message(cr, 410, "Invitation expired",
-			             "This invitation link has expired. Ask your administrator to send "
-			             "it again.");
+			page_message(
+			    cr, 410, "Invitation expired",
+			    "This invitation link has expired. Ask your administrator to send "
+			    "it again.");
 		else if (err.status == 404)
-			page_message(cr, 404, "Invitation link",
-			             "This link has already been used, or a newer invitation replaced "
-			             "it.");
+			page_message(
+			    cr, 404, "Invitation link",
+			    "This link has already been used, or a newer invitation replaced "
+			    "it.");
 		else
 			page_message(cr, 503, "Invitation link",
 			             "The directory is not reachable right now; try again soon.");
@@ -324,9 +329,9 @@ console_confirm(struct console_req *cr)
 	if (!strcmp(action, "create")) {
 		const char *pw = console_field(cr, "password");
 		if (*pw == '\0' || strcmp(pw, console_field(cr, "password2")) != 0) {
-			console_confirm_page(cr, 400, token,
-			                     *pw ? "The two passwords differ." : "Choose a password.",
-			                     "password");
+			console_confirm_page(
+			    cr, 400, token,
+			    *pw ? "The two passwords differ." : "Choose a password.", "password");
 			goto done;
 		}
 		if (dir_set_password(&cr->ctx, dn, pw, &err) < 0) {
@@ -341,9 +346,10 @@ console_confirm(struct console_req *cr)
 		                 console_field(cr, "existing_password"), &err);
 		if (dn2 == NULL) {
 			console_confirm_page(cr, err.status == 503 ? 503 : 401, token,
-			                     err.status == 503 ? "The directory is not reachable right "
-			                                         "now; try again soon."
-			                                       : console_refused,
+			                     err.status == 503
+			                         ? "The directory is not reachable right "
+			                           "now; try again soon."
+			                         : console_refused,
 			                     err.status == 503 ? NULL : "login");
 			goto done;
 		}
@@ -438,9 +444,10 @@ console_handle(struct http_request *req, struct http_response *res)
 	}
 	if (req->method == HTTP_POST && !csrf_ok(&cr)) {
 		log_info("console: POST %s refused: no valid CSRF token", req->path);
-		page_message(&cr, 403, "Form expired",
-		             "This form has expired or did not come from this site. Go back, reload "
-		             "the page and try again.");
+		page_message(
+		    &cr, 403, "Form expired",
+		    "This form has expired or did not come from this site. Go back, reload "
+		    "the page and try again.");
 		goto done;
 	}
 	if (!strcmp(rest, "/signin")) {

@@ -37,7 +37,8 @@ str_or(const char *a, const char *b)
 /* console_handle — answer one request under /console (the route's handler). */
 void console_handle(struct http_request *req, struct http_response *res);
 
-/* One console request: where, who (when signed in). Everything owned is freed by console_req_end. */
+/* One console request: where, who (when signed in). Everything owned is freed by console_req_end.
+ */
 struct console_req {
 	struct http_request *req;
 	struct http_response *res;
@@ -50,10 +51,10 @@ struct console_req {
 	char sid[65];  /* the cookie's session id (hex), "" if none */
 	char csrf[65]; /* the CSRF token for forms of this page */
 	bool signed_in;
-	char *actor_dn;     /* owned */
-	json_t *actor;      /* owned: the actor's SCIM User */
-	json_t *grants;     /* borrowed from actor: every grant */
-	bool can_manage;    /* holds an active canManageAdmins grant */
+	char *actor_dn;      /* owned */
+	json_t *actor;       /* owned: the actor's SCIM User */
+	json_t *grants;      /* borrowed from actor: every grant */
+	bool can_manage;     /* holds an active canManageAdmins grant */
 	json_t *tenant_info; /* owned: {name, kind}, on demand */
 	json_t *schools;     /* owned: dir_schools_all, on demand */
 	json_t *regions;     /* owned: dir_regions_all, on demand */

@@ -33,7 +33,8 @@ form_decode(const char *s, size_t n)
 	for (i = 0; i < n; i++) {
 		if (s[i] == '+') {
 			out[j++] = ' ';
-		} else if (s[i] == '%' && i + 2 < n && form_hex(s[i + 1]) >= 0 && form_hex(s[i + 2]) >= 0) {
+		} else if (s[i] == '%' && i + 2 < n && form_hex(s[i + 1]) >= 0 &&
+		           form_hex(s[i + 2]) >= 0) {
 			out[j++] = (char)(form_hex(s[i + 1]) * 16 + form_hex(s[i + 2]));
 			i += 2;
 		} else {
@@ -49,11 +50,13 @@ json_t *
 form_parse(const char *body, size_t len)
 {
 	json_t *form = json_object();
-	const char *p = body, *end = body + len;
+	const char *p, *end;
 
-	if (form == NULL)
-		return NULL;
-	while (body != NULL && p < end) {
+	if (form == NULL || body == NULL)
+		return form;
+	p = body;
+	end = body + len;
+	while (p < end) {
 		const char *amp = memchr(p, '&', (size_t)(end - p));
 		const char *stop = amp ? amp : end;
 		const char *eq = memchr(p, '=', (size_t)(stop - p));

@@ -125,7 +125,8 @@ page_new(struct page *p, struct console_req *cr, const char *title)
 	header = page_el(p->body, "header", NULL);
 	error_clear(&err);
 	t = cr->tenant ? console_tenant(cr, &err) : NULL;
-	brand = page_el(header, "p", t ? json_string_value(json_object_get(t, "name")) : "rosterbridge");
+	brand = page_el(header, "p",
+	                t ? json_string_value(json_object_get(t, "name")) : "rosterbridge");
 	page_attr(brand, "class", "brand");
 	if (cr->signed_in) {
 		xmlNodePtr f, b, who;
@@ -137,7 +138,8 @@ page_new(struct page *p, struct console_req *cr, const char *title)
 			snprintf(buf, sizeof(buf), "%s/admins", cr->prefix);
 			page_link(nav, buf, "Manage Administrators");
 		}
-		who = page_el(nav, "span", json_string_value(json_object_get(cr->actor, "userName")));
+		who =
+		    page_el(nav, "span", json_string_value(json_object_get(cr->actor, "userName")));
 		page_attr(who, "class", "who");
 		snprintf(buf, sizeof(buf), "%s/signout", cr->prefix);
 		f = page_form(nav, cr, buf);
@@ -220,8 +222,10 @@ static const char page_css[] =
     ":root{--blue:#1865f2;--ink:#21242c;--line:#d6d8da;--bg:#f7f8fa;--red:#b8261e}\n"
     "*{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,sans-serif;color:var(--ink);"
     "background:var(--bg)}\n"
-    ".skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fff;padding:4px}\n"
-    "header{display:flex;align-items:center;gap:24px;padding:10px 24px;background:#0a2a66;color:#fff}\n"
+    ".skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fff;padding:4px}"
+    "\n"
+    "header{display:flex;align-items:center;gap:24px;padding:10px "
+    "24px;background:#0a2a66;color:#fff}\n"
     "header a,header .who{color:#fff}.brand{font-weight:700;margin:0}nav{display:flex;gap:16px;"
     "align-items:center;flex:1}nav .who{margin-left:auto;opacity:.8}\n"
     "main{max-width:1180px;margin:24px auto;padding:0 24px}h1{font-size:24px}\n"
@@ -238,7 +242,8 @@ static const char page_css[] =
     ".alert{background:#fdecea;border-left-color:var(--red)}\n"
     "fieldset{border:1px solid var(--line);margin:12px 0;background:#fff}\n"
     ".status-invited{color:#8a5a00}.status-failed,.status-expired{color:var(--red)}\n"
-    "details.menu{position:relative}details.menu summary{cursor:pointer;list-style:none;padding:0 6px;"
+    "details.menu{position:relative}details.menu summary{cursor:pointer;list-style:none;padding:0 "
+    "6px;"
     "font-weight:700}details.menu ul{position:absolute;right:0;z-index:2;background:#fff;"
     "border:1px solid var(--line);list-style:none;margin:0;padding:6px;min-width:210px}\n"
     ".toolbar{display:flex;gap:12px;align-items:end;margin:12px 0}.pager{margin:12px 0}\n"

@@ -47,7 +47,8 @@ scope_has(const json_t *arr, const char *s)
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(arr, i, v) if (json_string_value(v) && !strcasecmp(json_string_value(v), s)) return true;
+	json_array_foreach(arr, i, v) if (json_string_value(v) &&
+	                                  !strcasecmp(json_string_value(v), s)) return true;
 	return false;
 }
 
@@ -146,7 +147,10 @@ scope_school_name(struct console_req *cr, const char *id)
 
 	error_clear(&err);
 	schools = console_schools(cr, &err);
-	json_array_foreach(schools, i, s) if (!strcasecmp(json_string_value(json_object_get(s, "id")), id)) return json_string_value(json_object_get(s, "name"));
+	json_array_foreach(
+	    schools, i,
+	    s) if (!strcasecmp(json_string_value(json_object_get(s, "id")),
+	                       id)) return json_string_value(json_object_get(s, "name"));
 	return id;
 }
 
@@ -159,7 +163,10 @@ scope_region_name(struct console_req *cr, const char *id)
 
 	error_clear(&err);
 	regions = console_regions(cr, &err);
-	json_array_foreach(regions, i, r) if (!strcasecmp(json_string_value(json_object_get(r, "id")), id)) return json_string_value(json_object_get(r, "name"));
+	json_array_foreach(
+	    regions, i,
+	    r) if (!strcasecmp(json_string_value(json_object_get(r, "id")),
+	                       id)) return json_string_value(json_object_get(r, "name"));
 	return id;
 }
 
@@ -177,8 +184,9 @@ scope_describe(struct console_req *cr, const json_t *grant)
 		strbuf_add(&b, "Full partnership");
 	} else if (scope && !strcmp(scope, "region")) {
 		strbuf_add(&b, "Region: ");
-		strbuf_add(&b, scope_region_name(
-		                   cr, str_or(json_string_value(json_object_get(grant, "region")), "?")));
+		strbuf_add(
+		    &b, scope_region_name(
+		            cr, str_or(json_string_value(json_object_get(grant, "region")), "?")));
 	} else {
 		json_array_foreach(schools, i, s)
 		{
@@ -201,10 +209,10 @@ scope_source_label(const char *source)
 {
 	static const struct {
 		const char *name, *label;
-	} labels[] = {{"okta", "Okta"},         {"entra", "Entra ID"},
-	              {"clever", "Clever"},     {"classlink", "ClassLink"},
-	              {"in-product", "In-product"}, {"onelogin", "OneLogin"},
-	              {"google", "Google"}};
+	} labels[] = {
+	    {"okta", "Okta"},           {"entra", "Entra ID"},        {"clever", "Clever"},
+	    {"classlink", "ClassLink"}, {"in-product", "In-product"}, {"onelogin", "OneLogin"},
+	    {"google", "Google"}};
 	size_t i;
 
 	for (i = 0; source && i < sizeof(labels) / sizeof(labels[0]); i++)

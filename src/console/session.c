@@ -64,8 +64,7 @@ session_cookie(struct console_req *cr, const char *name, const char *value)
 	char buf[400];
 
 	snprintf(buf, sizeof(buf), "%s=%s; Path=%s; HttpOnly; SameSite=Strict%s%s", name,
-	         value ? value : "", cr->prefix,
-	         cr->req->app->cfg->tls_cert_file ? "; Secure" : "",
+	         value ? value : "", cr->prefix, cr->req->app->cfg->tls_cert_file ? "; Secure" : "",
 	         value ? "" : "; Max-Age=0");
 	response_header(cr->res, "Set-Cookie", buf);
 }
@@ -103,8 +102,9 @@ session_grants_manage(const json_t *grants)
 	const json_t *g;
 	size_t i;
 
-	json_array_foreach(grants, i, g) if (json_is_true(json_object_get(g, "active")) &&
-	                                     json_is_true(json_object_get(g, "canManageAdmins"))) return true;
+	json_array_foreach(grants, i,
+	                   g) if (json_is_true(json_object_get(g, "active")) &&
+	                          json_is_true(json_object_get(g, "canManageAdmins"))) return true;
 	return false;
 }
 

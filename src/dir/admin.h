@@ -224,8 +224,8 @@ int dir_outbox_sent(const struct dir_ctx *ctx, const json_t *msg, struct rb_erro
  * attempt counted, due again at `next`; the person's rbInviteError says
  * why. 0/-1.
  */
-int dir_outbox_failed(const struct dir_ctx *ctx, const json_t *msg, time_t next,
-                      const char *why, struct rb_error *err);
+int dir_outbox_failed(const struct dir_ctx *ctx, const json_t *msg, time_t next, const char *why,
+                      struct rb_error *err);
 
 /* dir_outbox_pending — number of unsent messages about `owner_dn` (tests, console). */
 long dir_outbox_pending(const struct dir_ctx *ctx, const char *owner_dn, struct rb_error *err);

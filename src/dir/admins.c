@@ -37,8 +37,8 @@ dir_person_id(const struct dir_ctx *ctx, const char *dn, char out[37], struct rb
 	{
 		char *people = dir_ou_dn(&op, "people");
 		size_t n = people ? strlen(people) : 0, m = strlen(dn);
-		bool inside = people && m > n + 1 && !strcasecmp(dn + m - n, people) &&
-		              dn[m - n - 1] == ',';
+		bool inside =
+		    people && m > n + 1 && !strcasecmp(dn + m - n, people) && dn[m - n - 1] == ',';
 		free(people);
 		if (!inside) {
 			error_set(err, 404, NULL, "no such person in this tenant");
@@ -153,8 +153,10 @@ admins_children(const struct dir_ctx *ctx, const char *ou, const char *filter, b
 		const char *id = is_region ? cn : entry_map_first(map, "entryuuid");
 		if (id != NULL)
 			json_array_append_new(out, json_pack("{s:s, s:s, s:s?}", "id", id, "name",
-			                                     name ? name : cn ? cn : id, "region",
-			                                     is_region ? NULL : region));
+			                                     name ? name
+			                                     : cn ? cn
+			                                          : id,
+			                                     "region", is_region ? NULL : region));
 		json_decref(map);
 	}
 	admins_sort_by_name(out);
@@ -271,7 +273,8 @@ admins_cmp(const void *a, const void *b)
 	int c = strcasecmp(x->key, y->key);
 
 	if (c == 0) /* stable across pages: the entryUUID breaks ties */
-		c = strcmp(entry_map_first(x->map, "entryuuid"), entry_map_first(y->map, "entryuuid"));
+		c = strcmp(entry_map_first(x->map, "entryuuid"),
+		           entry_map_first(y->map, "entryuuid"));
 	return admins_desc ? -c : c;
 }
 
@@ -314,8 +317,14 @@ dir_admin_list(const struct dir_ctx *ctx, const struct dir_admin_query *q, long 
 {
 	struct dir_op op;
 	LDAPMessage *res = NULL, *e;
-	char *attrs[] = {"entryUUID",       "cn",           "displayName",   "mail",
-	                 "rbInviteStatus",  "rbInviteMail", "rbInviteExpires", "rbInviteError",
+	char *attrs[] = {"entryUUID",
+	                 "cn",
+	                 "displayName",
+	                 "mail",
+	                 "rbInviteStatus",
+	                 "rbInviteMail",
+	                 "rbInviteExpires",
+	                 "rbInviteError",
 	                 NULL};
 	char *base = NULL, *filter = NULL;
 	json_t *maps = json_array(), *out = NULL;

@@ -21,8 +21,7 @@
 #include "dir/escape.h"
 
 int
-dir_person_by_mail(const struct dir_ctx *ctx, const char *mail, char out[37],
-                   struct rb_error *err)
+dir_person_by_mail(const struct dir_ctx *ctx, const char *mail, char out[37], struct rb_error *err)
 {
 	struct dir_op op;
 	LDAPMessage *res = NULL, *e;
@@ -71,11 +70,10 @@ done:
 }
 
 static char *invite_attrs[] = {"rbInviteStatus", "rbInviteMail", "rbInviteExpires",
-                               "rbInviteError", "entryCSN", NULL};
+                               "rbInviteError",  "entryCSN",     NULL};
 
 int
-dir_invite_mark(const struct dir_ctx *ctx, const char *id, const char *mail,
-                struct rb_error *err)
+dir_invite_mark(const struct dir_ctx *ctx, const char *id, const char *mail, struct rb_error *err)
 {
 	struct dir_op op;
 	json_t *map = NULL;
@@ -275,8 +273,8 @@ dir_set_password(const struct dir_ctx *ctx, const char *dn, const char *password
 }
 
 int
-dir_invite_issue_token(const struct dir_ctx *ctx, const char *dn, const char *hash,
-                       time_t expires, struct rb_error *err)
+dir_invite_issue_token(const struct dir_ctx *ctx, const char *dn, const char *hash, time_t expires,
+                       struct rb_error *err)
 {
 	struct dir_op op;
 	char *attrs[] = {"rbInviteStatus", "entryCSN", NULL};

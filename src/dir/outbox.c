@@ -20,8 +20,8 @@
 #include "dir/escape.h"
 
 int
-dir_outbox_queue(const struct dir_ctx *ctx, const char *owner_dn, const char *kind,
-                 const char *to, struct rb_error *err)
+dir_outbox_queue(const struct dir_ctx *ctx, const char *owner_dn, const char *kind, const char *to,
+                 struct rb_error *err)
 {
 	struct dir_op op;
 	char *base = NULL, id[33], rdn[40], *dn = NULL, now[16];
@@ -75,9 +75,9 @@ static json_t *
 outbox_search(struct dir_op *op, const char *filter, int max, struct rb_error *err)
 {
 	LDAPMessage *res = NULL, *e;
-	char *attrs[] = {"cn",           "rbTenantName",   "rbOwner",        "rbMailKind",
-	                 "rbMailState",  "rbMailTo",       "rbMailAttempts", "rbMailNextAttempt",
-	                 "entryCSN",     NULL};
+	char *attrs[] = {
+	    "cn",       "rbTenantName",   "rbOwner",           "rbMailKind", "rbMailState",
+	    "rbMailTo", "rbMailAttempts", "rbMailNextAttempt", "entryCSN",   NULL};
 	char *base = admin_console_dn(op, "outbox", err);
 	json_t *out = NULL;
 
@@ -194,11 +194,11 @@ dir_outbox_due(const struct dir_ctx *ctx, time_t now, int max, struct rb_error *
 	{
 		const char *attempts = entry_map_first(m, "rbmailattempts");
 		json_t *msg = json_pack(
-		    "{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:I}", "dn", entry_map_first(m, "dn"), "csn",
-		    entry_map_first(m, "entrycsn"), "tenant", entry_map_first(m, "rbtenantname"),
-		    "owner", entry_map_first(m, "rbowner"), "kind", entry_map_first(m, "rbmailkind"),
-		    "to", entry_map_first(m, "rbmailto"), "attempts",
-		    (json_int_t)(attempts ? strtol(attempts, NULL, 10) : 0));
+		    "{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:I}", "dn", entry_map_first(m, "dn"),
+		    "csn", entry_map_first(m, "entrycsn"), "tenant",
+		    entry_map_first(m, "rbtenantname"), "owner", entry_map_first(m, "rbowner"),
+		    "kind", entry_map_first(m, "rbmailkind"), "to", entry_map_first(m, "rbmailto"),
+		    "attempts", (json_int_t)(attempts ? strtol(attempts, NULL, 10) : 0));
 		if (msg != NULL && json_object_get(msg, "dn") && json_object_get(msg, "csn") &&
 		    json_object_get(msg, "tenant") && json_object_get(msg, "owner") &&
 		    json_object_get(msg, "to"))
@@ -211,8 +211,7 @@ dir_outbox_due(const struct dir_ctx *ctx, time_t now, int max, struct rb_error *
 }
 
 int
-dir_outbox_claim(const struct dir_ctx *ctx, const json_t *msg, time_t until,
-                 struct rb_error *err)
+dir_outbox_claim(const struct dir_ctx *ctx, const json_t *msg, time_t until, struct rb_error *err)
 {
 	struct dir_op op;
 	LDAPMod **mods;
@@ -264,8 +263,8 @@ dir_outbox_sent(const struct dir_ctx *ctx, const json_t *msg, struct rb_error *e
 		rc = 0;
 	}
 	if (rc == 0)
-		rc = outbox_person_error(&op, json_string_value(json_object_get(msg, "owner")), NULL,
-		                         err);
+		rc = outbox_person_error(&op, json_string_value(json_object_get(msg, "owner")),
+		                         NULL, err);
 	dir_op_end(&op);
 	return rc;
 }

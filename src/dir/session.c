@@ -39,7 +39,8 @@ dir_gentime_parse(const char *s, time_t *t)
 		return -1;
 	memset(&tm, 0, sizeof(tm));
 	if (sscanf(s, "%4d%2d%2d%2d%2d%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-	           &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 14)
+	           &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+	    n != 14)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -169,8 +170,7 @@ admin_person_map(struct dir_op *op, const char *id, char **attrs, struct rb_erro
 }
 
 char *
-dir_signin(const struct dir_ctx *ctx, const char *login, const char *password,
-           struct rb_error *err)
+dir_signin(const struct dir_ctx *ctx, const char *login, const char *password, struct rb_error *err)
 {
 	struct dir_op op;
 	LDAPMessage *res = NULL, *e;

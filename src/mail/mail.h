@@ -40,8 +40,8 @@ char *mail_invite_message(const struct mail_invite *m);
  * mail_smtp_send — deliver `message` to `to` through the configured SMTP
  * server. 0; or -1 with the reason (no secret in it) in why[whylen].
  */
-int mail_smtp_send(const struct config *cfg, const char *from, const char *to,
-                   const char *message, char *why, size_t whylen);
+int mail_smtp_send(const struct config *cfg, const char *from, const char *to, const char *message,
+                   char *why, size_t whylen);
 
 struct mail_outbox;
 

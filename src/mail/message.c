@@ -102,8 +102,9 @@ message_html(const struct mail_invite *m, const char *when)
 	p = xmlNewTextChild(body, NULL, X("p"), NULL);
 	a = xmlNewTextChild(p, NULL, X("a"), X("Confirm your account"));
 	xmlSetProp(a, X("href"), X(m->link));
-	xmlSetProp(a, X("style"), X("background:#1865f2;color:#fff;padding:10px 16px;"
-	                            "border-radius:4px;text-decoration:none;display:inline-block"));
+	xmlSetProp(a, X("style"),
+	           X("background:#1865f2;color:#fff;padding:10px 16px;"
+	             "border-radius:4px;text-decoration:none;display:inline-block"));
 	snprintf(buf, sizeof(buf), "The link works once and until %s.", when);
 	xmlNewTextChild(body, NULL, X("p"), X(buf));
 	xmlNewTextChild(body, NULL, X("p"),
@@ -132,9 +133,9 @@ mail_invite_message(const struct mail_invite *m)
 	time_t now = time(NULL);
 	size_t i;
 
-	if (!message_one_line(m->from) || !message_one_line(m->to) ||
-	    !message_one_line(m->name) || !message_one_line(m->organisation) ||
-	    !message_one_line(m->link) || gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) != 0)
+	if (!message_one_line(m->from) || !message_one_line(m->to) || !message_one_line(m->name) ||
+	    !message_one_line(m->organisation) || !message_one_line(m->link) ||
+	    gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) != 0)
 		return NULL;
 	gmtime_r(&m->expires, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
@@ -151,8 +152,9 @@ mail_invite_message(const struct mail_invite *m)
 	strbuf_add(&text, m->name);
 	strbuf_add(&text, ",\r\n\r\nYou have been invited to be an administrator of ");
 	strbuf_add(&text, m->organisation);
-	strbuf_add(&text, ". Confirm your account to sign in to the administrator dashboard:\r\n\r\n"
-	                  "Confirm your account: ");
+	strbuf_add(&text,
+	           ". Confirm your account to sign in to the administrator dashboard:\r\n\r\n"
+	           "Confirm your account: ");
 	strbuf_add(&text, m->link);
 	strbuf_add(&text, "\r\n\r\nThe link works once and until ");
 	strbuf_add(&text, when);

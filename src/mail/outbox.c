@@ -138,11 +138,16 @@ outbox_one(struct mail_outbox *ob, const json_t *msg)
 	         token);
 	{
 		struct mail_invite m = {cfg->smtp_from ? cfg->smtp_from : "rosterbridge@localhost",
-		                        to, name, org, link, expires};
+		                        to,
+		                        name,
+		                        org,
+		                        link,
+		                        expires};
 		message = mail_invite_message(&m);
 	}
 	if (message == NULL) {
-		snprintf(why, sizeof(why), "the message could not be built (a line break in a name?)");
+		snprintf(why, sizeof(why),
+		         "the message could not be built (a line break in a name?)");
 		goto failed;
 	}
 	if (mail_smtp_send(cfg, cfg->smtp_from ? cfg->smtp_from : "rosterbridge@localhost", to,
@@ -155,16 +160,15 @@ outbox_one(struct mail_outbox *ob, const json_t *msg)
 	log_info("mail: invitation sent (tenant %s, attempt %lld)", t->name,
 	         (long long)json_integer_value(json_object_get(msg, "attempts")) + 1);
 	goto done;
-failed:
-	{
-		time_t next = time(NULL) +
-		              outbox_backoff(cfg, json_integer_value(json_object_get(msg, "attempts")));
-		log_warnx("mail: delivery failed (tenant %s): %s; next attempt in %lds", t->name, why,
-		          (long)(next - time(NULL)));
-		error_clear(&err);
-		if (dir_outbox_failed(&ctx, msg, next, why, &err) < 0)
-			log_warnx("mail: recording the failure: %s", err.detail);
-	}
+failed : {
+	time_t next =
+	    time(NULL) + outbox_backoff(cfg, json_integer_value(json_object_get(msg, "attempts")));
+	log_warnx("mail: delivery failed (tenant %s): %s; next attempt in %lds", t->name, why,
+	          (long)(next - time(NULL)));
+	error_clear(&err);
+	if (dir_outbox_failed(&ctx, msg, next, why, &err) < 0)
+		log_warnx("mail: recording the failure: %s", err.detail);
+}
 done:
 	explicit_bzero(token, sizeof(token));
 	free(message);

@@ -30,14 +30,17 @@ sub _cookie_header {
     return join '; ', map { "$_=$self->{cookies}{$_}" } sort keys %{ $self->{cookies} };
 }
 
+# The answer's cookies go to the jar, unless the request carried a cookie of
+# its own (`cookie => …`: a request made as someone else).
 sub _take {
-    my ($self, $r) = @_;
+    my ($self, $r, $foreign) = @_;
     my $sc = $r->{headers}{'set-cookie'};
     my @lines = !defined $sc ? () : ref $sc ? @$sc : ($sc);
     $self->{set_cookie} = \@lines;
     for my $l (@lines) {
         my ($nv) = split /;/, $l;
         my ($n, $v) = split /=/, $nv, 2;
+        next if $foreign;
         if ($l =~ /Max-Age=0/i) { delete $self->{cookies}{$n}; }
         else { $self->{cookies}{$n} = $v; }
     }
@@ -50,7 +53,8 @@ sub _take {
 sub get {
     my ($self, $path, %o) = @_;
     my %h = (Cookie => $o{cookie} // $self->_cookie_header);
-    return $self->_take($self->{http}->request(GET => $self->url($path), { headers => \%h }));
+    return $self->_take($self->{http}->request(GET => $self->url($path), { headers => \%h }),
+                        defined $o{cookie});
 }
 
 sub post {
@@ -66,7 +70,8 @@ sub post {
     my %h = ('Content-Type' => 'application/x-www-form-urlencoded',
              Cookie => $o{cookie} // $self->_cookie_header);
     return $self->_take($self->{http}->request(POST => $self->url($path),
-                                               { headers => \%h, content => $body }));
+                                               { headers => \%h, content => $body }),
+                        defined $o{cookie});
 }
 
 1;
