@@ -30,7 +30,7 @@ endif
 # compiles with flags read after the install, never with empty ones. Goals
 # that build nothing do not install anything.
 .DEFAULT_GOAL := all
-NODEPS_GOALS := clean stop format format-check
+NODEPS_GOALS := clean stop stop-cluster format format-check
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 include build/config.mk
 endif
@@ -77,7 +77,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all run stop check unit integration fuzz fuzz-build fuzz-smoke bench format \
+.PHONY: all run run-cluster stop-cluster stop check unit integration fuzz fuzz-build fuzz-smoke bench format \
         format-check lint install clean deps
 
 all: $(BUILD)/rosterbridge
@@ -190,3 +190,10 @@ build/bench/httpbench: bench/httpbench.c bench/bench_stats.h
 build/bench/growth_ldap: bench/growth_ldap.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O2 -g $(CFLAGS) -o $@ $< $(LDFLAGS) -lldap -llber
+
+# Two providers replicating each other and a bridge on each (scripts/cluster).
+run-cluster: deps all
+	@scripts/run-cluster
+
+stop-cluster:
+	@scripts/cluster stop $${RB_VAR:-var}/cluster

@@ -107,6 +107,20 @@ dir_reconnect(struct dir_op *op, struct rb_error *err)
 	return op->conn ? 0 : -1;
 }
 
+/* ldaperr_set with the connection's diagnostic message (logged for a 5xx). Returns -1. */
+static int
+dir_ldaperr(struct dir_op *op, struct rb_error *err, int rc, const char *what)
+{
+	char *diag = NULL;
+
+	if (op->conn == NULL || op->conn->ld == NULL ||
+	    ldap_get_option(op->conn->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) != LDAP_OPT_SUCCESS)
+		diag = NULL;
+	ldaperr_set(err, rc, what, diag);
+	ldap_memfree(diag);
+	return -1;
+}
+
 int
 dir_search(struct dir_op *op, const char *base, int scope, const char *filter, char **attrs,
            LDAPControl **sctrls, int sizelimit, LDAPMessage **res, struct rb_error *err)
@@ -118,7 +132,12 @@ dir_search(struct dir_op *op, const char *base, int scope, const char *filter, c
 	for (attempt = 0; attempt < 2; attempt++) {
 		rc = ldap_search_ext_s(op->conn->ld, base, scope, filter, attrs, 0, sctrls, NULL,
 		                       &tv, sizelimit, res);
-		if (!pool_rc_is_connection_error(rc) || attempt == 1)
+		/*
+		 * A lost connection is retried once on a fresh one; a timeout is
+		 * not: slapd may still be working on exactly this slow query, and
+		 * a retry would double its cost (libldap abandoned the search).
+		 */
+		if (!pool_rc_is_connection_error(rc) || rc == LDAP_TIMEOUT || attempt == 1)
 			break;
 		ldap_msgfree(*res);
 		*res = NULL;
@@ -139,7 +158,7 @@ dir_search(struct dir_op *op, const char *base, int scope, const char *filter, c
 	if (rc == LDAP_SIZELIMIT_EXCEEDED)
 		return error_set(err, 400, SCIM_TOO_MANY,
 		                 "the filter matches more than %d resources; narrow it", sizelimit);
-	return ldaperr_set(err, rc, "search", NULL);
+	return dir_ldaperr(op, err, rc, "search");
 }
 
 json_t *
@@ -233,56 +252,6 @@ dir_assertion_filter(const char *if_match)
 	return tmp;
 }
 
-/* Decode a post-read control (a SearchResultEntry, RFC 4527 §3.2) into a NEW map. */
-static json_t *
-dir_postread_map(LDAPControl *ctrl)
-{
-	BerElement *ber = NULL;
-	struct berval bv;
-	json_t *map = json_object();
-	char *s;
-
-	if (map == NULL)
-		return NULL;
-	ber = ber_init(&ctrl->ldctl_value);
-	if (ber == NULL || ber_scanf(ber, "{m{" /*}}*/, &bv) == LBER_ERROR)
-		goto fail;
-	s = strndup(bv.bv_val, bv.bv_len);
-	if (s == NULL)
-		goto fail;
-	entry_map_add(map, "dn", s);
-	free(s);
-	while (ber_scanf(ber, "{m" /*}*/, &bv) != LBER_ERROR) {
-		BerVarray vals = NULL;
-		char *attr = strndup(bv.bv_val, bv.bv_len), *desc;
-		int i;
-		if (attr == NULL || ber_scanf(ber, "[W]}", &vals) == LBER_ERROR) {
-			free(attr);
-			break;
-		}
-		desc = entry_desc_normalise(attr);
-		free(attr);
-		for (i = 0; desc != NULL && vals != NULL && vals[i].bv_val != NULL; i++) {
-			json_t *arr = json_object_get(map, desc);
-			if (arr == NULL) {
-				arr = json_array();
-				json_object_set_new(map, desc, arr);
-			}
-			json_array_append_new(arr,
-			                      json_stringn_nocheck(vals[i].bv_val, vals[i].bv_len));
-		}
-		free(desc);
-		ber_bvarray_free(vals);
-	}
-	ber_free(ber, 1);
-	return map;
-fail:
-	if (ber != NULL)
-		ber_free(ber, 1);
-	json_decref(map);
-	return NULL;
-}
-
 json_t *
 dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const char *if_match,
           char **read_attrs, struct rb_error *err)
@@ -367,7 +336,7 @@ dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const cha
 	}
 	for (n = 0; rctrls != NULL && rctrls[n] != NULL; n++)
 		if (!strcmp(rctrls[n]->ldctl_oid, LDAP_CONTROL_POST_READ))
-			map = dir_postread_map(rctrls[n]);
+			map = entry_from_postread(&rctrls[n]->ldctl_value);
 	if (map == NULL)
 		error_set(err, 500, NULL, "the directory did not return the entry it wrote");
 done:
@@ -384,19 +353,77 @@ done:
 	return map;
 }
 
+/*
+ * The bytes slapd keeps for `attr=value` (its pretty form): UTF-8 as is,
+ * each RFC 4514 special character with a backslash, a leading `#` or
+ * space and a trailing space escaped. (libldap's own string form writes
+ * non-ASCII as \XX hex, three times longer: not what counts.)
+ */
+static size_t
+dir_rdn_stored_len(const char *attr, const char *value, size_t n)
+{
+	size_t len = strlen(attr) + 1 + n, i;
+
+	for (i = 0; i < n; i++)
+		if (strchr(",+\"\\<>;=", value[i]) != NULL)
+			len++;
+	if (value[0] == '#' || value[0] == ' ')
+		len++;
+	if (n > 1 && value[n - 1] == ' ')
+		len++;
+	return len;
+}
+
+char *
+dir_rdn(const char *attr, const char *value, const char *scim_name, struct rb_error *err)
+{
+	size_t n = value ? strlen(value) : 0;
+	char *rdn;
+
+	if (n == 0) {
+		error_set(err, 400, SCIM_INVALID_VALUE, "%s is empty", scim_name);
+		return NULL;
+	}
+	if (n > DIR_RDN_VALUE_MAX) {
+		error_set(err, 400, SCIM_INVALID_VALUE,
+		          "%s is %zu bytes long; the directory takes names of at most %d bytes "
+		          "(UTF-8)",
+		          scim_name, n, DIR_RDN_VALUE_MAX);
+		return NULL;
+	}
+	if (dir_rdn_stored_len(attr, value, n) > DIR_RDN_MAX) {
+		error_set(err, 400, SCIM_INVALID_VALUE,
+		          "%s needs %zu bytes in the directory once its special characters are "
+		          "escaped; at most %d are taken (use fewer of , + \" \\ < > ; =)",
+		          scim_name, dir_rdn_stored_len(attr, value, n), DIR_RDN_MAX);
+		return NULL;
+	}
+	rdn = escape_rdn(attr, value);
+	if (rdn == NULL)
+		error_set(err, 500, NULL, "out of memory");
+	return rdn;
+}
+
 json_t *
-dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr, const json_t *map,
-              char **read_attrs, const char *what, struct rb_error *err)
+dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr, const char *scim_name,
+              const json_t *map, char **read_attrs, const char *what, struct rb_error *err)
 {
 	const char *value = entry_map_first(map, rdn_attr);
-	char *rdn = value ? escape_rdn(rdn_attr, value) : NULL;
-	char *dn = rdn ? escape_dn_join(rdn, base) : NULL;
-	LDAPMod **mods = dn ? entry_mods_build(NULL, map, NULL, NULL) : NULL;
+	char *rdn = NULL, *dn = NULL;
+	LDAPMod **mods = NULL;
 	json_t *after = NULL;
 
+	if (value == NULL) {
+		error_set(err, 400, SCIM_INVALID_VALUE, "the name is missing");
+		goto done;
+	}
+	rdn = dir_rdn(rdn_attr, value, scim_name, err);
+	if (rdn == NULL)
+		goto done;
+	dn = escape_dn_join(rdn, base);
+	mods = dn ? entry_mods_build(NULL, map, NULL, NULL) : NULL;
 	if (mods == NULL) {
-		error_set(err, value ? 500 : 400, value ? NULL : SCIM_INVALID_VALUE, "%s",
-		          value ? "out of memory" : "the name is missing");
+		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
 	after = dir_write(op, true, dn, mods, NULL, read_attrs, err);
@@ -439,7 +466,7 @@ dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb
 	if (rc == LDAP_ASSERTION_FAILED)
 		return error_set(err, 412, NULL, "If-Match: the resource has changed");
 	if (rc != LDAP_SUCCESS)
-		return ldaperr_set(err, rc, "delete", NULL);
+		return dir_ldaperr(op, err, rc, "delete");
 	return 0;
 }
 
@@ -487,7 +514,7 @@ dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const char *if
 		return NULL;
 	}
 	if (rc != LDAP_SUCCESS) {
-		ldaperr_set(err, rc, "rename", NULL);
+		dir_ldaperr(op, err, rc, "rename");
 		return NULL;
 	}
 	newdn = escape_dn_join(newrdn, parent + 1);
@@ -577,4 +604,42 @@ dir_meta_from_map(const json_t *map, const char *location_base, struct map_meta 
 	meta->modified = entry_map_first(map, "modifytimestamp");
 	meta->csn = entry_map_first(map, "entrycsn");
 	meta->location_base = location_base;
+}
+
+int
+dir_password_set(struct dir_op *op, const char *dn, const char *password, struct rb_error *err)
+{
+	struct timeval tv = pool_timeout(op->ctx->dir->pool);
+	struct berval user, newpw;
+	LDAPMessage *res = NULL;
+	char *diag = NULL;
+	int rc, msgid, code = LDAP_OTHER;
+
+	user.bv_val = (char *)dn;
+	user.bv_len = strlen(dn);
+	newpw.bv_val = (char *)password;
+	newpw.bv_len = strlen(password);
+	rc = ldap_passwd(op->conn->ld, &user, NULL, &newpw, NULL, NULL, &msgid);
+	if (rc == LDAP_SUCCESS) {
+		rc = ldap_result(op->conn->ld, msgid, LDAP_MSG_ALL, &tv, &res);
+		if (rc == 0)
+			rc = LDAP_TIMEOUT;
+		else if (rc < 0)
+			ldap_get_option(op->conn->ld, LDAP_OPT_RESULT_CODE, &rc);
+		else if ((rc = ldap_parse_result(op->conn->ld, res, &code, NULL, &diag, NULL, NULL,
+		                                 0)) == LDAP_SUCCESS)
+			rc = code;
+	}
+	ldap_msgfree(res);
+	if (pool_rc_is_connection_error(rc)) {
+		op->broken = true;
+		ldap_memfree(diag);
+		return error_set(err, 503, NULL,
+		                 "the directory connection failed while setting the password");
+	}
+	/* The diagnostic may quote a password-quality rule, never the password itself. */
+	if (rc != LDAP_SUCCESS)
+		ldaperr_set(err, rc, "password modify", diag);
+	ldap_memfree(diag);
+	return rc == LDAP_SUCCESS ? 0 : -1;
 }

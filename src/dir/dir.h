@@ -35,6 +35,7 @@ struct dir_ctx {
 	const char *tenant;   /* tenant name: o=<tenant> */
 	const char *source;   /* the token's source name */
 	const char *base_url; /* e.g. http://127.0.0.1:8080/scim/v2 */
+	bool passwords;       /* the source may set `password` (else 403 mutability) */
 };
 
 /* A query: filter (may be NULL), sorting and the page wanted. */

@@ -33,6 +33,26 @@ struct dir_op {
 /* Operational attributes read with every entry. */
 #define DIR_OPERATIONAL "entryUUID", "entryCSN", "createTimestamp", "modifyTimestamp"
 
+/*
+ * Names that become an RDN (userName → uid, group displayName → cn, school
+ * name → cn, region ids): slapd (back-mdb keeps each entry's RDN twice,
+ * as given and normalized, in one index record of at most 511 bytes)
+ * answers `other` (80) to an RDN of about 245 bytes. The bridge refuses
+ * longer names itself, before any LDAP operation: at most
+ * DIR_RDN_VALUE_MAX bytes of UTF-8, and at most DIR_RDN_MAX bytes once
+ * escaped as `attr=value` (RFC 4514). docs/mapping.md "Name lengths".
+ */
+#define DIR_RDN_VALUE_MAX 200
+#define DIR_RDN_MAX 240
+
+/*
+ * dir_rdn — the escaped RDN `attr=value` for a name the client sent as
+ * SCIM attribute `scim_name` (for the message). Returns a NEW string, or
+ * NULL with *err: 400 invalidValue when the name is empty or too long for
+ * the directory, 500 when out of memory.
+ */
+char *dir_rdn(const char *attr, const char *value, const char *scim_name, struct rb_error *err);
+
 /* dir_op_begin — take a connection for ctx's tenant. 0, or -1 with *err (503). */
 int dir_op_begin(struct dir_op *op, const struct dir_ctx *ctx, struct rb_error *err);
 /* dir_op_end — give the connection back and free what op owns. */
@@ -94,13 +114,23 @@ json_t *dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, c
 
 /*
  * dir_add_entry — add the entry `<rdn_attr>=<map's rdn_attr value>,<base>`
- * (the RDN escaped by escape_rdn) holding every description of `map`,
+ * (the RDN from dir_rdn: a name too long for the directory is 400 naming
+ * SCIM attribute `scim_name`) holding every description of `map`,
  * post-reading `read_attrs`. An existing name is 409 uniqueness with the
  * detail "<what> <value> already exists in this tenant". Returns a NEW map
  * of the entry written, or NULL with *err.
  */
-json_t *dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr, const json_t *map,
-                      char **read_attrs, const char *what, struct rb_error *err);
+json_t *dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr,
+                      const char *scim_name, const json_t *map, char **read_attrs, const char *what,
+                      struct rb_error *err);
+
+/*
+ * dir_password_set — set the password of `dn` (borrowed) through the
+ * password-modify extended operation (RFC 3062), so slapd hashes it
+ * whatever its overlays (olcPasswordHash); the bridge never stores or logs
+ * it. 0, or -1 with *err (the table's mapping of slapd's result).
+ */
+int dir_password_set(struct dir_op *op, const char *dn, const char *password, struct rb_error *err);
 
 /* dir_delete_dn — delete `dn`, with the If-Match assertion when given. 0 or -1. */
 int dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb_error *err);
@@ -154,6 +184,24 @@ bool dir_etag_csn(const char *etag, char *out, size_t outlen);
  * with *err.
  */
 int dir_user_refresh_access(struct dir_op *op, const char *dn, struct rb_error *err);
+
+/*
+ * ---- access.c: who may write what (SPEC §1, "Each source owns what it creates") ----
+ *
+ * access_check_owner — 0 if the caller's source owns the group or school
+ * `map` (an entry map; its rbSource, grants_owner) or nobody does; else -1
+ * with *err 403 naming the owner. `what` is "group" or "school". Every
+ * PUT, PATCH and DELETE of a group or school calls it before writing.
+ */
+int access_check_owner(const struct dir_op *op, const json_t *map, const char *what,
+                       struct rb_error *err);
+/*
+ * access_school_unreferenced — 0 if no grant of another source than the
+ * caller's names school `uuid` (a person's rbSchoolRef;x-src-<other>, or a
+ * role group owned by another source); else -1 with *err 409 naming those
+ * sources. One search.
+ */
+int access_school_unreferenced(struct dir_op *op, const char *uuid, struct rb_error *err);
 
 /* ---- dir_page.c: paged, sorted searches shared by users, groups, schools ---- */
 

@@ -68,12 +68,25 @@ grants_list(const json_t *person, const json_t *groups)
 	json_array_foreach(groups, i, gm)
 	{
 		const char *id = entry_map_first(gm, "entryuuid");
-		const char *src = entry_map_first(gm, "rbsource");
+		const char *src = grants_owner(gm);
+		char flag[SRC_MAX + 16];
+		json_t *g;
 		if (entry_map_first(gm, "rbpermission") == NULL || id == NULL)
 			continue; /* a plain group confers nothing */
-		json_array_append_new(out, grants_one(gm, "", src ? src : "", id));
+		g = grants_one(gm, "", src ? src : "", id);
+		/* The owner's active=false on the person suspends its role-group grants too. */
+		snprintf(flag, sizeof(flag), "rbactive;x-src-%s", src ? src : "");
+		if (g != NULL && src != NULL && !grants_true(entry_map_first(person, flag), true))
+			json_object_set_new(g, "active", json_false());
+		json_array_append_new(out, g);
 	}
 	return out;
+}
+
+const char *
+grants_owner(const json_t *map)
+{
+	return entry_map_first(map, "rbsource");
 }
 
 static const char *const grants_summary_names[] = {

@@ -35,11 +35,23 @@
  * grants_list — every grant of a person as SCIM `grants` values: the
  * direct grants found in `person` (an entry map) and one per role group in
  * `groups` (borrowed array of group entry maps that the person is a member
- * of; plain groups are skipped). Returns a NEW array of objects
+ * of; plain groups are skipped). A role group's grant has the group's
+ * owner (grants_owner) as its source and is inactive when the group is
+ * (rbActive FALSE) or when that source suspended the person
+ * (rbActive;x-src-<owner>: FALSE in `person`). Returns a NEW array of objects
  * {source, scope, schools, region, permission, canManageAdmins, active,
  * origin} (schools as entryUUIDs), possibly empty.
  */
 json_t *grants_list(const json_t *person, const json_t *groups);
+
+/*
+ * grants_owner — the source that owns a group or school (an entry map):
+ * its rbSource, which on a group or school holds exactly one value (the
+ * creator, or whom an operator transferred it to). Borrowed from `map`, or
+ * NULL when the entry names none. A role group's grant is labelled with
+ * this source, and that source's active=false on a member suspends it.
+ */
+const char *grants_owner(const json_t *map);
 
 /*
  * grants_summary — the summary descriptions (rbmanageall, rbviewall,

@@ -15,7 +15,10 @@
  *     costs what a 10-member group costs.
  *   - The admin group extension (a role group's grant) is stored on the
  *     group, untagged: the group belongs to the source that created it
- *     (rbSource).
+ *     (rbSource, one value). Only that source may PUT, PATCH (members
+ *     included) or DELETE it (access.c): another's write is 403.
+ *   - Member removal is idempotent: ids that name nobody are skipped, the
+ *     others removed; removing a non-member is no error.
  */
 #include "dir/dir_int.h"
 
@@ -166,10 +169,21 @@ done:
 	return arr;
 }
 
-/* DNs of the members named in `members` (array of {value}), in one search. NEW array or NULL. */
+/*
+ * DNs of the members named in `members` (array of {value}), in one search.
+ * NEW array or NULL with *err. `of_group` (a removal: the group's DN) keeps
+ * only the current members of that group, and skips ids that are not
+ * UUIDs or name nobody, so removing them is a no-op (slapd 2.5 answers
+ * noSuchAttribute for an absent value of the sorted `member`, Permissive
+ * Modify or not). Without it (an add, a replace) each id must name a user
+ * or group of the tenant: 400 invalidValue otherwise.
+ */
 static json_t *
-groups_member_dns(struct dir_op *op, const json_t *members, struct rb_error *err)
+groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group,
+                  struct rb_error *err)
 {
+	bool lenient = of_group != NULL;
+	char *gesc = NULL;
 	static char *attrs[] = {"entryUUID", NULL};
 	LDAPMessage *res = NULL, *e;
 	json_t *want = json_object(), *dns = NULL, *m;
@@ -182,6 +196,8 @@ groups_member_dns(struct dir_op *op, const json_t *members, struct rb_error *err
 		id = json_string_value(json_object_get(m, "value"));
 		if (id == NULL && json_is_string(m))
 			id = json_string_value(m);
+		if ((id == NULL || !dir_id_valid(id)) && lenient)
+			continue;
 		if (id == NULL || !dir_id_valid(id)) {
 			error_set(err, 400, SCIM_INVALID_VALUE,
 			          "members: \"%s\" is not a resource id", id ? id : "(no value)");
@@ -193,16 +209,19 @@ groups_member_dns(struct dir_op *op, const json_t *members, struct rb_error *err
 	if (json_object_size(want) == 0)
 		goto done;
 	cap += json_object_size(want) * 52;
+	if (lenient && (gesc = escape_filter_value(of_group, strlen(of_group))) != NULL)
+		cap += strlen(gesc) + 16;
 	filter = malloc(cap);
-	if (filter == NULL) {
+	if (filter == NULL || (lenient && gesc == NULL)) {
 		error_set(err, 500, NULL, "out of memory");
 		goto fail;
 	}
-	len = (size_t)snprintf(filter, cap, "(|");
+	len = (size_t)(lenient ? snprintf(filter, cap, "(&(memberOf=%s)(|", gesc)
+	                       : snprintf(filter, cap, "(|"));
 	json_object_foreach(want, id, m)
 	    /* ids are validated UUIDs: nothing to escape */
 	    len += (size_t)snprintf(filter + len, cap - len, "(entryUUID=%s)", id);
-	snprintf(filter + len, cap - len, ")");
+	snprintf(filter + len, cap - len, lenient ? "))" : ")");
 	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res, err) <
 	    0)
 		goto fail;
@@ -218,6 +237,8 @@ groups_member_dns(struct dir_op *op, const json_t *members, struct rb_error *err
 	}
 	json_object_foreach(want, id, m)
 	{
+		if (!json_is_string(m) && lenient)
+			continue; /* names nobody: nothing to remove */
 		if (!json_is_string(m)) {
 			error_set(err, 400, SCIM_INVALID_VALUE,
 			          "members: no user or group with id %s", id);
@@ -232,6 +253,7 @@ fail:
 done:
 	ldap_msgfree(res);
 	free(filter);
+	free(gesc);
 	json_decref(want);
 	return dns;
 }
@@ -429,7 +451,7 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 	map = groups_to_ldap(group, ctx->source, err);
 	if (map == NULL)
 		goto done;
-	dns = groups_member_dns(&op, json_object_get(group, "members"), err);
+	dns = groups_member_dns(&op, json_object_get(group, "members"), NULL, err);
 	if (dns == NULL)
 		goto done;
 	if (json_array_size(dns) > 0)
@@ -440,7 +462,8 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	after = dir_add_entry(&op, base, "cn", map, group_attrs, "a group named", err);
+	after =
+	    dir_add_entry(&op, base, "cn", "displayName", map, group_attrs, "a group named", err);
 	if (after == NULL)
 		goto done;
 	if (groups_is_role(after) && json_array_size(dns) > 0) {
@@ -487,9 +510,9 @@ groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod 
 		goto oom;
 	if (strcmp(entry_map_first(old, "cn"), entry_map_first(map, "cn")) != 0) {
 		char *newdn;
-		rdn = escape_rdn("cn", entry_map_first(map, "cn"));
+		rdn = dir_rdn("cn", entry_map_first(map, "cn"), "displayName", err);
 		if (rdn == NULL)
-			goto oom;
+			goto done;
 		newdn = dir_rename(op, dn, rdn, if_match, err);
 		if (newdn == NULL)
 			goto done;
@@ -499,10 +522,8 @@ groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod 
 	}
 	json_object_del(map, "cn");
 	json_object_del(map, "objectclass");
+	/* Only the owner writes (access_check_owner): rbSource stays its one value. */
 	mods = entry_mods_build(old, map, groups_owned, (void *)source);
-	if (mods == NULL)
-		goto oom;
-	mods = dir_mods_hold(mods, old, source);
 	for (i = 0; mods != NULL && member_mods != NULL && member_mods[i] != NULL; i++) {
 		json_t *vals = json_array();
 		size_t j;
@@ -553,9 +574,9 @@ dir_group_replace(const struct dir_ctx *ctx, const char *id, const json_t *group
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
 	old = groups_find(&op, id, err);
-	if (old == NULL)
+	if (old == NULL || access_check_owner(&op, old, "group", err) < 0)
 		goto done;
-	dns = groups_member_dns(&op, json_object_get(group, "members"), err);
+	dns = groups_member_dns(&op, json_object_get(group, "members"), NULL, err);
 	if (dns == NULL)
 		goto done;
 	/* PUT replaces the member list wholesale. */
@@ -610,7 +631,7 @@ dir_group_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_b
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
 	old = groups_find(&op, id, err);
-	if (old == NULL)
+	if (old == NULL || access_check_owner(&op, old, "group", err) < 0)
 		goto done;
 	cur = groups_one(&op, old, false, err);
 	if (cur == NULL)
@@ -636,31 +657,26 @@ dir_group_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_b
 	ch = patch_change_find(rt, &pr, "members");
 	if (mm != NULL && ch != NULL) {
 		if (ch->kind == PATCH_CHANGE_REPLACED) {
-			dns = groups_member_dns(&op, ch->value, err);
+			dns = groups_member_dns(&op, ch->value, NULL, err);
 			if (dns == NULL)
 				goto done;
 			mm = entry_mods_append(mm, LDAP_MOD_REPLACE, "member",
 			                       json_array_size(dns) ? dns : NULL);
 		} else {
 			if (json_array_size(ch->removed) > 0) {
-				dns = groups_member_dns(&op, ch->removed, err);
-				if (dns == NULL) {
-					/* Removing a member that does not exist at all: nothing to
-					 * do. */
-					if (err->status == 400) {
-						error_clear(err);
-						dns = json_array();
-					} else {
-						goto done;
-					}
-				}
+				/* Idempotent: ids naming nobody are skipped, the rest removed;
+				 * removing a non-member is no error (Permissive Modify). */
+				dns = groups_member_dns(&op, ch->removed,
+				                        entry_map_first(old, "dn"), err);
+				if (dns == NULL)
+					goto done;
 				if (json_array_size(dns) > 0)
 					mm = entry_mods_append(mm, LDAP_MOD_DELETE, "member", dns);
 				json_decref(dns);
 				dns = NULL;
 			}
 			if (mm != NULL && json_array_size(ch->added) > 0) {
-				dns = groups_member_dns(&op, ch->added, err);
+				dns = groups_member_dns(&op, ch->added, NULL, err);
 				if (dns == NULL)
 					goto done;
 				mm = entry_mods_append(mm, LDAP_MOD_ADD, "member", dns);
@@ -713,6 +729,10 @@ dir_group_delete(const struct dir_ctx *ctx, const char *id, const char *if_match
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return -1;
 	old = groups_find(&op, id, err);
+	if (old != NULL && access_check_owner(&op, old, "group", err) < 0) {
+		json_decref(old);
+		old = NULL;
+	}
 	if (old != NULL) {
 		json_t *set = json_object();
 		if (!groups_is_role(old) ||

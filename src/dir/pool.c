@@ -34,6 +34,15 @@ struct pool {
 	pthread_mutex_t mutex;
 	pthread_cond_t cond;
 	unsigned long connects, failures, waits;
+	/*
+	 * /readyz's own connection, never one of the SCIM slots: a flood of
+	 * readiness probes cannot take a slot from SCIM traffic, and a probe
+	 * arriving while another is in flight answers that probe's last result
+	 * instead of queueing (ping_mutex is only ever try-locked).
+	 */
+	struct pool_slot ping;
+	pthread_mutex_t ping_mutex;
+	int ping_last; /* 0 or -1; under mutex */
 };
 
 static void
@@ -76,8 +85,10 @@ pool_create(const struct config *cfg, int size)
 	pool->size = size;
 	for (i = 0; i < size; i++)
 		pool->slots[i].conn.index = i;
+	pool->ping.conn.index = -1;
 	pthread_mutex_init(&pool->mutex, NULL);
 	pthread_cond_init(&pool->cond, NULL);
+	pthread_mutex_init(&pool->ping_mutex, NULL);
 	return pool;
 }
 
@@ -91,8 +102,11 @@ pool_destroy(struct pool *pool)
 	for (i = 0; i < pool->size; i++)
 		if (pool->slots[i].conn.ld != NULL)
 			ldap_unbind_ext_s(pool->slots[i].conn.ld, NULL, NULL);
+	if (pool->ping.conn.ld != NULL)
+		ldap_unbind_ext_s(pool->ping.conn.ld, NULL, NULL);
 	pthread_mutex_destroy(&pool->mutex);
 	pthread_cond_destroy(&pool->cond);
+	pthread_mutex_destroy(&pool->ping_mutex);
 	free(pool->slots);
 	free(pool);
 }
@@ -291,6 +305,22 @@ pool_alive(LDAP *ld)
 	return (pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0;
 }
 
+/* A failed connection attempt at `now`: back off (100 ms doubling to 5 s). */
+static void
+pool_backoff(struct pool_slot *slot, const struct timespec *now)
+{
+	slot->backoff_ms = slot->backoff_ms == 0 ? POOL_BACKOFF_MIN_MS : slot->backoff_ms * 2;
+	if (slot->backoff_ms > POOL_BACKOFF_MAX_MS)
+		slot->backoff_ms = POOL_BACKOFF_MAX_MS;
+	slot->retry_at = *now;
+	slot->retry_at.tv_sec += slot->backoff_ms / 1000;
+	slot->retry_at.tv_nsec += (slot->backoff_ms % 1000) * 1000000L;
+	if (slot->retry_at.tv_nsec >= 1000000000L) {
+		slot->retry_at.tv_sec++;
+		slot->retry_at.tv_nsec -= 1000000000L;
+	}
+}
+
 struct pool_conn *
 pool_acquire(struct pool *pool, struct rb_error *err)
 {
@@ -336,11 +366,16 @@ pool_acquire(struct pool *pool, struct rb_error *err)
 		return &slot->conn;
 	if (slot->conn.ld != NULL) {
 		/* The directory closed this connection while it was idle (restart). */
+		LDAP *old;
 		log_info("ldap: connection %d was closed by the directory; reconnecting",
 		         slot->conn.index);
-		ldap_unbind_ext_s(slot->conn.ld, NULL, NULL);
+		/* Cleared under the mutex that pool_get_stats (/metrics) reads it under. */
+		pthread_mutex_lock(&pool->mutex);
+		old = slot->conn.ld;
 		slot->conn.ld = NULL;
 		slot->backoff_ms = 0;
+		pthread_mutex_unlock(&pool->mutex);
+		ldap_unbind_ext_s(old, NULL, NULL);
 	}
 
 	pool_now(&now);
@@ -353,17 +388,7 @@ pool_acquire(struct pool *pool, struct rb_error *err)
 	pthread_mutex_lock(&pool->mutex);
 	if (ld == NULL) {
 		pool->failures++;
-		slot->backoff_ms =
-		    slot->backoff_ms == 0 ? POOL_BACKOFF_MIN_MS : slot->backoff_ms * 2;
-		if (slot->backoff_ms > POOL_BACKOFF_MAX_MS)
-			slot->backoff_ms = POOL_BACKOFF_MAX_MS;
-		slot->retry_at = now;
-		slot->retry_at.tv_sec += slot->backoff_ms / 1000;
-		slot->retry_at.tv_nsec += (slot->backoff_ms % 1000) * 1000000L;
-		if (slot->retry_at.tv_nsec >= 1000000000L) {
-			slot->retry_at.tv_sec++;
-			slot->retry_at.tv_nsec -= 1000000000L;
-		}
+		pool_backoff(slot, &now);
 		slot->busy = false;
 		pthread_cond_signal(&pool->cond);
 		pthread_mutex_unlock(&pool->mutex);
@@ -422,19 +447,52 @@ pool_release(struct pool *pool, struct pool_conn *conn, bool broken)
 int
 pool_ping(struct pool *pool, struct rb_error *err)
 {
-	struct pool_conn *conn;
+	struct pool_slot *slot = &pool->ping;
 	struct timeval tv = pool_timeout(pool);
 	char *attrs[] = {"1.1", NULL};
 	LDAPMessage *res = NULL;
-	int rc;
+	struct timespec now;
+	int rc, last;
 
-	conn = pool_acquire(pool, err);
-	if (conn == NULL)
-		return -1;
-	rc = ldap_search_ext_s(conn->ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL,
-	                       NULL, &tv, 1, &res);
-	ldap_msgfree(res);
-	pool_release(pool, conn, pool_rc_is_connection_error(rc));
+	if (pthread_mutex_trylock(&pool->ping_mutex) != 0) {
+		pthread_mutex_lock(&pool->mutex);
+		last = pool->ping_last;
+		pthread_mutex_unlock(&pool->mutex);
+		if (last < 0)
+			return error_set(err, 503, NULL,
+			                 "the directory did not answer the last probe");
+		return 0;
+	}
+	if (slot->conn.ld != NULL && !pool_alive(slot->conn.ld)) {
+		ldap_unbind_ext_s(slot->conn.ld, NULL, NULL);
+		slot->conn.ld = NULL;
+		slot->backoff_ms = 0;
+	}
+	rc = LDAP_SUCCESS;
+	if (slot->conn.ld == NULL) {
+		pool_now(&now);
+		if (slot->backoff_ms > 0 && pool_before(&now, &slot->retry_at)) {
+			rc = LDAP_SERVER_DOWN;
+		} else if ((slot->conn.ld = pool_connect(pool)) == NULL) {
+			pool_backoff(slot, &now);
+			rc = LDAP_SERVER_DOWN;
+		} else {
+			slot->backoff_ms = 0;
+		}
+	}
+	if (rc == LDAP_SUCCESS) {
+		rc = ldap_search_ext_s(slot->conn.ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs,
+		                       0, NULL, NULL, &tv, 1, &res);
+		ldap_msgfree(res);
+		if (pool_rc_is_connection_error(rc)) {
+			ldap_unbind_ext_s(slot->conn.ld, NULL, NULL);
+			slot->conn.ld = NULL;
+		}
+	}
+	pthread_mutex_lock(&pool->mutex);
+	pool->ping_last = rc == LDAP_SUCCESS ? 0 : -1;
+	pthread_mutex_unlock(&pool->mutex);
+	pthread_mutex_unlock(&pool->ping_mutex);
 	if (rc != LDAP_SUCCESS)
 		return error_set(err, 503, NULL, "the directory does not answer: %s",
 		                 ldap_err2string(rc));

@@ -70,8 +70,10 @@ void pool_release(struct pool *pool, struct pool_conn *conn, bool broken);
 bool pool_rc_is_connection_error(int rc);
 
 /*
- * pool_ping — a base search of the root DSE on one slot: 0 if the
- * directory answers, -1 (with *err 503) if not. Used by /readyz.
+ * pool_ping — a base search of the root DSE on the pool's own probe
+ * connection (never a SCIM slot): 0 if the directory answers, -1 (with
+ * *err 503) if not. A probe made while another is in flight returns that
+ * one's last result at once. Used by /readyz.
  */
 int pool_ping(struct pool *pool, struct rb_error *err);
 

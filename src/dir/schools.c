@@ -25,9 +25,13 @@
  *     district-scope administrator (rbManageAll=TRUE) therefore covers a
  *     school created later with no write on the person. If the second or
  *     third write fails, the school is removed again (best effort).
+ *   - Ownership (access.c): the school belongs to the source that created
+ *     it (rbSource); another source's PUT, PATCH or DELETE is 403. Its
+ *     owner's DELETE is 409 while a grant of another source names it.
  *   - Deletion: cn=viewers, then the school, then the school's UUID is
- *     removed from every person's and group's rbSchoolRef (any source) and
- *     from the people's rbManageSchool/rbViewSchool summaries.
+ *     removed from every person's and group's rbSchoolRef (the owner's
+ *     own grants, as the check above leaves no other) and from the
+ *     people's rbManageSchool/rbViewSchool summaries.
  *   - Attributes are always requested by name: "*" would make dynlist
  *     expand rbManager/rbViewer/rbManagesSchool/rbViewsSchool on every read.
  */
@@ -211,9 +215,11 @@ schools_region_check(struct dir_op *op, const char *region, const char *district
 		return -1;
 	if (strcasecmp(kind, "partnership") != 0)
 		return error_set(err, 400, SCIM_INVALID_VALUE, "%s", district_msg);
+	rdn = dir_rdn("cn", region, "region", err);
+	if (rdn == NULL)
+		return -1;
 	base = dir_ou_dn(op, "regions");
-	rdn = escape_rdn("cn", region);
-	dn = base && rdn ? escape_dn_join(rdn, base) : NULL;
+	dn = base ? escape_dn_join(rdn, base) : NULL;
 	if (dn == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
@@ -676,7 +682,7 @@ dir_school_create(const struct dir_ctx *ctx, const json_t *school, struct rb_err
 	base = schools_base(&op, err);
 	if (base == NULL)
 		goto done;
-	added = dir_add_entry(&op, base, "cn", map, school_attrs, "a school named", err);
+	added = dir_add_entry(&op, base, "cn", "name", map, school_attrs, "a school named", err);
 	if (added == NULL)
 		goto done;
 	dn = strdup(entry_map_first(added, "dn"));
@@ -742,9 +748,9 @@ schools_write(struct dir_op *op, const json_t *old, const json_t *school, const 
 	if (strcmp(entry_map_first(old, "cn"), entry_map_first(map, "cn")) != 0) {
 		/* modrdn of a non-leaf entry: cn=viewers moves with the school. */
 		char *newdn;
-		rdn = escape_rdn("cn", entry_map_first(map, "cn"));
+		rdn = dir_rdn("cn", entry_map_first(map, "cn"), "name", err);
 		if (rdn == NULL)
-			goto oom;
+			goto done;
 		newdn = dir_rename(op, dn, rdn, if_match, err);
 		if (newdn == NULL) {
 			if (err->status == 409)
@@ -807,7 +813,7 @@ dir_school_replace(const struct dir_ctx *ctx, const char *id, const json_t *scho
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
 	old = schools_find(&op, id, err);
-	if (old != NULL)
+	if (old != NULL && access_check_owner(&op, old, "school", err) == 0)
 		after = schools_write(&op, old, school, if_match, err);
 	if (after != NULL)
 		out = schools_one(&op, after, err);
@@ -831,7 +837,7 @@ dir_school_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
 	old = schools_find(&op, id, err);
-	if (old == NULL)
+	if (old == NULL || access_check_owner(&op, old, "school", err) < 0)
 		goto done;
 	cur = schools_one(&op, old, err);
 	if (cur == NULL || patch_apply(rt, cur, patch_body, NULL, &pr, err) != PATCH_OK)
@@ -955,7 +961,8 @@ dir_school_delete(const struct dir_ctx *ctx, const char *id, const char *if_matc
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return -1;
 	old = schools_find(&op, id, err);
-	if (old == NULL)
+	if (old == NULL || access_check_owner(&op, old, "school", err) < 0 ||
+	    access_school_unreferenced(&op, entry_map_first(old, "entryuuid"), err) < 0)
 		goto done;
 	dn = entry_map_first(old, "dn");
 	/* Checked before the child goes; the school's own delete asserts it again. */

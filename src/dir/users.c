@@ -666,6 +666,33 @@ done:
 	return rc;
 }
 
+/*
+ * Take `password` out of `map` (what map_user_to_ldap made): it never goes
+ * into an add or modify; dir_password_set hands it to slapd afterwards.
+ * *pw is a NEW string (free it) or NULL when the resource has none. A
+ * token without passwords=yes gets 403 mutability (SPEC §1: nobody takes
+ * over another source's administrator through credentials).
+ */
+static int
+users_take_password(const struct dir_op *op, json_t *map, char **pw, struct rb_error *err)
+{
+	const char *v = entry_map_first(map, "userpassword");
+
+	*pw = NULL;
+	if (v == NULL)
+		return 0;
+	if (!op->ctx->passwords) {
+		json_object_del(map, "userpassword");
+		return error_set(err, 403, SCIM_MUTABILITY,
+		                 "source %s may not set passwords (its token line has no "
+		                 "passwords=yes)",
+		                 op->ctx->source);
+	}
+	*pw = strdup(v);
+	json_object_del(map, "userpassword");
+	return *pw ? 0 : error_set(err, 500, NULL, "out of memory");
+}
+
 json_t *
 dir_user_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err)
 {
@@ -690,7 +717,7 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 {
 	struct dir_op op;
 	const char *mgr_id = users_manager_id(user);
-	char *base = NULL, *mgr_dn = NULL;
+	char *base = NULL, *mgr_dn = NULL, *pw = NULL;
 	json_t *map = NULL, *after = NULL, *out = NULL;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
@@ -698,8 +725,8 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 	if (mgr_id != NULL && (mgr_dn = users_dn_of(&op, mgr_id, "manager", err)) == NULL)
 		goto done;
 	map = map_user_to_ldap(user, ctx->source, mgr_dn, err);
-	if (map == NULL || users_grant_prepare(&op, map, err) < 0 ||
-	    users_summarize(&op, NULL, map, err) < 0)
+	if (map == NULL || users_take_password(&op, map, &pw, err) < 0 ||
+	    users_grant_prepare(&op, map, err) < 0 || users_summarize(&op, NULL, map, err) < 0)
 		goto done;
 	entry_map_add(map, "rbsource", ctx->source);
 	base = dir_ou_dn(&op, "people");
@@ -707,9 +734,16 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	after = dir_add_entry(&op, base, "uid", map, user_attrs, "userName", err);
+	after = dir_add_entry(&op, base, "uid", "userName", map, user_attrs, "userName", err);
 	if (after == NULL)
 		goto done;
+	if (pw != NULL && dir_password_set(&op, entry_map_first(after, "dn"), pw, err) < 0) {
+		/* The create fails as a whole: take the entry away again. */
+		struct rb_error ignore;
+		error_clear(&ignore);
+		dir_delete_dn(&op, entry_map_first(after, "dn"), NULL, &ignore);
+		goto done;
+	}
 	if (users_note_duplicates(&op, after, err) < 0)
 		error_clear(err); /* recorded best effort; the person exists */
 	out = users_one(&op, after, err);
@@ -718,6 +752,7 @@ done:
 	json_decref(after);
 	free(base);
 	free(mgr_dn);
+	free(pw);
 	dir_op_end(&op);
 	return out;
 }
@@ -734,24 +769,24 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 	const char *source = op->ctx->source;
 	const char *mgr_id = users_manager_id(user);
 	const char *old_uid = entry_map_first(old, "uid");
-	char *mgr_dn = NULL, *dn = NULL, *rdn = NULL;
+	char *mgr_dn = NULL, *dn = NULL, *rdn = NULL, *pw = NULL;
 	json_t *map = NULL, *after = NULL, *out = NULL;
 	LDAPMod **mods = NULL;
 
 	if (mgr_id != NULL && (mgr_dn = users_dn_of(op, mgr_id, "manager", err)) == NULL)
 		goto done;
 	map = map_user_to_ldap(user, source, mgr_dn, err);
-	if (map == NULL || users_grant_prepare(op, map, err) < 0 ||
-	    users_summarize(op, old, map, err) < 0)
+	if (map == NULL || users_take_password(op, map, &pw, err) < 0 ||
+	    users_grant_prepare(op, map, err) < 0 || users_summarize(op, old, map, err) < 0)
 		goto done;
 	dn = strdup(entry_map_first(old, "dn"));
 	if (dn == NULL)
 		goto oom;
 	if (strcmp(old_uid, entry_map_first(map, "uid")) != 0) {
 		char *newdn;
-		rdn = escape_rdn("uid", entry_map_first(map, "uid"));
+		rdn = dir_rdn("uid", entry_map_first(map, "uid"), "userName", err);
 		if (rdn == NULL)
-			goto oom;
+			goto done;
 		newdn = dir_rename(op, dn, rdn, if_match, err);
 		if (newdn == NULL)
 			goto done;
@@ -792,12 +827,18 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 oom:
 	error_set(err, 500, NULL, "out of memory");
 done:
+	/* The password last: the rest of the write has landed when it fails. */
+	if (out != NULL && pw != NULL && dir_password_set(op, dn, pw, err) < 0) {
+		json_decref(out);
+		out = NULL;
+	}
 	entry_mods_free(mods);
 	json_decref(map);
 	json_decref(after);
 	free(mgr_dn);
 	free(dn);
 	free(rdn);
+	free(pw);
 	return out;
 }
 

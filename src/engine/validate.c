@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/rfc3339.h"
+
 #define WHERE_MAX 256
 
 struct vctx {
@@ -29,61 +31,10 @@ oom(struct rb_error *err)
 /* ---------------------------------------------------------------------
  * Scalar syntaxes
  */
-static bool
-digits(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-static int
-num2(const char *s)
-{
-	return (s[0] - '0') * 10 + (s[1] - '0');
-}
-
 bool
 validate_datetime(const char *s)
 {
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int year, month, day;
-
-	if (s == NULL || strlen(s) < 19)
-		return false;
-	/* YYYY-MM-DDThh:mm:ss */
-	if (!digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) ||
-	    (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) || s[13] != ':' ||
-	    !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
-		return false;
-	year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + num2(s + 2);
-	month = num2(s + 5);
-	day = num2(s + 8);
-	if (year == 0 || month < 1 || month > 12 || day < 1 || day > mdays[month - 1])
-		return false;
-	if (month == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)))
-		return false;
-	if (num2(s + 11) > 23 || num2(s + 14) > 59 || num2(s + 17) > 60)
-		return false;
-	s += 19;
-	if (*s == '.') {
-		s++;
-		if (!isdigit((unsigned char)*s))
-			return false;
-		while (isdigit((unsigned char)*s))
-			s++;
-	}
-	if (*s == '\0')
-		return true; /* xsd:dateTime: the time zone is optional */
-	if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0')
-		return true;
-	if ((s[0] == '+' || s[0] == '-') && digits(s + 1, 2) && s[3] == ':' && digits(s + 4, 2) &&
-	    s[6] == '\0')
-		return num2(s + 1) <= 14 && num2(s + 4) <= 59;
-	return false;
+	return s != NULL && rfc3339_parse(s, strlen(s), NULL);
 }
 
 static bool

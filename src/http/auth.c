@@ -37,6 +37,7 @@ auth_check(struct http_request *req, struct rb_error *err)
 	req->auth.tenant = tok->tenant;
 	req->auth.source = tok->source;
 	req->auth.rights = tok->rights;
+	req->auth.passwords = tok->passwords;
 	req->authenticated = true;
 	return 0;
 }

@@ -44,9 +44,10 @@ discovery_service_provider_config(struct http_request *req, struct http_response
 	    " s:[{s:s, s:s, s:s, s:b}], s:{s:s, s:s}}",
 	    "schemas", SCHEMA_SPC, "patch", "supported", 1, "bulk", "supported", 1, "maxOperations",
 	    cfg->bulk_max_operations, "maxPayloadSize", (json_int_t)cfg->bulk_max_payload, "filter",
-	    "supported", 1, "maxResults", cfg->max_results, "changePassword", "supported", 0,
-	    "sort", "supported", 1, "etag", "supported", 1, "authenticationSchemes", "type",
-	    "oauthbearertoken", "name", "OAuth Bearer Token", "description",
+	    "supported", 1, "maxResults", cfg->max_results, "changePassword", "supported",
+	    req->auth.passwords ? 1 : 0, "sort", "supported", 1, "etag", "supported", 1,
+	    "authenticationSchemes", "type", "oauthbearertoken", "name", "OAuth Bearer Token",
+	    "description",
 	    "Authentication with a bearer token issued by the district administrator (RFC 6750)",
 	    "primary", 1, "meta", "resourceType", "ServiceProviderConfig", "location", loc);
 	response_json(res, 200, spc);

@@ -98,6 +98,7 @@ resources_ctx(struct http_request *req, struct dir_ctx *ctx, char *base, size_t 
 	ctx->dir = req->app->dir;
 	ctx->tenant = req->auth.tenant->name;
 	ctx->source = req->auth.source;
+	ctx->passwords = req->auth.passwords;
 	ctx->base_url = base;
 }
 

@@ -8,27 +8,59 @@
  * shape of libmicrohttpd's largepost example. One log line per request:
  * method, path (never the query or any header), status, milliseconds,
  * tenant/source.
+ *
+ * Under abuse (issue 15):
+ *   - a request with a body is authenticated on its headers, before any
+ *     body byte is stored: without a valid token it is answered 401 at
+ *     once and the connection closes (the body is never read);
+ *   - every connection is tracked (MHD_OPTION_NOTIFY_CONNECTION); a
+ *     watchdog thread shuts down the socket of one that has not delivered
+ *     a whole request (headers and body) within request_timeout_s of the
+ *     accept or of the end of its previous answer — slowloris clients
+ *     trickling a byte before each idle timeout are cut at the deadline;
+ *   - per_ip_connection_limit bounds the connections of one address;
+ *   - a decoded NUL (%00) is never allowed to cut the URL short: in the
+ *     path it answers 404, in the query 400 (server_unescape).
  */
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "lib/log.h"
+
+/* One TCP connection (MHD's socket_context), on the server's list while open. */
+struct server_conn {
+	int fd;
+	struct timespec since; /* the request now being read began: accept or last answer */
+	bool handling;         /* the whole request is in: the watchdog leaves it alone */
+	bool cut;              /* the watchdog shut it down */
+	const char *nul_in;    /* the decoded string (this request) where a %00 was found */
+	LIST_ENTRY(server_conn) entry;
+};
 
 struct http_server {
 	struct MHD_Daemon *daemon;
 	struct app *app;
 	char *tls_cert;
 	char *tls_key;
+	pthread_mutex_t mutex; /* conns and every server_conn's fields */
+	LIST_HEAD(, server_conn) conns;
+	pthread_t watchdog;
+	bool watchdog_started;
+	bool stopping;
+	pthread_cond_t wake;
 };
 
 struct request_state {
@@ -36,7 +68,9 @@ struct request_state {
 	char *body;
 	size_t len, cap;
 	bool too_large;
-	bool answered; /* a response was queued before the body (413) */
+	bool answered; /* a response was queued before the body (413, 401) */
+	int early;     /* status to answer at once, before the body (401, 404, 400) */
+	struct rb_error early_err;
 };
 
 static double
@@ -109,6 +143,85 @@ server_log(const struct http_request *req, int status, double seconds)
 	         req->authenticated ? req->auth.source : "-");
 }
 
+/* The server_conn of `c` (MHD's socket context), or NULL. Borrowed. */
+static struct server_conn *
+server_conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* The whole request is in: from now on the watchdog leaves the connection alone. */
+static void
+server_conn_handling(struct http_server *srv, struct MHD_Connection *c)
+{
+	struct server_conn *sc = server_conn_of(c);
+
+	if (sc == NULL)
+		return;
+	pthread_mutex_lock(&srv->mutex);
+	sc->handling = true;
+	pthread_mutex_unlock(&srv->mutex);
+}
+
+/* Whether the request carries a body (a non-zero Content-Length, or chunked). */
+static bool
+server_has_body(struct MHD_Connection *c)
+{
+	const char *cl =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+
+	if (te != NULL)
+		return true;
+	return cl != NULL && strspn(cl, " \t0") != strlen(cl);
+}
+
+/*
+ * What is decided on the headers alone, before any body byte is read:
+ * a NUL decoded from the URL (404 in the path, 400 in the query), and a
+ * body sent without a valid token (401; the body is never stored). Sets
+ * st->early and st->early_err, or leaves them zero.
+ */
+static void
+server_first_checks(struct http_server *srv, struct MHD_Connection *c, const char *url,
+                    struct request_state *st)
+{
+	struct server_conn *sc = server_conn_of(c);
+	const char *nul_in = NULL;
+	struct http_request req;
+
+	error_clear(&st->early_err);
+	if (sc != NULL) {
+		pthread_mutex_lock(&srv->mutex);
+		nul_in = sc->nul_in;
+		sc->nul_in = NULL;
+		pthread_mutex_unlock(&srv->mutex);
+	}
+	if (nul_in != NULL && nul_in == url) {
+		error_set(&st->early_err, 404, NULL,
+		          "no such resource (the path contains a NUL byte)");
+		st->early = 404;
+		return;
+	}
+	if (nul_in != NULL) {
+		error_set(&st->early_err, 400, "invalidValue",
+		          "a query parameter contains a NUL byte (%%00)");
+		st->early = 400;
+		return;
+	}
+	if (!server_has_body(c))
+		return;
+	memset(&req, 0, sizeof(req));
+	req.app = srv->app;
+	req.conn = c;
+	if (auth_check(&req, &st->early_err) < 0)
+		st->early = 401;
+}
+
 static enum MHD_Result
 server_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
               const char *version, const char *upload_data, size_t *upload_data_size,
@@ -129,6 +242,9 @@ server_access(void *cls, struct MHD_Connection *c, const char *url, const char *
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &st->start);
 		*con_cls = st;
+		server_first_checks(srv, c, url, st);
+		if (st->early != 0)
+			goto answer; /* before any body byte is read */
 		cl =
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl == NULL || strtoull(cl, NULL, 10) <= (unsigned long long)limit)
@@ -169,7 +285,8 @@ server_access(void *cls, struct MHD_Connection *c, const char *url, const char *
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-
+answer:
+	server_conn_handling(srv, c);
 	memset(&req, 0, sizeof(req));
 	req.app = srv->app;
 	req.conn = c;
@@ -180,11 +297,18 @@ server_access(void *cls, struct MHD_Connection *c, const char *url, const char *
 	req.body = st->len ? st->body : NULL;
 	req.body_len = st->len;
 	response_init(&res);
-	if (st->too_large)
+	if (st->early != 0) {
+		response_error(&res, &st->early_err);
+		if (st->early == 401)
+			response_header(&res, "WWW-Authenticate", "Bearer realm=\"rosterbridge\"");
+		if (st->early == 401 || st->early == 413)
+			response_header(&res, "Connection", "close");
+	} else if (st->too_large) {
 		response_errorf(&res, 413, NULL, "the request body is larger than %ld bytes",
 		                limit);
-	else
+	} else {
 		routes_dispatch(&req, &res);
+	}
 	st->answered = true;
 	ret = server_queue(c, &res);
 	metrics_observe(srv->app->metrics, req.route, res.status, server_elapsed(&st->start));
@@ -199,14 +323,136 @@ server_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct request_state *st = *con_cls;
 
-	(void)cls;
-	(void)c;
+	struct http_server *srv = cls;
+	struct server_conn *sc = server_conn_of(c);
+
 	(void)toe;
+	if (sc != NULL) {
+		/* The next request's deadline counts from the end of this one. */
+		pthread_mutex_lock(&srv->mutex);
+		clock_gettime(CLOCK_MONOTONIC, &sc->since);
+		sc->handling = false;
+		sc->nul_in = NULL;
+		pthread_mutex_unlock(&srv->mutex);
+	}
 	if (st == NULL)
 		return;
 	free(st->body);
 	free(st);
 	*con_cls = NULL;
+}
+
+static void
+server_notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
+                   enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *srv = cls;
+	struct server_conn *sc = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		sc = calloc(1, sizeof(*sc));
+		if (sc == NULL || ci == NULL) {
+			/* Untracked: only the idle timeout applies to it. */
+			free(sc);
+			return;
+		}
+		sc->fd = ci->connect_fd;
+		clock_gettime(CLOCK_MONOTONIC, &sc->since);
+		pthread_mutex_lock(&srv->mutex);
+		LIST_INSERT_HEAD(&srv->conns, sc, entry);
+		pthread_mutex_unlock(&srv->mutex);
+		*socket_context = sc;
+		return;
+	}
+	if (sc == NULL)
+		return;
+	/* MHD closes the socket after this: the watchdog never sees a reused fd. */
+	pthread_mutex_lock(&srv->mutex);
+	LIST_REMOVE(sc, entry);
+	pthread_mutex_unlock(&srv->mutex);
+	free(sc);
+	*socket_context = NULL;
+}
+
+/*
+ * %HH decoding of the URL path and of each query key and value (MHD calls
+ * it for each). A %00 is decoded like any byte (MHD then cuts the string
+ * there), but the connection remembers in which string it was found, so
+ * that server_first_checks refuses the request instead of serving a
+ * shortened URL (`/Users/%00` must never be `/Users`).
+ */
+static size_t
+server_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	struct http_server *srv = cls;
+	char *in = s, *out = s;
+	bool nul = false;
+
+	while (*in) {
+		if (in[0] == '%' && isxdigit((unsigned char)in[1]) &&
+		    isxdigit((unsigned char)in[2])) {
+			char pair[3] = {in[1], in[2], '\0'};
+			*out = (char)strtoul(pair, NULL, 16);
+			if (*out == '\0')
+				nul = true;
+			out++;
+			in += 3;
+			continue;
+		}
+		*out++ = *in++;
+	}
+	*out = '\0';
+	if (nul) {
+		struct server_conn *sc = server_conn_of(c);
+		if (sc != NULL) {
+			pthread_mutex_lock(&srv->mutex);
+			if (sc->nul_in == NULL) /* the path comes first: it decides */
+				sc->nul_in = s;
+			pthread_mutex_unlock(&srv->mutex);
+		}
+	}
+	return (size_t)(out - s);
+}
+
+/*
+ * The watchdog: once a second, shut down the socket of every connection
+ * that has not delivered a whole request within request_timeout_s. MHD sees
+ * the end of the stream and closes the connection itself (the completion
+ * and close callbacks run as for a client that went away).
+ */
+static void *
+server_watchdog(void *arg)
+{
+	struct http_server *srv = arg;
+	long limit = srv->app->cfg->request_timeout_s;
+
+	pthread_mutex_lock(&srv->mutex);
+	while (!srv->stopping) {
+		struct timespec now, wake;
+		struct server_conn *sc;
+		int cut = 0;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		LIST_FOREACH(sc, &srv->conns, entry)
+		{
+			if (sc->handling || sc->cut || now.tv_sec - sc->since.tv_sec <= limit)
+				continue;
+			shutdown(sc->fd, SHUT_RDWR);
+			sc->cut = true;
+			cut++;
+		}
+		if (cut > 0)
+			log_warnx("http: closed %d connection(s) that sent no whole request within "
+			          "request_timeout_s (%ld s)",
+			          cut, limit);
+		clock_gettime(CLOCK_REALTIME, &wake);
+		wake.tv_sec += 1;
+		pthread_cond_timedwait(&srv->wake, &srv->mutex, &wake);
+	}
+	pthread_mutex_unlock(&srv->mutex);
+	return NULL;
 }
 
 static void
@@ -262,6 +508,9 @@ server_start(struct app *app, struct rb_error *err)
 		return NULL;
 	}
 	srv->app = app;
+	pthread_mutex_init(&srv->mutex, NULL);
+	pthread_cond_init(&srv->wake, NULL);
+	LIST_INIT(&srv->conns);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -287,21 +536,32 @@ server_start(struct app *app, struct rb_error *err)
 	    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, srv, /* first, so it sees every message */
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned int)cfg->workers, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned int)cfg->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)cfg->connection_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)cfg->per_ip_connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)(12 * 1024), MHD_OPTION_NOTIFY_COMPLETED, server_completed, srv,
-	    srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_CONNECTION, server_notify_conn, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+	    server_unescape, srv, srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+	    srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		error_set(err, 500, NULL, "cannot listen on %s:%d (address in use?)",
 		          cfg->listen_host, cfg->listen_port);
 		goto fail;
 	}
 	freeaddrinfo(ai);
+	ai = NULL;
+	if (pthread_create(&srv->watchdog, NULL, server_watchdog, srv) != 0) {
+		error_set(err, 500, NULL, "cannot start the request watchdog thread");
+		MHD_stop_daemon(srv->daemon);
+		goto fail;
+	}
+	srv->watchdog_started = true;
 	return srv;
 fail:
 	if (ai != NULL)
 		freeaddrinfo(ai);
+	pthread_mutex_destroy(&srv->mutex);
+	pthread_cond_destroy(&srv->wake);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	free(srv);
@@ -313,7 +573,16 @@ server_stop(struct http_server *srv)
 {
 	if (srv == NULL)
 		return;
+	if (srv->watchdog_started) {
+		pthread_mutex_lock(&srv->mutex);
+		srv->stopping = true;
+		pthread_cond_signal(&srv->wake);
+		pthread_mutex_unlock(&srv->mutex);
+		pthread_join(srv->watchdog, NULL);
+	}
 	MHD_stop_daemon(srv->daemon);
+	pthread_mutex_destroy(&srv->mutex);
+	pthread_cond_destroy(&srv->wake);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	free(srv);

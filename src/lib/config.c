@@ -62,6 +62,10 @@ static const struct config_row config_table[] = {
      "idle HTTP connection timeout"},
     {"max_body_bytes", CT_LONG, OFF(max_body_bytes), 1024, 1L << 30, "1048576",
      "largest request body accepted (413 beyond)"},
+    {"per_ip_connection_limit", CT_INT, OFF(per_ip_connection_limit), 1, 100000, "64",
+     "simultaneous HTTP connections from one client address"},
+    {"request_timeout_s", CT_INT, OFF(request_timeout_s), 1, 3600, "30",
+     "time to receive one whole request, headers and body (connection closed beyond)"},
     {"tls_cert_file", CT_FILE, OFF(tls_cert_file), 0, 0, NULL, "PEM certificate: serve HTTPS"},
     {"tls_key_file", CT_FILE, OFF(tls_key_file), 0, 0, NULL, "PEM private key for tls_cert_file"},
     {"ldap_uri", CT_STRING, OFF(ldap_uri), 0, 0, "ldap://127.0.0.1:3389", "directory URI"},
@@ -208,6 +212,7 @@ config_read_secret(const char *path, const char **why)
 {
 	char buf[1024];
 	FILE *f = fopen(path, "r");
+	char *secret;
 	size_t n;
 
 	if (f == NULL) {
@@ -223,7 +228,9 @@ config_read_secret(const char *path, const char **why)
 		*why = "the file is empty";
 		return NULL;
 	}
-	return strdup(buf);
+	secret = strdup(buf);
+	explicit_bzero(buf, sizeof(buf)); /* no copy left on the stack */
+	return secret;
 }
 
 /* NULL if `path` can be opened for reading, else why not. */
@@ -288,6 +295,33 @@ config_uri_ldaps(const char *uris)
 	return ldaps > 0;
 }
 
+/*
+ * Whether the field of `row` holds a secret: some row of the table (the
+ * password and the password file name the same field) reads it from a
+ * secret file. Such a field is zeroed before it is freed, whichever row
+ * set it and whichever row comes first in the table.
+ */
+static bool
+config_field_secret(const struct config_row *row)
+{
+	const struct config_row *r;
+
+	for (r = config_table; r->name; r++)
+		if (r->offset == row->offset && r->type == CT_SECRET_FILE)
+			return true;
+	return false;
+}
+
+/* Free a string field, zeroing it first when it holds a secret. */
+static void
+config_field_free(const struct config_row *row, char **field)
+{
+	if (*field != NULL && config_field_secret(row))
+		explicit_bzero(*field, strlen(*field));
+	free(*field);
+	*field = NULL;
+}
+
 /* Apply one scalar row; returns NULL or the reason it failed. */
 static const char *
 config_apply_row(struct config *cfg, const struct config_row *row, const char *value)
@@ -306,7 +340,7 @@ config_apply_row(struct config *cfg, const struct config_row *row, const char *v
 			why = config_check_ca_file(value);
 		if (why != NULL)
 			return why;
-		free(*field);
+		config_field_free(row, field);
 		*field = strdup(value);
 		return *field ? NULL : "out of memory";
 	}
@@ -315,7 +349,7 @@ config_apply_row(struct config *cfg, const struct config_row *row, const char *v
 		char *secret = config_read_secret(value, &why);
 		if (secret == NULL)
 			return why;
-		free(*field);
+		config_field_free(row, field);
 		*field = secret;
 		return NULL;
 	}
@@ -390,7 +424,11 @@ config_hex_decode(const char *hex, unsigned char *out, size_t outlen)
 	return 0;
 }
 
-/* token sha256:HEX tenant=NAME source=NAME rights=read|write — tenant names resolved later. */
+/*
+ * token sha256:HEX tenant=NAME source=NAME rights=read|write [passwords=yes|no]
+ * — tenant names resolved later. passwords=yes lets the token set `password`
+ * (default no: 403 mutability).
+ */
 struct config_pending_token {
 	char tenant[CONFIG_NAME_MAX];
 };
@@ -435,8 +473,16 @@ config_add_token(struct config *cfg, int argc, char **argv, int line,
 				tok.rights = TOKEN_WRITE;
 			else
 				return "rights= must be read or write";
+		} else if (klen == 9 && !strncmp(argv[i], "passwords", 9)) {
+			if (!strcmp(val, "yes"))
+				tok.passwords = true;
+			else if (!strcmp(val, "no"))
+				tok.passwords = false;
+			else
+				return "passwords= must be yes or no";
 		} else {
-			return "unknown token option (expected tenant=, source=, rights=)";
+			return "unknown token option (expected tenant=, source=, rights=, "
+			       "passwords=)";
 		}
 	}
 	if (tenant[0] == '\0' || tok.source[0] == '\0' || tok.rights == 0)
@@ -660,11 +706,7 @@ config_free(struct config *cfg)
 	for (row = config_table; row->name; row++) {
 		if (row->type == CT_STRING || row->type == CT_SECRET_FILE ||
 		    row->type == CT_HOSTPORT || row->type == CT_FILE || row->type == CT_CA_FILE) {
-			char **field = FIELD(cfg, row, char *);
-			if (*field != NULL && row->type == CT_SECRET_FILE)
-				explicit_bzero(*field, strlen(*field));
-			free(*field);
-			*field = NULL;
+			config_field_free(row, FIELD(cfg, row, char *));
 		}
 	}
 	free(cfg->path);

@@ -12,7 +12,7 @@
  *   ldap_bind_password_file /etc/rosterbridge/ldap.secret
  *   ldap_suffix dc=example,dc=org
  *   tenant demo
- *   token sha256:<64 hex> tenant=demo source=okta rights=write
+ *   token sha256:<64 hex> tenant=demo source=okta rights=write [passwords=yes]
  */
 #ifndef RB_CONFIG_H
 #define RB_CONFIG_H
@@ -36,7 +36,8 @@ struct config_token {
 	const struct config_tenant *tenant; /* borrowed from config.tenants */
 	char source[CONFIG_NAME_MAX];       /* [a-z0-9-]+ (an LDAP attribute option) */
 	enum token_rights rights;
-	int line; /* where it was declared, for messages */
+	bool passwords; /* passwords=yes: may set a person's password (default no) */
+	int line;       /* where it was declared, for messages */
 };
 
 struct config {
@@ -49,6 +50,8 @@ struct config {
 	int connection_limit;
 	int connection_timeout_s;
 	long max_body_bytes;
+	int per_ip_connection_limit; /* simultaneous connections from one address */
+	int request_timeout_s;       /* headers + body of one request within this */
 	char *tls_cert_file;
 	char *tls_key_file;
 	/* LDAP */

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/utf8.h"
+
 static enum log_level log_min = LOG_LEVEL_INFO;
 static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
 
@@ -18,13 +20,57 @@ log_init(enum log_level min_level)
 	log_min = min_level;
 }
 
+size_t
+log_escape(char *out, size_t outlen, const char *in, size_t inlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0, i = 0;
+
+	if (outlen == 0)
+		return 0;
+	while (i < inlen) {
+		size_t k = utf8_seq_len(p + i, inlen - i);
+		char tmp[16];
+		size_t tlen = 0, j;
+
+		if (k == 1 && p[i] >= 0x20 && p[i] != 0x7f && p[i] != '\\') {
+			tmp[tlen++] = (char)p[i];
+		} else if (k == 1 && p[i] == '\\') {
+			tmp[tlen++] = '\\';
+			tmp[tlen++] = '\\';
+		} else if (k > 1 && !(k == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0)) {
+			memcpy(tmp, p + i, k);
+			tlen = k;
+		} else {
+			/* A C0/C1 control, DEL, or a byte that is not UTF-8: \xNN each. */
+			size_t n = k == 0 ? 1 : k;
+			for (j = 0; j < n; j++) {
+				tmp[tlen++] = '\\';
+				tmp[tlen++] = 'x';
+				tmp[tlen++] = hex[p[i + j] >> 4];
+				tmp[tlen++] = hex[p[i + j] & 15];
+			}
+			k = n;
+		}
+		if (o + tlen >= outlen)
+			break; /* truncated at a whole escape */
+		memcpy(out + o, tmp, tlen);
+		o += tlen;
+		i += k;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 static void
 log_vline(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 {
 	static const char *const names[] = {"debug", "info", "warn", "error"};
 	char stamp[32];
-	char msg[2048];
+	char raw[2048], msg[8192];
 	struct timespec ts;
+	int n;
 	struct tm tm;
 
 	if (level < log_min)
@@ -32,7 +78,11 @@ log_vline(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* The whole line is escaped, so every value in it is: no forged lines. */
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
+	if (n < 0)
+		n = 0;
+	log_escape(msg, sizeof(msg), raw, (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1);
 	pthread_mutex_lock(&log_mutex);
 	if (errstr != NULL)
 		fprintf(stderr, "%s.%03ldZ %s %s: %s\n", stamp, ts.tv_nsec / 1000000L, names[level],

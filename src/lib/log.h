@@ -5,7 +5,18 @@
 #ifndef RB_LOG_H
 #define RB_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
+
+/*
+ * log_escape — copy `inlen` bytes of `in` to `out` (`outlen` bytes, always
+ * NUL-terminated) with every C0/C1 control character, DEL and byte that is
+ * not UTF-8 written as \xNN and a backslash as \\, cutting only between
+ * whole escapes. Returns the length written. Every log line goes through it
+ * (values such as a decoded URL path cannot forge a line).
+ */
+size_t log_escape(char *out, size_t outlen, const char *in, size_t inlen);
 
 /* log_init — set the minimum level printed (default LOG_LEVEL_INFO). */
 void log_init(enum log_level min_level);

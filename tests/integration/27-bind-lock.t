@@ -8,7 +8,8 @@
 # an ordinary user pushed active binds; its only source suspends it; a
 # second source's active grant unlocks it and its DELETE locks it again;
 # re-activation; a person no source ever set active on; creation with
-# active=false; a role group's grant vouching and being withdrawn.
+# active=false; another source's role group's grant vouching and being
+# withdrawn (the suspending source's own role group does not vouch).
 use strict;
 use warnings;
 use Test::More;
@@ -33,6 +34,11 @@ sub locked {    # rbBindLocked of a person as stored, or undef
 sub bind_rc {    # exit code of ldapwhoami as the person (0: bound, 49: invalidCredentials)
     my ($uid, $pw) = @_;
     my ($rc) = RBTest::ldapwhoami($dir, dn => dn_of($uid), pw => $pw);
+    return $rc;
+}
+sub set_pw {    # the password as an operator sets it (Okta, the credential source, holds neither person)
+    my ($uid, $pw) = @_;
+    my ($rc, $out) = RBTest::ldapmodify($dir, "dn: " . dn_of($uid) . "\nchangetype: modify\nreplace: userPassword\nuserPassword: $pw\n");
     return $rc;
 }
 sub patch {
@@ -85,10 +91,11 @@ is(bind_rc('lena@lincoln.example', $PW), 0, 'binds again');
 
 # ---- an administrator whose only grant is suspended -------------------------------------------
 $r = $b->req(POST => '/Users', token => 'demo-clever', json => {
-    schemas => [$CORE, $ADM], userName => 'abe@lincoln.example', password => $PW,
+    schemas => [$CORE, $ADM], userName => 'abe@lincoln.example',
     $ADM => { permission => 'manage', scope => 'district' } });
 is($r->{status}, 201, 'Clever: an administrator, no active flag given (the grant is active)') or diag explain $r->{json};
 my $abe = $r->{json}{id};
+is(set_pw('abe@lincoln.example', $PW), 0, 'his password is set over LDAP');
 is(locked('abe@lincoln.example'), undef, 'LDAP: not locked');
 is(bind_rc('abe@lincoln.example', $PW), 0, 'binds');
 set_active($abe, 'demo-clever', 0);
@@ -99,7 +106,7 @@ $r = $b->req(PUT => "/Users/$abe", token => 'demo-clever', json => {
     $ADM => { permission => 'manage', scope => 'district' } });
 is($r->{status}, 200, 'Clever re-activates with PUT (no password in the body)') or diag explain $r->{json};
 is(locked('abe@lincoln.example'), undef, 'LDAP: unlocked');
-is(bind_rc('abe@lincoln.example', $PW), 0, 'binds with the password set at creation');
+is(bind_rc('abe@lincoln.example', $PW), 0, 'binds with the password set before');
 
 # ---- a second source attaches its grant without saying `active` -------------------------------
 # It reads the person back as inactive (derived from Clever's suspension); a
@@ -128,27 +135,37 @@ is(bind_rc('nico@lincoln.example', $PW), 0, '... binds');
 
 # ---- created inactive; a role group vouches, then withdraws ------------------------------------------
 $r = $b->req(POST => '/Users', token => 'demo-entra', json => {
-    schemas => [$CORE], userName => 'rita@district.example', active => JSON::PP::false, password => $PW });
+    schemas => [$CORE], userName => 'rita@district.example', active => JSON::PP::false });
 is($r->{status}, 201, 'Entra: a person created with active=false') or diag explain $r->{json};
 my $rita = $r->{json}{id};
+is(set_pw('rita@district.example', $PW), 0, 'her password is set over LDAP');
 is(locked('rita@district.example'), 'TRUE', 'LDAP: locked from the add on');
 is(bind_rc('rita@district.example', $PW), 49, '... bind refused');
+# Entra's own role group does not vouch: Entra's active=false suspends every
+# grant Entra gives her, its role groups' included (issue 12, item 2).
 $r = $b->req(POST => '/Groups', token => 'demo-entra', json => {
+    schemas => ['urn:ietf:params:scim:schemas:core:2.0:Group', $ADMG], displayName => 'Entra Viewers',
+    members => [{ value => $rita }], $ADMG => { permission => 'view', scope => 'district' } });
+is($r->{status}, 201, 'Entra: a role group of its own with her as a member') or diag explain $r->{json};
+is(locked('rita@district.example'), 'TRUE', "LDAP: still locked: Entra's suspension covers its role group's grant");
+is(bind_rc('rita@district.example', $PW), 49, '... bind refused');
+# Another source's role group does vouch.
+$r = $b->req(POST => '/Groups', token => 'demo-clever', json => {
     schemas => ['urn:ietf:params:scim:schemas:core:2.0:Group', $ADMG], displayName => 'District Viewers',
     members => [{ value => $rita }], $ADMG => { permission => 'view', scope => 'district' } });
-is($r->{status}, 201, 'Entra: a role group with her as a member') or diag explain $r->{json};
+is($r->{status}, 201, 'Clever: a role group with her as a member') or diag explain $r->{json};
 my $role = $r->{json}{id};
-is(locked('rita@district.example'), undef, "LDAP: the role group's active grant unlocks her");
+is(locked('rita@district.example'), undef, "LDAP: Clever's role group's active grant unlocks her");
 is(bind_rc('rita@district.example', $PW), 0, '... binds');
-$r = $b->req(PATCH => "/Groups/$role", token => 'demo-entra', json => { schemas => [$PATCH], Operations => [
+$r = $b->req(PATCH => "/Groups/$role", token => 'demo-clever', json => { schemas => [$PATCH], Operations => [
     { op => 'Remove', path => 'members', value => [{ value => $rita }] }] });
 ok($r->{status} == 200 || $r->{status} == 204, 'member removed') or diag explain $r;
 is(locked('rita@district.example'), 'TRUE', 'LDAP: locked again');
 is(bind_rc('rita@district.example', $PW), 49, '... bind refused');
-$r = $b->req(PATCH => "/Groups/$role", token => 'demo-entra', json => { schemas => [$PATCH], Operations => [
+$r = $b->req(PATCH => "/Groups/$role", token => 'demo-clever', json => { schemas => [$PATCH], Operations => [
     { op => 'Add', path => 'members', value => [{ value => $rita }] }] });
 is(locked('rita@district.example'), undef, 'member again: unlocked');
-is($b->req(DELETE => "/Groups/$role", token => 'demo-entra')->{status}, 204, 'the role group is deleted');
+is($b->req(DELETE => "/Groups/$role", token => 'demo-clever')->{status}, 204, 'the role group is deleted');
 is(locked('rita@district.example'), 'TRUE', 'LDAP: locked again');
 
 # ---- the lock guards only the bind --------------------------------------------------------------------

@@ -36,7 +36,7 @@ my $S    = $dir->{suffix};
 my $smtp = RBSmtp->start;
 my @MAIL = ("smtp_host 127.0.0.1", "smtp_port $smtp->{port}", "smtp_tls none",
             "smtp_from noreply\@demo.example", "mail_retry_min_s 1", "mail_retry_max_s 2");
-my $b = RBBridge->start($dir, extra => \@MAIL);
+my $b = RBBridge->start($dir, extra_conf => join('', map { "$_\n" } @MAIL));
 
 sub admin {    # a person pushed over SCIM with one grant, and a password
     my ($token, $uid, $name, $grant, $pw, $tenant) = @_;
@@ -146,7 +146,7 @@ like($r->{content}, qr/href="\/console\/demo\/admins"[^>]*>Manage Administrators
 
 # ---- sessions: restart, idle, absolute, another tenant, sign-out --------------
 $b->stop;
-$b = RBBridge->start($dir, extra => \@MAIL);
+$b = RBBridge->start($dir, extra_conf => join('', map { "$_\n" } @MAIL));
 $c->{b} = $b;
 $r = $c->get('/');
 is($r->{status}, 200, 'the session survives a daemon restart (it lives in the directory)');

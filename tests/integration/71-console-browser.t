@@ -39,8 +39,8 @@ is($? >> 8, 0, 'npm ci of the pinned puppeteer-core') or diag($out);
 my $dir  = RBTest::start_directory();
 my $S    = $dir->{suffix};
 my $smtp = RBSmtp->start;
-my $b    = RBBridge->start($dir, extra => ["smtp_host 127.0.0.1", "smtp_port $smtp->{port}",
-    "smtp_tls none", "smtp_from noreply\@demo.example", "mail_retry_min_s 1", "mail_retry_max_s 2"]);
+my $b    = RBBridge->start($dir, extra_conf => "smtp_host 127.0.0.1\nsmtp_port $smtp->{port}\n"
+    . "smtp_tls none\nsmtp_from noreply\@demo.example\nmail_retry_min_s 1\nmail_retry_max_s 2\n");
 
 sub admin {
     my ($token, $uid, $name, $grant, $pw) = @_;

@@ -26,7 +26,7 @@ my $smtp = RBSmtp->start;
 $smtp->stop;    # the port is known; nothing listens there: an SMTP outage
 my @MAIL = ("smtp_host 127.0.0.1", "smtp_port $smtp->{port}", "smtp_tls none",
             "smtp_from noreply\@demo.example", "mail_retry_min_s 1", "mail_retry_max_s 2");
-my $b = RBBridge->start($dir, extra => \@MAIL);
+my $b = RBBridge->start($dir, extra_conf => join('', map { "$_\n" } @MAIL));
 
 my $r = $b->req(POST => '/Users', token => 'demo-okta', json => { schemas => [$CORE, $ADM],
     userName => 'dana@demo.example', displayName => 'Dana District',
@@ -77,7 +77,7 @@ like($r->{content}, qr/<span class="status-failed">Delivery failed<\/span><div c
      'the console shows Delivery failed and the last error');
 
 $b->stop;
-$b = RBBridge->start($dir, extra => \@MAIL);
+$b = RBBridge->start($dir, extra_conf => join('', map { "$_\n" } @MAIL));
 is(scalar @{ outbox() }, 1, 'the message is still queued after a daemon restart');
 $smtp->restart;
 my $m = $smtp->wait_for(sub { $_[0]{to} eq 'late@demo.example' }, 120);
@@ -93,7 +93,7 @@ my ($link) = $m->{text} =~ m{(/console/demo/confirm\?token=[0-9a-f]{64})};
 is(RBConsole->new($b, 'demo')->get($link)->{status}, 200, 'the link opens the confirm page');
 
 # ---- two daemons, one outbox -------------------------------------------------
-my $b2 = RBBridge->start($dir, extra => \@MAIL);
+my $b2 = RBBridge->start($dir, extra_conf => join('', map { "$_\n" } @MAIL));
 my @c = (console_for($b), console_for($b2));
 my @to = map { "pair$_\@demo.example" } 1 .. 8;
 for my $i (0 .. $#to) {

@@ -38,22 +38,34 @@ test_list_and_summary(void **state)
 	                      "\"rbpermission;x-src-entra\":[\"manage\"],"
 	                      "\"rbscope;x-src-entra\":[\"district\"],"
 	                      "\"rbactive;x-src-entra\":[\"FALSE\"]}");
-	json_t *groups = load("[{\"entryuuid\":[\"g1\"],\"rbsource\":[\"entra\"],"
+	json_t *groups = load("[{\"entryuuid\":[\"g1\"],\"rbsource\":[\"okta\"],"
 	                      "\"rbpermission\":[\"manage\"],\"rbscope\":[\"region\"],"
 	                      "\"rbregionref\":[\"north\"]},"
+	                      "{\"entryuuid\":[\"g3\"],\"rbsource\":[\"entra\"],"
+	                      "\"rbpermission\":[\"manage\"],\"rbscope\":[\"region\"],"
+	                      "\"rbregionref\":[\"south\"]},"
 	                      "{\"entryuuid\":[\"g2\"],\"cn\":[\"plain\"]}]");
 	json_t *grants, *summary;
 
 	(void)state;
 	grants = grants_list(person, groups);
-	/* three direct grants + one role group; the plain group confers nothing */
-	assert_int_equal(json_array_size(grants), 4);
+	/* three direct grants + two role groups; the plain group confers nothing */
+	assert_int_equal(json_array_size(grants), 5);
+	/* a role group's grant is labelled with its owner, and the owner's
+	 * active=false on the person (entra's) suspends it */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(grants, 4), "source")),
+	                    "entra");
+	assert_false(json_is_true(json_object_get(json_array_get(grants, 4), "active")));
+	assert_true(json_is_true(json_object_get(json_array_get(grants, 3), "active")));
 	summary = grants_summary(grants);
-	/* clever's district view; entra's district manage is suspended */
+	/* clever's district view; entra's district manage and its role group's
+	 * south region are suspended; okta's role group's north region counts */
 	assert_string_equal(entry_map_first(summary, "rbviewall"), "TRUE");
 	assert_null(json_object_get(summary, "rbmanageall"));
 	assert_int_equal(json_array_size(json_object_get(summary, "rbmanageschool")), 2);
+	assert_int_equal(json_array_size(json_object_get(summary, "rbmanageregion")), 1);
 	assert_string_equal(entry_map_first(summary, "rbmanageregion"), "north");
+	assert_int_equal(json_array_size(json_object_get(summary, "rbviewregion")), 1);
 	assert_string_equal(entry_map_first(summary, "rbviewregion"), "north");
 	assert_true(grants_summary_desc("rbmanageschool"));
 	assert_false(grants_summary_desc("rbpermission"));
@@ -115,8 +127,10 @@ static const struct {
      "\"rbactive;x-src-okta\":[\"FALSE\"],\"rbpermission;x-src-entra\":[\"view\"],"
      "\"rbscope;x-src-entra\":[\"district\"],\"rbactive;x-src-entra\":[\"FALSE\"]}",
      "[]", true, "every grant suspended"},
-    {"{\"rbactive;x-src-entra\":[\"FALSE\"]}", ROLE(""), false,
-     "an active role-group grant vouches"},
+    {"{\"rbactive;x-src-okta\":[\"FALSE\"]}", ROLE(""), false,
+     "an active role-group grant of another source vouches"},
+    {"{\"rbactive;x-src-entra\":[\"FALSE\"]}", ROLE(""), true,
+     "the group owner's active=false suspends its role-group grant"},
     {"{\"rbactive;x-src-entra\":[\"FALSE\"]}", ROLE(",\"rbactive\":[\"FALSE\"]"), true,
      "a suspended role group does not"},
     {"{\"rbactive;x-src-entra\":[\"FALSE\"]}", "[{\"entryuuid\":[\"g2\"],\"cn\":[\"plain\"]}]",

@@ -8,7 +8,8 @@ package RBBridge;
 #   my $r   = $b->req(GET => '/Users', token => 'demo-okta');
 #   $r->{status}, $r->{json}, $r->{headers}{etag}
 #
-# start() options: extra => [configuration lines], workers, ldap_timeout_ms, max_results, max_body_bytes;
+# start() options: workers, ldap_timeout_ms, max_results, max_body_bytes,
+# extra_conf (configuration lines appended as they are);
 # TLS: tls_cert_file + tls_key_file (serve HTTPS; $b->{base} is https://,
 # and req() goes through curl trusting tls_ca_file, since HTTP::Tiny has no
 # TLS without IO::Socket::SSL), ldap_uri (e.g. $dir->{ldaps_uri}),
@@ -37,14 +38,17 @@ END {
     $? = 1 if $bad && !$?;
 }
 
-# Tokens for every test bridge: name => [tenant, source, rights].
+# Tokens for every test bridge: name => [tenant, source, rights, passwords].
+# Okta is the demo tenant's credential source (passwords=yes): the others
+# may not set `password` (403 mutability).
 our %TOKENS = (
-    'demo-okta'     => [qw(demo okta write)],
+    'demo-okta'     => [qw(demo okta write yes)],
     'demo-entra'    => [qw(demo entra write)],
     'demo-clever'   => [qw(demo clever write)],
     'demo-readonly' => [qw(demo okta read)],
     'other-okta'    => [qw(other okta write)],
     'state-okta'    => [qw(statewide okta write)],
+    'state-clever'  => [qw(statewide clever write)],
 );
 
 sub build_dir { $ENV{RB_BUILD} // 'build' }
@@ -72,13 +76,14 @@ sub start {
     print $c "max_results $opt{max_results}\n" if $opt{max_results};
     print $c "max_body_bytes $opt{max_body_bytes}\n" if $opt{max_body_bytes};
     print $c "log_level info\n";
-    print $c "$_\n" for @{ $opt{extra} // [] };   # more configuration lines, as given
+    print $c $opt{extra_conf} if defined $opt{extra_conf};
     print $c "tenant $_\n" for qw(demo other statewide);
     for my $name (sort keys %TOKENS) {
-        my ($tenant, $source, $rights) = @{ $TOKENS{$name} };
+        my ($tenant, $source, $rights, $pw) = @{ $TOKENS{$name} };
         my $hash = `$bin -H $name`;
         chomp $hash;
-        print $c "token $hash tenant=$tenant source=$source rights=$rights\n";
+        print $c "token $hash tenant=$tenant source=$source rights=$rights"
+            . ($pw ? " passwords=$pw" : '') . "\n";
     }
     close $c;
     $self->{log} = "$tmp/bridge.log";

@@ -1,0 +1,91 @@
+#!/usr/bin/env perl
+# 44-members.t — issue 12, item 5: member changes are idempotent. Entra
+# removes [A, an id that names nobody] from its role group: A is removed
+# (and loses the role grant), the unknown id is ignored, 204. Removing a
+# person who is not a member, or removing twice, is 204 and changes
+# nothing. Adding a present member is 204. An unknown id in an *add* is
+# still a 400 (nothing would be added silently). Checked over SCIM and LDAP.
+use strict;
+use warnings;
+use Test::More;
+use RBTest;
+use RBBridge;
+
+my $ADM   = 'urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User';
+my $ADMG  = 'urn:rosterbridge:params:scim:schemas:extension:admin:2.0:Group';
+my $CORE  = 'urn:ietf:params:scim:schemas:core:2.0:User';
+my $GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+my $PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+my $NOBODY = '00000000-0000-4000-8000-000000000000';
+
+my $dir = RBTest::start_directory();
+my $b = RBBridge->start($dir);
+my $S = $dir->{suffix};
+
+sub person {
+    my ($uid) = @_;
+    my ($e) = RBTest::ldapsearch($dir, base => "ou=people,o=demo,$S", filter => "(uid=$uid)",
+        attrs => [qw(uid memberOf rbViewAll rbManageAll)]);
+    return $e->[0] // {};
+}
+sub member_dns {
+    my ($e) = RBTest::ldapsearch($dir, base => "ou=groups,o=demo,$S", filter => '(cn=Ops Viewers)', attrs => ['member']);
+    return [sort map { lc } @{ $e->[0]{member} // [] }];
+}
+sub members_op {
+    my ($gid, $op, @ids) = @_;
+    return $b->req(PATCH => "/Groups/$gid", token => 'demo-entra', json => { schemas => [$PATCH],
+        Operations => [{ op => $op, path => 'members', value => [map { { value => $_ } } @ids] }] });
+}
+
+my %id;
+for my $n (qw(ann bob)) {
+    my $r = $b->req(POST => '/Users', token => 'demo-entra', json => { schemas => [$CORE], userName => "$n\@ops.example" });
+    is($r->{status}, 201, "Entra: $n");
+    $id{$n} = $r->{json}{id};
+}
+my $r = $b->req(POST => '/Groups', token => 'demo-entra', json => {
+    schemas => [$GROUP, $ADMG], displayName => 'Ops Viewers',
+    members => [{ value => $id{ann} }, { value => $id{bob} }], $ADMG => { permission => 'view', scope => 'district' } });
+is($r->{status}, 201, 'Entra: a role group with Ann and Bob') or diag explain $r->{json};
+my $gid = $r->{json}{id};
+is_deeply(person('ann@ops.example')->{rbViewAll}, ['TRUE'], 'LDAP: Ann holds the role grant');
+
+# Entra's sequence after a person was deleted in Entra: [A, deleted id].
+$r = members_op($gid, 'Remove', $id{ann}, $NOBODY);
+is($r->{status}, 204, 'Remove [Ann, an id naming nobody]: 204');
+is_deeply(member_dns(), [lc "uid=bob\@ops.example,ou=people,o=demo,$S"], 'LDAP: Ann is removed, Bob stays');
+ok(!person('ann@ops.example')->{rbViewAll}, "LDAP: Ann's summary lost the role grant");
+ok(!person('ann@ops.example')->{memberOf}, 'LDAP: Ann has no memberOf');
+$r = $b->req(GET => "/Users/$id{ann}", token => 'demo-entra');
+ok(!@{ $r->{json}{groups} // [] }, 'SCIM: Ann lists no group');
+ok(!@{ $r->{json}{$ADM}{grants} // [] }, 'SCIM: Ann has no grant');
+
+$r = members_op($gid, 'Remove', $id{ann});
+is($r->{status}, 204, 'removing Ann again (no longer a member): 204, not 409') or diag explain $r->{json};
+$r = members_op($gid, 'Remove', $NOBODY, 'not-a-uuid');
+is($r->{status}, 204, 'removing only ids that name nobody: 204') or diag explain $r->{json};
+$r = $b->req(PATCH => "/Groups/$gid", token => 'demo-entra', json => { schemas => [$PATCH],
+    Operations => [{ op => 'remove', path => qq{members[value eq "$id{ann}"]} }] });
+is($r->{status}, 204, 'removing a non-member by value filter: 204') or diag explain $r->{json};
+is_deeply(member_dns(), [lc "uid=bob\@ops.example,ou=people,o=demo,$S"], 'LDAP: membership unchanged by the no-op removals');
+
+$r = members_op($gid, 'Add', $id{bob});
+is($r->{status}, 204, 'adding a present member: 204');
+$r = members_op($gid, 'Add', $id{ann}, $id{bob});
+is($r->{status}, 204, 'adding [Ann, present Bob]: 204');
+is(scalar @{ member_dns() }, 2, 'LDAP: both members, Bob once');
+is_deeply(person('ann@ops.example')->{rbViewAll}, ['TRUE'], 'LDAP: Ann holds the grant again');
+
+$r = members_op($gid, 'Add', $NOBODY);
+is($r->{status}, 400, 'adding an id that names nobody: 400 (nothing is dropped silently)');
+is($r->{json}{scimType}, 'invalidValue', '... invalidValue');
+is(scalar @{ member_dns() }, 2, 'LDAP: nothing changed');
+
+# Okta sends several operations at once: every removal that matches is done.
+$r = $b->req(PATCH => "/Groups/$gid", token => 'demo-entra', json => { schemas => [$PATCH], Operations => [
+    { op => 'remove', path => 'members', value => [{ value => $NOBODY }] },
+    { op => 'remove', path => 'members', value => [{ value => $id{bob} }] }] });
+is($r->{status}, 204, 'two remove operations, the first naming nobody: 204');
+is_deeply(member_dns(), [lc "uid=ann\@ops.example,ou=people,o=demo,$S"], 'LDAP: Bob removed by the second');
+done_testing();
