@@ -229,47 +229,23 @@ dir_set_password(const struct dir_ctx *ctx, const char *dn, const char *password
                  struct rb_error *err)
 {
 	struct dir_op op;
-	struct berval user, newpw, gen = {0, NULL};
-	struct timeval tv;
-	LDAPMessage *res = NULL;
-	char *diag = NULL;
-	int rc, msgid, code = LDAP_OTHER;
+	int rc;
 
 	if (password == NULL || *password == '\0')
 		return error_set(err, 400, SCIM_INVALID_VALUE, "choose a password");
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return -1;
-	tv = pool_timeout(ctx->dir->pool);
-	user.bv_val = (char *)dn;
-	user.bv_len = strlen(dn);
-	newpw.bv_val = (char *)password;
-	newpw.bv_len = strlen(password);
-	rc = ldap_passwd(op.conn->ld, &user, NULL, &newpw, NULL, NULL, &msgid);
-	if (rc == LDAP_SUCCESS) {
-		rc = ldap_result(op.conn->ld, msgid, LDAP_MSG_ALL, &tv, &res);
-		if (rc <= 0) {
-			rc = rc == 0 ? LDAP_TIMEOUT : LDAP_SERVER_DOWN;
-		} else {
-			rc = ldap_parse_result(op.conn->ld, res, &code, NULL, &diag, NULL, NULL, 0);
-			if (rc == LDAP_SUCCESS)
-				rc = code;
-			ldap_parse_passwd(op.conn->ld, res, &gen);
-		}
-	}
-	if (pool_rc_is_connection_error(rc)) {
-		op.broken = true;
-		error_set(err, 503, NULL, "directory unavailable; try again");
-	} else if (rc == LDAP_CONSTRAINT_VIOLATION || rc == LDAP_UNWILLING_TO_PERFORM) {
-		error_set(err, 400, SCIM_INVALID_VALUE, "the directory refused this password%s%s",
-		          diag && *diag ? ": " : "", diag && *diag ? diag : "");
-	} else if (rc != LDAP_SUCCESS) {
-		error_set(err, 500, NULL, "setting the password failed: %s", ldap_err2string(rc));
-	}
-	ber_memfree(gen.bv_val);
-	ldap_memfree(diag);
-	ldap_msgfree(res);
+	rc = dir_password_set(&op, dn, password, err);
 	dir_op_end(&op);
-	return error_is_set(err) ? -1 : 0;
+	if (rc < 0 && err->status != 503 && err->status != 500) {
+		/* A quality rule of slapd (ppolicy) or a constraint: say it, as a form error. */
+		char why[RB_ERROR_DETAIL_MAX];
+		snprintf(why, sizeof(why), "%s", err->detail);
+		error_clear(err);
+		error_set(err, 400, SCIM_INVALID_VALUE, "the directory refused this password: %s",
+		          why);
+	}
+	return rc;
 }
 
 int

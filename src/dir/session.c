@@ -92,7 +92,7 @@ admin_add_ou(struct dir_op *op, const char *ou, const char *parent, struct rb_er
 	entry_map_add(map, "ou", ou);
 	{
 		char *attrs[] = {"ou", NULL};
-		after = dir_add_entry(op, parent, "ou", map, attrs, "container", err);
+		after = dir_add_entry(op, parent, "ou", "ou", map, attrs, "container", err);
 	}
 	if (after == NULL) {
 		if (err->status == 409)

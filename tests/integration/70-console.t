@@ -383,4 +383,62 @@ $u = scim_user($carl);
 ok(!grant_of($u, 'in-product'), 'the in-product grant is gone');
 ok(grant_of($u, 'clever'), "Clever's stays");
 
+# ---- a partnership: the role step ---------------------------------------------
+my $NVH = '5eed0003-0000-4000-8000-000000000001';    # North Valley High School (north)
+my $SBM = '5eed0003-0000-4000-8000-000000000003';    # South Bay Middle School (south)
+admin('state-okta', 'paula@sep.example', 'Paula Partnership',
+      { permission => 'manage', scope => 'partnership', canManageAdmins => $T }, 'paula-pw-1', 'statewide');
+admin('state-okta', 'rob@sep.example', 'Rob North',
+      { permission => 'manage', scope => 'region', region => 'north', canManageAdmins => $T }, 'rob-pw-1', 'statewide');
+admin('state-okta', 'sid@sep.example', 'Sid South',
+      { permission => 'view', scope => 'school', schools => [$SBM] }, undef, 'statewide');
+sub state_grant {
+    my ($uid) = @_;
+    my $r = $b->req(GET => "/Users?filter=userName%20eq%20%22$uid%22", token => 'state-okta');
+    return grant_of($r->{json}{Resources}[0] // {}, 'in-product');
+}
+my $pc = RBConsole->new($b, 'statewide');
+is(signin($pc, 'paula@sep.example', 'paula-pw-1')->{status}, 303, 'a partnership manager signs in');
+$r = $pc->get('/admins/invite');
+like($r->{content}, qr/Full partnership role/, 'the role step: full partnership');
+like($r->{content}, qr/Region role/, '... region');
+like($r->{content}, qr/School role/, '... school');
+like($r->{content}, qr/<option value="north">North Region<\/option>/, '... with the regions to choose from');
+unlike($r->{content}, qr/name="all"/, 'no district "All schools" in a partnership');
+$r = $pc->post('/admins/invite', { name => 'Nora', email => 'nora@sep.example', role => 'region',
+                                   region => 'north', permission => 'manage', can_manage => 1 });
+is($r->{status}, 303, 'region role invited') or diag $r->{content};
+$g = state_grant('nora@sep.example');
+is_deeply([@$g{qw(scope region permission)}], ['region', 'north', 'manage'], '... a region-scope grant');
+$pc->get('/admins/invite');
+$r = $pc->post('/admins/invite', { name => 'Pam', email => 'pam@sep.example', role => 'partnership',
+                                   permission => 'view' });
+is($r->{status}, 303, 'full partnership role invited');
+is(state_grant('pam@sep.example')->{scope}, 'partnership', '... a partnership-scope grant');
+$pc->get('/admins/invite');
+$r = $pc->post('/admins/invite', { name => 'Ray', email => 'ray@sep.example', role => 'region',
+                                   permission => 'view' });
+is($r->{status}, 400, 'region role without a region: 400, said next to the role');
+
+my $rc2 = RBConsole->new($b, 'statewide');
+is(signin($rc2, 'rob@sep.example', 'rob-pw-1')->{status}, 303, 'a region (north) manager signs in');
+for my $case (
+    [{ role => 'partnership', permission => 'view' }, 'a partnership role from a region role'],
+    [{ role => 'region', region => 'south', permission => 'view' }, 'another region'],
+    [{ role => 'school', school => $SBM, permission => 'view' }, 'a school of another region'],
+) {
+    my ($f, $what) = @$case;
+    $rc2->get('/admins/invite');
+    $r = $rc2->post('/admins/invite', { name => 'Esc', email => 'esc@sep.example', %$f });
+    is($r->{status}, 403, "escalation refused: $what") or diag $r->{content};
+}
+$rc2->get('/admins/invite');
+$r = $rc2->post('/admins/invite', { name => 'Nick', email => 'nick@sep.example', role => 'school',
+                                    school => $NVH, permission => 'manage' });
+is($r->{status}, 303, 'a school of his region: invited');
+$r = $rc2->get('/admins');
+%seen = map { $_ => 1 } $r->{content} =~ /<tr data-id="[^"]+"><td>([^<]+)</g;
+ok($seen{'Paula Partnership'} && $seen{'Nora'} && $seen{'Nick'}, 'he sees who overlaps the north region');
+ok(!$seen{"Sid South"}, 'not Sid, at a south school only');
+
 done_testing;

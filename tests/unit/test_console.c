@@ -73,7 +73,8 @@ static char *
 part_of(const char *msg, const char *type)
 {
 	const char *p = strstr(msg, type), *body, *end;
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char *out;
 	unsigned acc = 0;
 	int bits = 0;
@@ -101,8 +102,11 @@ part_of(const char *msg, const char *type)
 static void
 test_invite_message(void **state)
 {
-	struct mail_invite m = {"noreply@example.org", "ivy@example.org", "Ivy <b>Inv</b>",
-	                        "Lincoln Élémentaire", "http://h/console/demo/confirm?token=abc&x=1",
+	struct mail_invite m = {"noreply@example.org",
+	                        "ivy@example.org",
+	                        "Ivy <b>Inv</b>",
+	                        "Lincoln Élémentaire",
+	                        "http://h/console/demo/confirm?token=abc&x=1",
 	                        1800000000};
 	char *msg = mail_invite_message(&m), *text, *html;
 
@@ -117,7 +121,8 @@ test_invite_message(void **state)
 	html = part_of(msg, "Content-Type: text/html");
 	assert_non_null(text);
 	assert_non_null(html);
-	assert_non_null(strstr(text, "Confirm your account: http://h/console/demo/confirm?token=abc&x=1"));
+	assert_non_null(
+	    strstr(text, "Confirm your account: http://h/console/demo/confirm?token=abc&x=1"));
 	assert_non_null(strstr(text, "Hello Ivy <b>Inv</b>,"));
 	/* In HTML the name is text, never markup; the link is the button's href. */
 	assert_null(strstr(html, "<b>Inv"));
