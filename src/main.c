@@ -49,6 +49,8 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	struct config *cfg = NULL;
 	struct http_server *srv = NULL;
+	struct pool *mail_pool = NULL;
+	struct dir *mail_dir = NULL;
 	struct app app;
 	struct rb_error err;
 	sigset_t set;
@@ -111,7 +113,13 @@ main(int argc, char **argv)
 		goto done;
 	}
 	app.console = console_handle;
-	app.outbox = mail_outbox_start(cfg, app.dir);
+	/*
+	 * The mail sender has a directory connection of its own: it never takes
+	 * an HTTP worker's slot, and /metrics and /readyz speak of the SCIM pool.
+	 */
+	mail_pool = pool_create(cfg, 1);
+	mail_dir = mail_pool ? dir_create(cfg, mail_pool) : NULL;
+	app.outbox = mail_dir ? mail_outbox_start(cfg, mail_dir) : NULL;
 	if (app.outbox == NULL) {
 		log_error("cannot start the mail sender");
 		goto done;
@@ -137,6 +145,8 @@ main(int argc, char **argv)
 done:
 	server_stop(srv);
 	mail_outbox_stop(app.outbox);
+	dir_destroy(mail_dir);
+	pool_destroy(mail_pool);
 	dir_destroy(app.dir);
 	pool_destroy(app.pool);
 	metrics_destroy(app.metrics);

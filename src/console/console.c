@@ -277,9 +277,6 @@ console_move_invite(struct console_req *cr, const char *id, const char *dn2, str
 	if (dir_invite_clear(&cr->ctx, id, err) < 0 || dir_user_delete(&cr->ctx, id, NULL, err) < 0)
 		goto done;
 	/* The account that accepted is now an in-product administrator, confirmed. */
-	if (dir_invite_mark(&cr->ctx, id2, mail, err) < 0 ||
-	    dir_invite_clear(&cr->ctx, id2, err) < 0)
-		goto done;
 	rc = dir_invite_accept(&cr->ctx, id2, err);
 done:
 	json_decref(invitee);

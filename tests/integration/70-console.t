@@ -383,6 +383,34 @@ $u = scim_user($carl);
 ok(!grant_of($u, 'in-product'), 'the in-product grant is gone');
 ok(grant_of($u, 'clever'), "Clever's stays");
 
+# ---- confirming with an existing account -------------------------------------
+# Nina is invited at a new address; she accepts by signing in to the account
+# she already has (Val's, who has a password): that account receives the
+# address and the grant, and the invitation's own entry goes away.
+$c->get('/admins/invite');
+$r = $c->post('/admins/invite', { name => 'Nina New', email => 'nina@demo.example', school => $WAS,
+                                  permission => 'view' });
+is($r->{status}, 303, 'invited at a new address');
+$m = $smtp->wait_for(sub { $_[0]{to} eq 'nina@demo.example' }, 120);
+my (undef, $ntok) = link_of($m);
+my $nc = RBConsole->new($b, 'demo');
+$nc->get("/confirm?token=$ntok");
+$r = $nc->post('/confirm', { token => $ntok, action => 'existing', login => 'val@demo.example',
+                             existing_password => 'wrong' });
+is($r->{status}, 401, 'a wrong password for the existing account: refused');
+$r = $nc->post('/confirm', { token => $ntok, action => 'existing', login => 'val@demo.example',
+                             existing_password => 'val-pw-1' });
+is($r->{status}, 303, 'accepted with the existing account') or diag $r->{content};
+$u = scim_user($val);
+ok((grep { $_->{value} eq 'nina@demo.example' } @{ $u->{emails} // [] }), 'the existing account got the invited address');
+$g = grant_of($u, 'in-product');
+ok($g && $g->{active}, '... and the in-product grant, active') or diag explain $u;
+is_deeply($g->{schools}, [$WAS], '... at Washington');
+is($u->{$ADM}{inviteStatus}, 'active', '... inviteStatus active');
+ok(grant_of($u, 'okta'), "Okta's grant stays");
+ok(!person_attrs('nina@demo.example', 'uid'), "the invitation's own entry is gone (one person, one entry)");
+is($nc->get("/confirm?token=$ntok")->{status}, 404, 'the link works once');
+
 # ---- a partnership: the role step ---------------------------------------------
 my $NVH = '5eed0003-0000-4000-8000-000000000001';    # North Valley High School (north)
 my $SBM = '5eed0003-0000-4000-8000-000000000003';    # South Bay Middle School (south)
