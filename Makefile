@@ -65,6 +65,7 @@ LIB_SRCS    := $(sort $(wildcard src/lib/*.c))
 ENGINE_SRCS := $(sort $(wildcard src/engine/*.c))
 DIR_SRCS    := $(sort $(wildcard src/dir/*.c))
 HTTP_SRCS   := $(sort $(wildcard src/http/*.c))
+CLI_SRCS    := $(sort $(wildcard src/cli/*.c))
 # Beside http/: the web console and the invitation mail sender (issue 13).
 CONSOLE_SRCS := $(sort $(wildcard src/console/*.c))
 MAIL_SRCS   := $(sort $(wildcard src/mail/*.c))
@@ -80,7 +81,7 @@ FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 .PHONY: all run run-cluster stop-cluster stop check unit integration fuzz fuzz-build fuzz-smoke bench format \
         format-check lint install clean deps
 
-all: $(BUILD)/rosterbridge
+all: $(BUILD)/rosterbridge $(BUILD)/rosterctl
 
 # Keep object files of test binaries (no rebuild on every run).
 .SECONDARY:
@@ -99,6 +100,11 @@ $(BUILD)/librosterbridge.a: $(CORE_OBJS)
 
 $(BUILD)/rosterbridge: $(BUILD)/src/main.o $(BUILD)/librosterbridge.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+# rosterctl: the CLI (src/cli) over lib and the engine only — never dir/ or http/.
+$(BUILD)/rosterctl: $(CLI_SRCS:%.c=$(BUILD)/%.o) $(LIB_SRCS:%.c=$(BUILD)/%.o) \
+                    $(ENGINE_SRCS:%.c=$(BUILD)/%.o)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/librosterbridge.a
 	@mkdir -p $(dir $@)
@@ -146,10 +152,12 @@ lint:
 	  --suppress=missingIncludeSystem --inline-suppr -D__GNUC__ \
 	  --include=/usr/include/jansson.h --include=/usr/include/x86_64-linux-gnu/sys/queue.h \
 	  -Isrc src
-	clang-tidy --quiet $(CORE_SRCS) src/main.c -- $(BASE_CFLAGS) 2>&1 | grep -v "warnings generated"
+	clang-tidy --quiet $(CORE_SRCS) $(CLI_SRCS) src/main.c -- $(BASE_CFLAGS) 2>&1 | grep -v "warnings generated"
 	@! grep -nE '#include "(dir|http)/' src/engine/*.c src/engine/*.h \
 	  || { echo "lint: the engine must not depend on dir/ or http/"; exit 1; }
-	@! grep -nE '\b(sprintf|strcpy|strcat|atoi|strtok|gets)\(' $(CORE_SRCS) src/main.c \
+	@! grep -nE '#include "(dir|http)/' src/cli/*.c src/cli/*.h \
+	  || { echo "lint: rosterctl (src/cli) must not depend on dir/ or http/"; exit 1; }
+	@! grep -nE '\b(sprintf|strcpy|strcat|atoi|strtok|gets)\(' $(CORE_SRCS) $(CLI_SRCS) src/main.c \
 	  || { echo "lint: banned function (see STYLE)"; exit 1; }
 
 install: all
@@ -163,7 +171,7 @@ install: all
 clean:
 	rm -rf build
 
--include $(CORE_OBJS:.o=.d) $(BUILD)/src/main.d $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
+-include $(CORE_OBJS:.o=.d) $(CLI_SRCS:%.c=$(BUILD)/%.d) $(BUILD)/src/main.d $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
 
 # Differential test driver (tests/differential/, run by tests/integration/30-differential.t).
 build/differential/engine_cli: tests/differential/engine_cli.c $(LIB_SRCS) $(ENGINE_SRCS) $(wildcard src/lib/*.h src/engine/*.h)

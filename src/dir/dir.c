@@ -209,6 +209,40 @@ dir_etag_csn(const char *etag, char *out, size_t outlen)
 	return true;
 }
 
+/* The format of our session-tracking identifier: "req=ID tenant=T source=S". */
+#define DIR_TRACKING_FORMAT "2.25.294763386475673295328657436818623676422.3.1"
+
+/*
+ * dir_tracking — a NEW non-critical session-tracking control
+ * (LDAP_CONTROL_X_SESSION_TRACKING) naming the client's address, the
+ * request id, the tenant and the source of `op`. Every write carries it, so
+ * slapd's accesslog (the audit trail, DIRECTORY_AUDIT=1) records who asked
+ * for each change. NULL when it cannot be made: the write goes on without
+ * it. Free with ldap_control_free.
+ */
+static LDAPControl *
+dir_tracking(struct dir_op *op)
+{
+	const struct dir_ctx *ctx = op->ctx;
+	LDAPControl *ctrl = NULL;
+	char id[256], ip[64], name[] = "rosterbridge", format[] = DIR_TRACKING_FORMAT;
+	struct berval bv;
+	int n;
+
+	n = snprintf(id, sizeof(id), "req=%s tenant=%s source=%s",
+	             ctx->request_id != NULL ? ctx->request_id : "-", ctx->tenant,
+	             ctx->source != NULL ? ctx->source : "-");
+	if (n < 0 || (size_t)n >= sizeof(id))
+		return NULL;
+	snprintf(ip, sizeof(ip), "%s", ctx->client_addr != NULL ? ctx->client_addr : "");
+	bv.bv_val = id;
+	bv.bv_len = (ber_len_t)n;
+	if (ldap_create_session_tracking_control(op->conn->ld, ip, name, format, &bv, &ctrl) !=
+	    LDAP_SUCCESS)
+		return NULL;
+	return ctrl;
+}
+
 /* The assertion filter for an If-Match value ("*", one ETag, or a list). NEW string or NULL. */
 static char *
 dir_assertion_filter(const char *if_match)
@@ -256,8 +290,8 @@ json_t *
 dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const char *if_match,
           char **read_attrs, struct rb_error *err)
 {
-	LDAPControl *postread = NULL, *assertion = NULL, *permissive = NULL;
-	LDAPControl *ctrls[4] = {NULL, NULL, NULL, NULL};
+	LDAPControl *postread = NULL, *assertion = NULL, *permissive = NULL, *tracking = NULL;
+	LDAPControl *ctrls[5] = {NULL, NULL, NULL, NULL, NULL};
 	LDAPControl **rctrls = NULL;
 	LDAPMessage *res = NULL;
 	struct timeval tv = pool_timeout(op->ctx->dir->pool);
@@ -296,6 +330,8 @@ dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const cha
 		}
 		ctrls[n++] = permissive;
 	}
+	if ((tracking = dir_tracking(op)) != NULL)
+		ctrls[n++] = tracking;
 	if (add)
 		rc = ldap_add_ext(op->conn->ld, dn, mods, ctrls, NULL, &msgid);
 	else
@@ -349,6 +385,8 @@ done:
 		ldap_control_free(assertion);
 	if (permissive != NULL)
 		ldap_control_free(permissive);
+	if (tracking != NULL)
+		ldap_control_free(tracking);
 	free(filter);
 	return map;
 }
@@ -440,9 +478,9 @@ done:
 int
 dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb_error *err)
 {
-	LDAPControl *assertion = NULL, *ctrls[2] = {NULL, NULL};
+	LDAPControl *assertion = NULL, *tracking, *ctrls[3] = {NULL, NULL, NULL};
 	char *filter = NULL;
-	int rc;
+	int rc, n = 0;
 
 	if (if_match != NULL) {
 		filter = dir_assertion_filter(if_match);
@@ -452,11 +490,15 @@ dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb
 			return error_set(err, 400, SCIM_INVALID_VERS,
 			                 "If-Match is not a valid ETag");
 		}
-		ctrls[0] = assertion;
+		ctrls[n++] = assertion;
 	}
+	if ((tracking = dir_tracking(op)) != NULL)
+		ctrls[n++] = tracking;
 	rc = ldap_delete_ext_s(op->conn->ld, dn, ctrls, NULL);
 	if (assertion != NULL)
 		ldap_control_free(assertion);
+	if (tracking != NULL)
+		ldap_control_free(tracking);
 	free(filter);
 	if (pool_rc_is_connection_error(rc)) {
 		op->broken = true;

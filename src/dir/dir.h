@@ -32,10 +32,12 @@ struct dir;
 /* Who is asking, where. All borrowed for the duration of a call. */
 struct dir_ctx {
 	struct dir *dir;
-	const char *tenant;   /* tenant name: o=<tenant> */
-	const char *source;   /* the token's source name */
-	const char *base_url; /* e.g. http://127.0.0.1:8080/scim/v2 */
-	bool passwords;       /* the source may set `password` (else 403 mutability) */
+	const char *tenant;      /* tenant name: o=<tenant> */
+	const char *source;      /* the token's source name */
+	const char *base_url;    /* e.g. http://127.0.0.1:8080/scim/v2 */
+	bool passwords;          /* the source may set `password` (else 403 mutability) */
+	const char *request_id;  /* the HTTP request's id, or NULL (audit trail) */
+	const char *client_addr; /* the client's address, or NULL (audit trail) */
 };
 
 /* A query: filter (may be NULL), sorting and the page wanted. */

@@ -565,7 +565,14 @@ users_add_duplicates(struct dir_op *op, const char *dn, const json_t *dns, struc
  * tenant with one of its e-mail addresses, or with its given and family
  * name. Both entries get rbPossibleDuplicate pointing at the other; nothing
  * is merged. Listable with one search: (rbPossibleDuplicate=*).
+ *
+ * At most USERS_DUP_MAX namesakes are recorded; a name shared by more is
+ * too common to mean anything and records none. The search asks slapd for
+ * one DN more than that and no attributes, so a create reads at most what
+ * it may record (plus the one DN that says "too many"), not 50 entries.
  */
+enum { USERS_DUP_MAX = 5 };
+
 static int
 users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *err)
 {
@@ -627,11 +634,16 @@ users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *e
 		rc = 0;
 		goto done;
 	}
-	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 50, &res, err) < 0) {
-		if (err->status == 400) { /* tooMany: many namesakes, record none */
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, USERS_DUP_MAX + 1, &res,
+	               err) < 0) {
+		if (err->status == 400) { /* tooMany: a common name, record none */
 			error_clear(err);
 			rc = 0;
 		}
+		goto done;
+	}
+	if (res != NULL && ldap_count_entries(op->conn->ld, res) > USERS_DUP_MAX) {
+		rc = 0; /* a common name: record none */
 		goto done;
 	}
 	self = json_pack("[s]", dn);

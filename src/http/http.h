@@ -74,6 +74,8 @@ struct http_request {
 	size_t body_len;
 	struct http_auth auth; /* valid when the route requires auth */
 	bool authenticated;
+	char request_id[17];  /* 16 hex digits, random per request (X-Request-Id, logs, audit) */
+	char client_addr[64]; /* the peer's address as text, or "-" */
 };
 
 struct http_header {

