@@ -30,7 +30,7 @@ endif
 # compiles with flags read after the install, never with empty ones. Goals
 # that build nothing do not install anything.
 .DEFAULT_GOAL := all
-NODEPS_GOALS := clean stop stop-cluster format format-check
+NODEPS_GOALS := clean stop stop-cluster format format-check uninstall
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 include build/config.mk
 endif
@@ -57,6 +57,13 @@ OPT ?= -O2 -g
 endif
 
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(CFLAGS)
+
+# `rosterbridge --version`, `rosterctl version` and rosterctl's User-Agent.
+VERSION ?= 0.1.0
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null)
+RB_VERSION_STR := $(VERSION)$(if $(GIT_REV), (git $(GIT_REV)))
+$(BUILD)/src/main.o $(BUILD)/src/cli/main.o $(BUILD)/src/cli/client.o: \
+  CFLAGS_ALL += '-DRB_VERSION="$(RB_VERSION_STR)"'
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 
 # Layers, one folder each: lib (error, log) → engine (pure SCIM, no I/O)
@@ -79,7 +86,7 @@ FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
 .PHONY: all run run-cluster stop-cluster stop check unit integration fuzz fuzz-build fuzz-smoke bench format \
-        format-check lint install clean deps
+        format-check lint install uninstall clean deps
 
 all: $(BUILD)/rosterbridge $(BUILD)/rosterctl
 
@@ -160,13 +167,61 @@ lint:
 	@! grep -nE '\b(sprintf|strcpy|strcat|atoi|strtok|gets)\(' $(CORE_SRCS) $(CLI_SRCS) src/main.c \
 	  || { echo "lint: banned function (see STYLE)"; exit 1; }
 
+# make install [DESTDIR=…] [PREFIX=/usr/local] [SYSCONFDIR=/etc]: the daemon,
+# rosterctl, the man pages, the systemd unit and sysusers.d entry (the
+# dedicated user `rosterbridge`), SYSCONFDIR/rosterbridge/ with the example
+# configuration (also as rosterbridge.conf, mode 0640, when there is none
+# yet), and the schema. Without DESTDIR, as root, it also creates the user
+# (systemd-sysusers). `make uninstall` removes all of it except a
+# configuration that differs from the example (the operator's tokens).
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+DATADIR     ?= $(PREFIX)/share/rosterbridge
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+ETCDIR      := $(DESTDIR)$(SYSCONFDIR)/rosterbridge
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/rosterbridge/schema \
-	           $(DESTDIR)$(PREFIX)/share/rosterbridge/conf
-	install -m 0755 $(BUILD)/rosterbridge $(DESTDIR)$(PREFIX)/sbin/rosterbridge
-	install -m 0644 schema/rosterbridge.schema schema/rosterbridge.ldif \
-	        $(DESTDIR)$(PREFIX)/share/rosterbridge/schema/
-	install -m 0644 conf/rosterbridge.conf.example $(DESTDIR)$(PREFIX)/share/rosterbridge/conf/
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/schema \
+	           $(DESTDIR)$(DATADIR)/conf $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	           $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -d -m 0750 $(ETCDIR)
+	install -m 0755 $(BUILD)/rosterbridge $(DESTDIR)$(SBINDIR)/rosterbridge
+	install -m 0755 $(BUILD)/rosterctl $(DESTDIR)$(BINDIR)/rosterctl
+	install -m 0644 schema/rosterbridge.schema schema/rosterbridge.ldif $(DESTDIR)$(DATADIR)/schema/
+	install -m 0644 conf/rosterbridge.conf.example $(DESTDIR)$(DATADIR)/conf/
+	install -m 0644 man/rosterctl.1 $(DESTDIR)$(MANDIR)/man1/rosterctl.1
+	install -m 0644 man/rosterbridge.conf.5 $(DESTDIR)$(MANDIR)/man5/rosterbridge.conf.5
+	install -m 0644 man/rosterbridge.8 $(DESTDIR)$(MANDIR)/man8/rosterbridge.8
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    conf/rosterbridge.service.in > $(DESTDIR)$(UNITDIR)/rosterbridge.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/rosterbridge.service
+	install -m 0644 conf/rosterbridge.sysusers $(DESTDIR)$(SYSUSERSDIR)/rosterbridge.conf
+	install -m 0644 conf/rosterbridge.conf.example $(ETCDIR)/rosterbridge.conf.example
+	@if [ ! -e $(ETCDIR)/rosterbridge.conf ]; then \
+	  install -m 0640 conf/rosterbridge.conf.example $(ETCDIR)/rosterbridge.conf; \
+	  echo "install: $(ETCDIR)/rosterbridge.conf created from the example: edit it"; \
+	else echo "install: $(ETCDIR)/rosterbridge.conf exists: kept as it is"; fi
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null; then \
+	  systemd-sysusers $(SYSUSERSDIR)/rosterbridge.conf && \
+	  chgrp rosterbridge $(ETCDIR) $(ETCDIR)/rosterbridge.conf && \
+	  echo "install: user rosterbridge ready; next: systemctl daemon-reload && systemctl enable --now rosterbridge"; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/rosterbridge $(DESTDIR)$(BINDIR)/rosterctl \
+	      $(DESTDIR)$(MANDIR)/man1/rosterctl.1 $(DESTDIR)$(MANDIR)/man5/rosterbridge.conf.5 \
+	      $(DESTDIR)$(MANDIR)/man8/rosterbridge.8 $(DESTDIR)$(UNITDIR)/rosterbridge.service \
+	      $(DESTDIR)$(SYSUSERSDIR)/rosterbridge.conf
+	rm -rf $(DESTDIR)$(DATADIR)
+	@if [ -e $(ETCDIR)/rosterbridge.conf ] && \
+	    ! cmp -s $(ETCDIR)/rosterbridge.conf $(ETCDIR)/rosterbridge.conf.example; then \
+	  echo "uninstall: $(ETCDIR)/rosterbridge.conf differs from the example: kept (remove it yourself)"; \
+	else rm -f $(ETCDIR)/rosterbridge.conf; fi
+	rm -f $(ETCDIR)/rosterbridge.conf.example
+	@rmdir $(ETCDIR) 2>/dev/null || true
 
 clean:
 	rm -rf build

@@ -4,6 +4,15 @@
  *   rosterbridge -f FILE        run with the configuration FILE
  *   rosterbridge -n -f FILE     check FILE and exit (0 if good)
  *   rosterbridge -H TOKEN       print the `token sha256:…` hash of TOKEN
+ *   rosterbridge --version      print the version
+ *
+ * SIGHUP: reload the configuration file. A file that fails the check is
+ * refused (logged with file:line) and the running one stays; a good one
+ * replaces it for the next requests (app.cfg is swapped atomically; the
+ * old one is kept until exit, so requests in flight keep what they
+ * borrowed). Settings used only at start (listen, workers, connection
+ * limits, TLS, the directory connection) are logged as needing a restart.
+ * systemd (Type=notify) hears READY=1, RELOADING=1 and STOPPING=1.
  *
  * SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.
  */
@@ -21,13 +30,19 @@
 #include "http/http.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "lib/notify.h"
 #include "mail/mail.h"
+
+#ifndef RB_VERSION
+#define RB_VERSION "0.0.0-dev"
+#endif
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: rosterbridge [-n] -f CONFIG\n"
-	                "       rosterbridge -H TOKEN   (print the hash line for a token)\n");
+	                "       rosterbridge -H TOKEN   (print the hash line for a token)\n"
+	                "       rosterbridge --version\n");
 	exit(2);
 }
 
@@ -43,6 +58,81 @@ main_log_level(const char *name)
 	return LOG_LEVEL_INFO;
 }
 
+/* The configuration files SIGHUP replaced, freed at exit. */
+struct retired {
+	struct config *cfg;
+	struct retired *next;
+};
+
+static bool
+main_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/* Log the settings that changed but are only read at start. */
+static void
+main_restart_only(const struct config *old, const struct config *cfg)
+{
+	static const char what[] = "changed in the file; takes effect at the next restart";
+
+	if (main_differs(old->listen_host, cfg->listen_host) ||
+	    old->listen_port != cfg->listen_port)
+		log_warnx("reload: listen %s", what);
+	if (old->workers != cfg->workers || old->connection_limit != cfg->connection_limit ||
+	    old->connection_timeout_s != cfg->connection_timeout_s)
+		log_warnx("reload: workers/connection_limit/connection_timeout_s %s", what);
+	if (main_differs(old->tls_cert_file, cfg->tls_cert_file) ||
+	    main_differs(old->tls_key_file, cfg->tls_key_file))
+		log_warnx("reload: tls_cert_file/tls_key_file %s", what);
+	if (main_differs(old->ldap_uri, cfg->ldap_uri) ||
+	    main_differs(old->ldap_bind_dn, cfg->ldap_bind_dn) ||
+	    main_differs(old->ldap_bind_password, cfg->ldap_bind_password) ||
+	    main_differs(old->ldap_suffix, cfg->ldap_suffix) ||
+	    old->ldap_starttls != cfg->ldap_starttls ||
+	    old->ldap_timeout_ms != cfg->ldap_timeout_ms ||
+	    main_differs(old->ldap_tls_ca_file, cfg->ldap_tls_ca_file))
+		log_warnx("reload: the directory connection (ldap_*) %s", what);
+}
+
+/*
+ * SIGHUP: load `path` again; on success swap it in and retire the old one.
+ * Returns the configuration now running.
+ */
+static struct config *
+main_reload(struct app *app, struct config *cur, const char *path, struct retired **retired)
+{
+	struct rb_error err;
+	struct config *cfg;
+	struct retired *r;
+
+	notify_send("RELOADING=1");
+	error_clear(&err);
+	cfg = config_load(path, &err);
+	if (cfg == NULL) {
+		log_error("reload refused, the running configuration stays: %s", err.detail);
+		notify_send("READY=1\nSTATUS=reload refused: see the log");
+		return cur;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		log_error("reload: out of memory; the running configuration stays");
+		config_free(cfg);
+		notify_send("READY=1");
+		return cur;
+	}
+	main_restart_only(cur, cfg);
+	app->cfg = cfg;
+	r->cfg = cur;
+	r->next = *retired;
+	*retired = r;
+	log_init(main_log_level(cfg->log_level));
+	log_info("configuration reloaded from %s: %zu tenants, %zu tokens", path, cfg->ntenants,
+	         cfg->ntokens);
+	notify_send("READY=1\nSTATUS=configuration reloaded");
+	return cfg;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -54,9 +144,14 @@ main(int argc, char **argv)
 	struct app app;
 	struct rb_error err;
 	sigset_t set;
+	struct retired *retired = NULL;
 	int ch, sig, check_only = 0, status = 1;
 
-	while ((ch = getopt(argc, argv, "f:nH:")) != -1) {
+	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
+		printf("rosterbridge %s\n", RB_VERSION);
+		return 0;
+	}
+	while ((ch = getopt(argc, argv, "f:nH:V")) != -1) {
 		switch (ch) {
 		case 'f':
 			path = optarg;
@@ -71,6 +166,9 @@ main(int argc, char **argv)
 			printf("sha256:%s\n", hex);
 			return 0;
 		}
+		case 'V':
+			printf("rosterbridge %s\n", RB_VERSION);
+			return 0;
 		default:
 			usage();
 		}
@@ -96,6 +194,7 @@ main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -138,9 +237,17 @@ main(int argc, char **argv)
 	if (pool_ping(app.pool, &err) < 0)
 		log_warnx("directory not reachable yet (%s); will retry per request", err.detail);
 
-	if (sigwait(&set, &sig) != 0)
-		sig = SIGTERM;
+	notify_send("READY=1\nSTATUS=listening");
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			sig = SIGTERM;
+		if (sig != SIGHUP)
+			break;
+		cfg = main_reload(&app, cfg, path, &retired);
+	}
 	log_info("signal %d: shutting down", sig);
+	notify_send("STOPPING=1");
 	status = 0;
 done:
 	server_stop(srv);
@@ -151,6 +258,12 @@ done:
 	pool_destroy(app.pool);
 	metrics_destroy(app.metrics);
 	config_free(cfg);
+	while (retired != NULL) {
+		struct retired *next = retired->next;
+		config_free(retired->cfg);
+		free(retired);
+		retired = next;
+	}
 	curl_global_cleanup();
 	return status;
 }

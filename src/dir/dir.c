@@ -14,6 +14,7 @@
 #include "dir/escape.h"
 #include "dir/ldaperr.h"
 #include "lib/log.h"
+#include "lib/strbuf.h"
 
 struct dir *
 dir_create(const struct config *cfg, struct pool *pool)
@@ -243,47 +244,108 @@ dir_tracking(struct dir_op *op)
 	return ctrl;
 }
 
-/* The assertion filter for an If-Match value ("*", one ETag, or a list). NEW string or NULL. */
-static char *
-dir_assertion_filter(const char *if_match)
+/*
+ * Preconditions. The `if_match` the write functions take is a precondition
+ * text (dir_precondition): an If-Match value ("*" or ETags), optionally
+ * followed by '\n' and an If-None-Match value. Header values never hold a
+ * newline, so the two parts cannot be confused. Both become one LDAP
+ * assertion (RFC 4528) checked by slapd with the write itself.
+ */
+char *
+dir_precondition(const char *if_match, const char *if_none_match)
 {
-	char csn[128], *esc, *out, *tmp;
-	const char *p = if_match;
-	size_t len;
+	struct strbuf b = {NULL, 0, 0, false};
 
-	while (*p == ' ')
-		p++;
-	if (!strcmp(p, "*"))
-		return strdup("(objectClass=*)");
-	out = strdup("(|");
-	while (out != NULL && *p) {
-		const char *comma = strchr(p, ',');
-		char one[160];
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		if (n >= sizeof(one))
-			n = sizeof(one) - 1;
-		memcpy(one, p, n);
-		one[n] = '\0';
-		if (dir_etag_csn(one, csn, sizeof(csn))) {
-			esc = escape_filter_value(csn, strlen(csn));
-			len = strlen(out) + (esc ? strlen(esc) : 0) + 16;
-			tmp = esc ? malloc(len) : NULL;
-			if (tmp != NULL)
-				snprintf(tmp, len, "%s(entryCSN=%s)", out, esc);
-			free(esc);
-			free(out);
-			out = tmp;
-		}
-		p = comma ? comma + 1 : p + strlen(p);
-	}
-	if (out == NULL)
+	if (if_match == NULL && if_none_match == NULL)
 		return NULL;
-	len = strlen(out) + 2;
-	tmp = malloc(len);
-	if (tmp != NULL)
-		snprintf(tmp, len, "%s)", out);
-	free(out);
-	return tmp;
+	strbuf_add(&b, if_match != NULL ? if_match : "");
+	if (if_none_match != NULL) {
+		strbuf_add(&b, "\n");
+		strbuf_add(&b, if_none_match);
+	}
+	if (b.failed || b.s == NULL) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/*
+ * dir_etag_list_filter — append to *b the filter an If-Match-style list
+ * (`n` bytes at `p`: "*" or ETags) stands for: (objectClass=*) for "*",
+ * else (|(entryCSN=…)…) — the absolute false (|) when it names no ETag.
+ */
+static void
+dir_etag_list_filter(struct strbuf *b, const char *p, size_t n)
+{
+	const char *end = p + n;
+	char csn[128], one[160];
+
+	while (p < end && *p == ' ')
+		p++;
+	if (end - p >= 1 && *p == '*') {
+		strbuf_add(b, "(objectClass=*)");
+		return;
+	}
+	strbuf_add(b, "(|");
+	while (p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t len = comma ? (size_t)(comma - p) : (size_t)(end - p);
+
+		if (len >= sizeof(one))
+			len = sizeof(one) - 1;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (dir_etag_csn(one, csn, sizeof(csn))) {
+			char *esc = escape_filter_value(csn, strlen(csn));
+
+			if (esc == NULL)
+				b->failed = true;
+			strbuf_add(b, "(entryCSN=");
+			strbuf_add(b, esc);
+			strbuf_add(b, ")");
+			free(esc);
+		}
+		p = comma ? comma + 1 : end;
+	}
+	strbuf_add(b, ")");
+}
+
+/* The assertion filter for a precondition text (see above). NEW string or NULL. */
+static char *
+dir_assertion_filter(const char *pre)
+{
+	struct strbuf b = {NULL, 0, 0, false};
+	const char *nl = strchr(pre, '\n');
+	size_t mlen = nl != NULL ? (size_t)(nl - pre) : strlen(pre);
+	bool has_match = nl == NULL || strspn(pre, " ") < mlen;
+
+	if (has_match && nl != NULL)
+		strbuf_add(&b, "(&");
+	if (has_match)
+		dir_etag_list_filter(&b, pre, mlen);
+	if (nl != NULL) {
+		strbuf_add(&b, "(!");
+		dir_etag_list_filter(&b, nl + 1, strlen(nl + 1));
+		strbuf_add(&b, ")");
+	}
+	if (has_match && nl != NULL)
+		strbuf_add(&b, ")");
+	if (b.failed || b.s == NULL) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* The 412 detail for a failed precondition. Static string. */
+static const char *
+dir_precondition_failed(const char *pre)
+{
+	if (pre != NULL && strchr(pre, '\n') != NULL)
+		return "If-Match / If-None-Match: the precondition failed (the resource exists, "
+		       "has changed, or has the version If-None-Match names)";
+	return "If-Match: the resource has changed (or the ETag is stale)";
 }
 
 json_t *
@@ -317,7 +379,8 @@ dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const cha
 		filter = dir_assertion_filter(if_match);
 		if (filter == NULL || ldap_create_assertion_control(op->conn->ld, filter, 1,
 		                                                    &assertion) != LDAP_SUCCESS) {
-			error_set(err, 400, SCIM_INVALID_VERS, "If-Match is not a valid ETag");
+			error_set(err, 400, SCIM_INVALID_VERS,
+			          "the precondition is not a valid ETag");
 			goto done;
 		}
 		ctrls[n++] = assertion;
@@ -362,8 +425,7 @@ dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const cha
 		goto done;
 	}
 	if (rc == LDAP_ASSERTION_FAILED) {
-		error_set(err, 412, NULL,
-		          "If-Match: the resource has changed (or the ETag is stale)");
+		error_set(err, 412, NULL, "%s", dir_precondition_failed(if_match));
 		goto done;
 	}
 	if (rc != LDAP_SUCCESS) {
@@ -488,7 +550,7 @@ dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb
 		                                                    &assertion) != LDAP_SUCCESS) {
 			free(filter);
 			return error_set(err, 400, SCIM_INVALID_VERS,
-			                 "If-Match is not a valid ETag");
+			                 "the precondition is not a valid ETag");
 		}
 		ctrls[n++] = assertion;
 	}
@@ -506,7 +568,7 @@ dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb
 		                 "the directory connection failed during the delete");
 	}
 	if (rc == LDAP_ASSERTION_FAILED)
-		return error_set(err, 412, NULL, "If-Match: the resource has changed");
+		return error_set(err, 412, NULL, "%s", dir_precondition_failed(if_match));
 	if (rc != LDAP_SUCCESS)
 		return dir_ldaperr(op, err, rc, "delete");
 	return 0;
@@ -533,7 +595,8 @@ dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const char *if
 		if (filter == NULL || ldap_create_assertion_control(op->conn->ld, filter, 1,
 		                                                    &assertion) != LDAP_SUCCESS) {
 			free(filter);
-			error_set(err, 400, SCIM_INVALID_VERS, "If-Match is not a valid ETag");
+			error_set(err, 400, SCIM_INVALID_VERS,
+			          "the precondition is not a valid ETag");
 			return NULL;
 		}
 		ctrls[0] = assertion;
@@ -552,7 +615,7 @@ dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const char *if
 		return NULL;
 	}
 	if (rc == LDAP_ASSERTION_FAILED) {
-		error_set(err, 412, NULL, "If-Match: the resource has changed");
+		error_set(err, 412, NULL, "%s", dir_precondition_failed(if_match));
 		return NULL;
 	}
 	if (rc != LDAP_SUCCESS) {
@@ -565,32 +628,49 @@ dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const char *if
 	return newdn;
 }
 
+/* dir_etag_list_has — whether the If-Match-style list (`n` bytes at `p`) names `csn`
+ * ("*" names every existing entry). */
+static bool
+dir_etag_list_has(const char *p, size_t n, const char *csn)
+{
+	const char *end = p + n;
+	char one[160], want[128];
+
+	while (p < end && *p == ' ')
+		p++;
+	if (end - p >= 1 && *p == '*')
+		return true;
+	while (p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t len = comma ? (size_t)(comma - p) : (size_t)(end - p);
+
+		if (len >= sizeof(one))
+			len = sizeof(one) - 1;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (csn != NULL && dir_etag_csn(one, want, sizeof(want)) && !strcmp(want, csn))
+			return true;
+		p = comma ? comma + 1 : end;
+	}
+	return false;
+}
+
 int
 dir_check_version(const json_t *map, const char *if_match, struct rb_error *err)
 {
 	const char *csn = entry_map_first(map, "entrycsn");
-	const char *p = if_match;
-	char one[160], want[128];
+	const char *nl;
+	size_t mlen;
 
 	if (if_match == NULL)
 		return 0;
-	while (*p == ' ')
-		p++;
-	if (!strcmp(p, "*"))
-		return 0;
-	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		if (n >= sizeof(one))
-			n = sizeof(one) - 1;
-		memcpy(one, p, n);
-		one[n] = '\0';
-		if (csn != NULL && dir_etag_csn(one, want, sizeof(want)) && !strcmp(want, csn))
-			return 0;
-		p = comma ? comma + 1 : p + strlen(p);
-	}
-	return error_set(err, 412, NULL,
-	                 "If-Match: the resource has changed (or the ETag is stale)");
+	nl = strchr(if_match, '\n');
+	mlen = nl != NULL ? (size_t)(nl - if_match) : strlen(if_match);
+	if ((nl == NULL || strspn(if_match, " ") < mlen) && !dir_etag_list_has(if_match, mlen, csn))
+		return error_set(err, 412, NULL, "%s", dir_precondition_failed(if_match));
+	if (nl != NULL && dir_etag_list_has(nl + 1, strlen(nl + 1), csn))
+		return error_set(err, 412, NULL, "%s", dir_precondition_failed(if_match));
+	return 0;
 }
 
 bool

@@ -104,7 +104,8 @@ json_t *dir_find_by_id(struct dir_op *op, const char *base, const char *objfilte
 /*
  * dir_write — add (mods with LDAP_MOD_ADD, `dn` new), modify, with the
  * post-read control (RFC 4527) asking for `read_attrs`, and with an
- * assertion (RFC 4528) `(entryCSN=<csn>)` when `if_match` is an ETag.
+ * assertion (RFC 4528) when `if_match` (a dir_precondition text: If-Match
+ * and/or If-None-Match) is given.
  * Writes are never retried by us. Returns a NEW attribute map of the entry
  * after the write, or NULL with *err (412 on assertion failure, 409
  * uniqueness on an existing DN, …).
@@ -144,8 +145,9 @@ char *dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const ch
 
 /*
  * dir_check_version — for a write that turns out to change nothing (so no
- * LDAP assertion runs): 0 if `if_match` (NULL, "*", or ETags) names the
- * entry's current entryCSN, else -1 with *err 412.
+ * LDAP assertion runs): 0 if the precondition `if_match` (NULL, or a
+ * dir_precondition text) holds for the entry's current entryCSN, else -1
+ * with *err 412.
  */
 int dir_check_version(const json_t *map, const char *if_match, struct rb_error *err);
 

@@ -636,14 +636,14 @@ dir_group_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_b
 	cur = groups_one(&op, old, false, err);
 	if (cur == NULL)
 		goto done;
-	rc = patch_apply(rt, cur, patch_body, deferred, &pr, err);
+	rc = patch_apply(rt, cur, patch_body, deferred, ctx->input, &pr, err);
 	if (rc == PATCH_NEED_LOAD) {
 		/* An operation needs the current members: load them once. */
 		json_decref(cur);
 		cur = groups_one(&op, old, true, err);
 		if (cur == NULL)
 			goto done;
-		rc = patch_apply(rt, cur, patch_body, NULL, &pr, err);
+		rc = patch_apply(rt, cur, patch_body, NULL, ctx->input, &pr, err);
 	}
 	if (rc != PATCH_OK)
 		goto done;

@@ -840,7 +840,7 @@ dir_school_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_
 	if (old == NULL || access_check_owner(&op, old, "school", err) < 0)
 		goto done;
 	cur = schools_one(&op, old, err);
-	if (cur == NULL || patch_apply(rt, cur, patch_body, NULL, &pr, err) != PATCH_OK)
+	if (cur == NULL || patch_apply(rt, cur, patch_body, NULL, ctx->input, &pr, err) != PATCH_OK)
 		goto done;
 	if (!pr.changed) {
 		if (dir_check_version(old, if_match, err) == 0)

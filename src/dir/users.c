@@ -20,6 +20,7 @@
 #include "dir/grants.h"
 #include "dir/query.h"
 #include "engine/patch.h"
+#include "lib/log.h"
 
 #define USER_OBJFILTER "(objectClass=rbPerson)"
 
@@ -329,37 +330,71 @@ users_one(struct dir_op *op, const json_t *map, struct rb_error *err)
 	return dir_convert_one(op, users_to_json, map, false, err);
 }
 
-/* The DN of the person with entryUUID `id` (manager references). NEW string or NULL + err. */
-static char *
-users_dn_of(struct dir_op *op, const char *id, const char *what, struct rb_error *err)
-{
-	static char *attrs[] = {"1.1", NULL};
-	char *base = dir_ou_dn(op, "people"), *dn = NULL;
-	json_t *map;
-
-	if (base == NULL) {
-		error_set(err, 500, NULL, "out of memory");
-		return NULL;
-	}
-	map = dir_find_by_id(op, base, USER_OBJFILTER, id, attrs, err);
-	free(base);
-	if (map == NULL) {
-		err->status = 400;
-		err->scim_type = SCIM_INVALID_VALUE;
-		snprintf(err->detail, sizeof(err->detail), "%s: no user with id %s in this tenant",
-		         what, id);
-		return NULL;
-	}
-	dn = strdup(entry_map_first(map, "dn"));
-	json_decref(map);
-	return dn;
-}
-
 static const char *
 users_manager_id(const json_t *user)
 {
 	return json_string_value(json_object_get(
 	    json_object_get(json_object_get(user, SCHEMA_ENTERPRISE_USER), "manager"), "value"));
+}
+
+/*
+ * users_manager_dn — the DN of the person `user`'s enterprise manager names,
+ * in *dn (NEW string), or *dn = NULL when it names none. A manager that is
+ * no person of this tenant (not provisioned yet, or from another tenant)
+ * does not fail the write: the person is provisioned without a manager,
+ * the response built from the entry says so, and the log says why; a later
+ * PUT or PATCH sets it once that person exists (SPEC §2.2). 0, or -1 with
+ * *err when the directory failed.
+ */
+static int
+users_manager_dn(struct dir_op *op, const json_t *user, char **dn, struct rb_error *err)
+{
+	static char *attrs[] = {"1.1", NULL};
+	const char *id = users_manager_id(user);
+	char *base;
+	json_t *map;
+
+	*dn = NULL;
+	if (id == NULL)
+		return 0;
+	base = dir_ou_dn(op, "people");
+	if (base == NULL)
+		return error_set(err, 500, NULL, "out of memory");
+	map = dir_find_by_id(op, base, USER_OBJFILTER, id, attrs, err);
+	free(base);
+	if (map == NULL && err->status == 404) {
+		const char *who = json_string_value(json_object_get(user, "userName"));
+
+		error_clear(err);
+		log_warnx("tenant %s source %s: user %.256s: enterprise manager %s is no person of "
+		          "this tenant; stored without a manager",
+		          op->ctx->tenant, op->ctx->source, who != NULL ? who : "(no userName)",
+		          dir_id_valid(id) ? id : "(not an id)");
+		return 0;
+	}
+	if (map == NULL)
+		return -1;
+	*dn = strdup(entry_map_first(map, "dn"));
+	json_decref(map);
+	return *dn != NULL ? 0 : error_set(err, 500, NULL, "out of memory");
+}
+
+/*
+ * users_to_map — the attribute map the caller's write of `user` produces
+ * (map_user_to_ldap), with the manager resolved (users_manager_dn). NEW
+ * map, or NULL with *err.
+ */
+static json_t *
+users_to_map(struct dir_op *op, const json_t *user, struct rb_error *err)
+{
+	json_t *map;
+	char *mgr_dn = NULL;
+
+	if (users_manager_dn(op, user, &mgr_dn, err) < 0)
+		return NULL;
+	map = map_user_to_ldap(user, op->ctx->source, mgr_dn, err);
+	free(mgr_dn);
+	return map;
 }
 
 /* Drop every description of `source` (;x-src-<source>) from `map`. */
@@ -678,6 +713,14 @@ done:
 	return rc;
 }
 
+bool
+dir_user_password_writable(const struct dir_ctx *ctx)
+{
+	/* A token line with passwords=yes (config.h); the write path below and
+	 * /ServiceProviderConfig's changePassword both ask here. */
+	return ctx->passwords;
+}
+
 /*
  * Take `password` out of `map` (what map_user_to_ldap made): it never goes
  * into an add or modify; dir_password_set hands it to slapd afterwards.
@@ -693,7 +736,7 @@ users_take_password(const struct dir_op *op, json_t *map, char **pw, struct rb_e
 	*pw = NULL;
 	if (v == NULL)
 		return 0;
-	if (!op->ctx->passwords) {
+	if (!dir_user_password_writable(op->ctx)) {
 		json_object_del(map, "userpassword");
 		return error_set(err, 403, SCIM_MUTABILITY,
 		                 "source %s may not set passwords (its token line has no "
@@ -728,15 +771,12 @@ json_t *
 dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *err)
 {
 	struct dir_op op;
-	const char *mgr_id = users_manager_id(user);
-	char *base = NULL, *mgr_dn = NULL, *pw = NULL;
+	char *base = NULL, *pw = NULL;
 	json_t *map = NULL, *after = NULL, *out = NULL;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
-	if (mgr_id != NULL && (mgr_dn = users_dn_of(&op, mgr_id, "manager", err)) == NULL)
-		goto done;
-	map = map_user_to_ldap(user, ctx->source, mgr_dn, err);
+	map = users_to_map(&op, user, err);
 	if (map == NULL || users_take_password(&op, map, &pw, err) < 0 ||
 	    users_grant_prepare(&op, map, err) < 0 || users_summarize(&op, NULL, map, err) < 0)
 		goto done;
@@ -763,7 +803,6 @@ done:
 	json_decref(map);
 	json_decref(after);
 	free(base);
-	free(mgr_dn);
 	free(pw);
 	dir_op_end(&op);
 	return out;
@@ -779,15 +818,12 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
             struct rb_error *err)
 {
 	const char *source = op->ctx->source;
-	const char *mgr_id = users_manager_id(user);
 	const char *old_uid = entry_map_first(old, "uid");
-	char *mgr_dn = NULL, *dn = NULL, *rdn = NULL, *pw = NULL;
+	char *dn = NULL, *rdn = NULL, *pw = NULL;
 	json_t *map = NULL, *after = NULL, *out = NULL;
 	LDAPMod **mods = NULL;
 
-	if (mgr_id != NULL && (mgr_dn = users_dn_of(op, mgr_id, "manager", err)) == NULL)
-		goto done;
-	map = map_user_to_ldap(user, source, mgr_dn, err);
+	map = users_to_map(op, user, err);
 	if (map == NULL || users_take_password(op, map, &pw, err) < 0 ||
 	    users_grant_prepare(op, map, err) < 0 || users_summarize(op, old, map, err) < 0)
 		goto done;
@@ -847,7 +883,6 @@ done:
 	entry_mods_free(mods);
 	json_decref(map);
 	json_decref(after);
-	free(mgr_dn);
 	free(dn);
 	free(rdn);
 	free(pw);
@@ -916,7 +951,7 @@ dir_user_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_bo
 	cur = users_one(&op, old, err);
 	if (cur == NULL)
 		goto done;
-	rc = patch_apply(rt, cur, patch_body, NULL, &pr, err);
+	rc = patch_apply(rt, cur, patch_body, NULL, ctx->input, &pr, err);
 	if (rc != PATCH_OK) {
 		if (rc == PATCH_NEED_LOAD)
 			error_set(err, 500, NULL, "internal: PATCH asked for a load on a user");

@@ -20,7 +20,44 @@
 struct vctx {
 	bool strict_canonical; /* enforce canonicalValues (our admin extensions) */
 	struct rb_error *err;
+	struct validate_opts *opts; /* borrowed; NULL: strict */
 };
+
+int
+validate_ignore(struct validate_opts *opts, const char *name, size_t len, struct rb_error *err)
+{
+	json_t *v;
+	size_t i;
+
+	if (len > 128)
+		len = 128;
+	if (opts == NULL || opts->strict)
+		return error_set(err, 400, SCIM_INVALID_SYNTAX, "unknown attribute '%.*s'",
+		                 (int)len, name);
+	if (opts->ignored == NULL)
+		return 0;
+	json_array_foreach(opts->ignored, i, v)
+	{
+		if (json_string_length(v) == len && strncmp(json_string_value(v), name, len) == 0)
+			return 0;
+	}
+	v = json_stringn(name, len);
+	if (v == NULL || json_array_append_new(opts->ignored, v) != 0)
+		return error_set(err, 500, NULL, "out of memory");
+	return 0;
+}
+
+/* vctx_ignore — the unknown "<prefix><sep><name>" was met (validate_ignore). */
+static int
+vctx_ignore(struct vctx *c, const char *prefix, const char *sep, const char *name)
+{
+	char full[WHERE_MAX + 160];
+	int n = snprintf(full, sizeof(full), "%s%s%.128s", prefix, sep, name);
+
+	if (n < 0)
+		return error_set(c->err, 500, NULL, "unknown attribute");
+	return validate_ignore(c->opts, full, strlen(full), c->err);
+}
 
 static int
 oom(struct rb_error *err)
@@ -219,9 +256,9 @@ check_complex(struct vctx *c, const struct attr_def *a, const json_t *v, const c
 	{
 		sub = schema_attr_lookup(NULL, a, key);
 		if (sub == NULL) {
-			error_set(c->err, 400, SCIM_INVALID_SYNTAX,
-			          "unknown sub-attribute '%s.%.64s'", where, key);
-			goto fail;
+			if (vctx_ignore(c, where, ".", key) != 0)
+				goto fail;
+			continue;
 		}
 		if (sub->mutability == MUT_READONLY)
 			continue;
@@ -425,9 +462,9 @@ check_extension(struct vctx *c, const struct schema_def *s, const json_t *v, jso
 	{
 		a = schema_attr_lookup(s, NULL, key);
 		if (a == NULL) {
-			error_set(c->err, 400, SCIM_INVALID_SYNTAX, "unknown attribute '%s:%.64s'",
-			          s->id, key);
-			goto fail;
+			if (vctx_ignore(c, s->id, ":", key) != 0)
+				goto fail;
+			continue;
 		}
 		snprintf(where, sizeof(where), "%s:%s", s->id, a->name);
 		if (put_attr(c, res, a, val, where) != 0)
@@ -514,10 +551,10 @@ check_schemas(struct vctx *c, const struct resource_type_def *rt, const json_t *
 
 json_t *
 validate_resource(const struct resource_type_def *rt, const json_t *body, enum validate_mode mode,
-                  struct rb_error *err)
+                  struct validate_opts *opts, struct rb_error *err)
 {
 	struct rb_error local;
-	struct vctx c = {false, err != NULL ? err : &local};
+	struct vctx c = {false, err != NULL ? err : &local, opts};
 	bool listed[MAX_EXTS] = {false};
 	json_t *exts[MAX_EXTS] = {NULL};
 	json_t *res = NULL, *core = NULL, *schemas = NULL, *val, *nv;
@@ -565,10 +602,15 @@ validate_resource(const struct resource_type_def *rt, const json_t *body, enum v
 		if (strncasecmp(key, "urn:", 4) == 0) {
 			s = schema_find(key);
 			x = s != NULL ? ext_index(rt, s) : -1;
-			if (x < 0) {
+			if (x < 0 && (c.opts == NULL || c.opts->strict)) {
 				error_set(c.err, 400, SCIM_INVALID_SYNTAX,
 				          "'%.128s' is not an extension of %s", key, rt->name);
 				goto fail;
+			}
+			if (x < 0) {
+				if (vctx_ignore(&c, "", "", key) != 0)
+					goto fail;
+				continue;
 			}
 			if (exts[x] != NULL) {
 				error_set(c.err, 400, SCIM_INVALID_SYNTAX,
@@ -584,9 +626,9 @@ validate_resource(const struct resource_type_def *rt, const json_t *body, enum v
 		if (a == NULL)
 			a = schema_attr_lookup(rt->schema, NULL, key);
 		if (a == NULL) {
-			error_set(c.err, 400, SCIM_INVALID_SYNTAX, "unknown attribute '%.64s'",
-			          key);
-			goto fail;
+			if (vctx_ignore(&c, "", "", key) != 0)
+				goto fail;
+			continue;
 		}
 		if (put_attr(&c, core, a, val, a->name) != 0)
 			goto fail;
@@ -644,10 +686,10 @@ fail:
 
 json_t *
 validate_value(const struct attr_ref *ref, const json_t *value, enum validate_shape shape,
-               struct rb_error *err)
+               struct validate_opts *opts, struct rb_error *err)
 {
 	struct rb_error local;
-	struct vctx c = {false, err != NULL ? err : &local};
+	struct vctx c = {false, err != NULL ? err : &local, opts};
 	const struct attr_def *a;
 	char where[WHERE_MAX];
 	json_t *nv = NULL;

@@ -23,6 +23,7 @@
 #include <sys/queue.h>
 
 #include "dir/pool.h"
+#include "engine/validate.h"
 #include "lib/config.h"
 #include "lib/error.h"
 
@@ -34,7 +35,13 @@ struct http_response;
 
 /* Process-wide state the handlers need; borrowed by every request. */
 struct app {
-	const struct config *cfg;
+	/*
+	 * The running configuration. SIGHUP swaps it (main.c) for a newly
+	 * loaded one; the old one stays allocated until exit, so whatever a
+	 * request in flight borrowed from it stays valid. Atomic: every
+	 * `app->cfg` is one atomic load of the pointer.
+	 */
+	_Atomic(const struct config *) cfg;
 	struct pool *pool;
 	struct metrics *metrics;
 	struct dir *dir; /* the directory mapping layer (dir/dir.h) */
@@ -76,6 +83,10 @@ struct http_request {
 	bool authenticated;
 	char request_id[17];  /* 16 hex digits, random per request (X-Request-Id, logs, audit) */
 	char client_addr[64]; /* the peer's address as text, or "-" */
+	/* What unknown attributes in bodies do (strict_attributes), and the names
+	 * ignored so far (owned array, NEW per request; routes.c logs each once
+	 * per tenant/source and counts it, then frees it). */
+	struct validate_opts input;
 };
 
 struct http_header {
@@ -170,7 +181,7 @@ struct list_params {
 
 /* resources_ops_all — every resource type, NULL-terminated, Users first. Borrowed (static). */
 const struct resource_ops *const *resources_ops_all(void);
-/* resources_ops_find — the ops of an endpoint name ("Users"), or NULL. Borrowed (static). */
+/* resources_ops_find — the ops of an endpoint name ("Users", any case), or NULL. Borrowed. */
 const struct resource_ops *resources_ops_find(const char *endpoint);
 /* resources_ctx — fill *ctx for the caller's tenant and source; `base` (caller's buffer)
  * receives the SCIM base URL, which ctx borrows. Everything in ctx is borrowed. */
@@ -193,6 +204,15 @@ struct metrics *metrics_create(void);
 void metrics_destroy(struct metrics *m);
 /* metrics_observe — count one request of `route` answered `status` in `seconds`. */
 void metrics_observe(struct metrics *m, const char *route, int status, double seconds);
+/*
+ * metrics_unknown_attribute — count one unknown attribute ignored for
+ * (tenant, source) (rosterbridge_unknown_attributes_total). Returns 1 the
+ * first time this (tenant, source, name) is seen — the caller logs it —,
+ * 0 afterwards, and -1 once when the set of names remembered is full (no
+ * further name is logged; memory stays bounded). All strings borrowed.
+ */
+int metrics_unknown_attribute(struct metrics *m, const char *tenant, const char *source,
+                              const char *name);
 /* metrics_render — Prometheus text; NEW malloc'd string. */
 char *metrics_render(struct metrics *m, struct pool *pool);
 

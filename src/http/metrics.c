@@ -5,6 +5,8 @@
  *   rosterbridge_http_request_duration_seconds      histogram (all routes)
  *   rosterbridge_ldap_pool_{size,connected,in_use}  gauges
  *   rosterbridge_ldap_{connects,connect_failures,pool_waits}_total counters
+ *   rosterbridge_unknown_attributes_total{tenant,source} counter: unknown
+ *       attributes ignored in request bodies (strict_attributes no)
  *
  * Routes are a small fixed set of labels (never a raw path, which would
  * make the series unbounded).
@@ -18,6 +20,8 @@
 #include <string.h>
 
 #define METRICS_MAX_SERIES 256
+#define METRICS_MAX_SOURCES 256       /* (tenant, source) pairs: bounded by the tokens */
+#define METRICS_MAX_UNKNOWN_SEEN 4096 /* distinct (tenant, source, name) remembered */
 
 static const double metrics_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                          0.1,   0.25,   0.5,   1.0,  2.5,   5.0};
@@ -29,8 +33,17 @@ struct metrics_series {
 	unsigned long count;
 };
 
+struct metrics_source {
+	char *tenant, *source; /* owned copies */
+	unsigned long unknown; /* unknown attributes ignored */
+};
+
 struct metrics {
 	pthread_mutex_t mutex;
+	struct metrics_source sources[METRICS_MAX_SOURCES];
+	size_t nsources;
+	json_t *unknown_seen; /* "tenant\nsource\nname" → true; at most METRICS_MAX_UNKNOWN_SEEN */
+	bool unknown_full;
 	struct metrics_series series[METRICS_MAX_SERIES];
 	size_t nseries;
 	unsigned long bucket[METRICS_NBUCKETS];
@@ -43,16 +56,29 @@ metrics_create(void)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
 
-	if (m != NULL)
-		pthread_mutex_init(&m->mutex, NULL);
+	if (m == NULL)
+		return NULL;
+	m->unknown_seen = json_object();
+	if (m->unknown_seen == NULL) {
+		free(m);
+		return NULL;
+	}
+	pthread_mutex_init(&m->mutex, NULL);
 	return m;
 }
 
 void
 metrics_destroy(struct metrics *m)
 {
+	size_t i;
+
 	if (m == NULL)
 		return;
+	for (i = 0; i < m->nsources; i++) {
+		free(m->sources[i].tenant);
+		free(m->sources[i].source);
+	}
+	json_decref(m->unknown_seen);
 	pthread_mutex_destroy(&m->mutex);
 	free(m);
 }
@@ -81,6 +107,49 @@ metrics_observe(struct metrics *m, const char *route, int status, double seconds
 	m->count++;
 	m->sum += seconds;
 	pthread_mutex_unlock(&m->mutex);
+}
+
+int
+metrics_unknown_attribute(struct metrics *m, const char *tenant, const char *source,
+                          const char *name)
+{
+	struct metrics_source *s = NULL;
+	char key[512];
+	size_t i;
+	int first = 0;
+
+	if (m == NULL || tenant == NULL || source == NULL || name == NULL)
+		return 0;
+	snprintf(key, sizeof(key), "%s\n%s\n%s", tenant, source, name);
+	pthread_mutex_lock(&m->mutex);
+	for (i = 0; i < m->nsources && s == NULL; i++)
+		if (!strcmp(m->sources[i].tenant, tenant) && !strcmp(m->sources[i].source, source))
+			s = &m->sources[i];
+	if (s == NULL && m->nsources < METRICS_MAX_SOURCES) {
+		s = &m->sources[m->nsources];
+		s->tenant = strdup(tenant);
+		s->source = strdup(source);
+		if (s->tenant != NULL && s->source != NULL) {
+			m->nsources++;
+		} else {
+			free(s->tenant);
+			free(s->source);
+			s->tenant = s->source = NULL;
+			s = NULL;
+		}
+	}
+	if (s != NULL)
+		s->unknown++;
+	if (json_object_get(m->unknown_seen, key) == NULL) {
+		if (json_object_size(m->unknown_seen) < METRICS_MAX_UNKNOWN_SEEN) {
+			first = json_object_set_new(m->unknown_seen, key, json_true()) == 0;
+		} else if (!m->unknown_full) {
+			m->unknown_full = true;
+			first = -1;
+		}
+	}
+	pthread_mutex_unlock(&m->mutex);
+	return first;
 }
 
 /* A growing buffer for the exposition text. */
@@ -152,6 +221,14 @@ metrics_render(struct metrics *m, struct pool *pool)
 	               "rosterbridge_http_request_duration_seconds_sum %.6f\n"
 	               "rosterbridge_http_request_duration_seconds_count %lu\n",
 	               m->count, m->sum, m->count);
+	metrics_printf(&b, "# HELP rosterbridge_unknown_attributes_total Unknown attributes "
+	                   "ignored in request bodies, by tenant and source.\n"
+	                   "# TYPE rosterbridge_unknown_attributes_total counter\n");
+	for (i = 0; i < m->nsources; i++)
+		metrics_printf(&b,
+		               "rosterbridge_unknown_attributes_total{tenant=\"%s\",source=\"%s\"} "
+		               "%lu\n",
+		               m->sources[i].tenant, m->sources[i].source, m->sources[i].unknown);
 	pthread_mutex_unlock(&m->mutex);
 	if (pool != NULL) {
 		pool_get_stats(pool, &ps);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define CONFIG_MAX_ARGS 8
 #define CONFIG_LINE_MAX 4096
@@ -37,6 +38,7 @@ enum config_type {
 	CT_HOSTPORT,
 	CT_SECRET_FILE,
 	CT_FILE,
+	CT_KEY_FILE, /* a CT_FILE holding a private key: not open to others */
 	CT_CA_FILE
 };
 
@@ -68,7 +70,8 @@ static const struct config_row config_table[] = {
     {"request_timeout_s", CT_INT, OFF(request_timeout_s), 1, 3600, "30",
      "time to receive one whole request, headers and body (connection closed beyond)"},
     {"tls_cert_file", CT_FILE, OFF(tls_cert_file), 0, 0, NULL, "PEM certificate: serve HTTPS"},
-    {"tls_key_file", CT_FILE, OFF(tls_key_file), 0, 0, NULL, "PEM private key for tls_cert_file"},
+    {"tls_key_file", CT_KEY_FILE, OFF(tls_key_file), 0, 0, NULL,
+     "PEM private key for tls_cert_file"},
     {"ldap_uri", CT_STRING, OFF(ldap_uri), 0, 0, "ldap://127.0.0.1:3389", "directory URI"},
     {"ldap_bind_dn", CT_STRING, OFF(ldap_bind_dn), 0, 0, NULL, "service account DN"},
     {"ldap_bind_password", CT_STRING, OFF(ldap_bind_password), 0, 0, NULL,
@@ -89,6 +92,8 @@ static const struct config_row config_table[] = {
      "operations in one /Bulk request"},
     {"bulk_max_payload", CT_LONG, OFF(bulk_max_payload), 1024, 1L << 30, "1048576",
      "bytes in one /Bulk request"},
+    {"strict_attributes", CT_BOOL, OFF(strict_attributes), 0, 1, "no",
+     "unknown attributes in a body are 400 invalidSyntax (no: ignored, logged, counted)"},
     {"retention_days", CT_INT, OFF(retention_days), 0, 3650, "0",
      "days a deprovisioned person is kept disabled (0: deleted at once)"},
     {"log_level", CT_STRING, OFF(log_level), 0, 0, "info", "debug, info, warn or error"},
@@ -201,6 +206,22 @@ config_parse_bool(const char *s, bool *out)
 	return -1;
 }
 
+/*
+ * A secret (the configuration, a password or key file) must not be open
+ * to others: the daemon refuses it, and the message says which chmod to
+ * run. Group access is fine (root:rosterbridge 0640 as installed).
+ * config_why_others is that reason; the caller adds the path and the chmod.
+ */
+static const char config_why_others[] = "readable or writable by others";
+
+static bool
+config_open_to_others(FILE *f)
+{
+	struct stat st;
+
+	return fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)) != 0;
+}
+
 static char *
 config_read_secret(const char *path, const char **why)
 {
@@ -211,6 +232,11 @@ config_read_secret(const char *path, const char **why)
 
 	if (f == NULL) {
 		*why = strerror(errno);
+		return NULL;
+	}
+	if (config_open_to_others(f)) {
+		fclose(f);
+		*why = config_why_others;
 		return NULL;
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -326,11 +352,18 @@ config_apply_row(struct config *cfg, const struct config_row *row, const char *v
 	switch (row->type) {
 	case CT_STRING:
 	case CT_FILE:
+	case CT_KEY_FILE:
 	case CT_CA_FILE: {
 		char **field = FIELD(cfg, row, char *);
-		if (row->type == CT_FILE)
+		if (row->type == CT_FILE || row->type == CT_KEY_FILE)
 			why = config_check_readable(value);
-		else if (row->type == CT_CA_FILE)
+		if (why == NULL && row->type == CT_KEY_FILE) {
+			FILE *kf = fopen(value, "r");
+			if (kf != NULL && config_open_to_others(kf))
+				why = config_why_others;
+			if (kf != NULL)
+				fclose(kf);
+		} else if (row->type == CT_CA_FILE)
 			why = config_check_ca_file(value);
 		if (why != NULL)
 			return why;
@@ -529,6 +562,12 @@ config_load(const char *path, struct rb_error *err)
 		error_set(err, 500, NULL, "%s: cannot open: %s", path, strerror(errno));
 		goto fail;
 	}
+	if (config_open_to_others(f)) {
+		error_set(err, 500, NULL,
+		          "%s: the configuration is %s (it holds secrets): run `chmod o-rwx %s`",
+		          path, config_why_others, path);
+		goto fail;
+	}
 	cfg = calloc(1, sizeof(*cfg));
 	if (cfg == NULL || (cfg->path = strdup(path)) == NULL || config_defaults(cfg) < 0) {
 		error_set(err, 500, NULL, "%s: out of memory", path);
@@ -567,6 +606,11 @@ config_load(const char *path, struct rb_error *err)
 				why = "expected exactly one value";
 			else
 				why = config_apply_row(cfg, row, argv[1]);
+		}
+		if (why == config_why_others) {
+			error_set(err, 500, NULL, "%s:%d: %s: %s is %s: run `chmod o-rwx %s`", path,
+			          lineno, argv[0], argv[1], why, argv[1]);
+			goto fail;
 		}
 		if (why != NULL) {
 			error_set(err, 500, NULL, "%s:%d: %s: %s", path, lineno, argv[0], why);
@@ -702,7 +746,8 @@ config_free(struct config *cfg)
 		return;
 	for (row = config_table; row->name; row++) {
 		if (row->type == CT_STRING || row->type == CT_SECRET_FILE ||
-		    row->type == CT_HOSTPORT || row->type == CT_FILE || row->type == CT_CA_FILE) {
+		    row->type == CT_HOSTPORT || row->type == CT_FILE || row->type == CT_KEY_FILE ||
+		    row->type == CT_CA_FILE) {
 			config_field_free(row, FIELD(cfg, row, char *));
 		}
 	}

@@ -69,7 +69,8 @@ struct config {
 	int max_count;     /* largest page served */
 	int bulk_max_operations;
 	long bulk_max_payload;
-	int retention_days; /* deprovisioned people kept disabled this long */
+	bool strict_attributes; /* unknown attributes: 400 (yes) or ignored+logged (no) */
+	int retention_days;     /* deprovisioned people kept disabled this long */
 	char *log_level;
 	/* console and invitation e-mail (issue 13) */
 	int console_session_idle_s; /* a session unused this long is over */

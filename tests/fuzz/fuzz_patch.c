@@ -46,7 +46,7 @@ run(const struct resource_type_def *rt, const json_t *res, const json_t *body,
 	int rc;
 
 	error_clear(&err);
-	rc = patch_apply(rt, res, body, deferred, &r, &err);
+	rc = patch_apply(rt, res, body, deferred, NULL, &r, &err);
 	if (!json_equal(before, res))
 		abort();
 	if (rc == PATCH_ERROR && !error_is_set(&err))
