@@ -732,7 +732,7 @@ admins_invite(struct console_req *cr)
 		                 email, "type", "work", "primary", 1, "active", 0,
 		                 SCHEMA_ADMIN_USER, admin);
 		valid = body ? validate_resource(schema_resource_type("User"), body,
-		                                 VALIDATE_CREATE, &err)
+		                                 VALIDATE_CREATE, NULL, &err)
 		             : NULL;
 		user = valid ? dir_user_create(&cr->ctx, valid, &err) : NULL;
 		if (user != NULL)

@@ -422,6 +422,8 @@ console_handle(struct http_request *req, struct http_response *res)
 	cr.ctx.tenant = t->name;
 	cr.ctx.source = DIR_INPRODUCT;
 	cr.ctx.base_url = cr.base_url;
+	cr.ctx.request_id = req->request_id; /* the audit trail names the request and client */
+	cr.ctx.client_addr = req->client_addr;
 	error_clear(&err);
 	if (req->method == HTTP_POST) {
 		cr.form = form_parse(req->body, req->body_len);
