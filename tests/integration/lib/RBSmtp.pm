@@ -9,6 +9,10 @@ package RBSmtp;
 #   my @m = $smtp->messages;                  # [{from, to, data, subject, text, html, headers}]
 #   my $m = $smtp->wait_for(sub { $_[0]{to} eq 'a@b' }, 60);   # polls; undef on timeout
 #   $smtp->stop; $smtp->restart;
+#   RBSmtp->start(tls => { mode => 'starttls'|'tls'|'plain', cert => F, key => F,
+#                          auth => 'user:password' })   # lib/smtp_tls_sink.py (Python's
+#                          # standard library): STARTTLS, implicit TLS, AUTH; messages
+#                          # then carry {tls} (the TLS version or "no") and {auth}.
 use strict;
 use warnings;
 use File::Temp qw(tempdir);
@@ -25,7 +29,7 @@ END { if ($$ == $OWNER) { $_->stop for @SINKS; } }
 sub start {
     my ($class, %o) = @_;
     my $self = bless { port => $o{port} // RBTest::free_port(), dir => tempdir(CLEANUP => 1),
-                       seq => 0 }, $class;
+                       seq => 0, tls => $o{tls} }, $class;
     push @SINKS, $self;
     $self->restart;
     return $self;
@@ -34,6 +38,7 @@ sub start {
 sub restart {
     my ($self) = @_;
     return if $self->{pid};
+    return $self->_restart_tls if $self->{tls};
     my $srv;
     for (1 .. 50) {
         $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $self->{port},
@@ -53,6 +58,26 @@ sub restart {
     }
     close $srv;
     $self->{pid} = $pid;
+}
+
+sub _restart_tls {
+    my ($self) = @_;
+    my $t = $self->{tls};
+    (my $lib = __FILE__) =~ s{[^/]+$}{};
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        exec '/usr/bin/python3', "${lib}smtp_tls_sink.py", $self->{port}, $self->{dir},
+             $t->{mode}, $t->{cert}, $t->{key}, ($t->{auth} ? ($t->{auth}) : ())
+            or POSIX::_exit(127);
+    }
+    $self->{pid} = $pid;
+    for (1 .. 200) {    # until it listens
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->{port}, Proto => 'tcp');
+        if ($s) { print $s "QUIT\r\n" if $t->{mode} ne 'tls'; close $s; return; }
+        die "smtp_tls_sink.py exited\n" if waitpid($pid, WNOHANG) == $pid;
+        sleep 0.05;
+    }
+    die "smtp_tls_sink.py did not listen on $self->{port}\n";
 }
 
 sub _session {
@@ -105,6 +130,8 @@ sub parse {
     my %m;
     $raw =~ s/^X-Envelope-From: (.*)\n//; $m{from} = $1;
     $raw =~ s/^X-Envelope-To: (.*)\n//;   $m{to} = $1;
+    $m{tls}  = $1 if $raw =~ s/^X-Sink-TLS: (.*)\n//;
+    $m{auth} = $1 if $raw =~ s/^X-Sink-Auth: (.*)\n//;
     $m{data} = $raw;
     my ($head, $body) = split /\r?\n\r?\n/, $raw, 2;
     $head =~ s/\r?\n[ \t]+/ /g;
