@@ -58,11 +58,13 @@ endif
 
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 
-# `rosterbridge --version`, `rosterctl version` and rosterctl's User-Agent.
+# `rosterbridge --version`, rosterbridge_build_info, `rosterctl version` and
+# rosterctl's User-Agent.
 VERSION ?= 0.1.0
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null)
 RB_VERSION_STR := $(VERSION)$(if $(GIT_REV), (git $(GIT_REV)))
-$(BUILD)/src/main.o $(BUILD)/src/cli/main.o $(BUILD)/src/cli/client.o: \
+$(BUILD)/src/main.o $(BUILD)/src/cli/main.o $(BUILD)/src/cli/client.o \
+$(BUILD)/src/http/metrics.o: \
   CFLAGS_ALL += '-DRB_VERSION="$(RB_VERSION_STR)"'
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 
