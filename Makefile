@@ -63,9 +63,17 @@ CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 VERSION ?= 0.1.0
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null)
 RB_VERSION_STR := $(VERSION)$(if $(GIT_REV), (git $(GIT_REV)))
-$(BUILD)/src/main.o $(BUILD)/src/cli/main.o $(BUILD)/src/cli/client.o \
-$(BUILD)/src/http/metrics.o: \
-  CFLAGS_ALL += '-DRB_VERSION="$(RB_VERSION_STR)"'
+VERSIONED_OBJS := $(BUILD)/src/main.o $(BUILD)/src/cli/main.o $(BUILD)/src/cli/client.o \
+                  $(BUILD)/src/http/metrics.o
+$(VERSIONED_OBJS): CFLAGS_ALL += '-DRB_VERSION="$(RB_VERSION_STR)"'
+# Rewritten only when the version string changes, so the objects that
+# carry it are rebuilt then (and only then).
+$(VERSIONED_OBJS): $(BUILD)/version.stamp
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(RB_VERSION_STR)' | cmp -s - $@ || echo '$(RB_VERSION_STR)' > $@
+.PHONY: FORCE
+FORCE:
 # rosterctl tenant create names the installed directory kit.
 $(BUILD)/src/cli/tenant.o: CFLAGS_ALL += '-DRB_KIT_SCRIPT="$(PREFIX)/share/rosterbridge/scripts/directory-kit"'
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
