@@ -94,7 +94,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all run run-cluster stop-cluster stop check unit integration fuzz fuzz-build fuzz-smoke bench format \
+.PHONY: all run run-cluster stop-cluster bench-cluster stop check unit integration fuzz fuzz-build fuzz-smoke bench format \
         format-check lint install uninstall clean deps
 
 all: $(BUILD)/rosterbridge $(BUILD)/rosterctl
@@ -280,3 +280,8 @@ run-cluster: deps all
 
 stop-cluster:
 	@scripts/cluster stop $${RB_VAR:-var}/cluster
+
+# One bridge on one slapd vs two bridges on two providers, as ratios (bench/cluster).
+bench-cluster: deps
+	@$(MAKE) --no-print-directory BUILD=build/release OPT=-O2 all build/bench/httpbench
+	@bench/cluster
