@@ -63,9 +63,19 @@ CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 VERSION ?= 0.1.0
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null)
 RB_VERSION_STR := $(VERSION)$(if $(GIT_REV), (git $(GIT_REV)))
-$(BUILD)/src/main.o $(BUILD)/src/cli/main.o $(BUILD)/src/cli/client.o \
-$(BUILD)/src/http/metrics.o: \
-  CFLAGS_ALL += '-DRB_VERSION="$(RB_VERSION_STR)"'
+VERSIONED_OBJS := $(BUILD)/src/main.o $(BUILD)/src/cli/main.o $(BUILD)/src/cli/client.o \
+                  $(BUILD)/src/http/metrics.o
+$(VERSIONED_OBJS): CFLAGS_ALL += '-DRB_VERSION="$(RB_VERSION_STR)"'
+# Rewritten only when the version string changes, so the objects that
+# carry it are rebuilt then (and only then).
+$(VERSIONED_OBJS): $(BUILD)/version.stamp
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(RB_VERSION_STR)' | cmp -s - $@ || echo '$(RB_VERSION_STR)' > $@
+.PHONY: FORCE
+FORCE:
+# rosterctl tenant create names the installed directory kit.
+$(BUILD)/src/cli/tenant.o: CFLAGS_ALL += '-DRB_KIT_SCRIPT="$(PREFIX)/share/rosterbridge/scripts/directory-kit"'
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 
 # Layers, one folder each: lib (error, log) → engine (pure SCIM, no I/O)
@@ -75,7 +85,10 @@ ENGINE_SRCS := $(sort $(wildcard src/engine/*.c))
 DIR_SRCS    := $(sort $(wildcard src/dir/*.c))
 HTTP_SRCS   := $(sort $(wildcard src/http/*.c))
 CLI_SRCS    := $(sort $(wildcard src/cli/*.c))
-CORE_SRCS   := $(LIB_SRCS) $(ENGINE_SRCS) $(DIR_SRCS) $(HTTP_SRCS)
+# Beside http/: the web console and the invitation mail sender (issue 13).
+CONSOLE_SRCS := $(sort $(wildcard src/console/*.c))
+MAIL_SRCS   := $(sort $(wildcard src/mail/*.c))
+CORE_SRCS   := $(LIB_SRCS) $(ENGINE_SRCS) $(DIR_SRCS) $(HTTP_SRCS) $(CONSOLE_SRCS) $(MAIL_SRCS)
 CORE_OBJS   := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
@@ -194,7 +207,8 @@ lint: build/gen/schema_names.h
 # rosterctl, the man pages, the systemd unit and sysusers.d entry (the
 # dedicated user `rosterbridge`), SYSCONFDIR/rosterbridge/ with the example
 # configuration (also as rosterbridge.conf, mode 0640, when there is none
-# yet), and the schema. Without DESTDIR, as root, it also creates the user
+# yet), the schema and the directory kit (DATADIR/conf/directory/*.ldif and
+# DATADIR/scripts/directory-kit, which finds the LDIF beside it). Without DESTDIR, as root, it also creates the user
 # (systemd-sysusers). `make uninstall` removes all of it except a
 # configuration that differs from the example (the operator's tokens).
 BINDIR      ?= $(PREFIX)/bin
@@ -215,6 +229,9 @@ install: all
 	install -m 0755 $(BUILD)/rosterctl $(DESTDIR)$(BINDIR)/rosterctl
 	install -m 0644 schema/rosterbridge.schema schema/rosterbridge.ldif $(DESTDIR)$(DATADIR)/schema/
 	install -m 0644 conf/rosterbridge.conf.example $(DESTDIR)$(DATADIR)/conf/
+	install -d $(DESTDIR)$(DATADIR)/conf/directory $(DESTDIR)$(DATADIR)/scripts
+	install -m 0644 conf/directory/*.ldif $(DESTDIR)$(DATADIR)/conf/directory/
+	install -m 0755 scripts/directory-kit $(DESTDIR)$(DATADIR)/scripts/directory-kit
 	install -m 0644 man/rosterctl.1 $(DESTDIR)$(MANDIR)/man1/rosterctl.1
 	install -m 0644 man/rosterbridge.conf.5 $(DESTDIR)$(MANDIR)/man5/rosterbridge.conf.5
 	install -m 0644 man/rosterbridge.8 $(DESTDIR)$(MANDIR)/man8/rosterbridge.8

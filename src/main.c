@@ -20,6 +20,7 @@
  *
  * SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.
  */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,12 +29,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "console/console.h"
 #include "dir/dir.h"
 #include "dir/pool.h"
 #include "http/http.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/notify.h"
+#include "mail/mail.h"
 
 #ifndef RB_VERSION
 #define RB_VERSION "0.0.0-dev"
@@ -96,6 +99,20 @@ main_restart_only(const struct config *old, const struct config *cfg)
 	    old->ldap_timeout_ms != cfg->ldap_timeout_ms ||
 	    main_differs(old->ldap_tls_ca_file, cfg->ldap_tls_ca_file))
 		log_warnx("reload: the directory connection (ldap_*) %s", what);
+	/* The mail sender keeps the configuration it started with (mail/outbox.c). */
+	if (main_differs(old->smtp_host, cfg->smtp_host) || old->smtp_port != cfg->smtp_port ||
+	    main_differs(old->smtp_tls, cfg->smtp_tls) ||
+	    main_differs(old->smtp_user, cfg->smtp_user) ||
+	    main_differs(old->smtp_password, cfg->smtp_password) ||
+	    main_differs(old->smtp_from, cfg->smtp_from) ||
+	    main_differs(old->smtp_ca_file, cfg->smtp_ca_file) ||
+	    old->smtp_timeout_s != cfg->smtp_timeout_s ||
+	    old->invite_expiry_hours != cfg->invite_expiry_hours ||
+	    old->mail_retry_min_s != cfg->mail_retry_min_s ||
+	    old->mail_retry_max_s != cfg->mail_retry_max_s)
+		log_warnx(
+		    "reload: invitation e-mail (smtp_*, invite_expiry_hours, mail_retry_*) %s",
+		    what);
 }
 
 /*
@@ -188,6 +205,8 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	struct config *cfg = NULL;
 	struct http_server *srv = NULL;
+	struct pool *mail_pool = NULL;
+	struct dir *mail_dir = NULL;
 	struct app app;
 	struct rb_error err;
 	sigset_t set;
@@ -265,6 +284,22 @@ main(int argc, char **argv)
 		log_error("out of memory");
 		goto done;
 	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("libcurl could not start");
+		goto done;
+	}
+	app.console = console_handle;
+	/*
+	 * The mail sender has a directory connection of its own: it never takes
+	 * an HTTP worker's slot, and /metrics and /readyz speak of the SCIM pool.
+	 */
+	mail_pool = pool_create(cfg, 1);
+	mail_dir = mail_pool ? dir_create(cfg, mail_pool) : NULL;
+	app.outbox = mail_dir ? mail_outbox_start(cfg, mail_dir) : NULL;
+	if (app.outbox == NULL) {
+		log_error("cannot start the mail sender");
+		goto done;
+	}
 	srv = server_start(&app, &err);
 	if (srv == NULL) {
 		log_error("%s", err.detail);
@@ -295,6 +330,9 @@ main(int argc, char **argv)
 	status = 0;
 done:
 	server_stop(srv);
+	mail_outbox_stop(app.outbox);
+	dir_destroy(mail_dir);
+	pool_destroy(mail_pool);
 	dir_destroy(app.dir);
 	pool_destroy(app.pool);
 	metrics_destroy(app.metrics);
@@ -305,5 +343,6 @@ done:
 		free(retired);
 		retired = next;
 	}
+	curl_global_cleanup();
 	return status;
 }
