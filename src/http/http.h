@@ -143,6 +143,9 @@ int auth_check(struct http_request *req, struct rb_error *err);
 
 /* routes.c — dispatch one request; always fills *res. */
 void routes_dispatch(struct http_request *req, struct http_response *res);
+/* routes_needs_token — whether `path` needs a Bearer token (SCIM; unknown paths too; not the
+ * console, whose forms carry a session): a body to such a path is refused on its headers. */
+bool routes_needs_token(const char *path);
 /* routes_is_cheap — /healthz, /readyz, /metrics: answered on the HTTP event threads. */
 bool routes_is_cheap(const char *path);
 

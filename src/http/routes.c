@@ -95,6 +95,20 @@ static const struct route routes[] = {
     {SCIM "/.search", true, HTTP_POST, true, "search", resources_search_root},
 };
 
+static bool routes_match(const struct route *r, const char *path, const char **subpath);
+
+bool
+routes_needs_token(const char *path)
+{
+	const char *subpath;
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (routes_match(&routes[i], path, &subpath))
+			return routes[i].auth;
+	return true; /* no such endpoint: nothing to upload to either */
+}
+
 bool
 routes_is_cheap(const char *path)
 {

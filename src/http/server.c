@@ -10,9 +10,11 @@
  * tenant/source.
  *
  * Under abuse (issue 15):
- *   - a request with a body is authenticated on its headers, before any
- *     body byte is stored: without a valid token it is answered 401 at
- *     once and the connection closes (the body is never read); the
+ *   - a request with a body to a route that takes a Bearer token (SCIM,
+ *     and unknown paths; not the console, whose forms carry a session) is
+ *     authenticated on its headers, before any body byte is stored:
+ *     without a valid token it is answered 401 at once and the connection
+ *     closes (the body is never read); the
  *     console's form posts (/console/…, session cookie + CSRF token) are
  *     the exception;
  *   - every connection is tracked (MHD_OPTION_NOTIFY_CONNECTION); a
@@ -282,7 +284,7 @@ server_first_checks(struct http_server *srv, struct MHD_Connection *c, const cha
 		st->early = 400;
 		return;
 	}
-	if (!server_has_body(c))
+	if (!server_has_body(c) || !routes_needs_token(url))
 		return;
 	/*
 	 * The console's forms carry no token: they are checked by session cookie
