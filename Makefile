@@ -45,7 +45,7 @@ build/config.mk: Makefile scripts/install-deps
 	  || { echo "make: pkg-config could not find $(PKGS) after scripts/install-deps" >&2; exit 1; }
 	@mv $@.tmp $@
 
-BASE_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc $(WARN) $(PKG_CFLAGS)
+BASE_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc -Ibuild $(WARN) $(PKG_CFLAGS)
 LIBS = $(PKG_LIBS) -lldap -llber -lpthread -lm
 
 ifeq ($(SANITIZE),1)
@@ -58,11 +58,13 @@ endif
 
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 
-# `rosterbridge --version`, `rosterctl version` and rosterctl's User-Agent.
+# `rosterbridge --version`, rosterbridge_build_info, `rosterctl version` and
+# rosterctl's User-Agent.
 VERSION ?= 0.1.0
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null)
 RB_VERSION_STR := $(VERSION)$(if $(GIT_REV), (git $(GIT_REV)))
-$(BUILD)/src/main.o $(BUILD)/src/cli/main.o $(BUILD)/src/cli/client.o: \
+$(BUILD)/src/main.o $(BUILD)/src/cli/main.o $(BUILD)/src/cli/client.o \
+$(BUILD)/src/http/metrics.o: \
   CFLAGS_ALL += '-DRB_VERSION="$(RB_VERSION_STR)"'
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 
@@ -97,6 +99,13 @@ deps:
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+# The names of schema/rosterbridge.schema's definitions, for dir/check.c's
+# "is the directory's schema as new as this binary" (generated: never stale).
+build/gen/schema_names.h: schema/rosterbridge.schema
+	@mkdir -p $(dir $@)
+	@perl -ne 'if (/^(attributetype|objectclass)\b/i) { $$k = lc $$1 } if ($$k && /NAME\s+\x27([^\x27]+)\x27/) { push @{$$n{$$k}}, "\"$$1\""; $$k = undef } END { print "/* generated from schema/rosterbridge.schema by the Makefile */\n#define SCHEMA_ATTRIBUTE_NAMES ", join(", ", @{$$n{attributetype}}), "\n#define SCHEMA_CLASS_NAMES ", join(", ", @{$$n{objectclass}}), "\n" }' $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/src/dir/check.o: build/gen/schema_names.h
 
 $(BUILD)/librosterbridge.a: $(CORE_OBJS)
 	@rm -f $@
@@ -151,7 +160,7 @@ format:
 format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
-lint:
+lint: build/gen/schema_names.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem --inline-suppr -D__GNUC__ \
 	  --include=/usr/include/jansson.h --include=/usr/include/x86_64-linux-gnu/sys/queue.h \

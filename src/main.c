@@ -5,6 +5,10 @@
  *   rosterbridge -n -f FILE     check FILE and exit (0 if good)
  *   rosterbridge -H TOKEN       print the `token sha256:…` hash of TOKEN
  *   rosterbridge --version      print the version
+ *   rosterbridge -f FILE --check-directory [--config-uri URI]
+ *                               check the live directory against what the
+ *                               bridge needs (dir/check.c); exit 0 if good,
+ *                               1 if anything is missing, 2 if unreachable
  *
  * SIGHUP: reload the configuration file. A file that fails the check is
  * refused (logged with file:line) and the running one stays; a good one
@@ -16,6 +20,7 @@
  *
  * SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.
  */
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +43,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: rosterbridge [-n] -f CONFIG\n"
+	                "       rosterbridge -f CONFIG --check-directory [--config-uri ldapi:///]\n"
 	                "       rosterbridge -H TOKEN   (print the hash line for a token)\n"
 	                "       rosterbridge --version\n");
 	exit(2);
@@ -130,6 +136,52 @@ main_reload(struct app *app, struct config *cur, const char *path, struct retire
 	return cfg;
 }
 
+/* --check-directory: the report on stdout; 0 all good, 1 something missing, 2 unreachable. */
+static int
+main_check_directory(struct config *cfg, const char *config_uri)
+{
+	struct pool *pool = pool_create(cfg, 1);
+	int problems;
+
+	if (pool == NULL) {
+		config_free(cfg);
+		return 2;
+	}
+	problems = dir_check(cfg, pool, config_uri, stdout);
+	printf("%s\n", problems == 0  ? "the directory has what rosterbridge needs"
+	               : problems < 0 ? "the directory could not be reached"
+	                              : "the directory lacks what is marked MISSING above");
+	pool_destroy(pool);
+	config_free(cfg);
+	return problems == 0 ? 0 : problems < 0 ? 2 : 1;
+}
+
+/*
+ * At start: the checks over the service account, each problem a warning;
+ * on a connection of their own (a pool of one, closed after), never one
+ * of the SCIM workers' slots.
+ */
+static void
+main_warn_directory(const struct config *cfg)
+{
+	struct pool *pool = pool_create(cfg, 1);
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f = pool != NULL ? open_memstream(&buf, &len) : NULL;
+
+	if (f == NULL) {
+		pool_destroy(pool);
+		return;
+	}
+	dir_check(cfg, pool, NULL, f);
+	fclose(f);
+	pool_destroy(pool);
+	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, "MISSING", 7) || !strncmp(line, "         fix:", 13))
+			log_warnx("directory check: %s (rosterbridge --check-directory)", line);
+	free(buf);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -140,14 +192,23 @@ main(int argc, char **argv)
 	struct rb_error err;
 	sigset_t set;
 	struct retired *retired = NULL;
-	int ch, sig, check_only = 0, status = 1;
+	int ch, sig, check_only = 0, check_directory = 0, status = 1;
+	const char *config_uri = NULL;
+	static const struct option longopts[] = {
+	    {"version", no_argument, NULL, 'V'},
+	    {"check-directory", no_argument, NULL, 'C'},
+	    {"config-uri", required_argument, NULL, 'U'},
+	    {NULL, 0, NULL, 0},
+	};
 
-	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
-		printf("rosterbridge %s\n", RB_VERSION);
-		return 0;
-	}
-	while ((ch = getopt(argc, argv, "f:nH:V")) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:nH:V", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'C':
+			check_directory = 1;
+			break;
+		case 'U':
+			config_uri = optarg;
+			break;
 		case 'f':
 			path = optarg;
 			break;
@@ -183,6 +244,8 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return 0;
 	}
+	if (check_directory)
+		return main_check_directory(cfg, config_uri);
 	log_init(main_log_level(cfg->log_level));
 
 	/* Block the stop signals in every thread; the main thread waits for them. */
@@ -215,6 +278,8 @@ main(int argc, char **argv)
 	         cfg->ntenants);
 	if (pool_ping(app.pool, &err) < 0)
 		log_warnx("directory not reachable yet (%s); will retry per request", err.detail);
+	else
+		main_warn_directory(cfg);
 
 	notify_send("READY=1\nSTATUS=listening");
 

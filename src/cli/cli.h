@@ -126,6 +126,9 @@ int client_request(struct cli *c, const char *method, const char *path, const js
  * NULL with *err.
  */
 json_t *client_list(struct cli *c, const char *endpoint, const char *filter, struct rb_error *err);
+/* client_list_q — client_list with more query parameters (`query`, already encoded). */
+json_t *client_list_q(struct cli *c, const char *endpoint, const char *filter, const char *query,
+                      struct rb_error *err);
 /*
  * client_find — the one resource of `endpoint` named by `key`: an id, or
  * else the value of `attr` ("userName", "externalId", "displayName"…)

@@ -263,6 +263,13 @@ client_filter_eq(const char *attr, const char *value)
 json_t *
 client_list(struct cli *c, const char *endpoint, const char *filter, struct rb_error *err)
 {
+	return client_list_q(c, endpoint, filter, NULL, err);
+}
+
+json_t *
+client_list_q(struct cli *c, const char *endpoint, const char *filter, const char *query,
+              struct rb_error *err)
+{
 	json_t *all = json_array();
 	char *fq = NULL;
 	long start = 1;
@@ -285,6 +292,8 @@ client_list(struct cli *c, const char *endpoint, const char *filter, struct rb_e
 		strbuf_addf(&path, "/%s?startIndex=%ld&count=%d", endpoint, start, CLIENT_PAGE);
 		if (fq != NULL)
 			strbuf_addf(&path, "&filter=%s", fq);
+		if (query != NULL)
+			strbuf_addf(&path, "&%s", query);
 		rc = path.failed ? error_set(err, CLI_ERR_CONFIG, NULL, "out of memory")
 		                 : client_request(c, "GET", path.s, NULL, &page, err);
 		free(path.s);

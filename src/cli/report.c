@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "lib/rfc3339.h"
 #include "lib/strbuf.h"
 
 static const char report_help[] =
@@ -37,20 +38,13 @@ static const char report_help[] =
     "whose record has not changed in N days (meta.lastModified). Sign-ins are not\n"
     "recorded by the daemon, so they are not part of the measure.\n";
 
-/* Seconds since the epoch of an RFC 3339 UTC timestamp "YYYY-MM-DDTHH:MM:SSZ"; -1 if not. */
+/* Seconds since the epoch of an RFC 3339 date-time (lib/rfc3339, the one parser); -1 if not. */
 static long long
 report_time(const char *s)
 {
-	struct tm tm;
-	int n = 0;
+	struct rfc3339_instant t;
 
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (long long)timegm(&tm);
+	return rfc3339_parse(s, strlen(s), &t) ? (long long)t.sec : -1;
 }
 
 static bool

@@ -20,8 +20,9 @@ static const char schools_help[] =
     "SCHOOL is an id, a SIS externalId or a name. A school belongs to the source\n"
     "that created it: others may read it, not change it.\n";
 
-static const char groups_help[] = "usage: rosterctl groups list\n"
-                                  "       rosterctl groups show GROUP   (id or displayName)\n";
+static const char groups_help[] =
+    "usage: rosterctl groups list                 (name, the grant of a role group, id)\n"
+    "       rosterctl groups show GROUP           (id or displayName; with its members)\n";
 
 static const char *const school_cols[] = {"name", "externalId", "region", "active", "id"};
 
@@ -215,10 +216,10 @@ schools_main(struct cli *c, int argc, char **argv)
 	return cli_usage_error("schools", "unknown schools verb '%s'", argv[1]);
 }
 
-static const char *const group_cols[] = {"displayName", "members", "roleGrant", "id"};
+static const char *const group_cols[] = {"displayName", "roleGrant", "id"};
 
 static json_t *
-groups_row(const json_t *g)
+groups_row(const json_t *g, bool with_members)
 {
 	json_t *ext =
 	    json_get_ci(g, "urn:rosterbridge:params:scim:schemas:extension:admin:2.0:Group");
@@ -232,6 +233,8 @@ groups_row(const json_t *g)
 		                                                           : "");
 	else
 		role[0] = '\0';
+	if (!with_members)
+		return json_pack("[s,s,s]", json_str(g, "displayName"), role, json_str(g, "id"));
 	return json_pack("[s,s,s,s]", json_str(g, "displayName"), members, role, json_str(g, "id"));
 }
 
@@ -268,7 +271,7 @@ groups_main(struct cli *c, int argc, char **argv)
 		g = client_find(c, "Groups", "displayName", argv[2], &err);
 		if (g == NULL)
 			return cli_fail(&err);
-		row = groups_row(g);
+		row = groups_row(g, true);
 		json_array_foreach(json_get_ci(g, "members"), i, m) strbuf_addf(
 		    &b, "%s%s", b.len ? ", " : "",
 		    *json_str(m, "display") ? json_str(m, "display") : json_str(m, "value"));
@@ -280,12 +283,13 @@ groups_main(struct cli *c, int argc, char **argv)
 		json_decref(g);
 		return CLI_OK;
 	}
-	list = client_list(c, "Groups", NULL, &err);
+	/* Members are not read: a group may have tens of thousands (`groups show` lists them). */
+	list = client_list_q(c, "Groups", NULL, "excludedAttributes=members", &err);
 	if (list == NULL)
 		return cli_fail(&err);
 	rows = json_array();
-	json_array_foreach(list, i, g) json_array_append_new(rows, groups_row(g));
-	output_rows(c, group_cols, 4, rows, list);
+	json_array_foreach(list, i, g) json_array_append_new(rows, groups_row(g, false));
+	output_rows(c, group_cols, 3, rows, list);
 	json_decref(rows);
 	json_decref(list);
 	return CLI_OK;

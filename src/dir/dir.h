@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "dir/pool.h"
 #include "engine/filter.h"
@@ -139,5 +140,16 @@ char *dir_precondition(const char *if_match, const char *if_none_match);
 
 /* dir_id_valid — true if `id` looks like an entryUUID (so it can be looked up at all). */
 bool dir_id_valid(const char *id);
+
+/*
+ * dir_check — check the live directory against what the bridge needs
+ * (dir/check.c): over `pool` (borrowed; the service account) the schema,
+ * the server's controls, the tenants and anonymous access; with
+ * `config_uri` (may be NULL) also cn=config through SASL EXTERNAL: options,
+ * overlays, indexes, access rules. One line per check to `out`. Returns the
+ * number of problems (0: all good), or -1 when the directory cannot be
+ * reached.
+ */
+int dir_check(const struct config *cfg, struct pool *pool, const char *config_uri, FILE *out);
 
 #endif /* RB_DIR_H */

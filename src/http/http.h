@@ -195,8 +195,9 @@ void resources_search_root(struct http_request *req, struct http_response *res);
 /* metrics.c */
 struct metrics *metrics_create(void);
 void metrics_destroy(struct metrics *m);
-/* metrics_observe — count one request of `route` answered `status` in `seconds`. */
-void metrics_observe(struct metrics *m, const char *route, int status, double seconds);
+/* metrics_observe — count one request of `route` and `method` answered `status` in `seconds`. */
+void metrics_observe(struct metrics *m, const char *route, enum http_method method, int status,
+                     double seconds);
 /*
  * metrics_unknown_attribute — count one unknown attribute ignored for
  * (tenant, source) (rosterbridge_unknown_attributes_total). Returns 1 the

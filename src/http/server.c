@@ -351,7 +351,8 @@ answer:
 	st->answered = true;
 	response_header(&res, "X-Request-Id", req.request_id);
 	ret = server_queue(c, &res);
-	metrics_observe(srv->app->metrics, req.route, res.status, server_elapsed(&st->start));
+	metrics_observe(srv->app->metrics, req.route, req.method, res.status,
+	                server_elapsed(&st->start));
 	server_log(&req, res.status, server_elapsed(&st->start));
 	response_clear(&res);
 	return ret;

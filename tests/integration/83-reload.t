@@ -25,6 +25,7 @@ my $tmp = tempdir(CLEANUP => 1);
 my ($rc, $out) = RBTest::_run([$bin, '--version']);
 is($rc, 0, '--version exits 0');
 like($out, qr/^rosterbridge \d+\.\d+\.\d+/, '--version prints the version');
+my ($version) = $out =~ /^rosterbridge (.+)$/m;
 
 # --- files others may read -----------------------------------------------------
 sub write_file {
@@ -164,6 +165,21 @@ ok(wait_log(qr/reload refused, the running configuration stays: .*test\.conf:${\
    'a bad file is refused, naming file:line');
 is($bridge->req(GET => '/Users', token => $newtok)->{status}, 200, '... and the running tokens still work');
 ok(kill(0, $bridge->{pid}), '... and the daemon is still running');
+
+# /metrics: build_info, process_*, latency by route and method.
+my $m = $bridge->req(GET => '/metrics')->{content};
+like($m, qr/^rosterbridge_build_info\{version="\Q$version\E"\} 1$/m, 'metrics: build_info carries --version');
+like($m, qr/^process_cpu_seconds_total \d+(\.\d+)?$/m, 'metrics: process_cpu_seconds_total');
+ok(($m =~ /^process_resident_memory_bytes (\d+)$/m)[0] > 1_000_000, 'metrics: process_resident_memory_bytes');
+ok(($m =~ /^process_open_fds (\d+)$/m)[0] >= 3, 'metrics: process_open_fds');
+like($m, qr/^process_max_fds \d+$/m, 'metrics: process_max_fds');
+ok(abs((($m =~ /^process_start_time_seconds ([\d.]+)$/m)[0] // 0) - time) < 3600, 'metrics: process_start_time_seconds');
+my ($posts) = $m =~ /^rosterbridge_http_route_duration_seconds_count\{route="users",method="POST"\} (\d+)$/m;
+ok(defined $posts && $posts >= 9, 'metrics: latency of POST /Users counted by route and method') or diag $posts;
+my ($gets) = $m =~ /^rosterbridge_http_route_duration_seconds_count\{route="users",method="GET"\} (\d+)$/m;
+ok(defined $gets && $gets >= 3, '... apart from GET /Users');
+like($m, qr/^rosterbridge_http_route_duration_seconds_bucket\{route="users",method="POST",le="\+Inf"\} \Q$posts\E$/m,
+     '... a histogram whose +Inf bucket is its count');
 
 $bridge->stop;
 is($bridge->{exit}, 0, 'SIGTERM: clean exit');
