@@ -198,6 +198,9 @@ install: all
 	install -m 0755 $(BUILD)/rosterctl $(DESTDIR)$(BINDIR)/rosterctl
 	install -m 0644 schema/rosterbridge.schema schema/rosterbridge.ldif $(DESTDIR)$(DATADIR)/schema/
 	install -m 0644 conf/rosterbridge.conf.example $(DESTDIR)$(DATADIR)/conf/
+	install -d $(DESTDIR)$(DATADIR)/conf/directory $(DESTDIR)$(DATADIR)/scripts
+	install -m 0644 conf/directory/*.ldif $(DESTDIR)$(DATADIR)/conf/directory/
+	install -m 0755 scripts/directory-kit $(DESTDIR)$(DATADIR)/scripts/directory-kit
 	install -m 0644 man/rosterctl.1 $(DESTDIR)$(MANDIR)/man1/rosterctl.1
 	install -m 0644 man/rosterbridge.conf.5 $(DESTDIR)$(MANDIR)/man5/rosterbridge.conf.5
 	install -m 0644 man/rosterbridge.8 $(DESTDIR)$(MANDIR)/man8/rosterbridge.8
