@@ -63,9 +63,19 @@ CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 VERSION ?= 0.1.0
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null)
 RB_VERSION_STR := $(VERSION)$(if $(GIT_REV), (git $(GIT_REV)))
-$(BUILD)/src/main.o $(BUILD)/src/cli/main.o $(BUILD)/src/cli/client.o \
-$(BUILD)/src/http/metrics.o: \
-  CFLAGS_ALL += '-DRB_VERSION="$(RB_VERSION_STR)"'
+VERSIONED_OBJS := $(BUILD)/src/main.o $(BUILD)/src/cli/main.o $(BUILD)/src/cli/client.o \
+                  $(BUILD)/src/http/metrics.o
+$(VERSIONED_OBJS): CFLAGS_ALL += '-DRB_VERSION="$(RB_VERSION_STR)"'
+# Rewritten only when the version string changes, so the objects that
+# carry it are rebuilt then (and only then).
+$(VERSIONED_OBJS): $(BUILD)/version.stamp
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(RB_VERSION_STR)' | cmp -s - $@ || echo '$(RB_VERSION_STR)' > $@
+.PHONY: FORCE
+FORCE:
+# rosterctl tenant create names the installed directory kit.
+$(BUILD)/src/cli/tenant.o: CFLAGS_ALL += '-DRB_KIT_SCRIPT="$(PREFIX)/share/rosterbridge/scripts/directory-kit"'
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 
 # Layers, one folder each: lib (error, log) → engine (pure SCIM, no I/O)
@@ -84,7 +94,7 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all run run-cluster stop-cluster stop check unit integration fuzz fuzz-build fuzz-smoke bench format \
+.PHONY: all run run-cluster stop-cluster bench-cluster stop check unit integration fuzz fuzz-build fuzz-smoke bench format \
         format-check lint install uninstall clean deps
 
 all: $(BUILD)/rosterbridge $(BUILD)/rosterctl
@@ -177,7 +187,8 @@ lint: build/gen/schema_names.h
 # rosterctl, the man pages, the systemd unit and sysusers.d entry (the
 # dedicated user `rosterbridge`), SYSCONFDIR/rosterbridge/ with the example
 # configuration (also as rosterbridge.conf, mode 0640, when there is none
-# yet), and the schema. Without DESTDIR, as root, it also creates the user
+# yet), the schema and the directory kit (DATADIR/conf/directory/*.ldif and
+# DATADIR/scripts/directory-kit, which finds the LDIF beside it). Without DESTDIR, as root, it also creates the user
 # (systemd-sysusers). `make uninstall` removes all of it except a
 # configuration that differs from the example (the operator's tokens).
 BINDIR      ?= $(PREFIX)/bin
@@ -269,3 +280,8 @@ run-cluster: deps all
 
 stop-cluster:
 	@scripts/cluster stop $${RB_VAR:-var}/cluster
+
+# One bridge on one slapd vs two bridges on two providers, as ratios (bench/cluster).
+bench-cluster: deps
+	@$(MAKE) --no-print-directory BUILD=build/release OPT=-O2 all build/bench/httpbench
+	@bench/cluster

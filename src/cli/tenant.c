@@ -12,7 +12,10 @@
  *   rosterctl tenant create lincoln --suffix dc=district,dc=example > t.ldif
  *   ldapadd -x -D cn=admin,dc=district,dc=example -W -f t.ldif
  *
- * and then the `tenant NAME` line for the daemon's configuration.
+ * then the directory kit's access rule and limits for the new reader
+ * (`directory-kit --tenant NAME SUFFIX | ldapmodify -Y EXTERNAL -H
+ * ldapi:///`; conf/directory/tenant.ldif), and the `tenant NAME` line for
+ * the daemon's configuration.
  */
 #include <fcntl.h>
 #include <gnutls/crypto.h>
@@ -24,6 +27,10 @@
 #include "cli/cli.h"
 #include "lib/strbuf.h"
 #include "lib/token.h"
+
+#ifndef RB_KIT_SCRIPT
+#define RB_KIT_SCRIPT "scripts/directory-kit"
+#endif
 
 static const char tenant_help[] =
     "usage: rosterctl tenant create NAME [--partnership] [--display-name TEXT]\n"
@@ -148,7 +155,14 @@ tenant_main(struct cli *c, int argc, char **argv)
 	else
 		fprintf(stderr, "reader account cn=reader,o=%s,%s, password in %s\n", name, suffix,
 		        pwfile);
-	fprintf(stderr, "configuration line for the daemon: tenant %s\n", name);
+	fprintf(stderr,
+	        "next, as root on the directory's host:\n"
+	        "  ldapadd -x -D <the directory admin> -W -f <this LDIF>\n"
+	        "  %s --tenant %s %s | ldapmodify -Y EXTERNAL -H ldapi:///\n"
+	        "    (the directory kit: the reader's access rule and limits)\n"
+	        "  echo 'tenant %s' >> /etc/rosterbridge/rosterbridge.conf && systemctl reload "
+	        "rosterbridge\n",
+	        RB_KIT_SCRIPT, name, suffix, name);
 	gnutls_memset(pw, 0, sizeof(pw));
 	return CLI_OK;
 }

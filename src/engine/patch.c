@@ -37,6 +37,19 @@
  *     employeeNumber"), or an extension URN whose value is an object of
  *     that extension's attributes; each key is applied as add with that
  *     path. Likewise replace. A "schemas" key is ignored.
+ *   - A path that is a schema URN alone (the enterprise or admin extension,
+ *     as several clients send it) addresses that extension's object:
+ *     add/replace apply each member of the object value as a path-less
+ *     value would; remove unassigns every writable attribute of it (for
+ *     the admin extension, the calling source's grant). The core schema's
+ *     URN takes add/replace as a path-less op; removing it is noTarget.
+ *   - Unknown attributes (validate.h, struct validate_opts): a path-less
+ *     key, a path or an extension member naming an attribute the schema
+ *     does not have, and unknown sub-attributes inside values, are
+ *     ignored (a no-op, listed in opts->ignored) when opts is lenient;
+ *     strict (or no opts): 400 invalidPath for a path or key, 400
+ *     invalidSyntax for a sub-attribute inside a value. A path that is
+ *     malformed (not just unknown) is 400 invalidPath in both modes.
  *   - add A (multi-valued): each new element is appended unless the same
  *     value is present, in which case the new element's sub-attributes are
  *     merged into it (§3.5.2.1: an existing value "SHOULD" not change the

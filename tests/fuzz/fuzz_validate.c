@@ -66,6 +66,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			json_decref(again);
 			json_decref(out);
 		}
+		/* Lenient: unknown attributes ignored, and what is left validates strictly. */
+		{
+			struct validate_opts lenient = {false, json_array()};
+
+			error_clear(&err);
+			out = validate_resource(rts[i], in, VALIDATE_CREATE, &lenient, &err);
+			if (out == NULL && !error_is_set(&err))
+				abort();
+			if (out != NULL) {
+				error_clear(&err);
+				again =
+				    validate_resource(rts[i], out, VALIDATE_REPLACE, NULL, &err);
+				if (again == NULL || !json_equal(again, out))
+					abort(); /* nothing unknown is left */
+				json_decref(again);
+			}
+			json_decref(out);
+			json_decref(lenient.ignored);
+		}
 		if (json_is_object(in))
 			fuzz_values(rts[i], in);
 	}

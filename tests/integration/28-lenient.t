@@ -239,6 +239,24 @@ $e = person('Case@Example.org');
 ok(!exists $e->{departmentNumber} && !exists $e->{manager} && !exists $e->{employeeNumber},
     'LDAP: departmentNumber, manager, employeeNumber removed');
 
+# ---- group members in any case (Entra sends "Members", "Value") -----------------
+$r = $b->req(POST => '/Groups', token => 'demo-entra', json => {
+    Schemas => [$GROUP], DisplayName => 'Case Members', Members => [{ Value => $boss }] });
+is($r->{status}, 201, 'group with Members/Value: 201') or diag explain $r->{json};
+my $cg = $r->{json}{id};
+$r = $b->req(GET => "/Groups/$cg", token => 'demo-entra');
+is_deeply([map { $_->{value} } @{ $r->{json}{members} // [] }], [$boss], 'the member is stored');
+$r = $b->req(PATCH => "/Groups/$cg", token => 'demo-entra', json => patch_body(
+    { op => 'Add', path => 'MEMBERS', value => [{ VALUE => $rid }] }));
+ok($r->{status} == 204 || $r->{status} == 200, 'PATCH add MEMBERS with VALUE') or diag explain $r->{json};
+$r = $b->req(PATCH => "/Groups/$cg", token => 'demo-entra', json => patch_body(
+    { op => 'Remove', path => "Members[Value eq \"$boss\"]" }));
+ok($r->{status} == 204 || $r->{status} == 200, 'PATCH remove Members[Value eq …]') or diag explain $r->{json};
+$r = $b->req(GET => "/Groups/$cg", token => 'demo-entra');
+is_deeply([map { $_->{value} } @{ $r->{json}{members} // [] }], [$rid], 'members: the added one stays, the removed one is gone');
+my ($ge) = RBTest::ldapsearch($dir, base => "ou=groups,o=demo,$dir->{suffix}", filter => '(cn=Case Members)', attrs => ['member']);
+is_deeply([map { lc } @{ $ge->[0]{member} // [] }], [lc person('report@example.org')->{dn}], 'LDAP: member');
+
 # ---- strict_attributes yes: 400 invalidSyntax, as before ---------------------------
 my $s = RBBridge->start($dir, extra_conf => "strict_attributes yes\n");
 $r = $s->req(POST => '/Users', token => 'demo-clever', json => {

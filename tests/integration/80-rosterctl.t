@@ -283,5 +283,18 @@ is($wrc, 0, 'the new reader binds with the printed password') or diag $who;
 my ($t) = RBTest::ldapsearch($dir, base => "o=lakeside,$dir->{suffix}", scope => 'base',
                              attrs => ['rbTenantKind'], as => 'admin');
 is($t->[0]{rbTenantKind}[0], 'partnership', 'the tenant is a partnership');
+like($err, qr{directory-kit --tenant lakeside \Q$dir->{suffix}\E \| ldapmodify -Y EXTERNAL -H ldapi:///},
+     'tenant create names the directory kit\'s step for the reader');
+my ($rrc, $rout) = RBTest::ldapsearch($dir, base => "o=lakeside,$dir->{suffix}",
+                                      dn => "cn=reader,o=lakeside,$dir->{suffix}", pw => $pw);
+is(scalar @$rrc, 0, 'before the kit\'s rule, the new reader reads nothing of its tenant');
+my ($kit_rc, $kit) = RBTest::_run([RBTest::srcdir() . '/scripts/directory-kit', '--tenant', 'lakeside',
+                                   $dir->{suffix}]);
+my ($mrc, $mout, $merr) = RBTest::_run(['ldapmodify', '-Q', '-Y', 'EXTERNAL', '-H', $dir->{env}{LDAPI_URI}],
+                                       stdin => $kit);
+is($mrc, 0, 'the kit\'s tenant rule applied over ldapi') or diag "$mout$merr";
+($rrc) = RBTest::ldapsearch($dir, base => "o=lakeside,$dir->{suffix}",
+                            dn => "cn=reader,o=lakeside,$dir->{suffix}", pw => $pw);
+is(scalar @$rrc, 6, '... then the reader reads its tenant (o=, four ou=, itself)');
 
 done_testing();

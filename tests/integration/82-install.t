@@ -40,6 +40,9 @@ my %want = (
     'usr/local/share/rosterbridge/conf/directory/tenant.ldif' => 0644,
     'usr/local/share/rosterbridge/scripts/directory-kit' => 0755,
     'etc/rosterbridge/rosterbridge.conf.example'     => 0644,
+    'usr/local/share/rosterbridge/conf/directory/tenant.ldif' => 0644,
+    'usr/local/share/rosterbridge/conf/directory/30-database.ldif' => 0644,
+    'usr/local/share/rosterbridge/scripts/directory-kit' => 0755,
     'etc/rosterbridge/rosterbridge.conf'             => 0640,
 );
 for my $f (sort keys %want) {
@@ -56,6 +59,12 @@ like($out, qr/^olcAccess: \{3\}to dn\.subtree="dc=district,dc=example"/m, 'the i
 like($out, qr/^rosterbridge \d+\.\d+\.\d+/, 'rosterbridge --version');
 ($rc, $out) = RBTest::_run(["$dest/usr/local/bin/rosterctl", '--version']);
 like($out, qr/^rosterctl \d+\.\d+\.\d+/, 'rosterctl --version');
+
+# The installed directory kit finds its LDIF.
+($rc, $out, $err) = RBTest::_run(["$dest/usr/local/share/rosterbridge/scripts/directory-kit", '--tenant',
+                                  'north', 'dc=district,dc=example']);
+is($rc, 0, 'the installed directory-kit runs') or diag $err;
+like($out, qr/^olcAccess: \{4\}to dn\.subtree="o=north,dc=district,dc=example"/m, '... and fills in its tenant rule');
 
 # The man pages render without a warning.
 for my $m (qw(man8/rosterbridge.8 man5/rosterbridge.conf.5 man1/rosterctl.1)) {
