@@ -36,9 +36,6 @@ my %want = (
     'usr/local/share/rosterbridge/schema/rosterbridge.schema' => 0644,
     'usr/local/share/rosterbridge/schema/rosterbridge.ldif'   => 0644,
     'usr/local/share/rosterbridge/conf/rosterbridge.conf.example' => 0644,
-    'usr/local/share/rosterbridge/conf/directory/30-database.ldif' => 0644,
-    'usr/local/share/rosterbridge/conf/directory/tenant.ldif' => 0644,
-    'usr/local/share/rosterbridge/scripts/directory-kit' => 0755,
     'etc/rosterbridge/rosterbridge.conf.example'     => 0644,
     'usr/local/share/rosterbridge/conf/directory/tenant.ldif' => 0644,
     'usr/local/share/rosterbridge/conf/directory/30-database.ldif' => 0644,
@@ -53,8 +50,6 @@ for my $f (sort keys %want) {
 is(sprintf('%04o', (stat "$dest/etc/rosterbridge")[2] & 07777), '0750', '/etc/rosterbridge is 0750');
 
 # The installed programs run.
-($rc, $out) = RBTest::_run(["$dest/usr/local/share/rosterbridge/scripts/directory-kit", 'dc=district,dc=example']);
-like($out, qr/^olcAccess: \{3\}to dn\.subtree="dc=district,dc=example"/m, 'the installed directory kit prints its LDIF');
 ($rc, $out) = RBTest::_run(["$dest/usr/local/sbin/rosterbridge", '--version']);
 like($out, qr/^rosterbridge \d+\.\d+\.\d+/, 'rosterbridge --version');
 ($rc, $out) = RBTest::_run(["$dest/usr/local/bin/rosterctl", '--version']);
