@@ -85,7 +85,10 @@ ENGINE_SRCS := $(sort $(wildcard src/engine/*.c))
 DIR_SRCS    := $(sort $(wildcard src/dir/*.c))
 HTTP_SRCS   := $(sort $(wildcard src/http/*.c))
 CLI_SRCS    := $(sort $(wildcard src/cli/*.c))
-CORE_SRCS   := $(LIB_SRCS) $(ENGINE_SRCS) $(DIR_SRCS) $(HTTP_SRCS)
+# Beside http/: the web console and the invitation mail sender (issue 13).
+CONSOLE_SRCS := $(sort $(wildcard src/console/*.c))
+MAIL_SRCS   := $(sort $(wildcard src/mail/*.c))
+CORE_SRCS   := $(LIB_SRCS) $(ENGINE_SRCS) $(DIR_SRCS) $(HTTP_SRCS) $(CONSOLE_SRCS) $(MAIL_SRCS)
 CORE_OBJS   := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))

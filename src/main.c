@@ -20,6 +20,7 @@
  *
  * SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.
  */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,12 +29,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "console/console.h"
 #include "dir/dir.h"
 #include "dir/pool.h"
 #include "http/http.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/notify.h"
+#include "mail/mail.h"
 
 #ifndef RB_VERSION
 #define RB_VERSION "0.0.0-dev"
@@ -188,6 +191,8 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	struct config *cfg = NULL;
 	struct http_server *srv = NULL;
+	struct pool *mail_pool = NULL;
+	struct dir *mail_dir = NULL;
 	struct app app;
 	struct rb_error err;
 	sigset_t set;
@@ -265,6 +270,22 @@ main(int argc, char **argv)
 		log_error("out of memory");
 		goto done;
 	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("libcurl could not start");
+		goto done;
+	}
+	app.console = console_handle;
+	/*
+	 * The mail sender has a directory connection of its own: it never takes
+	 * an HTTP worker's slot, and /metrics and /readyz speak of the SCIM pool.
+	 */
+	mail_pool = pool_create(cfg, 1);
+	mail_dir = mail_pool ? dir_create(cfg, mail_pool) : NULL;
+	app.outbox = mail_dir ? mail_outbox_start(cfg, mail_dir) : NULL;
+	if (app.outbox == NULL) {
+		log_error("cannot start the mail sender");
+		goto done;
+	}
 	srv = server_start(&app, &err);
 	if (srv == NULL) {
 		log_error("%s", err.detail);
@@ -295,6 +316,9 @@ main(int argc, char **argv)
 	status = 0;
 done:
 	server_stop(srv);
+	mail_outbox_stop(app.outbox);
+	dir_destroy(mail_dir);
+	pool_destroy(mail_pool);
 	dir_destroy(app.dir);
 	pool_destroy(app.pool);
 	metrics_destroy(app.metrics);
@@ -305,5 +329,6 @@ done:
 		free(retired);
 		retired = next;
 	}
+	curl_global_cleanup();
 	return status;
 }

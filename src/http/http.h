@@ -29,6 +29,9 @@
 
 struct metrics;
 struct dir;
+struct mail_outbox;
+struct http_request;
+struct http_response;
 
 /* Process-wide state the handlers need; borrowed by every request. */
 struct app {
@@ -42,6 +45,10 @@ struct app {
 	struct pool *pool;
 	struct metrics *metrics;
 	struct dir *dir; /* the directory mapping layer (dir/dir.h) */
+	/* The web console's handler (console/console.h), set by main.c so that http/ does
+	 * not depend on console/ (which uses http/); NULL: /console answers 404. */
+	void (*console)(struct http_request *req, struct http_response *res);
+	struct mail_outbox *outbox; /* the invitation sender (mail/mail.h), or NULL */
 };
 
 enum http_method {

@@ -64,6 +64,17 @@ routes_metrics(struct http_request *req, struct http_response *res)
 	res->text_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
+/* /console/… — the web console, a handler main.c plugs in (http/ does not include it). */
+static void
+routes_console(struct http_request *req, struct http_response *res)
+{
+	if (req->app->console == NULL) {
+		response_errorf(res, 404, NULL, "no such endpoint: %s", req->path);
+		return;
+	}
+	req->app->console(req, res);
+}
+
 #define SCIM "/scim/v2"
 #define READ (HTTP_GET | HTTP_HEAD)
 #define ALL (HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
@@ -72,6 +83,7 @@ static const struct route routes[] = {
     {"/healthz", true, READ, false, "healthz", routes_healthz},
     {"/readyz", true, READ, false, "readyz", routes_readyz},
     {"/metrics", true, READ, false, "metrics", routes_metrics},
+    {"/console", false, READ | HTTP_POST, false, "console", routes_console},
     {SCIM "/ServiceProviderConfig", true, READ, true, "discovery",
      discovery_service_provider_config},
     {SCIM "/ResourceTypes", false, READ, true, "discovery", discovery_resource_types},

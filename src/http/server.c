@@ -12,7 +12,9 @@
  * Under abuse (issue 15):
  *   - a request with a body is authenticated on its headers, before any
  *     body byte is stored: without a valid token it is answered 401 at
- *     once and the connection closes (the body is never read);
+ *     once and the connection closes (the body is never read); the
+ *     console's form posts (/console/…, session cookie + CSRF token) are
+ *     the exception;
  *   - every connection is tracked (MHD_OPTION_NOTIFY_CONNECTION); a
  *     watchdog thread shuts down the socket of one that has not delivered
  *     a whole request (headers and body) within request_timeout_s of the
@@ -252,6 +254,13 @@ server_first_checks(struct http_server *srv, struct MHD_Connection *c, const cha
 		return;
 	}
 	if (!server_has_body(c))
+		return;
+	/*
+	 * The console's forms carry no token: they are checked by session cookie
+	 * and CSRF token (console/session.c) once the small form body is read,
+	 * within max_body_bytes like any other.
+	 */
+	if (!strncmp(url, "/console/", 9))
 		return;
 	memset(&req, 0, sizeof(req));
 	req.app = srv->app;

@@ -97,6 +97,28 @@ static const struct config_row config_table[] = {
     {"retention_days", CT_INT, OFF(retention_days), 0, 3650, "0",
      "days a deprovisioned person is kept disabled (0: deleted at once)"},
     {"log_level", CT_STRING, OFF(log_level), 0, 0, "info", "debug, info, warn or error"},
+    {"console_session_idle_s", CT_INT, OFF(console_session_idle_s), 60, 604800, "1800",
+     "a console session unused this long ends"},
+    {"console_session_max_s", CT_INT, OFF(console_session_max_s), 60, 2592000, "43200",
+     "a console session ends this long after sign-in, used or not"},
+    {"smtp_host", CT_STRING, OFF(smtp_host), 0, 0, NULL,
+     "SMTP server for invitations (unset: invitations wait in the outbox)"},
+    {"smtp_port", CT_INT, OFF(smtp_port), 1, 65535, "25", "SMTP port (587 submission, 465 tls)"},
+    {"smtp_tls", CT_STRING, OFF(smtp_tls), 0, 0, "starttls",
+     "starttls (required), tls (implicit TLS, smtps) or none"},
+    {"smtp_user", CT_STRING, OFF(smtp_user), 0, 0, NULL, "SMTP AUTH user (unset: no AUTH)"},
+    {"smtp_password_file", CT_SECRET_FILE, OFF(smtp_password), 0, 0, NULL,
+     "file holding the SMTP AUTH password"},
+    {"smtp_from", CT_STRING, OFF(smtp_from), 0, 0, NULL, "From address of invitations"},
+    {"smtp_ca_file", CT_CA_FILE, OFF(smtp_ca_file), 0, 0, NULL,
+     "PEM CA certificate(s) trusted for the SMTP server (default: the system's)"},
+    {"smtp_timeout_s", CT_INT, OFF(smtp_timeout_s), 1, 600, "30", "timeout of one delivery"},
+    {"invite_expiry_hours", CT_INT, OFF(invite_expiry_hours), 1, 8760, "72",
+     "an invitation link works this long after it was sent"},
+    {"mail_retry_min_s", CT_INT, OFF(mail_retry_min_s), 1, 3600, "30",
+     "first retry of a failed delivery (doubling per attempt)"},
+    {"mail_retry_max_s", CT_INT, OFF(mail_retry_max_s), 1, 86400, "3600",
+     "longest wait between delivery attempts"},
     {NULL, CT_STRING, 0, 0, 0, NULL, NULL},
 };
 
@@ -676,6 +698,24 @@ config_load(const char *path, struct rb_error *err)
 	if (strcmp(cfg->log_level, "debug") && strcmp(cfg->log_level, "info") &&
 	    strcmp(cfg->log_level, "warn") && strcmp(cfg->log_level, "error")) {
 		error_set(err, 500, NULL, "%s: log_level must be debug, info, warn or error", path);
+		goto fail;
+	}
+	if (strcmp(cfg->smtp_tls, "starttls") && strcmp(cfg->smtp_tls, "tls") &&
+	    strcmp(cfg->smtp_tls, "none")) {
+		error_set(err, 500, NULL, "%s: smtp_tls must be starttls, tls or none", path);
+		goto fail;
+	}
+	if (cfg->smtp_host != NULL && cfg->smtp_from == NULL) {
+		error_set(err, 500, NULL, "%s: smtp_host is set but smtp_from is not", path);
+		goto fail;
+	}
+	if ((cfg->smtp_user == NULL) != (cfg->smtp_password == NULL)) {
+		error_set(err, 500, NULL, "%s: smtp_user and smtp_password_file go together", path);
+		goto fail;
+	}
+	if (cfg->mail_retry_min_s > cfg->mail_retry_max_s) {
+		error_set(err, 500, NULL, "%s: mail_retry_min_s is larger than mail_retry_max_s",
+		          path);
 		goto fail;
 	}
 	if (cfg->base_url == NULL) {
