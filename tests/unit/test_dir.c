@@ -1,7 +1,8 @@
 /*
  * test_dir.c — the directory layer at its seams, without a server:
  * escaping (with injection payloads), attribute maps and minimal diffs,
- * the User mapping both ways, and filter translation.
+ * the User mapping both ways, filter translation, and write preconditions
+ * (If-Match / If-None-Match) against an entry's entryCSN.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dir/dir.h"
+#include "dir/dir_int.h"
 #include "dir/entry.h"
 #include "dir/escape.h"
 #include "dir/map.h"
@@ -338,6 +341,58 @@ test_translate(void **state)
 	}
 }
 
+/* ---- preconditions (dir_precondition, dir_check_version) ----------------- */
+
+#define CSN "20261130043251.855402Z#000000#000#000000"
+
+static void
+test_preconditions(void **state)
+{
+	static const struct {
+		const char *if_match, *if_none_match;
+		int status; /* 0: the write may go on; 412: precondition failed */
+	} cases[] = {
+	    {NULL, NULL, 0},
+	    {"*", NULL, 0},
+	    {"W/\"" CSN "\"", NULL, 0},
+	    {"\"" CSN "\"", NULL, 0},
+	    {"W/\"other\"", NULL, 412},
+	    {"W/\"other\", W/\"" CSN "\"", NULL, 0},
+	    {NULL, "*", 412},
+	    {NULL, "W/\"" CSN "\"", 412},
+	    {NULL, "\"" CSN "\"", 412}, /* weak comparison (RFC 7232 §3.2) */
+	    {NULL, "W/\"other\"", 0},
+	    {NULL, "W/\"other\", W/\"" CSN "\"", 412},
+	    {"W/\"" CSN "\"", "W/\"other\"", 0},
+	    {"W/\"" CSN "\"", "W/\"" CSN "\"", 412},
+	    {"W/\"other\"", "W/\"x\"", 412},
+	    {"*", "*", 412},
+	};
+	json_t *entry = json_pack("{s:[s]}", "entrycsn", CSN);
+	struct rb_error err;
+	size_t i;
+
+	(void)state;
+	assert_null(dir_precondition(NULL, NULL));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *pre = dir_precondition(cases[i].if_match, cases[i].if_none_match);
+		int rc;
+
+		if (cases[i].if_match != NULL || cases[i].if_none_match != NULL)
+			assert_non_null(pre);
+		error_clear(&err);
+		rc = dir_check_version(entry, pre, &err);
+		if (cases[i].status == 0 && rc != 0)
+			fail_msg("case %zu: expected to proceed, got %d %s", i, err.status,
+			         err.detail);
+		if (cases[i].status != 0 && (rc == 0 || err.status != cases[i].status))
+			fail_msg("case %zu: expected %d, got rc %d status %d", i, cases[i].status,
+			         rc, err.status);
+		free(pre);
+	}
+	json_decref(entry);
+}
+
 int
 main(void)
 {
@@ -346,6 +401,7 @@ main(void)
 	    cmocka_unit_test(test_desc_normalise), cmocka_unit_test(test_mods_diff),
 	    cmocka_unit_test(test_user_roundtrip), cmocka_unit_test(test_user_synthetic_sn),
 	    cmocka_unit_test(test_user_bad_type),  cmocka_unit_test(test_translate),
+	    cmocka_unit_test(test_preconditions),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
