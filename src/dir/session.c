@@ -192,7 +192,7 @@ dir_signin(const struct dir_ctx *ctx, const char *login, const char *password, s
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	snprintf(filter, flen, "(&(objectClass=rbPerson)(|(uid=%s)(mail=%s)))", esc, esc);
+	snprintf(filter, flen, "(&(|(uid=%s)(mail=%s))(objectClass=rbPerson))", esc, esc);
 	if (dir_search(&op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 2, &res, err) < 0) {
 		if (err->status == 400) { /* two matches: ambiguous, refused like the rest */
 			error_clear(err);
@@ -416,7 +416,7 @@ dir_session_purge(const struct dir_ctx *ctx, time_t now, int idle_s, long *purge
 	dir_gentime(now, tnow);
 	dir_gentime(now - idle_s, tidle);
 	snprintf(filter, sizeof(filter),
-	         "(&(objectClass=rbConsoleSession)(|(rbSessionExpires<=%s)(rbLastSeen<=%s)))", tnow,
+	         "(&(|(rbSessionExpires<=%s)(rbLastSeen<=%s))(objectClass=rbConsoleSession))", tnow,
 	         tidle);
 	if (dir_search(&op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 1000, &res, err) < 0) {
 		if (err->status != 400) /* more than a batch: the rest next time */
