@@ -670,8 +670,12 @@ access_school_strip(struct dir_op *op, const char *uuid, const char *ext, struct
 				    !(given && ext != NULL && !strcmp(val, ext)))
 					continue;
 				v = json_pack("[O]", one);
-				mods = mods && v ? entry_mods_append(mods, LDAP_MOD_DELETE, desc, v)
-				                 : NULL;
+				if (v == NULL) {
+					entry_mods_free(mods);
+					mods = NULL;
+				} else if (mods != NULL) {
+					mods = entry_mods_append(mods, LDAP_MOD_DELETE, desc, v);
+				}
 				json_decref(v);
 			}
 		}

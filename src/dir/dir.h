@@ -17,6 +17,7 @@
  *   schools.c    /Schools flows        query.c    filter → LDAP, paging, sorting
  *   map_*.c      SCIM ⇄ attribute maps entry.c    attribute maps ⇄ LDAP
  *   escape.c     RFC 4515/4514 escaping ldaperr.c  LDAP result → SCIM error
+ *   pool.c       LDAP connection pool   dir_page.c paged, sorted searches
  */
 #ifndef RB_DIR_H
 #define RB_DIR_H

@@ -812,8 +812,10 @@ users_delete_once(struct dir_op *op, const json_t *old, const char *if_match, st
 			                         json_array_size(v) ? v : NULL);
 			json_decref(v);
 		}
-		if (dmods == NULL)
+		if (dmods == NULL) {
+			entry_mods_free(mods);
 			mods = NULL;
+		}
 		entry_mods_free(dmods);
 	}
 	if (mods == NULL) {
