@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dir/dir_int.h"
 #include "dir/entry.h"
 #include "dir/escape.h"
 #include "dir/map.h"
@@ -338,6 +339,28 @@ test_translate(void **state)
 	}
 }
 
+/* dir_parent_dn parses the DN: an escaped comma stays inside its value. */
+static void
+test_parent_dn(void **state)
+{
+	char *p;
+
+	(void)state;
+	p = dir_parent_dn("cn=Smith\\, Jo,ou=groups,o=demo,dc=example,dc=org");
+	assert_non_null(p);
+	assert_string_equal(p, "ou=groups,o=demo,dc=example,dc=org");
+	free(p);
+	p = dir_parent_dn("uid=a\\2Cb\\,c,ou=people,o=demo");
+	assert_non_null(p);
+	assert_string_equal(p, "ou=people,o=demo");
+	free(p);
+	p = dir_parent_dn("dc=org");
+	assert_non_null(p);
+	assert_string_equal(p, "");
+	free(p);
+	assert_null(dir_parent_dn("not a dn"));
+}
+
 int
 main(void)
 {
@@ -346,6 +369,7 @@ main(void)
 	    cmocka_unit_test(test_desc_normalise), cmocka_unit_test(test_mods_diff),
 	    cmocka_unit_test(test_user_roundtrip), cmocka_unit_test(test_user_synthetic_sn),
 	    cmocka_unit_test(test_user_bad_type),  cmocka_unit_test(test_translate),
+	    cmocka_unit_test(test_parent_dn),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
