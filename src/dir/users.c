@@ -231,37 +231,71 @@ users_one(struct dir_op *op, const json_t *map, struct rb_error *err)
 	return dir_convert_one(op, users_to_json, map, false, err);
 }
 
-/* The DN of the person with entryUUID `id` (manager references). NEW string or NULL + err. */
-static char *
-users_dn_of(struct dir_op *op, const char *id, const char *what, struct rb_error *err)
-{
-	static char *attrs[] = {"1.1", NULL};
-	char *base = dir_ou_dn(op, "people"), *dn = NULL;
-	json_t *map;
-
-	if (base == NULL) {
-		error_set(err, 500, NULL, "out of memory");
-		return NULL;
-	}
-	map = dir_find_by_id(op, base, USER_OBJFILTER, id, attrs, err);
-	free(base);
-	if (map == NULL) {
-		err->status = 400;
-		err->scim_type = SCIM_INVALID_VALUE;
-		snprintf(err->detail, sizeof(err->detail), "%s: no user with id %s in this tenant",
-		         what, id);
-		return NULL;
-	}
-	dn = strdup(entry_map_first(map, "dn"));
-	json_decref(map);
-	return dn;
-}
-
 static const char *
 users_manager_id(const json_t *user)
 {
 	return json_string_value(json_object_get(
 	    json_object_get(json_object_get(user, SCHEMA_ENTERPRISE_USER), "manager"), "value"));
+}
+
+/*
+ * users_manager_dn — the DN of the person `user`'s enterprise manager names,
+ * in *dn (NEW string), or *dn = NULL when it names none. A manager that is
+ * no person of this tenant (not provisioned yet, or from another tenant)
+ * does not fail the write: the person is provisioned without a manager,
+ * the response built from the entry says so, and the log says why; a later
+ * PUT or PATCH sets it once that person exists (SPEC §2.2). 0, or -1 with
+ * *err when the directory failed.
+ */
+static int
+users_manager_dn(struct dir_op *op, const json_t *user, char **dn, struct rb_error *err)
+{
+	static char *attrs[] = {"1.1", NULL};
+	const char *id = users_manager_id(user);
+	char *base;
+	json_t *map;
+
+	*dn = NULL;
+	if (id == NULL)
+		return 0;
+	base = dir_ou_dn(op, "people");
+	if (base == NULL)
+		return error_set(err, 500, NULL, "out of memory");
+	map = dir_find_by_id(op, base, USER_OBJFILTER, id, attrs, err);
+	free(base);
+	if (map == NULL && err->status == 404) {
+		const char *who = json_string_value(json_object_get(user, "userName"));
+
+		error_clear(err);
+		log_warnx("tenant %s source %s: user %.256s: enterprise manager %s is no person of "
+		          "this tenant; stored without a manager",
+		          op->ctx->tenant, op->ctx->source, who != NULL ? who : "(no userName)",
+		          dir_id_valid(id) ? id : "(not an id)");
+		return 0;
+	}
+	if (map == NULL)
+		return -1;
+	*dn = strdup(entry_map_first(map, "dn"));
+	json_decref(map);
+	return *dn != NULL ? 0 : error_set(err, 500, NULL, "out of memory");
+}
+
+/*
+ * users_to_map — the attribute map the caller's write of `user` produces
+ * (map_user_to_ldap), with the manager resolved (users_manager_dn). NEW
+ * map, or NULL with *err.
+ */
+static json_t *
+users_to_map(struct dir_op *op, const json_t *user, struct rb_error *err)
+{
+	json_t *map;
+	char *mgr_dn = NULL;
+
+	if (users_manager_dn(op, user, &mgr_dn, err) < 0)
+		return NULL;
+	map = map_user_to_ldap(user, op->ctx->source, mgr_dn, err);
+	free(mgr_dn);
+	return map;
 }
 
 /* What a User write owns: map_user_owned's, and rbbindlocked (absent = remove it). */
@@ -288,7 +322,14 @@ users_add_duplicates(struct dir_op *op, const char *dn, const json_t *dns, struc
  * tenant with one of its e-mail addresses, or with its given and family
  * name. Both entries get rbPossibleDuplicate pointing at the other; nothing
  * is merged. Listable with one search: (rbPossibleDuplicate=*).
+ *
+ * At most USERS_DUP_MAX namesakes are recorded; a name shared by more is
+ * too common to mean anything and records none. The search asks slapd for
+ * one DN more than that and no attributes, so a create reads at most what
+ * it may record (plus the one DN that says "too many"), not 50 entries.
  */
+enum { USERS_DUP_MAX = 5 };
+
 static int
 users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *err)
 {
@@ -350,11 +391,16 @@ users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *e
 		rc = 0;
 		goto done;
 	}
-	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 50, &res, err) < 0) {
-		if (err->status == 400) { /* tooMany: many namesakes, record none */
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, USERS_DUP_MAX + 1, &res,
+	               err) < 0) {
+		if (err->status == 400) { /* tooMany: a common name, record none */
 			error_clear(err);
 			rc = 0;
 		}
+		goto done;
+	}
+	if (res != NULL && ldap_count_entries(op->conn->ld, res) > USERS_DUP_MAX) {
+		rc = 0; /* a common name: record none */
 		goto done;
 	}
 	self = json_pack("[s]", dn);
@@ -389,6 +435,14 @@ done:
 	return rc;
 }
 
+bool
+dir_user_password_writable(const struct dir_ctx *ctx)
+{
+	/* A token line with passwords=yes (config.h); the write path below and
+	 * /ServiceProviderConfig's changePassword both ask here. */
+	return ctx->passwords;
+}
+
 /*
  * Take `password` out of `map` (what map_user_to_ldap made): it never goes
  * into an add or modify; dir_password_set hands it to slapd afterwards.
@@ -404,7 +458,7 @@ users_take_password(const struct dir_op *op, json_t *map, char **pw, struct rb_e
 	*pw = NULL;
 	if (v == NULL)
 		return 0;
-	if (!op->ctx->passwords) {
+	if (!dir_user_password_writable(op->ctx)) {
 		json_object_del(map, "userpassword");
 		return error_set(err, 403, SCIM_MUTABILITY,
 		                 "source %s may not set passwords (its token line has no "
@@ -494,15 +548,12 @@ json_t *
 dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *err)
 {
 	struct dir_op op;
-	const char *mgr_id = users_manager_id(user);
-	char *base = NULL, *mgr_dn = NULL, *pw = NULL;
+	char *base = NULL, *pw = NULL;
 	json_t *map = NULL, *after = NULL, *out = NULL;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
-	if (mgr_id != NULL && (mgr_dn = users_dn_of(&op, mgr_id, "manager", err)) == NULL)
-		goto done;
-	map = map_user_to_ldap(user, ctx->source, mgr_dn, err);
+	map = users_to_map(&op, user, err);
 	if (map == NULL || users_take_password(&op, map, &pw, err) < 0 ||
 	    access_grant_prepare(&op, map, err) < 0 ||
 	    access_summarize(&op, NULL, ctx->source, map, err) < 0)
@@ -513,7 +564,7 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	after = dir_add_entry(&op, base, "uid", map, user_attrs, "userName", err);
+	after = dir_add_entry(&op, base, "uid", "userName", map, user_attrs, "userName", err);
 	if (after == NULL)
 		goto done;
 	if (pw != NULL && dir_password_set(&op, entry_map_first(after, "dn"), pw, err) < 0) {
@@ -530,7 +581,6 @@ done:
 	json_decref(map);
 	json_decref(after);
 	free(base);
-	free(mgr_dn);
 	free(pw);
 	dir_op_end(&op);
 	return out;
@@ -550,24 +600,21 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
             struct rb_error *err)
 {
 	const char *source = op->ctx->source;
-	const char *mgr_id = users_manager_id(user);
 	const char *old_uid = entry_map_first(old, "uid");
-	char *mgr_dn = NULL, *rdn = NULL, *pw = NULL;
+	char *rdn = NULL, *pw = NULL;
 	json_t *map = NULL, *after = NULL, *out = NULL;
 	LDAPMod **mods = NULL;
 
 	if (dir_check_version(old, if_match, err) < 0)
 		goto done;
-	if (mgr_id != NULL && (mgr_dn = users_dn_of(op, mgr_id, "manager", err)) == NULL)
-		goto done;
-	map = map_user_to_ldap(user, source, mgr_dn, err);
+	map = users_to_map(op, user, err);
 	if (map == NULL || users_take_password(op, map, &pw, err) < 0 ||
 	    access_grant_prepare(op, map, err) < 0 ||
 	    access_summarize(op, old, source, map, err) < 0)
 		goto done;
 	if (strcmp(old_uid, entry_map_first(map, "uid")) != 0 &&
-	    (rdn = escape_rdn("uid", entry_map_first(map, "uid"))) == NULL)
-		goto oom;
+	    (rdn = dir_rdn("uid", entry_map_first(map, "uid"), "userName", err)) == NULL)
+		goto done;
 	json_object_del(map, "uid");
 	json_object_del(map, "objectclass");
 	mods = entry_mods_build(old, map, users_write_owned, (void *)source);
@@ -606,7 +653,6 @@ done:
 	entry_mods_free(mods);
 	json_decref(map);
 	json_decref(after);
-	free(mgr_dn);
 	free(rdn);
 	free(pw);
 	return out;
@@ -703,7 +749,7 @@ users_patch_once(struct dir_op *op, const char *id, const json_t *patch_body, co
 	cur = users_one(op, old, err);
 	if (cur == NULL)
 		goto done;
-	rc = patch_apply(rt, cur, patch_body, NULL, &pr, err);
+	rc = patch_apply(rt, cur, patch_body, NULL, op->ctx->input, &pr, err);
 	if (rc != PATCH_OK) {
 		if (rc == PATCH_NEED_LOAD)
 			error_set(err, 500, NULL, "internal: PATCH asked for a load on a user");

@@ -12,7 +12,9 @@
  * Under abuse (issue 15):
  *   - a request with a body is authenticated on its headers, before any
  *     body byte is stored: without a valid token it is answered 401 at
- *     once and the connection closes (the body is never read);
+ *     once and the connection closes (the body is never read); the
+ *     console's form posts (/console/…, session cookie + CSRF token) are
+ *     the exception;
  *   - every connection is tracked (MHD_OPTION_NOTIFY_CONNECTION); a
  *     watchdog thread shuts down the socket of one that has not delivered
  *     a whole request (headers and body) within request_timeout_s of the
@@ -26,6 +28,9 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -138,9 +143,44 @@ server_queue(struct MHD_Connection *c, struct http_response *res)
 static void
 server_log(const struct http_request *req, int status, double seconds)
 {
-	log_info("%s %s %d %.1fms tenant=%s source=%s", req->method_text, req->path, status,
-	         seconds * 1000.0, req->authenticated ? req->auth.tenant->name : "-",
-	         req->authenticated ? req->auth.source : "-");
+	const char *ua =
+	    MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+
+	log_info("%s %s %d %.1fms tenant=%s source=%s req=%s client=%s ua=\"%s\"", req->method_text,
+	         req->path, status, seconds * 1000.0,
+	         req->authenticated ? req->auth.tenant->name : "-",
+	         req->authenticated ? req->auth.source : "-", req->request_id, req->client_addr,
+	         ua != NULL ? ua : "-");
+}
+
+/*
+ * Give `req` its identity for logs and the audit trail: a random request
+ * id (also sent back as X-Request-Id) and the peer's address.
+ */
+static void
+server_identify(struct http_request *req, struct MHD_Connection *c)
+{
+	static const char hex[] = "0123456789abcdef";
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+	unsigned char rnd[8];
+	size_t i;
+
+	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) != 0)
+		memset(rnd, 0, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++) {
+		req->request_id[2 * i] = hex[rnd[i] >> 4];
+		req->request_id[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	req->request_id[2 * sizeof(rnd)] = '\0';
+	snprintf(req->client_addr, sizeof(req->client_addr), "-");
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		          req->client_addr, sizeof(req->client_addr));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		          req->client_addr, sizeof(req->client_addr));
 }
 
 /* The server_conn of `c` (MHD's socket context), or NULL. Borrowed. */
@@ -214,6 +254,13 @@ server_first_checks(struct http_server *srv, struct MHD_Connection *c, const cha
 		return;
 	}
 	if (!server_has_body(c))
+		return;
+	/*
+	 * The console's forms carry no token: they are checked by session cookie
+	 * and CSRF token (console/session.c) once the small form body is read,
+	 * within max_body_bytes like any other.
+	 */
+	if (!strncmp(url, "/console/", 9))
 		return;
 	memset(&req, 0, sizeof(req));
 	req.app = srv->app;
@@ -296,6 +343,7 @@ answer:
 	req.route = "other";
 	req.body = st->len ? st->body : NULL;
 	req.body_len = st->len;
+	server_identify(&req, c);
 	response_init(&res);
 	if (st->early != 0) {
 		response_error(&res, &st->early_err);
@@ -310,8 +358,10 @@ answer:
 		routes_dispatch(&req, &res);
 	}
 	st->answered = true;
+	response_header(&res, "X-Request-Id", req.request_id);
 	ret = server_queue(c, &res);
-	metrics_observe(srv->app->metrics, req.route, res.status, server_elapsed(&st->start));
+	metrics_observe(srv->app->metrics, req.route, req.method, res.status,
+	                server_elapsed(&st->start));
 	server_log(&req, res.status, server_elapsed(&st->start));
 	response_clear(&res);
 	return ret;
