@@ -78,6 +78,7 @@ static char *user_attrs[] = {
     "rbManageSchool",
     "rbViewSchool",
     "rbBindLocked",
+    "rbPossibleDuplicate",
     DIR_OPERATIONAL,
     NULL,
 };
@@ -472,55 +473,46 @@ users_take_password(const struct dir_op *op, json_t *map, char **pw, struct rb_e
 
 /*
  * Keep other people's possible-duplicate flags pointing at a person who was
- * renamed (`new_dn`) or deleted (NULL): each entry naming `old_dn` in
- * rbPossibleDuplicate gets the value replaced or removed. Value-level
- * deletes and adds commute with other writers: no assertion needed. Best
- * effort: a failure is logged, never the request's error.
+ * renamed (`new_dn`) or deleted (NULL). The flags are recorded on both
+ * entries (users_note_duplicates), so the namesakes are the DNs in the
+ * person's own rbPossibleDuplicate (`old`, its map before the write): no
+ * search. Each gets `old`'s DN replaced or removed: value-level deletes and
+ * adds commute with other writers, no assertion needed. Best effort: a
+ * failure is logged, never the request's error.
  */
 static void
-users_duplicates_repoint(struct dir_op *op, const char *old_dn, const char *new_dn)
+users_duplicates_repoint(struct dir_op *op, const json_t *old, const char *new_dn)
 {
-	static char *attrs[] = {"1.1", NULL};
 	static char *none[] = {"entryCSN", NULL};
+	const json_t *others = json_object_get(old, "rbpossibleduplicate");
+	const char *old_dn = entry_map_first(old, "dn");
+	json_t *oldv, *newv, *other;
 	struct rb_error err;
-	LDAPMessage *res = NULL, *e;
-	char *base = dir_ou_dn(op, "people"), *esc = escape_filter_value(old_dn, strlen(old_dn));
-	char *filter = NULL;
-	json_t *oldv = json_pack("[s]", old_dn), *newv = new_dn ? json_pack("[s]", new_dn) : NULL;
-	size_t n;
+	size_t i;
 
+	if (json_array_size(others) == 0 || old_dn == NULL)
+		return;
+	oldv = json_pack("[s]", old_dn);
+	newv = new_dn ? json_pack("[s]", new_dn) : NULL;
 	error_clear(&err);
-	if (base == NULL || esc == NULL || oldv == NULL || (new_dn != NULL && newv == NULL) ||
-	    (filter = malloc((n = strlen(esc) + 32))) == NULL)
-		goto done;
-	snprintf(filter, n, "(rbPossibleDuplicate=%s)", esc);
-	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 0, &res, &err) < 0)
-		goto done;
 	op->permissive = true;
-	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
-	     e = ldap_next_entry(op->conn->ld, e)) {
-		char *dn = ldap_get_dn(op->conn->ld, e);
+	json_array_foreach(others, i, other)
+	{
+		const char *dn = json_string_value(other);
 		LDAPMod **mods =
-		    entry_mods_append(NULL, LDAP_MOD_DELETE, "rbPossibleDuplicate", oldv);
+		    oldv ? entry_mods_append(NULL, LDAP_MOD_DELETE, "rbPossibleDuplicate", oldv)
+		         : NULL;
 		json_t *after;
 		if (mods != NULL && newv != NULL)
 			mods = entry_mods_append(mods, LDAP_MOD_ADD, "rbPossibleDuplicate", newv);
 		after = dn && mods ? dir_write(op, false, dn, mods, NULL, none, &err) : NULL;
-		if (after == NULL && error_is_set(&err))
+		if (after == NULL && error_is_set(&err) && err.status != 404)
 			log_warnx("possible-duplicate flag of %s not updated: %s", dn, err.detail);
 		error_clear(&err);
 		json_decref(after);
 		entry_mods_free(mods);
-		ldap_memfree(dn);
 	}
 	op->permissive = false;
-done:
-	if (error_is_set(&err))
-		log_warnx("possible-duplicate flags naming %s not updated: %s", old_dn, err.detail);
-	ldap_msgfree(res);
-	free(base);
-	free(esc);
-	free(filter);
 	json_decref(oldv);
 	json_decref(newv);
 }
@@ -632,8 +624,7 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 	if (after == NULL)
 		goto done;
 	if (rdn != NULL)
-		users_duplicates_repoint(op, entry_map_first(old, "dn"),
-		                         entry_map_first(after, "dn"));
+		users_duplicates_repoint(op, old, entry_map_first(after, "dn"));
 	out = users_one(op, after, err);
 	/* The password last: the rest of the write has landed when it fails. */
 	if (out != NULL && pw != NULL &&
@@ -820,7 +811,7 @@ users_delete_once(struct dir_op *op, const json_t *old, const char *if_match, st
 	if (others == 0) {
 		rc = dir_delete_dn(op, entry_map_first(old, "dn"), csn, err);
 		if (rc == 0)
-			users_duplicates_repoint(op, entry_map_first(old, "dn"), NULL);
+			users_duplicates_repoint(op, old, NULL);
 		return rc;
 	}
 	/* Other sources still hold the person: release ours only. */
