@@ -99,6 +99,20 @@ main_restart_only(const struct config *old, const struct config *cfg)
 	    old->ldap_timeout_ms != cfg->ldap_timeout_ms ||
 	    main_differs(old->ldap_tls_ca_file, cfg->ldap_tls_ca_file))
 		log_warnx("reload: the directory connection (ldap_*) %s", what);
+	/* The mail sender keeps the configuration it started with (mail/outbox.c). */
+	if (main_differs(old->smtp_host, cfg->smtp_host) || old->smtp_port != cfg->smtp_port ||
+	    main_differs(old->smtp_tls, cfg->smtp_tls) ||
+	    main_differs(old->smtp_user, cfg->smtp_user) ||
+	    main_differs(old->smtp_password, cfg->smtp_password) ||
+	    main_differs(old->smtp_from, cfg->smtp_from) ||
+	    main_differs(old->smtp_ca_file, cfg->smtp_ca_file) ||
+	    old->smtp_timeout_s != cfg->smtp_timeout_s ||
+	    old->invite_expiry_hours != cfg->invite_expiry_hours ||
+	    old->mail_retry_min_s != cfg->mail_retry_min_s ||
+	    old->mail_retry_max_s != cfg->mail_retry_max_s)
+		log_warnx(
+		    "reload: invitation e-mail (smtp_*, invite_expiry_hours, mail_retry_*) %s",
+		    what);
 }
 
 /*

@@ -315,17 +315,42 @@ admins_list(struct console_req *cr, const char *notice)
 		page_el(row, "td", admins_email(u));
 		schools_td = page_el(row, "td", NULL);
 		td = page_el(row, "td", NULL);
-		json_array_foreach(admins_grants(u), j, g)
 		{
-			char *where = scope_describe(cr, g);
-			page_el(schools_td, "div", where);
-			free(where);
-			if (json_is_true(json_object_get(g, "active"))) {
-				manage |= !strcmp(admins_perm_label(g), "Manage");
-				cma |= json_is_true(json_object_get(g, "canManageAdmins"));
+			/* Effective access: the active grants; with none active (an invitation not
+			 * confirmed yet, a suspension), what the grants would give, said so. */
+			json_t *shown = json_array();
+			bool any_active = false, m_all = false, c_all = false;
+			json_array_foreach(admins_grants(u), j, g)
+			{
+				char *where = scope_describe(cr, g);
+				bool dup = false;
+				size_t k;
+				for (k = 0; where && k < json_array_size(shown); k++)
+					dup |= !strcmp(json_string_value(json_array_get(shown, k)),
+					               where);
+				if (where && !dup) {
+					page_el(schools_td, "div", where);
+					json_array_append_new(shown, json_string(where));
+				}
+				free(where);
+				m_all |= !strcmp(admins_perm_label(g), "Manage");
+				c_all |= json_is_true(json_object_get(g, "canManageAdmins"));
+				if (json_is_true(json_object_get(g, "active"))) {
+					any_active = true;
+					manage |= !strcmp(admins_perm_label(g), "Manage");
+					cma |= json_is_true(json_object_get(g, "canManageAdmins"));
+				}
 			}
+			json_decref(shown);
+			if (!any_active) {
+				manage = m_all;
+				cma = c_all;
+			}
+			page_el(td, "span",
+			        any_active
+			            ? (manage ? "Manage" : "View")
+			            : (manage ? "Manage (not active)" : "View (not active)"));
 		}
-		page_el(td, "span", manage ? "Manage" : "View");
 		page_el(row, "td", cma ? "Yes" : "No");
 		ul = page_el(page_el(row, "td", NULL), "ul", NULL);
 		page_attr(ul, "class", "sources");

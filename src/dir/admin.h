@@ -81,6 +81,15 @@ int dir_session_touch(const struct dir_ctx *ctx, const char *hash, time_t now,
 /* dir_session_delete — remove the session (absent is fine). 0/-1. */
 int dir_session_delete(const struct dir_ctx *ctx, const char *hash, struct rb_error *err);
 
+/*
+ * dir_session_purge — delete the sessions (of every tenant) past their
+ * absolute expiry or unused for `idle_s` (at most 1,000 a call; the sender
+ * thread calls it each round), counting them in *purged. Sessions nobody
+ * presents again would otherwise stay. 0/-1.
+ */
+int dir_session_purge(const struct dir_ctx *ctx, time_t now, int idle_s, long *purged,
+                      struct rb_error *err);
+
 /* ---- admins.c ---- */
 
 /*

@@ -205,8 +205,8 @@ admins_filter(const struct dir_admin_query *q)
 {
 	struct strbuf b = {0};
 
-	strbuf_add(&b, "(&(objectClass=rbPerson)"
-	               "(|(rbPermission=*)(rbViewAll=TRUE)(rbViewSchool=*)(rbViewRegion=*))");
+	/* The selective terms first, objectClass last (back-mdb's order, see dir.c). */
+	strbuf_add(&b, "(&");
 	if (!q->all) {
 		/* Overlap: an all-schools administrator overlaps every viewer. */
 		strbuf_add(&b, "(|(rbScope=district)(rbScope=partnership)(rbViewAll=TRUE)");
@@ -233,7 +233,8 @@ admins_filter(const struct dir_admin_query *q)
 			b.failed = true;
 		free(esc);
 	}
-	strbuf_add(&b, ")");
+	strbuf_add(&b, "(|(rbPermission=*)(rbViewAll=TRUE)(rbViewSchool=*)(rbViewRegion=*))"
+	               "(objectClass=rbPerson))");
 	if (b.failed) {
 		free(b.s);
 		return NULL;

@@ -110,7 +110,7 @@ outbox_owner_filter(const char *owner_dn, const char *extra)
 	n = strlen(esc) + strlen(extra) + 64;
 	f = malloc(n);
 	if (f != NULL)
-		snprintf(f, n, "(&(objectClass=rbOutboxMessage)(rbOwner=%s)%s)", esc, extra);
+		snprintf(f, n, "(&(rbOwner=%s)%s(objectClass=rbOutboxMessage))", esc, extra);
 	free(esc);
 	return f;
 }
@@ -184,7 +184,7 @@ dir_outbox_due(const struct dir_ctx *ctx, time_t now, int max, struct rb_error *
 		return NULL;
 	dir_gentime(now, t);
 	snprintf(filter, sizeof(filter),
-	         "(&(objectClass=rbOutboxMessage)(!(rbMailState=sent))(rbMailNextAttempt<=%s))", t);
+	         "(&(rbMailNextAttempt<=%s)(!(rbMailState=sent))(objectClass=rbOutboxMessage))", t);
 	maps = outbox_search(&op, filter, max, err);
 	dir_op_end(&op);
 	if (maps == NULL)

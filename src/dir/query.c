@@ -239,9 +239,12 @@ query_translate(const struct filter *f, const struct query_attr *table, const ch
 	if (f != NULL)
 		wrote = query_node(f, table, source, &node, exact);
 	if (wrote) {
+		/* The client's terms first: back-mdb evaluates an AND in order and
+		 * skips reading objectClass's (large) index once the candidates are
+		 * few (docs/schema.md, "Cost per request"). */
 		strbuf_add(&out, "(&");
-		strbuf_add(&out, objfilter);
 		strbuf_add(&out, node.s);
+		strbuf_add(&out, objfilter);
 		strbuf_add(&out, ")");
 	} else {
 		strbuf_add(&out, objfilter);

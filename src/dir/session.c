@@ -192,7 +192,7 @@ dir_signin(const struct dir_ctx *ctx, const char *login, const char *password, s
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	snprintf(filter, flen, "(&(objectClass=rbPerson)(|(uid=%s)(mail=%s)))", esc, esc);
+	snprintf(filter, flen, "(&(|(uid=%s)(mail=%s))(objectClass=rbPerson))", esc, esc);
 	if (dir_search(&op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 2, &res, err) < 0) {
 		if (err->status == 400) { /* two matches: ambiguous, refused like the rest */
 			error_clear(err);
@@ -389,6 +389,62 @@ dir_session_delete(const struct dir_ctx *ctx, const char *hash, struct rb_error 
 	}
 done:
 	free(dn);
+	dir_op_end(&op);
+	return rc;
+}
+
+int
+dir_session_purge(const struct dir_ctx *ctx, time_t now, int idle_s, long *purged,
+                  struct rb_error *err)
+{
+	struct dir_op op;
+	LDAPMessage *res = NULL, *e;
+	char *base = NULL, *attrs[] = {"1.1", NULL};
+	char filter[160], tnow[16], tidle[16];
+	json_t *dns = json_array(), *dn;
+	size_t i;
+	int rc = -1;
+
+	*purged = 0;
+	if (dir_op_begin(&op, ctx, err) < 0) {
+		json_decref(dns);
+		return -1;
+	}
+	base = admin_console_dn(&op, "sessions", err);
+	if (base == NULL)
+		goto done;
+	dir_gentime(now, tnow);
+	dir_gentime(now - idle_s, tidle);
+	snprintf(filter, sizeof(filter),
+	         "(&(|(rbSessionExpires<=%s)(rbLastSeen<=%s))(objectClass=rbConsoleSession))", tnow,
+	         tidle);
+	if (dir_search(&op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 1000, &res, err) < 0) {
+		if (err->status != 400) /* more than a batch: the rest next time */
+			goto done;
+		error_clear(err);
+	}
+	for (e = res ? ldap_first_entry(op.conn->ld, res) : NULL; e != NULL;
+	     e = ldap_next_entry(op.conn->ld, e)) {
+		char *d = ldap_get_dn(op.conn->ld, e);
+		if (d != NULL)
+			json_array_append_new(dns, json_string(d));
+		ldap_memfree(d);
+	}
+	json_array_foreach(dns, i, dn)
+	{
+		if (dir_delete_dn(&op, json_string_value(dn), NULL, err) < 0) {
+			if (err->status != 404)
+				goto done;
+			error_clear(err); /* another daemon purged it first */
+			continue;
+		}
+		(*purged)++;
+	}
+	rc = 0;
+done:
+	ldap_msgfree(res);
+	json_decref(dns);
+	free(base);
 	dir_op_end(&op);
 	return rc;
 }

@@ -358,8 +358,8 @@ users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *e
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	len = (size_t)snprintf(filter, cap, "(&(objectClass=rbPerson)(!(entryUUID=%s))(|",
-	                       entry_map_first(after, "entryuuid"));
+	/* The terms first, objectClass last (see dir_find_by_id). */
+	len = (size_t)snprintf(filter, cap, "(&(|");
 	json_object_foreach((json_t *)after, desc, vals)
 	{
 		if (entry_desc_base_len(desc) != 4 || strncmp(desc, "mail", 4) != 0)
@@ -387,7 +387,8 @@ users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *e
 		free(g);
 		free(f);
 	}
-	snprintf(filter + len, cap - len, "))");
+	snprintf(filter + len, cap - len, ")(!(entryUUID=%s))(objectClass=rbPerson))",
+	         entry_map_first(after, "entryuuid"));
 	if (terms == 0) {
 		rc = 0;
 		goto done;

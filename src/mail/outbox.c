@@ -10,7 +10,8 @@
  * attempt up to mail_retry_max_s, its reason on the person for the console.
  * A daemon stopped while sending leaves a claim that runs out, so the
  * message is sent by whoever runs next; the token is only ever in the
- * e-mail.
+ * e-mail. Each round also deletes the console sessions that are over
+ * (dir_session_purge).
  */
 #include "mail/mail.h"
 
@@ -191,6 +192,17 @@ outbox_round(struct mail_outbox *ob)
 	ctx.tenant = ob->cfg->tenants[0].name; /* unused: the outbox is not inside a tenant */
 	ctx.source = DIR_INPRODUCT;
 	ctx.base_url = ob->cfg->base_url;
+	{
+		/* Housekeeping on the same round: console sessions nobody will present again. */
+		long purged = 0;
+		error_clear(&err);
+		if (dir_session_purge(&ctx, time(NULL), ob->cfg->console_session_idle_s, &purged,
+		                      &err) < 0)
+			log_debug("console: purging sessions: %s", err.detail);
+		else if (purged > 0)
+			log_info("console: %ld expired session%s removed", purged,
+			         purged == 1 ? "" : "s");
+	}
 	do {
 		error_clear(&err);
 		due = dir_outbox_due(&ctx, time(NULL), OUTBOX_BATCH, &err);

@@ -201,6 +201,14 @@ is($r->{json}{totalResults}, 1, 'filter with a value path in upper case') or dia
 $r = $b->req(GET => '/Users?filter=' . 'NAME.GIVENNAME%20eq%20%22Cas%22&attributes=NAME.GIVENNAME', token => 'demo-entra');
 is($r->{json}{totalResults}, 1, 'filter on NAME.GIVENNAME');
 is_deeply($r->{json}{Resources}[0]{name}, { givenName => 'Cas' }, 'attributes=NAME.GIVENNAME projects');
+$r = $b->req(GET => '/Users?filter=' . 'userName%20ew%20%22example.org%22&sortBy=USERNAME&sortOrder=descending&attributes=USERNAME', token => 'demo-entra');
+is($r->{status}, 200, 'sortBy=USERNAME: 200') or diag explain $r->{json};
+my @names = map { $_->{userName} } @{ $r->{json}{Resources} // [] };
+my $canon = $b->req(GET => '/Users?filter=' . 'userName%20ew%20%22example.org%22&sortBy=userName&sortOrder=descending', token => 'demo-entra');
+is_deeply(\@names, [map { $_->{userName} } @{ $canon->{json}{Resources} // [] }], '... the order sortBy=userName gives');
+my $asc = $b->req(GET => '/Users?filter=' . 'userName%20ew%20%22example.org%22&sortBy=username', token => 'demo-entra');
+is_deeply([reverse map { $_->{userName} } @{ $asc->{json}{Resources} // [] }], \@names, '... and ascending is its reverse');
+ok(@names > 3, '... over several people');
 $r = $b->req(PATCH => "/Users/$cid", token => 'demo-entra', json => { SCHEMAS => [$PATCH], OPERATIONS => [
     { OP => 'Replace', PATH => "$ENT:Manager", VALUE => { Value => $rid } },
     { Op => 'replace', Value => { lc($ENT) => { DEPARTMENT => 'Chemistry' }, 'Name.FamilyName' => 'Eff' } } ] });

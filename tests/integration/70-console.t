@@ -173,6 +173,19 @@ is($r->{status}, 401, "other's person cannot sign in to demo");
     RBTest::ldapmodify($dir, "dn: cn=$h,ou=sessions,ou=console,$S\nchangetype: modify\n"
                        . "replace: rbSessionExpires\nrbSessionExpires: 20200101000000Z\n");
     is($tmp->get('/')->{status}, 303, 'a session past its absolute expiry is over');
+    # A session nobody presents again is deleted by the daemon's housekeeping.
+    signin($tmp, 'dana@demo.example', 'dana-pw-1');
+    $h = sha256_hex($tmp->{cookies}{rb_session});
+    RBTest::ldapmodify($dir, "dn: cn=$h,ou=sessions,ou=console,$S\nchangetype: modify\n"
+                       . "replace: rbLastSeen\nrbLastSeen: 20200101000000Z\n");
+    my $purged = 0;
+    for (1 .. 1200) {
+        my ($e) = RBTest::ldapsearch($dir, base => "ou=sessions,ou=console,$S", scope => 'one',
+                                     filter => "(cn=$h)", attrs => ['cn']);
+        if (!@$e) { $purged = 1; last; }
+        select undef, undef, undef, 0.1;
+    }
+    ok($purged, 'an idle session never presented again is purged from the directory');
     signin($tmp, 'dana@demo.example', 'dana-pw-1');
     my $sid = $tmp->{cookies}{rb_session};
     $r = $tmp->post('/signout', {}, csrf => undef);

@@ -3,8 +3,9 @@
 # (issue 13), against a real listener (lib/smtp_tls_sink.py: Python's
 # standard library) using a certificate for 127.0.0.1 from a private CA:
 # STARTTLS with AUTH, implicit TLS, "starttls" refusing a server that offers
-# no TLS (never cleartext), an untrusted certificate refused; and
-# `rosterbridge -n` checking the SMTP settings.
+# no TLS (never cleartext), an untrusted certificate refused; the console's
+# cookies Secure under HTTPS; and `rosterbridge -n` checking the SMTP
+# settings.
 use strict;
 use warnings;
 use Test::More;
@@ -98,6 +99,15 @@ $why = last_error('d@demo.example');
 ok($why, "delivery failed: $why") or diag $b->log_text;
 is(scalar(grep { $_->{to} eq 'd@demo.example' } $sink->messages), 0, '... nothing was sent');
 $b->stop; $sink->stop;
+
+# The console over HTTPS: its cookies are Secure.
+$b = RBBridge->start($dir, tls_cert_file => $dir->{tls_cert_file}, tls_key_file => $dir->{tls_key_file},
+                     tls_ca_file => $dir->{ca_file});
+$r = RBBridge::curl_request(GET => "$b->{base}/console/demo/signin", ca_file => $dir->{ca_file});
+is($r->{status}, 200, 'the console over HTTPS');
+like($r->{headers}{'set-cookie'} // '', qr/^rb_pre=[0-9a-f]{64}; Path=\/console\/demo; HttpOnly; SameSite=Strict; Secure/,
+     '... sets Secure cookies');
+$b->stop;
 
 # rosterbridge -n checks the SMTP settings.
 my $bin = RBBridge::build_dir() . '/rosterbridge';
