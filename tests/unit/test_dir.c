@@ -423,8 +423,7 @@ main(void)
 	    cmocka_unit_test(test_desc_normalise), cmocka_unit_test(test_mods_diff),
 	    cmocka_unit_test(test_user_roundtrip), cmocka_unit_test(test_user_synthetic_sn),
 	    cmocka_unit_test(test_user_bad_type),  cmocka_unit_test(test_translate),
-	    cmocka_unit_test(test_parent_dn),
-	    cmocka_unit_test(test_preconditions),
+	    cmocka_unit_test(test_parent_dn),      cmocka_unit_test(test_preconditions),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
