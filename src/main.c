@@ -315,6 +315,9 @@ main(int argc, char **argv)
 		log_warnx("directory not reachable yet (%s); will retry per request", err.detail);
 	else
 		main_warn_directory(cfg);
+	if (dir_repair_start(app.dir) < 0)
+		log_warnx("the repair thread did not start: half-done role-group changes wait "
+		          "for the next start");
 
 	notify_send("READY=1\nSTATUS=listening");
 

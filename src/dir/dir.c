@@ -25,12 +25,19 @@ dir_create(const struct config *cfg, struct pool *pool)
 		return NULL;
 	dir->cfg = cfg;
 	dir->pool = pool;
+	pthread_mutex_init(&dir->repair_lock, NULL);
+	pthread_cond_init(&dir->repair_wake, NULL);
 	return dir;
 }
 
 void
 dir_destroy(struct dir *dir)
 {
+	if (dir == NULL)
+		return;
+	access_repair_stop(dir);
+	pthread_cond_destroy(&dir->repair_wake);
+	pthread_mutex_destroy(&dir->repair_lock);
 	free(dir);
 }
 
@@ -170,9 +177,12 @@ dir_search(struct dir_op *op, const char *base, int scope, const char *filter, c
 	}
 	ldap_msgfree(*res);
 	*res = NULL;
-	if (rc == LDAP_SIZELIMIT_EXCEEDED)
-		return error_set(err, 400, SCIM_TOO_MANY,
-		                 "the filter matches more than %d resources; narrow it", sizelimit);
+	if (rc == LDAP_SIZELIMIT_EXCEEDED) {
+		char what[96];
+		snprintf(what, sizeof(what), "search (more than %d match; narrow the filter)",
+		         sizelimit);
+		return ldaperr_set(err, rc, what, NULL);
+	}
 	return dir_ldaperr(op, err, rc, "search");
 }
 
@@ -327,14 +337,31 @@ dir_etag_list_filter(struct strbuf *b, const char *p, size_t n)
 	strbuf_add(b, ")");
 }
 
+/*
+ * The assertion filter for a precondition text (see above; one bare
+ * entryCSN, the version a derived value was computed from, is a one-ETag
+ * list) on the entry `dn`. Scoped to that entry: slapd hands an
+ * operation's assertion on to the internal writes overlays derive from it
+ * (memberof updating the groups of a deleted or renamed person, the
+ * members of a changed or renamed group), where the entry's entryCSN never
+ * matches and the update would be silently lost; (|(!(entryDN=<dn>))(…))
+ * holds for every entry but the target. NEW string or NULL.
+ */
 char *
-dir_assertion_filter(const char *pre)
+dir_assertion_filter(const char *pre, const char *dn)
 {
 	struct strbuf b = {NULL, 0, 0, false};
 	const char *nl = strchr(pre, '\n');
 	size_t mlen = nl != NULL ? (size_t)(nl - pre) : strlen(pre);
 	bool has_match = nl == NULL || strspn(pre, " ") < mlen;
+	char *esc = escape_filter_value(dn, strlen(dn));
 
+	if (esc == NULL)
+		return NULL;
+	strbuf_add(&b, "(|(!(entryDN=");
+	strbuf_add(&b, esc);
+	strbuf_add(&b, "))");
+	free(esc);
 	if (has_match && nl != NULL)
 		strbuf_add(&b, "(&");
 	if (has_match)
@@ -346,6 +373,7 @@ dir_assertion_filter(const char *pre)
 	}
 	if (has_match && nl != NULL)
 		strbuf_add(&b, ")");
+	strbuf_add(&b, ")");
 	if (b.failed || b.s == NULL) {
 		free(b.s);
 		return NULL;
@@ -363,10 +391,22 @@ dir_precondition_failed(const char *pre)
 	return "If-Match: the resource has changed (or the ETag is stale)";
 }
 
-json_t *
-dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const char *if_match,
-          char **read_attrs, struct rb_error *err)
+/* What dir_exec sends. */
+enum dir_kind { DIR_ADD, DIR_MODIFY, DIR_RENAME };
+
+/*
+ * One add, modify or modrdn with the post-read control (RFC 4527) asking for
+ * `read_attrs`, the assertion (RFC 4528) of the precondition `if_match`
+ * scoped to `dn`, Permissive Modify when op->permissive, and the
+ * session-tracking control. Every result code goes through the one table
+ * (ldaperr.c); 409 and 412 get a detail of their own. op->last_rc keeps the
+ * code. Returns the NEW post-read map, or NULL with *err.
+ */
+static json_t *
+dir_exec(struct dir_op *op, enum dir_kind kind, const char *dn, LDAPMod **mods, const char *newrdn,
+         const char *if_match, char **read_attrs, struct rb_error *err)
 {
+	static const char *const what[] = {"add", "modify", "rename"};
 	LDAPControl *postread = NULL, *assertion = NULL, *permissive = NULL, *tracking = NULL;
 	LDAPControl *ctrls[5] = {NULL, NULL, NULL, NULL, NULL};
 	LDAPControl **rctrls = NULL;
@@ -391,7 +431,7 @@ dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const cha
 	}
 	ctrls[n++] = postread;
 	if (if_match != NULL) {
-		filter = dir_assertion_filter(if_match);
+		filter = dir_assertion_filter(if_match, dn);
 		if (filter == NULL || ldap_create_assertion_control(op->conn->ld, filter, 1,
 		                                                    &assertion) != LDAP_SUCCESS) {
 			error_set(err, 400, SCIM_INVALID_VERS,
@@ -400,7 +440,7 @@ dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const cha
 		}
 		ctrls[n++] = assertion;
 	}
-	if (op->permissive) {
+	if (op->permissive && kind == DIR_MODIFY) {
 		if (ldap_control_create("1.2.840.113556.1.4.1413", 0, NULL, 1, &permissive) !=
 		    LDAP_SUCCESS) {
 			error_set(err, 500, NULL, "out of memory");
@@ -410,10 +450,12 @@ dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const cha
 	}
 	if ((tracking = dir_tracking(op)) != NULL)
 		ctrls[n++] = tracking;
-	if (add)
+	if (kind == DIR_ADD)
 		rc = ldap_add_ext(op->conn->ld, dn, mods, ctrls, NULL, &msgid);
-	else
+	else if (kind == DIR_MODIFY)
 		rc = ldap_modify_ext(op->conn->ld, dn, mods, ctrls, NULL, &msgid);
+	else
+		rc = ldap_rename(op->conn->ld, dn, newrdn, NULL, 1, ctrls, NULL, &msgid);
 	if (rc == LDAP_SUCCESS) {
 		rc = ldap_result(op->conn->ld, msgid, LDAP_MSG_ALL, &tv, &res);
 		if (rc == 0) {
@@ -427,24 +469,23 @@ dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const cha
 				rc = code;
 		}
 	}
+	op->last_rc = rc;
 	if (pool_rc_is_connection_error(rc)) {
 		op->broken = true;
 		/* Not retried: the write may or may not have reached the directory. */
-		error_set(err, 503, NULL,
-		          "the directory connection failed during the write; retry");
-		goto done;
-	}
-	if (rc == LDAP_ALREADY_EXISTS) {
-		error_set(err, 409, SCIM_UNIQUENESS, "%s already exists in this tenant",
-		          add ? "a resource with this name" : "the new name");
-		goto done;
-	}
-	if (rc == LDAP_ASSERTION_FAILED) {
-		error_set(err, 412, NULL, "%s", dir_precondition_failed(if_match));
+		error_set(err, 503, NULL, "the directory connection failed during the %s; retry",
+		          what[kind]);
 		goto done;
 	}
 	if (rc != LDAP_SUCCESS) {
-		ldaperr_set(err, rc, add ? "add" : "modify", diag);
+		ldaperr_set(err, rc, what[kind], diag);
+		if (rc == LDAP_ALREADY_EXISTS)
+			snprintf(err->detail, sizeof(err->detail),
+			         "%s already exists in this tenant",
+			         kind == DIR_ADD ? "a resource with this name" : "the new name");
+		else if (rc == LDAP_ASSERTION_FAILED)
+			snprintf(err->detail, sizeof(err->detail), "%s",
+			         dir_precondition_failed(if_match));
 		goto done;
 	}
 	for (n = 0; rctrls != NULL && rctrls[n] != NULL; n++)
@@ -466,6 +507,33 @@ done:
 		ldap_control_free(tracking);
 	free(filter);
 	return map;
+}
+
+json_t *
+dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const char *if_match,
+          char **read_attrs, struct rb_error *err)
+{
+	return dir_exec(op, add ? DIR_ADD : DIR_MODIFY, dn, mods, NULL, if_match, read_attrs, err);
+}
+
+json_t *
+dir_rename_modify(struct dir_op *op, const char *dn, const char *newrdn, LDAPMod **mods,
+                  const char *if_match, char **read_attrs, struct rb_error *err)
+{
+	json_t *renamed = NULL, *after;
+	const char *csn;
+
+	if (newrdn == NULL)
+		return dir_exec(op, DIR_MODIFY, dn, mods, NULL, if_match, read_attrs, err);
+	renamed = dir_exec(op, DIR_RENAME, dn, NULL, newrdn, if_match, read_attrs, err);
+	if (renamed == NULL || mods == NULL || entry_mods_count(mods) == 0)
+		return renamed;
+	/* The modify asserts the entry as the rename left it: a writer in between is a 412. */
+	csn = entry_map_first(renamed, "entrycsn");
+	after = dir_exec(op, DIR_MODIFY, entry_map_first(renamed, "dn"), mods, NULL, csn,
+	                 read_attrs, err);
+	json_decref(renamed);
+	return after;
 }
 
 /*
@@ -560,7 +628,7 @@ dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb
 	int rc, n = 0;
 
 	if (if_match != NULL) {
-		filter = dir_assertion_filter(if_match);
+		filter = dir_assertion_filter(if_match, dn);
 		if (filter == NULL || ldap_create_assertion_control(op->conn->ld, filter, 1,
 		                                                    &assertion) != LDAP_SUCCESS) {
 			free(filter);
@@ -572,6 +640,7 @@ dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb
 	if ((tracking = dir_tracking(op)) != NULL)
 		ctrls[n++] = tracking;
 	rc = ldap_delete_ext_s(op->conn->ld, dn, ctrls, NULL);
+	op->last_rc = rc;
 	if (assertion != NULL)
 		ldap_control_free(assertion);
 	if (tracking != NULL)
@@ -582,65 +651,14 @@ dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb
 		return error_set(err, 503, NULL,
 		                 "the directory connection failed during the delete");
 	}
-	if (rc == LDAP_ASSERTION_FAILED)
-		return error_set(err, 412, NULL, "%s", dir_precondition_failed(if_match));
-	if (rc != LDAP_SUCCESS)
-		return dir_ldaperr(op, err, rc, "delete");
-	return 0;
-}
-
-char *
-dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const char *if_match,
-           struct rb_error *err)
-{
-	LDAPControl *assertion = NULL, *ctrls[2] = {NULL, NULL};
-	char *filter = NULL, *parent, *newdn;
-	int rc;
-
-	parent = strchr(dn, ',');
-	/* Find the first unescaped comma: the parent starts after it. */
-	while (parent != NULL && parent > dn && parent[-1] == '\\')
-		parent = strchr(parent + 1, ',');
-	if (parent == NULL) {
-		error_set(err, 500, NULL, "cannot rename %s", dn);
-		return NULL;
-	}
-	if (if_match != NULL) {
-		filter = dir_assertion_filter(if_match);
-		if (filter == NULL || ldap_create_assertion_control(op->conn->ld, filter, 1,
-		                                                    &assertion) != LDAP_SUCCESS) {
-			free(filter);
-			error_set(err, 400, SCIM_INVALID_VERS,
-			          "the precondition is not a valid ETag");
-			return NULL;
-		}
-		ctrls[0] = assertion;
-	}
-	rc = ldap_rename_s(op->conn->ld, dn, newrdn, NULL, 1, ctrls, NULL);
-	if (assertion != NULL)
-		ldap_control_free(assertion);
-	free(filter);
-	if (pool_rc_is_connection_error(rc)) {
-		op->broken = true;
-		error_set(err, 503, NULL, "the directory connection failed during a rename");
-		return NULL;
-	}
-	if (rc == LDAP_ALREADY_EXISTS) {
-		error_set(err, 409, SCIM_UNIQUENESS, "that name is already taken in this tenant");
-		return NULL;
-	}
-	if (rc == LDAP_ASSERTION_FAILED) {
-		error_set(err, 412, NULL, "%s", dir_precondition_failed(if_match));
-		return NULL;
-	}
 	if (rc != LDAP_SUCCESS) {
-		dir_ldaperr(op, err, rc, "rename");
-		return NULL;
+		dir_ldaperr(op, err, rc, "delete");
+		if (rc == LDAP_ASSERTION_FAILED)
+			snprintf(err->detail, sizeof(err->detail), "%s",
+			         dir_precondition_failed(if_match));
+		return -1;
 	}
-	newdn = escape_dn_join(newrdn, parent + 1);
-	if (newdn == NULL)
-		error_set(err, 500, NULL, "out of memory");
-	return newdn;
+	return 0;
 }
 
 /* dir_etag_list_has — whether the If-Match-style list (`n` bytes at `p`) names `csn`
@@ -779,4 +797,105 @@ dir_password_set(struct dir_op *op, const char *dn, const char *password, struct
 		ldaperr_set(err, rc, "password modify", diag);
 	ldap_memfree(diag);
 	return rc == LDAP_SUCCESS ? 0 : -1;
+}
+
+int
+dir_resolve_dns(struct dir_op *op, const char *ou, char **attrs, json_t *dns, bool cache,
+                struct rb_error *err)
+{
+	LDAPMessage *res = NULL, *e;
+	char *base = NULL, *filter = NULL;
+	size_t cap = 64, len;
+	const char *dn;
+	json_t *v;
+	int rc = -1;
+
+	if (json_object_size(dns) == 0)
+		return 0;
+	if (cache && op->groups != NULL) {
+		/* Every one already read during this operation? Then no search. */
+		bool all = true;
+		json_object_foreach(dns, dn, v)
+		{
+			if (json_object_get(op->groups, dn) == NULL)
+				all = false;
+		}
+		if (all) {
+			json_object_foreach(dns, dn, v)
+			{
+				json_object_set(dns, dn, json_object_get(op->groups, dn));
+			}
+			return 0;
+		}
+	}
+	json_object_foreach(dns, dn, v) cap += strlen(dn) * 3 + 16;
+	filter = malloc(cap);
+	base = dir_ou_dn(op, ou);
+	if (filter == NULL || base == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	len = (size_t)snprintf(filter, cap, "(|");
+	json_object_foreach(dns, dn, v)
+	{
+		char *esc = escape_filter_value(dn, strlen(dn));
+		if (esc == NULL) {
+			error_set(err, 500, NULL, "out of memory");
+			goto done;
+		}
+		len += (size_t)snprintf(filter + len, cap - len, "(entryDN=%s)", esc);
+		free(esc);
+	}
+	snprintf(filter + len, cap - len, ")");
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 0, &res, err) < 0)
+		goto done;
+	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+	     e = ldap_next_entry(op->conn->ld, e)) {
+		json_t *m = entry_to_map(op->conn->ld, e);
+		const char *edn = entry_map_first(m, "dn");
+		json_object_foreach(dns, dn, v)
+		{
+			if (edn == NULL || strcasecmp(dn, edn) != 0)
+				continue;
+			json_object_set(dns, dn, m);
+			if (cache) {
+				if (op->groups == NULL)
+					op->groups = json_object();
+				json_object_set(op->groups, dn, m);
+			}
+		}
+		json_decref(m);
+	}
+	rc = 0;
+done:
+	ldap_msgfree(res);
+	free(base);
+	free(filter);
+	return rc;
+}
+
+char *
+dir_parent_dn(const char *dn)
+{
+	LDAPDN parsed = NULL;
+	char *parent = NULL;
+
+	/* Parsed, never scanned for commas: an escaped ',' in a value stays in it. */
+	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || parsed == NULL ||
+	    parsed[0] == NULL) {
+		ldap_dnfree(parsed);
+		return NULL;
+	}
+	if (parsed[1] == NULL)
+		parent = strdup("");
+	else if (ldap_dn2str(&parsed[1], &parent, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
+		parent = NULL;
+	ldap_dnfree(parsed);
+	if (parent != NULL) {
+		/* ldap_dn2str's memory belongs to libldap: hand back our own copy. */
+		char *own = strdup(parent);
+		ldap_memfree(parent);
+		parent = own;
+	}
+	return parent;
 }

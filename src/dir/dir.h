@@ -8,11 +8,16 @@
  * source (the token's): nothing here can reach another tenant's entries.
  *
  * Module map
- *   dir.c        context, DNs, lookups by id, reads (incl. post-read control)
+ *   dir.c        context, DNs, lookups by id, writes (post-read, assertion,
+ *                the one rename + modify), the password extended operation
+ *   access.c     grants in the directory: ownership, derived access values
+ *                (asserted, retried), role groups' members, repair
+ *   grants.c     the pure grant rules (summary, bind lock, no escalation)
  *   users.c      /Users flows          groups.c   /Groups flows
  *   schools.c    /Schools flows        query.c    filter → LDAP, paging, sorting
  *   map_*.c      SCIM ⇄ attribute maps entry.c    attribute maps ⇄ LDAP
  *   escape.c     RFC 4515/4514 escaping ldaperr.c  LDAP result → SCIM error
+ *   pool.c       LDAP connection pool   dir_page.c paged, sorted searches
  */
 #ifndef RB_DIR_H
 #define RB_DIR_H
@@ -62,6 +67,13 @@ struct dir_query {
  */
 struct dir *dir_create(const struct config *cfg, struct pool *pool);
 void dir_destroy(struct dir *dir);
+/*
+ * dir_repair_start — start the repair thread: at once, then every
+ * cfg->repair_interval_s seconds, it finishes in every tenant the
+ * role-group changes a stopped or killed bridge left half done (access.c).
+ * dir_destroy stops it. 0, or -1 (the thread could not start).
+ */
+int dir_repair_start(struct dir *dir);
 
 /*
  * Every resource-returning function returns a NEW reference to the full
@@ -127,6 +139,27 @@ int dir_school_delete(const struct dir_ctx *ctx, const char *id, const char *if_
                       struct rb_error *err);
 json_t *dir_school_search(const struct dir_ctx *ctx, const struct dir_query *q, long *total,
                           struct rb_error *err);
+
+/*
+ * The access rules, for the console (access.c; SPEC §1).
+ *
+ * dir_access_grants — every grant of the person with entryUUID
+ * `person_id` in ctx's tenant: a NEW array of {source, scope, schools
+ * (entryUUIDs), region, permission, canManageAdmins, active, origin
+ * ("direct" or the role group's id)} — a role group's grant carries its
+ * owner as source and is inactive when that owner suspended the person.
+ * NULL with *err (404 unknown id, 503).
+ */
+json_t *dir_access_grants(const struct dir_ctx *ctx, const char *person_id, struct rb_error *err);
+/*
+ * dir_access_may_grant — the no-escalation rule (grants_may_grant) for the
+ * person `actor_id` giving `wanted` (borrowed grant object: scope,
+ * schools as entryUUIDs, region, permission, canManageAdmins): reads the
+ * actor's grants and the regions of the schools named. 0 if allowed, or
+ * -1 with *err (403 saying which part is beyond the actor's rights, 404).
+ */
+int dir_access_may_grant(const struct dir_ctx *ctx, const char *actor_id, const json_t *wanted,
+                         struct rb_error *err);
 
 /*
  * dir_precondition — the precondition text the write functions take as

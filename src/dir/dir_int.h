@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <ldap.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "dir/dir.h"
@@ -16,6 +17,13 @@
 struct dir {
 	const struct config *cfg;
 	struct pool *pool;
+	/* the repair thread (access.c): started by dir_repair_start, stopped by dir_destroy;
+	 * it works through repair_dir, over a one-connection pool of its own (never a SCIM slot) */
+	struct dir *repair_dir;
+	pthread_t repair;
+	bool repair_started, repair_stop;
+	pthread_mutex_t repair_lock;
+	pthread_cond_t repair_wake;
 };
 
 /* One SCIM operation's hold on a directory connection. */
@@ -25,6 +33,7 @@ struct dir_op {
 	bool broken;     /* the connection failed: drop it on release */
 	bool permissive; /* dir_write: send Permissive Modify (adding a present value,
 	                    deleting an absent one, are not errors) */
+	int last_rc; /* the LDAP result code of the last write (dir_write, dir_delete_dn, …) */
 	char *tenant_dn; /* owned: o=<tenant>,<suffix> */
 	json_t *groups;  /* owned: groups read during this operation, {dn: entry map}
 	                    (users.c: a PATCH reads the person's groups once, not three times) */
@@ -56,15 +65,22 @@ char *dir_rdn(const char *attr, const char *value, const char *scim_name, struct
 /*
  * dir_assertion_filter — the LDAP assertion filter (RFC 4528) for a
  * precondition text (dir_precondition: If-Match, optionally '\n' and
- * If-None-Match); values that are not our ETags are dropped. NEW string,
+ * If-None-Match) on the entry `dn` (scoped to it, see dir.c); values that
+ * are not our ETags are dropped. NEW string,
  * or NULL when out of memory.
  */
-char *dir_assertion_filter(const char *pre);
+char *dir_assertion_filter(const char *pre, const char *dn);
 
 /* dir_op_begin — take a connection for ctx's tenant. 0, or -1 with *err (503). */
 int dir_op_begin(struct dir_op *op, const struct dir_ctx *ctx, struct rb_error *err);
 /* dir_op_end — give the connection back and free what op owns. */
 void dir_op_end(struct dir_op *op);
+
+/*
+ * dir_parent_dn — the parent of `dn` ("" for a one-RDN DN), from
+ * ldap_str2dn/ldap_dn2str. NEW malloc'd string, or NULL (not a DN).
+ */
+char *dir_parent_dn(const char *dn);
 
 /* dir_ou_dn — "ou=<ou>,o=<tenant>,<suffix>". NEW malloc'd string or NULL. */
 char *dir_ou_dn(const struct dir_op *op, const char *ou);
@@ -112,11 +128,14 @@ json_t *dir_find_by_id(struct dir_op *op, const char *base, const char *objfilte
 /*
  * dir_write — add (mods with LDAP_MOD_ADD, `dn` new), modify, with the
  * post-read control (RFC 4527) asking for `read_attrs`, and with an
- * assertion (RFC 4528) when `if_match` (a dir_precondition text: If-Match
- * and/or If-None-Match) is given.
- * Writes are never retried by us. Returns a NEW attribute map of the entry
- * after the write, or NULL with *err (412 on assertion failure, 409
- * uniqueness on an existing DN, …).
+ * assertion (RFC 4528) when `if_match` is given: a dir_precondition text
+ * (If-Match and/or If-None-Match), or one bare entryCSN (the version a
+ * derived value was computed from: the no-lost-update rule, access.c),
+ * scoped to `dn` (overlays' internal writes to other entries are not
+ * refused). Writes are never retried here. Returns a NEW attribute map of
+ * the entry after the write, or NULL with *err (412 on assertion failure,
+ * 409 uniqueness on an existing DN, …; every code through ldaperr.c's
+ * table).
  */
 json_t *dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const char *if_match,
                   char **read_attrs, struct rb_error *err);
@@ -145,11 +164,17 @@ int dir_password_set(struct dir_op *op, const char *dn, const char *password, st
 int dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb_error *err);
 
 /*
- * dir_rename — modrdn `dn` to `newrdn` (from escape_rdn), same parent.
- * Returns the NEW DN (malloc'd), or NULL with *err (409 if taken).
+ * dir_rename_modify — the one rename + modify + re-read of the layer: modrdn
+ * `dn` to `newrdn` (from escape_rdn, same parent; NULL: no rename) asserting
+ * `if_match` (an If-Match value or one entryCSN; NULL: none), then `mods`
+ * (NULL or empty: none) asserting the entryCSN the rename left, so nobody
+ * writes in between unnoticed (412). Both post-read `read_attrs`: the
+ * result is the NEW map of the entry as written, under its new DN (taken
+ * from slapd, never computed from the old one), or NULL with *err (409
+ * uniqueness when the name is taken, 412, …).
  */
-char *dir_rename(struct dir_op *op, const char *dn, const char *newrdn, const char *if_match,
-                 struct rb_error *err);
+json_t *dir_rename_modify(struct dir_op *op, const char *dn, const char *newrdn, LDAPMod **mods,
+                          const char *if_match, char **read_attrs, struct rb_error *err);
 
 /*
  * dir_check_version — for a write that turns out to change nothing (so no
@@ -179,6 +204,16 @@ json_t *dir_convert_one(struct dir_op *op,
                                            struct rb_error *),
                         const json_t *map, bool want_members, struct rb_error *err);
 
+/*
+ * dir_resolve_dns — resolve DNs (`dns`, a json object used as a set: dn →
+ * null) to {dn: entry map} under ou=<ou>, reading `attrs`, in one search;
+ * unknown DNs stay null. `cache`: the maps are kept in op->groups for the
+ * rest of the operation, and a set already all there costs no search
+ * (only for one attribute list per operation: access_group_attrs). 0 or -1.
+ */
+int dir_resolve_dns(struct dir_op *op, const char *ou, char **attrs, json_t *dns, bool cache,
+                    struct rb_error *err);
+
 /* dir_meta_from_map — fill *meta from an entry map (borrowed pointers). */
 void dir_meta_from_map(const json_t *map, const char *location_base, struct map_meta *meta);
 
@@ -186,18 +221,19 @@ void dir_meta_from_map(const json_t *map, const char *location_base, struct map_
 bool dir_etag_csn(const char *etag, char *out, size_t outlen);
 
 /*
- * dir_user_refresh_access — recompute the access summary (grants.h) and
- * the bind lock (rbBindLocked) of the person at `dn` from its direct grants,
- * its sources' active flags and the role groups it is in, and write them in
- * one modify if they changed (after a role group's membership or grant
- * changed). `dn` is borrowed. A DN that is not a person is ignored. 0, or -1
- * with *err.
+ * ---- access.c: grants in the directory (ownership, derived values, repair) ----
+ *
+ * The only writer of derived access values (summary, rbBindLocked). Each
+ * is computed from one read of the person and written asserting the
+ * entryCSN of that read; a conflict is computed again from a fresh read,
+ * at most DIR_RETRIES times.
  */
-int dir_user_refresh_access(struct dir_op *op, const char *dn, struct rb_error *err);
+#define DIR_RETRIES 8
+
+/* What is read of the groups a person is in (identity, a role group's grant). */
+extern char *access_group_attrs[];
 
 /*
- * ---- access.c: who may write what (SPEC §1, "Each source owns what it creates") ----
- *
  * access_check_owner — 0 if the caller's source owns the group or school
  * `map` (an entry map; its rbSource, grants_owner) or nobody does; else -1
  * with *err 403 naming the owner. `what` is "group" or "school". Every
@@ -212,6 +248,76 @@ int access_check_owner(const struct dir_op *op, const json_t *map, const char *w
  * sources. One search.
  */
 int access_school_unreferenced(struct dir_op *op, const char *uuid, struct rb_error *err);
+/*
+ * access_school_strip — remove school `uuid` (SIS id `ext`, or NULL) from
+ * every grant of the tenant (rbSchoolRef and rbSchoolGiven of people and
+ * role groups: value deletes, which commute with other writers), then
+ * refresh the derived values of every person concerned. 0 or -1.
+ */
+int access_school_strip(struct dir_op *op, const char *uuid, const char *ext, struct rb_error *err);
+
+/*
+ * access_grant_prepare — validate the caller's direct grant in `map` (the
+ * descriptions its write produces) against the directory and resolve its
+ * schools: scope defaults to school; school needs schools (ids or
+ * externalIds); region needs a region of a partnership tenant; partnership
+ * a partnership tenant. Adds rbschoolref;x-src-<source>. 0, or -1 (400).
+ */
+int access_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *err);
+/*
+ * access_summarize — add to `map` the derived values (grants_access) of
+ * the person after a write: `old` (its entry map, or NULL for a new
+ * person) with the descriptions of `source` replaced by `map`'s (NULL
+ * source: `old` as it is), plus the role groups in its memberOf (read
+ * once per operation, op->groups). The caller writes `map` asserting
+ * old's entryCSN. 0, or -1 with *err.
+ */
+int access_summarize(struct dir_op *op, const json_t *old, const char *source, json_t *map,
+                     struct rb_error *err);
+/* access_derived_desc — an entry_mods_build `owned` callback: the derived descriptions. */
+bool access_derived_desc(const char *desc, void *arg);
+/* access_groups_of — the maps (NEW array) of `resolved` ({dn: map}) in person's memberOf. */
+json_t *access_groups_of(const json_t *person, const json_t *resolved);
+/*
+ * access_refresh_person — recompute and write (asserted, retried) the
+ * derived values of the person at `dn` (borrowed); a DN that is not a
+ * person, or is gone, is ignored. *changed (may be NULL) is set when a
+ * write was needed. 0, or -1 with *err (503 after DIR_RETRIES conflicts).
+ */
+int access_refresh_person(struct dir_op *op, const char *dn, bool *changed, struct rb_error *err);
+/* access_refresh_set — access_refresh_person for every key of `dns` (a set). 0 or -1. */
+int access_refresh_set(struct dir_op *op, const json_t *dns, struct rb_error *err);
+
+/* access_group_is_role — the group (an entry map, may be NULL) confers a grant. */
+bool access_group_is_role(const json_t *map);
+/* access_group_grant_changed — the grant two maps of one group confer differs. */
+bool access_group_grant_changed(const json_t *a, const json_t *b);
+/* access_member_set — add the DNs of the members of group `dn` to the set `dns`. 0 or -1. */
+int access_member_set(struct dir_op *op, const char *dn, json_t *dns, struct rb_error *err);
+/* access_mods_dn_set — add the values of `mods` (member DNs) to the set `dns`. */
+void access_mods_dn_set(LDAPMod **mods, json_t *dns);
+/*
+ * access_pending_begin — before a write that changes group `old` (entry
+ * map) into `new_map` (the attribute map written; may be NULL for a
+ * delete) at `new_dn` (NULL: same DN), record who may need a refresh: an
+ * rbAccessPending entry under ou=pending whose rbRepairFilter matches the
+ * members (memberOf, old and new DN) and the holders of either grant
+ * (summary terms). Returns its NEW DN, or NULL: with *err set on failure
+ * (the caller does not write), unset when neither map is a role group.
+ */
+char *access_pending_begin(struct dir_op *op, const json_t *old, const json_t *new_map,
+                           const char *new_dn, struct rb_error *err);
+/* access_pending_end — remove (and free) what access_pending_begin made, once refreshed. */
+void access_pending_end(struct dir_op *op, char *pending_dn);
+/*
+ * access_repair — for each pending entry of the tenant created more than
+ * `settle_s` seconds ago: refresh every person its filter matches, then
+ * delete it (asserted on its entryCSN). *fixed = people whose derived
+ * values were wrong. 0, or -1 with *err.
+ */
+int access_repair(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err);
+/* access_repair_stop — stop and join the repair thread, if dir_repair_start started one. */
+void access_repair_stop(struct dir *dir);
 
 /* ---- dir_page.c: paged, sorted searches shared by users, groups, schools ---- */
 

@@ -22,6 +22,7 @@
  */
 #include "dir/dir_int.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include "dir/escape.h"
 #include "dir/query.h"
 #include "engine/patch.h"
+#include "lib/log.h"
 
 #define GROUP_OBJFILTER "(objectClass=rbGroup)"
 
@@ -182,17 +184,21 @@ static json_t *
 groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group,
                   struct rb_error *err)
 {
-	bool lenient = of_group != NULL;
-	char *gesc = NULL;
+	/* Terms per search: slapd tests each candidate against the whole OR, so one
+	 * search of n terms costs n² comparisons (a 1,500-member PUT took seconds). */
+	enum { CHUNK = 100 };
 	static char *attrs[] = {"entryUUID", NULL};
-	LDAPMessage *res = NULL, *e;
+	bool lenient = of_group != NULL;
+	char *gesc = NULL, *filter = NULL;
 	json_t *want = json_object(), *dns = NULL, *m;
-	char *filter = NULL;
-	size_t i, cap = 16, len;
+	size_t i, cap, len, n;
 	const char *id;
+	void *it;
 
 	json_array_foreach(members, i, m)
 	{
+		char lower[40];
+		size_t k;
 		id = json_string_value(json_object_get(m, "value"));
 		if (id == NULL && json_is_string(m))
 			id = json_string_value(m);
@@ -203,37 +209,43 @@ groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group
 			          "members: \"%s\" is not a resource id", id ? id : "(no value)");
 			goto done;
 		}
-		json_object_set_new(want, id, json_null());
+		for (k = 0; id[k] && k + 1 < sizeof(lower); k++)
+			lower[k] = (char)tolower((unsigned char)id[k]);
+		lower[k] = '\0'; /* entryUUIDs come back in lower case */
+		json_object_set_new(want, lower, json_null());
 	}
 	dns = json_array();
 	if (json_object_size(want) == 0)
 		goto done;
-	cap += json_object_size(want) * 52;
-	if (lenient && (gesc = escape_filter_value(of_group, strlen(of_group))) != NULL)
-		cap += strlen(gesc) + 16;
+	if (lenient && (gesc = escape_filter_value(of_group, strlen(of_group))) == NULL)
+		goto oom;
+	cap = 32 + CHUNK * 52 + (gesc ? strlen(gesc) : 0);
 	filter = malloc(cap);
-	if (filter == NULL || (lenient && gesc == NULL)) {
-		error_set(err, 500, NULL, "out of memory");
-		goto fail;
-	}
-	len = (size_t)(lenient ? snprintf(filter, cap, "(&(memberOf=%s)(|", gesc)
-	                       : snprintf(filter, cap, "(|"));
-	json_object_foreach(want, id, m)
-	    /* ids are validated UUIDs: nothing to escape */
-	    len += (size_t)snprintf(filter + len, cap - len, "(entryUUID=%s)", id);
-	snprintf(filter + len, cap - len, lenient ? "))" : ")");
-	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res, err) <
-	    0)
-		goto fail;
-	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
-	     e = ldap_next_entry(op->conn->ld, e)) {
-		json_t *em = entry_to_map(op->conn->ld, e);
-		const char *uuid = entry_map_first(em, "entryuuid");
-		const char *k;
-		json_t *v;
-		json_object_foreach(want, k, v) if (uuid && !strcasecmp(k, uuid))
-		    json_object_set_new(want, k, json_string(entry_map_first(em, "dn")));
-		json_decref(em);
+	if (filter == NULL)
+		goto oom;
+	it = json_object_iter(want);
+	while (it != NULL) {
+		LDAPMessage *res = NULL, *e;
+		len = (size_t)(lenient ? snprintf(filter, cap, "(&(memberOf=%s)(|", gesc)
+		                       : snprintf(filter, cap, "(|"));
+		/* ids are validated UUIDs: nothing to escape */
+		for (n = 0; it != NULL && n < CHUNK; n++, it = json_object_iter_next(want, it))
+			len += (size_t)snprintf(filter + len, cap - len, "(entryUUID=%s)",
+			                        json_object_iter_key(it));
+		snprintf(filter + len, cap - len, lenient ? "))" : ")");
+		if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res,
+		               err) < 0)
+			goto fail;
+		for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+		     e = ldap_next_entry(op->conn->ld, e)) {
+			json_t *em = entry_to_map(op->conn->ld, e);
+			const char *uuid = entry_map_first(em, "entryuuid");
+			if (uuid != NULL && json_object_get(want, uuid) != NULL)
+				json_object_set_new(want, uuid,
+				                    json_string(entry_map_first(em, "dn")));
+			json_decref(em);
+		}
+		ldap_msgfree(res);
 	}
 	json_object_foreach(want, id, m)
 	{
@@ -247,11 +259,12 @@ groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group
 		json_array_append(dns, m);
 	}
 	goto done;
+oom:
+	error_set(err, 500, NULL, "out of memory");
 fail:
 	json_decref(dns);
 	dns = NULL;
 done:
-	ldap_msgfree(res);
 	free(filter);
 	free(gesc);
 	json_decref(want);
@@ -338,91 +351,6 @@ groups_find(struct dir_op *op, const char *id, struct rb_error *err)
 	return map;
 }
 
-/* ---- role groups: members hold the group's grant (grants.h) ---- */
-
-/* Is the group (an entry map) a role group? */
-static bool
-groups_is_role(const json_t *map)
-{
-	return map != NULL && entry_map_first(map, "rbpermission") != NULL;
-}
-
-/* Did the grant a group confers change between two entry maps? */
-static bool
-groups_grant_changed(const json_t *a, const json_t *b)
-{
-	static const char *const descs[] = {
-	    "rbpermission", "rbscope",           "rbschoolref", "rbregionref",
-	    "rbactive",     "rbcanmanageadmins", NULL};
-	size_t i;
-
-	for (i = 0; descs[i] != NULL; i++) {
-		json_t *va = json_object_get(a, descs[i]), *vb = json_object_get(b, descs[i]);
-		if (!json_equal(va ? va : json_null(), vb ? vb : json_null()))
-			return true;
-	}
-	return false;
-}
-
-/* Add the DNs of the current members of group `dn` to the set `dns` (one search). */
-static int
-groups_member_dn_set(struct dir_op *op, const char *dn, json_t *dns, struct rb_error *err)
-{
-	static char *attrs[] = {"1.1", NULL};
-	LDAPMessage *res = NULL, *e;
-	char *esc = escape_filter_value(dn, strlen(dn)), *filter = NULL;
-	size_t n;
-	int rc = -1;
-
-	if (esc == NULL || (filter = malloc((n = strlen(esc) + 32))) == NULL) {
-		error_set(err, 500, NULL, "out of memory");
-		goto done;
-	}
-	snprintf(filter, n, "(memberOf=%s)", esc);
-	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res, err) <
-	    0)
-		goto done;
-	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
-	     e = ldap_next_entry(op->conn->ld, e)) {
-		char *mdn = ldap_get_dn(op->conn->ld, e);
-		if (mdn != NULL)
-			json_object_set_new(dns, mdn, json_true());
-		ldap_memfree(mdn);
-	}
-	rc = 0;
-done:
-	ldap_msgfree(res);
-	free(esc);
-	free(filter);
-	return rc;
-}
-
-/* Add the member DNs named in LDAP modifications to the set `dns`. */
-static void
-groups_mod_dn_set(LDAPMod **mods, json_t *dns)
-{
-	size_t i, j;
-
-	for (i = 0; mods != NULL && mods[i] != NULL; i++)
-		for (j = 0; mods[i]->mod_bvalues && mods[i]->mod_bvalues[j]; j++)
-			json_object_set_new(dns, mods[i]->mod_bvalues[j]->bv_val, json_true());
-}
-
-/* Recompute the access summary of every person in the set `dns`. */
-static int
-groups_refresh(struct dir_op *op, const json_t *dns, struct rb_error *err)
-{
-	const char *dn;
-	json_t *v;
-
-	json_object_foreach((json_t *)dns, dn, v)
-	{
-		if (dir_user_refresh_access(op, dn, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 json_t *
 dir_group_get(const struct dir_ctx *ctx, const char *id, bool want_members, struct rb_error *err)
 {
@@ -439,12 +367,34 @@ dir_group_get(const struct dir_ctx *ctx, const char *id, bool want_members, stru
 	return out;
 }
 
+/*
+ * After a role group's write landed: refresh the derived values of the
+ * people in `set`, then drop the pending entry. A failure part way is
+ * logged, not answered: the write the client asked for has landed, and the
+ * pending entry stays for the repair (access.c), which finishes the job.
+ */
+static void
+groups_refresh_members(struct dir_op *op, const json_t *set, char *pending)
+{
+	struct rb_error err;
+
+	error_clear(&err);
+	json_decref(op->groups); /* the group just changed: read it afresh */
+	op->groups = NULL;
+	if (access_refresh_set(op, set, &err) < 0) {
+		log_warnx("role group members' access left to the repair (%s)", err.detail);
+		free(pending);
+		return;
+	}
+	access_pending_end(op, pending);
+}
+
 json_t *
 dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error *err)
 {
 	struct dir_op op;
 	json_t *map = NULL, *dns = NULL, *after = NULL, *out = NULL;
-	char *base = NULL;
+	char *base = NULL, *rdn = NULL, *dn = NULL, *pending = NULL;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
@@ -458,25 +408,33 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 		json_object_set(map, "member", dns);
 	entry_map_add(map, "rbsource", ctx->source);
 	base = dir_ou_dn(&op, "groups");
-	if (base == NULL) {
+	rdn = dir_rdn("cn", entry_map_first(map, "cn"), "displayName", err);
+	if (rdn == NULL)
+		goto done;
+	dn = base ? escape_dn_join(rdn, base) : NULL;
+	if (dn == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
+	if (json_array_size(dns) > 0 &&
+	    (pending = access_pending_begin(&op, NULL, map, dn, err)) == NULL && error_is_set(err))
+		goto done;
 	after =
 	    dir_add_entry(&op, base, "cn", "displayName", map, group_attrs, "a group named", err);
-	if (after == NULL)
+	if (after == NULL) {
+		access_pending_end(&op, pending);
 		goto done;
-	if (groups_is_role(after) && json_array_size(dns) > 0) {
+	}
+	if (access_group_is_role(after) && json_array_size(dns) > 0) {
 		json_t *set = json_object();
 		size_t i;
 		for (i = 0; i < json_array_size(dns); i++)
 			json_object_set_new(set, json_string_value(json_array_get(dns, i)),
 			                    json_true());
-		if (groups_refresh(&op, set, err) < 0) {
-			json_decref(set);
-			goto done;
-		}
+		groups_refresh_members(&op, set, pending);
 		json_decref(set);
+	} else {
+		access_pending_end(&op, pending);
 	}
 	out = groups_one(&op, after, true, err);
 done:
@@ -484,41 +442,41 @@ done:
 	json_decref(dns);
 	json_decref(after);
 	free(base);
+	free(rdn);
+	free(dn);
 	dir_op_end(&op);
 	return out;
 }
 
 /*
  * Write the group's own attributes from `group` over `old`, rename if
- * displayName changed, then apply member changes (`member_mods`, may be
- * NULL). Returns the NEW map after the write (or a copy of old).
+ * displayName changed, and apply member changes (`member_mods`, may be
+ * NULL): one dir_rename_modify. A write that may change someone's access
+ * (a role group before or after) is preceded by a pending entry, returned
+ * in *pending (NEW, or NULL) for groups_refresh_members. Returns the NEW
+ * map after the write (or a copy of old when nothing changed).
  */
 static json_t *
 groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod **member_mods,
-             const char *if_match, struct rb_error *err)
+             const char *if_match, char **pending, struct rb_error *err)
 {
 	json_t *map = groups_to_ldap(group, op->ctx->source, err), *after = NULL;
-	const char *source = op->ctx->source;
-	char *dn = NULL, *rdn = NULL;
+	const char *source = op->ctx->source, *dn = entry_map_first(old, "dn");
+	char *rdn = NULL, *parent = NULL, *newdn = NULL;
 	LDAPMod **mods = NULL;
 	size_t i;
 
+	*pending = NULL;
 	if (map == NULL)
 		return NULL;
-	dn = strdup(entry_map_first(old, "dn"));
-	if (dn == NULL)
-		goto oom;
 	if (strcmp(entry_map_first(old, "cn"), entry_map_first(map, "cn")) != 0) {
-		char *newdn;
 		rdn = dir_rdn("cn", entry_map_first(map, "cn"), "displayName", err);
 		if (rdn == NULL)
 			goto done;
-		newdn = dir_rename(op, dn, rdn, if_match, err);
+		parent = dir_parent_dn(dn);
+		newdn = parent ? escape_dn_join(rdn, parent) : NULL;
 		if (newdn == NULL)
-			goto done;
-		free(dn);
-		dn = newdn;
-		if_match = NULL;
+			goto oom;
 	}
 	json_object_del(map, "cn");
 	json_object_del(map, "objectclass");
@@ -536,30 +494,48 @@ groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod 
 	}
 	if (mods == NULL)
 		goto oom;
-	if (entry_mods_count(mods) == 0) {
-		if (rdn != NULL) {
-			char *base = dir_ou_dn(op, "groups");
-			after = base ? dir_find_by_id(op, base, GROUP_OBJFILTER,
-			                              entry_map_first(old, "entryuuid"),
-			                              group_attrs, err)
-			             : NULL;
-			free(base);
-		} else if (dir_check_version(old, if_match, err) == 0) {
+	if (entry_mods_count(mods) == 0 && rdn == NULL) {
+		if (dir_check_version(old, if_match, err) == 0)
 			after = json_deep_copy(old);
-		}
 		goto done;
 	}
+	/* Who may need a refresh, recorded before the write (crash safety). */
+	{
+		json_t *next = json_deep_copy(old);
+		const char *desc;
+		json_t *vals;
+		void *tmp;
+		if (next == NULL)
+			goto oom;
+		json_object_foreach_safe(next, tmp, desc, vals)
+		{
+			if (groups_owned(desc, (void *)source))
+				json_object_del(next, desc);
+		}
+		json_object_update(next, map);
+		*pending = access_pending_begin(op, old, next, newdn, err);
+		json_decref(next);
+		if (*pending == NULL && error_is_set(err))
+			goto done;
+	}
 	op->permissive = true;
-	after = dir_write(op, false, dn, mods, if_match, group_attrs, err);
+	after = dir_rename_modify(op, dn, rdn, mods, if_match, group_attrs, err);
 	op->permissive = false;
+	if (after == NULL) {
+		int rc = op->last_rc; /* the write's, for the caller (dir_group_patch retries) */
+		access_pending_end(op, *pending); /* nothing was written */
+		*pending = NULL;
+		op->last_rc = rc;
+	}
 	goto done;
 oom:
 	error_set(err, 500, NULL, "out of memory");
 done:
 	entry_mods_free(mods);
 	json_decref(map);
-	free(dn);
 	free(rdn);
+	free(parent);
+	free(newdn);
 	return after;
 }
 
@@ -568,8 +544,9 @@ dir_group_replace(const struct dir_ctx *ctx, const char *id, const json_t *group
                   const char *if_match, struct rb_error *err)
 {
 	struct dir_op op;
-	json_t *old = NULL, *dns = NULL, *after = NULL, *out = NULL;
+	json_t *old = NULL, *dns = NULL, *after = NULL, *out = NULL, *set = NULL;
 	LDAPMod **mm = NULL;
+	char *pending = NULL;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
@@ -581,41 +558,41 @@ dir_group_replace(const struct dir_ctx *ctx, const char *id, const json_t *group
 		goto done;
 	/* PUT replaces the member list wholesale. */
 	mm = entry_mods_append(NULL, LDAP_MOD_REPLACE, "member", json_array_size(dns) ? dns : NULL);
-	if (mm == NULL) {
+	set = json_object();
+	if (mm == NULL || set == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	{
-		json_t *set = json_object();
-		bool role = groups_is_role(old);
-		if (role && groups_member_dn_set(&op, entry_map_first(old, "dn"), set, err) < 0) {
-			json_decref(set);
-			goto done;
-		}
-		after = groups_write(&op, old, group, mm, if_match, err);
-		if (after != NULL && (role || groups_is_role(after))) {
-			groups_mod_dn_set(mm, set);
-			if (groups_refresh(&op, set, err) < 0) {
-				json_decref(set);
-				goto done;
-			}
-		}
-		json_decref(set);
+	/* Members before the write: those leaving lose the grant. */
+	if (access_group_is_role(old) &&
+	    access_member_set(&op, entry_map_first(old, "dn"), set, err) < 0)
+		goto done;
+	after = groups_write(&op, old, group, mm, if_match, &pending, err);
+	if (after == NULL)
+		goto done;
+	if (pending != NULL) {
+		access_mods_dn_set(mm, set);
+		groups_refresh_members(&op, set, pending);
 	}
-	if (after != NULL)
-		out = groups_one(&op, after, true, err);
+	out = groups_one(&op, after, true, err);
 done:
 	entry_mods_free(mm);
 	json_decref(old);
 	json_decref(dns);
 	json_decref(after);
+	json_decref(set);
 	dir_op_end(&op);
 	return out;
 }
 
-json_t *
-dir_group_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
-                const char *if_match, bool want_result, struct rb_error *err)
+/*
+ * One PATCH attempt. *conflict is set when slapd refused a member removal
+ * because another writer removed the member since our read (noSuchAttribute
+ * on the sorted `member`): the caller tries again from a fresh read.
+ */
+static json_t *
+groups_patch_once(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
+                  const char *if_match, bool want_result, bool *conflict, struct rb_error *err)
 {
 	static const char *const deferred[] = {"members", NULL};
 	const struct resource_type_def *rt = schema_resource_type("Group");
@@ -624,6 +601,7 @@ dir_group_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_b
 	struct dir_op op;
 	json_t *old = NULL, *cur = NULL, *after = NULL, *out = NULL, *dns = NULL;
 	LDAPMod **mm = NULL;
+	char *pending = NULL;
 	int rc;
 
 	memset(&pr, 0, sizeof(pr));
@@ -664,8 +642,8 @@ dir_group_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_b
 			                       json_array_size(dns) ? dns : NULL);
 		} else {
 			if (json_array_size(ch->removed) > 0) {
-				/* Idempotent: ids naming nobody are skipped, the rest removed;
-				 * removing a non-member is no error (Permissive Modify). */
+				/* Idempotent: ids naming nobody or non-members are skipped,
+				 * the rest removed. */
 				dns = groups_member_dns(&op, ch->removed,
 				                        entry_map_first(old, "dn"), err);
 				if (dns == NULL)
@@ -687,22 +665,26 @@ dir_group_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_b
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	after = groups_write(&op, old, pr.resource, mm, if_match, err);
-	if (after == NULL)
+	after = groups_write(&op, old, pr.resource, mm, if_match, &pending, err);
+	if (after == NULL) {
+		*conflict = op.last_rc == LDAP_NO_SUCH_ATTRIBUTE;
 		goto done;
-	if (groups_is_role(old) || groups_is_role(after)) {
+	}
+	if (pending != NULL) {
 		/* Members gained or lost the group's grant: only those, unless the grant changed.
 		 */
 		json_t *set = json_object();
-		int rrc = 0;
-		groups_mod_dn_set(mm, set);
-		if (groups_grant_changed(old, after))
-			rrc = groups_member_dn_set(&op, entry_map_first(after, "dn"), set, err);
-		if (rrc == 0)
-			rrc = groups_refresh(&op, set, err);
+		access_mods_dn_set(mm, set);
+		if (access_group_grant_changed(old, after) &&
+		    access_member_set(&op, entry_map_first(after, "dn"), set, err) < 0) {
+			log_warnx("role group members' access left to the repair (%s)",
+			          err->detail);
+			error_clear(err);
+			free(pending);
+		} else {
+			groups_refresh_members(&op, set, pending);
+		}
 		json_decref(set);
-		if (rrc < 0)
-			goto done;
 	}
 answer:
 	if (want_result)
@@ -718,31 +700,56 @@ done:
 	return out;
 }
 
+json_t *
+dir_group_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
+                const char *if_match, bool want_result, struct rb_error *err)
+{
+	json_t *out;
+	int attempt;
+
+	for (attempt = 0;; attempt++) {
+		bool conflict = false;
+		out = groups_patch_once(ctx, id, patch_body, if_match, want_result, &conflict, err);
+		if (!conflict || attempt + 1 >= DIR_RETRIES)
+			break;
+		error_clear(err); /* idempotent removal: what is gone is gone, do the rest */
+	}
+	return out;
+}
+
 int
 dir_group_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
                  struct rb_error *err)
 {
 	struct dir_op op;
-	json_t *old;
+	json_t *old, *set = NULL;
+	char *pending = NULL;
 	int rc = -1;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return -1;
 	old = groups_find(&op, id, err);
-	if (old != NULL && access_check_owner(&op, old, "group", err) < 0) {
-		json_decref(old);
-		old = NULL;
+	if (old == NULL || access_check_owner(&op, old, "group", err) < 0)
+		goto done;
+	set = json_object();
+	if (set == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
 	}
-	if (old != NULL) {
-		json_t *set = json_object();
-		if (!groups_is_role(old) ||
-		    groups_member_dn_set(&op, entry_map_first(old, "dn"), set, err) == 0) {
-			rc = dir_delete_dn(&op, entry_map_first(old, "dn"), if_match, err);
-			if (rc == 0 && groups_is_role(old))
-				rc = groups_refresh(&op, set, err);
-		}
-		json_decref(set);
+	if (access_group_is_role(old)) {
+		if (access_member_set(&op, entry_map_first(old, "dn"), set, err) < 0)
+			goto done;
+		pending = access_pending_begin(&op, old, NULL, NULL, err);
+		if (pending == NULL && error_is_set(err))
+			goto done;
 	}
+	rc = dir_delete_dn(&op, entry_map_first(old, "dn"), if_match, err);
+	if (rc < 0)
+		access_pending_end(&op, pending);
+	else if (pending != NULL)
+		groups_refresh_members(&op, set, pending);
+done:
+	json_decref(set);
 	json_decref(old);
 	dir_op_end(&op);
 	return rc;

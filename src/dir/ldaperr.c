@@ -13,8 +13,9 @@ static const struct {
 	const char *text;
 } ldaperr_table[] = {
     {LDAP_NO_SUCH_OBJECT, 404, NULL, "not found"},
-    {LDAP_ALREADY_EXISTS, 409, SCIM_UNIQUENESS, "already exists"},
-    {LDAP_ASSERTION_FAILED, 412, NULL, "the resource was changed since that version (ETag)"},
+    {LDAP_ALREADY_EXISTS, 409, SCIM_UNIQUENESS, "that name is already taken in this tenant"},
+    {LDAP_ASSERTION_FAILED, 412, NULL,
+     "the resource has changed since it was read (If-Match: the ETag is stale)"},
     {LDAP_TYPE_OR_VALUE_EXISTS, 409, SCIM_UNIQUENESS, "the value already exists"},
     {LDAP_CONSTRAINT_VIOLATION, 400, SCIM_INVALID_VALUE, "a value breaks a directory constraint"},
     {LDAP_INVALID_SYNTAX, 400, SCIM_INVALID_VALUE, "a value has the wrong syntax"},
@@ -35,6 +36,17 @@ static const struct {
     {LDAP_TIMEOUT, 503, NULL, "the directory did not answer in time"},
     {LDAP_TIMELIMIT_EXCEEDED, 503, NULL, "the directory did not answer in time"},
     {LDAP_UNWILLING_TO_PERFORM, 500, NULL, "the directory is unwilling to perform this"},
+    {LDAP_NOT_ALLOWED_ON_RDN, 400, SCIM_MUTABILITY, "the naming attribute cannot be removed"},
+    {LDAP_INAPPROPRIATE_MATCHING, 400, SCIM_INVALID_FILTER, "no matching rule for that comparison"},
+    {LDAP_FILTER_ERROR, 400, SCIM_INVALID_FILTER, "the directory refused the filter"},
+    {LDAP_PROTOCOL_ERROR, 500, NULL, "protocol error between the bridge and the directory"},
+    {LDAP_UNAVAILABLE_CRITICAL_EXTENSION, 500, NULL,
+     "the directory lacks a control the bridge needs (check its overlays)"},
+    {LDAP_CONFIDENTIALITY_REQUIRED, 503, NULL, "the directory requires TLS"},
+    {LDAP_STRONG_AUTH_REQUIRED, 503, NULL, "the directory requires a stronger authentication"},
+    {LDAP_INAPPROPRIATE_AUTH, 503, NULL, "the directory refused the service account"},
+    {LDAP_LOOP_DETECT, 500, NULL, "the directory detected a loop"},
+    {LDAP_OPERATIONS_ERROR, 500, NULL, "directory operations error"},
     {LDAP_OTHER, 500, NULL, "directory error"},
 };
 

@@ -733,37 +733,19 @@ schools_write(struct dir_op *op, const json_t *old, const json_t *school, const 
 	const char *uuid = entry_map_first(old, "entryuuid");
 	const char *old_region = entry_map_first(old, "rbregionref"), *region;
 	json_t *map = schools_to_ldap(school, err), *after = NULL, *vals = NULL;
-	char *dn = NULL, *rdn = NULL, *url = NULL;
+	char *rdn = NULL, *url = NULL;
 	LDAPMod **mods = NULL;
-	bool region_changed, renamed = false;
+	bool region_changed;
 
 	if (map == NULL || schools_check(op, map, uuid, err) < 0)
 		goto done;
 	region = entry_map_first(map, "rbregionref");
 	region_changed = (region == NULL) != (old_region == NULL) ||
 	                 (region != NULL && strcasecmp(region, old_region) != 0);
-	dn = strdup(entry_map_first(old, "dn"));
-	if (dn == NULL)
-		goto oom;
-	if (strcmp(entry_map_first(old, "cn"), entry_map_first(map, "cn")) != 0) {
-		/* modrdn of a non-leaf entry: cn=viewers moves with the school. */
-		char *newdn;
-		rdn = dir_rdn("cn", entry_map_first(map, "cn"), "name", err);
-		if (rdn == NULL)
-			goto done;
-		newdn = dir_rename(op, dn, rdn, if_match, err);
-		if (newdn == NULL) {
-			if (err->status == 409)
-				snprintf(err->detail, sizeof(err->detail),
-				         "a school named %s already exists in this tenant",
-				         entry_map_first(map, "cn"));
-			goto done;
-		}
-		free(dn);
-		dn = newdn;
-		if_match = NULL;
-		renamed = true;
-	}
+	/* modrdn of a non-leaf entry: cn=viewers moves with the school. */
+	if (strcmp(entry_map_first(old, "cn"), entry_map_first(map, "cn")) != 0 &&
+	    (rdn = dir_rdn("cn", entry_map_first(map, "cn"), "name", err)) == NULL)
+		goto done;
 	json_object_del(map, "cn");
 	json_object_del(map, "objectclass");
 	mods = entry_mods_build(old, map, schools_owned, NULL);
@@ -777,16 +759,19 @@ schools_write(struct dir_op *op, const json_t *old, const json_t *school, const 
 		if (mods == NULL)
 			goto oom;
 	}
-	if (entry_mods_count(mods) == 0) {
-		if (renamed)
-			after = schools_find(op, uuid, err);
-		else if (dir_check_version(old, if_match, err) == 0)
+	if (entry_mods_count(mods) == 0 && rdn == NULL) {
+		if (dir_check_version(old, if_match, err) == 0)
 			after = json_deep_copy(old);
 		goto done;
 	}
-	after = dir_write(op, false, dn, mods, if_match, school_attrs, err);
+	after = dir_rename_modify(op, entry_map_first(old, "dn"), rdn, mods, if_match, school_attrs,
+	                          err);
+	if (after == NULL && rdn != NULL && err->status == 409)
+		snprintf(err->detail, sizeof(err->detail),
+		         "a school named %s already exists in this tenant",
+		         entry_map_first(map, "cn"));
 	if (after != NULL && region_changed &&
-	    schools_set_viewers_url(op, dn, uuid, region, err) < 0) {
+	    schools_set_viewers_url(op, entry_map_first(after, "dn"), uuid, region, err) < 0) {
 		json_decref(after);
 		after = NULL;
 	}
@@ -797,7 +782,6 @@ done:
 	entry_mods_free(mods);
 	json_decref(map);
 	json_decref(vals);
-	free(dn);
 	free(rdn);
 	free(url);
 	return after;
@@ -859,95 +843,6 @@ done:
 	return out;
 }
 
-/*
- * Remove school `uuid` (externalId `ext`, or NULL) from every grant of the
- * tenant: rbSchoolRef of any source on people and role groups, the
- * references as given (rbSchoolGiven: the id or the SIS id), and the
- * people's rbManageSchool /
- * rbViewSchool summaries (a summary is the union over the person's grants,
- * so dropping the school from every grant drops it from the union). One
- * search, then one Permissive Modify per entry deleting exactly those
- * values (a value already gone is no error).
- *
- * The grants themselves stay, without that school: a school-scope grant
- * left with no school covers no school and so gives no access (it still
- * shows in `grants`, and its source can list new schools). District,
- * region and partnership grants never named the school and are untouched.
- */
-static int
-schools_strip_refs(struct dir_op *op, const char *uuid, const char *ext, struct rb_error *err)
-{
-	static char *attrs[] = {"rbSchoolRef", "rbSchoolGiven", "rbManageSchool", "rbViewSchool",
-	                        NULL};
-	static char *post[] = {"entryUUID", NULL};
-	struct strbuf f = {0};
-	LDAPMessage *res = NULL, *e;
-	int rc = -1;
-
-	strbuf_add(&f, "(|(rbSchoolRef=");
-	sbuf_add_filter_value(&f, uuid);
-	strbuf_add(&f, ")(rbManageSchool=");
-	sbuf_add_filter_value(&f, uuid);
-	strbuf_add(&f, ")(rbViewSchool=");
-	sbuf_add_filter_value(&f, uuid);
-	strbuf_add(&f, "))");
-	if (f.failed) {
-		error_set(err, 500, NULL, "out of memory");
-		goto done;
-	}
-	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, f.s, attrs, NULL, 0, &res, err) < 0)
-		goto done;
-	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
-	     e = ldap_next_entry(op->conn->ld, e)) {
-		json_t *m = entry_to_map(op->conn->ld, e), *vals, *after, *one;
-		const char *desc;
-		LDAPMod **mods = calloc(1, sizeof(*mods));
-		size_t i;
-		json_object_foreach(m, desc, vals)
-		{
-			if (!strcmp(desc, "dn"))
-				continue;
-			bool given =
-			    entry_desc_base_len(desc) == 13 && !strncmp(desc, "rbschoolgiven", 13);
-			json_array_foreach(vals, i, one)
-			{
-				const char *val = json_string_value(one);
-				/* rbSchoolGiven keeps the reference as the source gave it: id or
-				 * SIS id. */
-				if (strcasecmp(val, uuid) != 0 &&
-				    !(given && ext != NULL && !strcmp(val, ext)))
-					continue;
-				json_t *v = json_pack("[O]", one);
-				mods = mods && v ? entry_mods_append(mods, LDAP_MOD_DELETE, desc, v)
-				                 : NULL;
-				json_decref(v);
-			}
-		}
-		if (mods == NULL) {
-			json_decref(m);
-			error_set(err, 500, NULL, "out of memory");
-			goto done;
-		}
-		after = NULL;
-		if (entry_mods_count(mods) > 0) {
-			op->permissive = true;
-			after =
-			    dir_write(op, false, entry_map_first(m, "dn"), mods, NULL, post, err);
-			op->permissive = false;
-		}
-		entry_mods_free(mods);
-		json_decref(m);
-		if (error_is_set(err))
-			goto done;
-		json_decref(after);
-	}
-	rc = 0;
-done:
-	ldap_msgfree(res);
-	free(f.s);
-	return rc;
-}
-
 int
 dir_school_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
                   struct rb_error *err)
@@ -986,8 +881,8 @@ dir_school_delete(const struct dir_ctx *ctx, const char *id, const char *if_matc
 		                    entry_map_first(old, "rbregionref"), &ignore);
 		goto done;
 	}
-	rc = schools_strip_refs(&op, entry_map_first(old, "entryuuid"),
-	                        entry_map_first(old, "rbexternalid"), err);
+	rc = access_school_strip(&op, entry_map_first(old, "entryuuid"),
+	                         entry_map_first(old, "rbexternalid"), err);
 done:
 	json_decref(old);
 	free(vdn);

@@ -78,6 +78,7 @@ static char *user_attrs[] = {
     "rbManageSchool",
     "rbViewSchool",
     "rbBindLocked",
+    "rbPossibleDuplicate",
     DIR_OPERATIONAL,
     NULL,
 };
@@ -115,106 +116,7 @@ static const struct query_attr user_query[] = {
     {NULL, NULL, 0, NULL},
 };
 
-/* What is read of the groups a person is in: identity and a role group's grant. */
-static char *user_group_attrs[] = {
-    "entryUUID",   "cn",          "displayName",       "rbSource", "rbPermission", "rbScope",
-    "rbSchoolRef", "rbRegionRef", "rbCanManageAdmins", "rbActive", NULL,
-};
 static char *user_manager_attrs[] = {"entryUUID", NULL};
-
-/*
- * Resolve DNs (a json object used as a set: dn → null) to {dn: entry map}
- * under ou=<ou>, in one search. Unknown DNs stay null.
- */
-static int
-users_resolve_dns(struct dir_op *op, const char *ou, char **attrs, json_t *dns,
-                  struct rb_error *err)
-{
-	LDAPMessage *res = NULL, *e;
-	char *base = NULL, *filter = NULL;
-	size_t cap = 64, len;
-	const char *dn;
-	json_t *v;
-	int rc = -1;
-
-	if (json_object_size(dns) == 0)
-		return 0;
-	if (attrs == user_group_attrs && op->groups != NULL) {
-		/* Every one already read during this operation? Then no search. */
-		bool all = true;
-		json_object_foreach(dns, dn, v)
-		{
-			if (json_object_get(op->groups, dn) == NULL)
-				all = false;
-		}
-		if (all) {
-			json_object_foreach(dns, dn, v)
-			{
-				json_object_set(dns, dn, json_object_get(op->groups, dn));
-			}
-			return 0;
-		}
-	}
-	json_object_foreach(dns, dn, v) cap += strlen(dn) * 3 + 16;
-	filter = malloc(cap);
-	base = dir_ou_dn(op, ou);
-	if (filter == NULL || base == NULL) {
-		error_set(err, 500, NULL, "out of memory");
-		goto done;
-	}
-	len = (size_t)snprintf(filter, cap, "(|");
-	json_object_foreach(dns, dn, v)
-	{
-		char *esc = escape_filter_value(dn, strlen(dn));
-		if (esc == NULL) {
-			error_set(err, 500, NULL, "out of memory");
-			goto done;
-		}
-		len += (size_t)snprintf(filter + len, cap - len, "(entryDN=%s)", esc);
-		free(esc);
-	}
-	snprintf(filter + len, cap - len, ")");
-	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 0, &res, err) < 0)
-		goto done;
-	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
-	     e = ldap_next_entry(op->conn->ld, e)) {
-		json_t *m = entry_to_map(op->conn->ld, e);
-		const char *edn = entry_map_first(m, "dn");
-		json_object_foreach(dns, dn, v)
-		{
-			if (edn == NULL || strcasecmp(dn, edn) != 0)
-				continue;
-			json_object_set(dns, dn, m);
-			if (attrs == user_group_attrs) {
-				if (op->groups == NULL)
-					op->groups = json_object();
-				json_object_set(op->groups, dn, m);
-			}
-		}
-		json_decref(m);
-	}
-	rc = 0;
-done:
-	ldap_msgfree(res);
-	free(base);
-	free(filter);
-	return rc;
-}
-
-/* The entry maps of the groups in a person map's memberOf (NEW array), from `resolved`. */
-static json_t *
-users_groups_of(const json_t *person, const json_t *resolved)
-{
-	json_t *mo = json_object_get(person, "memberof"), *out = json_array();
-	size_t j;
-
-	for (j = 0; j < json_array_size(mo); j++) {
-		json_t *g = json_object_get(resolved, json_string_value(json_array_get(mo, j)));
-		if (json_is_object(g))
-			json_array_append(out, g);
-	}
-	return out;
-}
 
 /* Put `grants` (stolen) into the admin extension of `user`, if there are any. */
 static void
@@ -267,8 +169,8 @@ users_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct r
 		if (mgr != NULL)
 			json_object_set_new(managers, mgr, json_null());
 	}
-	if (users_resolve_dns(op, "groups", user_group_attrs, groups, err) < 0 ||
-	    users_resolve_dns(op, "people", user_manager_attrs, managers, err) < 0) {
+	if (dir_resolve_dns(op, "groups", access_group_attrs, groups, true, err) < 0 ||
+	    dir_resolve_dns(op, "people", user_manager_attrs, managers, false, err) < 0) {
 		json_decref(out);
 		out = NULL;
 		goto done;
@@ -276,7 +178,7 @@ users_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct r
 	json_array_foreach(maps, i, map)
 	{
 		struct map_meta meta;
-		json_t *mine = users_groups_of(map, groups), *garr = NULL, *g, *user;
+		json_t *mine = access_groups_of(map, groups), *garr = NULL, *g, *user;
 		const char *mgr = entry_map_first(map, "manager");
 		const char *mgr_id =
 		    mgr ? entry_map_first(json_object_get(managers, mgr), "entryuuid") : NULL;
@@ -397,190 +299,11 @@ users_to_map(struct dir_op *op, const json_t *user, struct rb_error *err)
 	return map;
 }
 
-/* Drop every description of `source` (;x-src-<source>) from `map`. */
-static void
-users_drop_source(json_t *map, const char *source)
-{
-	const char *desc;
-	json_t *vals;
-	void *tmp;
-	char opt[128];
-
-	json_object_foreach_safe(map, tmp, desc, vals)
-	{
-		if (entry_desc_option_value(desc, "x-src-", opt, sizeof(opt)) &&
-		    !strcmp(opt, source))
-			json_object_del(map, desc);
-	}
-}
-
-/*
- * Validate the caller's direct grant in `map` (the descriptions its write
- * produces) against the directory, and resolve its schools: scope
- * defaults to school; scope school needs schools (ids or externalIds of
- * this tenant); region needs an existing region of a partnership tenant;
- * partnership needs a partnership tenant. 0, or -1 with *err (400
- * invalidValue).
- */
-static int
-users_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *err)
-{
-	const char *source = op->ctx->source;
-	char d_perm[160], d_scope[160], d_given[160], d_ref[160], d_region[160], kind[32];
-	const char *scope, *region;
-	json_t *given, *uuids;
-
-	snprintf(d_perm, sizeof(d_perm), "rbpermission;x-src-%s", source);
-	snprintf(d_scope, sizeof(d_scope), "rbscope;x-src-%s", source);
-	snprintf(d_given, sizeof(d_given), "rbschoolgiven;x-src-%s", source);
-	snprintf(d_ref, sizeof(d_ref), "rbschoolref;x-src-%s", source);
-	snprintf(d_region, sizeof(d_region), "rbregionref;x-src-%s", source);
-	if (entry_map_first(map, d_perm) == NULL)
-		return 0; /* no grant from this source: nothing to check */
-	scope = entry_map_first(map, d_scope);
-	if (scope == NULL) {
-		entry_map_add(map, d_scope, "school");
-		scope = "school";
-	}
-	if (!strcmp(scope, "partnership") || !strcmp(scope, "region")) {
-		if (dir_tenant_kind(op, kind, sizeof(kind), err) < 0)
-			return -1;
-		if (strcmp(kind, "partnership") != 0)
-			return error_set(
-			    err, 400, SCIM_INVALID_VALUE,
-			    "scope %s is only for partnership tenants; this tenant is a %s", scope,
-			    kind);
-	}
-	if (!strcmp(scope, "region")) {
-		region = entry_map_first(map, d_region);
-		if (region == NULL)
-			return error_set(err, 400, SCIM_INVALID_VALUE,
-			                 "scope region needs a region");
-		return dir_region_check(op, region, err);
-	}
-	if (strcmp(scope, "school") != 0)
-		return 0; /* district / partnership: every school, present and future */
-	given = json_object_get(map, d_given);
-	if (json_array_size(given) == 0)
-		return error_set(err, 400, SCIM_INVALID_VALUE,
-		                 "scope school needs schools (school ids or externalIds)");
-	uuids = dir_schools_resolve(op, given, err);
-	if (uuids == NULL)
-		return -1;
-	json_object_set_new(map, d_ref, uuids);
-	return 0;
-}
-
-/*
- * Add to `map` (what the caller's write produces) the access summary and
- * the bind lock (grants_access) of the person after the write: `old` (the
- * entry, or NULL for a new person) with the caller's descriptions replaced
- * by `map`'s, plus the role groups the person is in. 0, or -1 with *err.
- */
-static int
-users_summarize(struct dir_op *op, const json_t *old, json_t *map, struct rb_error *err)
-{
-	const char *source = op->ctx->source;
-	json_t *merged = old ? json_deep_copy(old) : json_object(), *groups = json_object();
-	json_t *mine = NULL, *grants = NULL, *summary = NULL, *vals, *mo;
-	const char *desc;
-	char opt[128];
-	size_t i;
-	int rc = -1;
-
-	if (merged == NULL || groups == NULL)
-		goto done;
-	users_drop_source(merged, source);
-	json_object_foreach(map, desc, vals)
-	{
-		if (entry_desc_option_value(desc, "x-src-", opt, sizeof(opt)) &&
-		    !strcmp(opt, source))
-			json_object_set(merged, desc, vals);
-	}
-	mo = json_object_get(merged, "memberof");
-	for (i = 0; i < json_array_size(mo); i++)
-		json_object_set_new(groups, json_string_value(json_array_get(mo, i)), json_null());
-	if (users_resolve_dns(op, "groups", user_group_attrs, groups, err) < 0)
-		goto done;
-	mine = users_groups_of(merged, groups);
-	grants = grants_list(merged, mine);
-	summary = grants ? grants_access(merged, grants) : NULL;
-	if (summary == NULL) {
-		error_set(err, 500, NULL, "out of memory");
-		goto done;
-	}
-	json_object_foreach(summary, desc, vals) json_object_set(map, desc, vals);
-	rc = 0;
-done:
-	json_decref(merged);
-	json_decref(groups);
-	json_decref(mine);
-	json_decref(grants);
-	json_decref(summary);
-	return rc;
-}
-
-/* The descriptions users_summarize computes (summary and bind lock). */
-static bool
-users_summary_owned(const char *desc, void *arg)
-{
-	(void)arg;
-	return grants_access_desc(desc);
-}
-
 /* What a User write owns: map_user_owned's, and rbbindlocked (absent = remove it). */
 static bool
 users_write_owned(const char *desc, void *arg)
 {
 	return map_user_owned(desc, arg) || grants_access_desc(desc);
-}
-
-int
-dir_user_refresh_access(struct dir_op *op, const char *dn, struct rb_error *err)
-{
-	static const char *nobody = "\001"; /* a source name no token can have */
-	struct dir_ctx ctx = *op->ctx;
-	const struct dir_ctx *saved = op->ctx;
-	LDAPMessage *res = NULL, *e;
-	json_t *old = NULL, *summary = json_object(), *after = NULL;
-	LDAPMod **mods = NULL;
-	int rc = -1;
-
-	if (dir_search(op, dn, LDAP_SCOPE_BASE, USER_OBJFILTER, user_attrs, NULL, 1, &res, err) < 0)
-		goto done;
-	e = res ? ldap_first_entry(op->conn->ld, res) : NULL;
-	if (e == NULL) {
-		rc = 0; /* not a person (a nested group): nothing to refresh */
-		goto done;
-	}
-	old = entry_to_map(op->conn->ld, e);
-	/* Summarise as a source that owns nothing: every grant comes from the entry. */
-	ctx.source = nobody;
-	op->ctx = &ctx;
-	rc = users_summarize(op, old, summary, err);
-	op->ctx = saved;
-	if (rc < 0)
-		goto done;
-	rc = -1;
-	mods = entry_mods_build(old, summary, users_summary_owned, NULL);
-	if (mods == NULL) {
-		error_set(err, 500, NULL, "out of memory");
-		goto done;
-	}
-	/* entry_mods_build also diffs keys of `summary` only; drop non-summary noise. */
-	if (entry_mods_count(mods) == 0) {
-		rc = 0;
-		goto done;
-	}
-	after = dir_write(op, false, dn, mods, NULL, user_attrs, err);
-	rc = after ? 0 : -1;
-done:
-	entry_mods_free(mods);
-	ldap_msgfree(res);
-	json_decref(old);
-	json_decref(summary);
-	json_decref(after);
-	return rc;
 }
 
 /* Add `dns` (an array of DNs) to rbPossibleDuplicate of `dn`; best effort. */
@@ -749,6 +472,52 @@ users_take_password(const struct dir_op *op, json_t *map, char **pw, struct rb_e
 	return *pw ? 0 : error_set(err, 500, NULL, "out of memory");
 }
 
+/*
+ * Keep other people's possible-duplicate flags pointing at a person who was
+ * renamed (`new_dn`) or deleted (NULL). The flags are recorded on both
+ * entries (users_note_duplicates), so the namesakes are the DNs in the
+ * person's own rbPossibleDuplicate (`old`, its map before the write): no
+ * search. Each gets `old`'s DN replaced or removed: value-level deletes and
+ * adds commute with other writers, no assertion needed. Best effort: a
+ * failure is logged, never the request's error.
+ */
+static void
+users_duplicates_repoint(struct dir_op *op, const json_t *old, const char *new_dn)
+{
+	static char *none[] = {"entryCSN", NULL};
+	const json_t *others = json_object_get(old, "rbpossibleduplicate");
+	const char *old_dn = entry_map_first(old, "dn");
+	json_t *oldv, *newv, *other;
+	struct rb_error err;
+	size_t i;
+
+	if (json_array_size(others) == 0 || old_dn == NULL)
+		return;
+	oldv = json_pack("[s]", old_dn);
+	newv = new_dn ? json_pack("[s]", new_dn) : NULL;
+	error_clear(&err);
+	op->permissive = true;
+	json_array_foreach(others, i, other)
+	{
+		const char *dn = json_string_value(other);
+		LDAPMod **mods =
+		    oldv ? entry_mods_append(NULL, LDAP_MOD_DELETE, "rbPossibleDuplicate", oldv)
+		         : NULL;
+		json_t *after;
+		if (mods != NULL && newv != NULL)
+			mods = entry_mods_append(mods, LDAP_MOD_ADD, "rbPossibleDuplicate", newv);
+		after = dn && mods ? dir_write(op, false, dn, mods, NULL, none, &err) : NULL;
+		if (after == NULL && error_is_set(&err) && err.status != 404)
+			log_warnx("possible-duplicate flag of %s not updated: %s", dn, err.detail);
+		error_clear(&err);
+		json_decref(after);
+		entry_mods_free(mods);
+	}
+	op->permissive = false;
+	json_decref(oldv);
+	json_decref(newv);
+}
+
 json_t *
 dir_user_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err)
 {
@@ -779,7 +548,8 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 		return NULL;
 	map = users_to_map(&op, user, err);
 	if (map == NULL || users_take_password(&op, map, &pw, err) < 0 ||
-	    users_grant_prepare(&op, map, err) < 0 || users_summarize(&op, NULL, map, err) < 0)
+	    access_grant_prepare(&op, map, err) < 0 ||
+	    access_summarize(&op, NULL, ctx->source, map, err) < 0)
 		goto done;
 	entry_map_add(map, "rbsource", ctx->source);
 	base = dir_ou_dn(&op, "people");
@@ -811,8 +581,12 @@ done:
 
 /*
  * Write `user` (the complete new state as the caller's source sees it) over
- * the entry `old` (a map). Renames when userName changed. Returns the NEW
- * resource after the write.
+ * the entry `old` (a map): one rename + modify (dir_rename_modify) asserting
+ * old's entryCSN, so the derived values computed from `old` land only on
+ * the entry they were computed from. `if_match` (the client's) must name
+ * old's version. Returns the NEW resource after the write, or NULL with
+ * *err; 412 means the person changed since `old` was read (the callers
+ * read again and retry when the client sent no If-Match).
  */
 static json_t *
 users_write(struct dir_op *op, const json_t *old, const json_t *user, const char *if_match,
@@ -820,29 +594,20 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 {
 	const char *source = op->ctx->source;
 	const char *old_uid = entry_map_first(old, "uid");
-	char *dn = NULL, *rdn = NULL, *pw = NULL;
+	char *rdn = NULL, *pw = NULL;
 	json_t *map = NULL, *after = NULL, *out = NULL;
 	LDAPMod **mods = NULL;
 
+	if (dir_check_version(old, if_match, err) < 0)
+		goto done;
 	map = users_to_map(op, user, err);
 	if (map == NULL || users_take_password(op, map, &pw, err) < 0 ||
-	    users_grant_prepare(op, map, err) < 0 || users_summarize(op, old, map, err) < 0)
+	    access_grant_prepare(op, map, err) < 0 ||
+	    access_summarize(op, old, source, map, err) < 0)
 		goto done;
-	dn = strdup(entry_map_first(old, "dn"));
-	if (dn == NULL)
-		goto oom;
-	if (strcmp(old_uid, entry_map_first(map, "uid")) != 0) {
-		char *newdn;
-		rdn = dir_rdn("uid", entry_map_first(map, "uid"), "userName", err);
-		if (rdn == NULL)
-			goto done;
-		newdn = dir_rename(op, dn, rdn, if_match, err);
-		if (newdn == NULL)
-			goto done;
-		free(dn);
-		dn = newdn;
-		if_match = NULL; /* consumed by the rename */
-	}
+	if (strcmp(old_uid, entry_map_first(map, "uid")) != 0 &&
+	    (rdn = dir_rdn("uid", entry_map_first(map, "uid"), "userName", err)) == NULL)
+		goto done;
 	json_object_del(map, "uid");
 	json_object_del(map, "objectclass");
 	mods = entry_mods_build(old, map, users_write_owned, (void *)source);
@@ -852,42 +617,67 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 	if (mods == NULL)
 		goto oom;
 	if (entry_mods_count(mods) == 0 && rdn == NULL) {
-		if (dir_check_version(old, if_match, err) == 0)
-			out = users_one(op, old, err);
+		out = users_one(op, old, err);
 		goto done;
 	}
-	if (entry_mods_count(mods) == 0) {
-		/* Renamed only: read the entry back. */
-		char *base = dir_ou_dn(op, "people");
-		json_t *again =
-		    base ? dir_find_by_id(op, base, USER_OBJFILTER,
-		                          entry_map_first(old, "entryuuid"), user_attrs, err)
-		         : NULL;
-		free(base);
-		if (again != NULL)
-			out = users_one(op, again, err);
-		json_decref(again);
+	after = dir_rename_modify(op, entry_map_first(old, "dn"), rdn, mods,
+	                          entry_map_first(old, "entrycsn"), user_attrs, err);
+	if (after == NULL)
 		goto done;
+	if (rdn != NULL)
+		users_duplicates_repoint(op, old, entry_map_first(after, "dn"));
+	out = users_one(op, after, err);
+	/* The password last: the rest of the write has landed when it fails. */
+	if (out != NULL && pw != NULL &&
+	    dir_password_set(op, entry_map_first(after, "dn"), pw, err) < 0) {
+		json_decref(out);
+		out = NULL;
 	}
-	after = dir_write(op, false, dn, mods, if_match, user_attrs, err);
-	if (after != NULL)
-		out = users_one(op, after, err);
 	goto done;
 oom:
 	error_set(err, 500, NULL, "out of memory");
 done:
-	/* The password last: the rest of the write has landed when it fails. */
-	if (out != NULL && pw != NULL && dir_password_set(op, dn, pw, err) < 0) {
-		json_decref(out);
+	if (out != NULL && pw != NULL && after == NULL &&
+	    dir_password_set(op, entry_map_first(old, "dn"), pw, err) < 0) {
+		json_decref(out); /* nothing else changed: only the password to set */
 		out = NULL;
 	}
 	entry_mods_free(mods);
 	json_decref(map);
 	json_decref(after);
-	free(dn);
 	free(rdn);
 	free(pw);
 	return out;
+}
+
+/* The person with entryUUID `id` (NEW map), or NULL with *err (404). */
+static json_t *
+users_find(struct dir_op *op, const char *id, struct rb_error *err)
+{
+	char *base = dir_ou_dn(op, "people");
+	json_t *map;
+
+	if (base == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		return NULL;
+	}
+	map = dir_find_by_id(op, base, USER_OBJFILTER, id, user_attrs, err);
+	free(base);
+	return map;
+}
+
+/*
+ * Whether a failed attempt is worth another: the person changed between
+ * our read and our asserted write (412) and the client did not ask for a
+ * version of its own. Clears *err when it is.
+ */
+static bool
+users_retry(const char *if_match, int attempt, struct rb_error *err)
+{
+	if (if_match != NULL || err->status != 412 || attempt + 1 >= DIR_RETRIES)
+		return false;
+	error_clear(err);
+	return true;
 }
 
 json_t *
@@ -896,16 +686,19 @@ dir_user_replace(const struct dir_ctx *ctx, const char *id, const json_t *user,
 {
 	struct dir_op op;
 	json_t *old = NULL, *out = NULL;
-	char *base;
+	int attempt;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
-	base = dir_ou_dn(&op, "people");
-	old = base ? dir_find_by_id(&op, base, USER_OBJFILTER, id, user_attrs, err) : NULL;
-	if (old != NULL)
-		out = users_write(&op, old, user, if_match, err);
-	json_decref(old);
-	free(base);
+	for (attempt = 0;; attempt++) {
+		json_decref(op.groups); /* read the role groups afresh on a retry */
+		op.groups = NULL;
+		old = users_find(&op, id, err);
+		out = old ? users_write(&op, old, user, if_match, err) : NULL;
+		json_decref(old);
+		if (out != NULL || !users_retry(if_match, attempt, err))
+			break;
+	}
 	dir_op_end(&op);
 	return out;
 }
@@ -930,29 +723,25 @@ users_keep_derived_active(const json_t *old, const char *source, const json_t *b
 		json_object_del(patched, "active");
 }
 
-json_t *
-dir_user_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
-               const char *if_match, struct rb_error *err)
+/* One PATCH attempt over a fresh read of the person. NEW resource or NULL with *err. */
+static json_t *
+users_patch_once(struct dir_op *op, const char *id, const json_t *patch_body, const char *if_match,
+                 struct rb_error *err)
 {
 	const struct resource_type_def *rt = schema_resource_type("User");
 	struct patch_result pr;
-	struct dir_op op;
 	json_t *old = NULL, *cur = NULL, *out = NULL;
-	char *base;
 	int rc;
 
 	memset(&pr, 0, sizeof(pr));
 	TAILQ_INIT(&pr.changes);
-	if (dir_op_begin(&op, ctx, err) < 0)
-		return NULL;
-	base = dir_ou_dn(&op, "people");
-	old = base ? dir_find_by_id(&op, base, USER_OBJFILTER, id, user_attrs, err) : NULL;
+	old = users_find(op, id, err);
 	if (old == NULL)
 		goto done;
-	cur = users_one(&op, old, err);
+	cur = users_one(op, old, err);
 	if (cur == NULL)
 		goto done;
-	rc = patch_apply(rt, cur, patch_body, NULL, ctx->input, &pr, err);
+	rc = patch_apply(rt, cur, patch_body, NULL, op->ctx->input, &pr, err);
 	if (rc != PATCH_OK) {
 		if (rc == PATCH_NEED_LOAD)
 			error_set(err, 500, NULL, "internal: PATCH asked for a load on a user");
@@ -963,39 +752,57 @@ dir_user_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_bo
 			out = json_incref(cur);
 		goto done;
 	}
-	users_keep_derived_active(old, ctx->source, cur, pr.resource);
-	out = users_write(&op, old, pr.resource, if_match, err);
+	users_keep_derived_active(old, op->ctx->source, cur, pr.resource);
+	out = users_write(op, old, pr.resource, if_match, err);
 done:
 	patch_result_clear(&pr);
 	json_decref(old);
 	json_decref(cur);
-	free(base);
+	return out;
+}
+
+json_t *
+dir_user_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
+               const char *if_match, struct rb_error *err)
+{
+	struct dir_op op;
+	json_t *out = NULL;
+	int attempt;
+
+	if (dir_op_begin(&op, ctx, err) < 0)
+		return NULL;
+	for (attempt = 0;; attempt++) {
+		json_decref(op.groups);
+		op.groups = NULL;
+		out = users_patch_once(&op, id, patch_body, if_match, err);
+		if (out != NULL || !users_retry(if_match, attempt, err))
+			break;
+	}
 	dir_op_end(&op);
 	return out;
 }
 
-int
-dir_user_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
-                struct rb_error *err)
+/*
+ * One DELETE attempt: release the caller's hold on `old`, asserted on the
+ * entryCSN read — the entry itself when no other source holds it (a
+ * source attaching meanwhile makes it a 412, and the next attempt only
+ * releases), else the caller's descriptions with the derived values
+ * recomputed without them. 0, or -1 with *err.
+ */
+static int
+users_delete_once(struct dir_op *op, const json_t *old, const char *if_match, struct rb_error *err)
 {
-	const char *source = ctx->source;
-	struct dir_op op;
-	json_t *old = NULL, *srcs, *after = NULL;
+	static char *none[] = {"entryCSN", NULL};
+	const char *source = op->ctx->source, *csn = entry_map_first(old, "entrycsn");
+	json_t *srcs = json_object_get(old, "rbsource"), *after = NULL, *derived = NULL, *vals;
 	LDAPMod **mods = NULL;
 	const char *desc;
-	json_t *vals;
-	char *base;
 	size_t i, others = 0;
 	bool held = false;
 	int rc = -1;
 
-	if (dir_op_begin(&op, ctx, err) < 0)
+	if (dir_check_version(old, if_match, err) < 0)
 		return -1;
-	base = dir_ou_dn(&op, "people");
-	old = base ? dir_find_by_id(&op, base, USER_OBJFILTER, id, user_attrs, err) : NULL;
-	if (old == NULL)
-		goto done;
-	srcs = json_object_get(old, "rbsource");
 	for (i = 0; i < json_array_size(srcs); i++) {
 		if (!strcasecmp(json_string_value(json_array_get(srcs, i)), source))
 			held = true;
@@ -1003,8 +810,10 @@ dir_user_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
 			others++;
 	}
 	if (others == 0) {
-		rc = dir_delete_dn(&op, entry_map_first(old, "dn"), if_match, err);
-		goto done;
+		rc = dir_delete_dn(op, entry_map_first(old, "dn"), csn, err);
+		if (rc == 0)
+			users_duplicates_repoint(op, old, NULL);
+		return rc;
 	}
 	/* Other sources still hold the person: release ours only. */
 	mods = calloc(1, sizeof(*mods));
@@ -1013,35 +822,39 @@ dir_user_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
 		mods = entry_mods_append(mods, LDAP_MOD_DELETE, "rbSource", v);
 		json_decref(v);
 	}
-	json_object_foreach(old, desc, vals)
+	json_object_foreach((json_t *)old, desc, vals)
 	{
 		char opt[128];
 		if (mods != NULL && entry_desc_option_value(desc, "x-src-", opt, sizeof(opt)) &&
 		    !strcmp(opt, source))
 			mods = entry_mods_append(mods, LDAP_MOD_REPLACE, desc, NULL);
 	}
-	if (mods != NULL) {
-		/* The access summary without this source's grant. */
-		json_t *summary = json_object();
-		LDAPMod **smods = NULL;
+	/* The derived values without this source's grant (an empty map: all of ours dropped). */
+	derived = json_object();
+	if (mods == NULL || derived == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	if (access_summarize(op, old, source, derived, err) < 0)
+		goto done;
+	{
+		LDAPMod **dmods = entry_mods_build(old, derived, access_derived_desc, NULL);
 		size_t k;
-		if (summary == NULL || users_summarize(&op, old, summary, err) < 0) {
-			json_decref(summary);
-			goto done;
-		}
-		smods = entry_mods_build(old, summary, users_summary_owned, NULL);
-		json_decref(summary);
-		for (k = 0; mods != NULL && smods != NULL && smods[k] != NULL; k++) {
+		for (k = 0; mods != NULL && dmods != NULL && dmods[k] != NULL; k++) {
 			json_t *v = json_array();
 			size_t m;
-			for (m = 0; smods[k]->mod_bvalues && smods[k]->mod_bvalues[m]; m++)
+			for (m = 0; dmods[k]->mod_bvalues && dmods[k]->mod_bvalues[m]; m++)
 				json_array_append_new(
-				    v, json_string(smods[k]->mod_bvalues[m]->bv_val));
-			mods = entry_mods_append(mods, LDAP_MOD_REPLACE, smods[k]->mod_type,
+				    v, json_string(dmods[k]->mod_bvalues[m]->bv_val));
+			mods = entry_mods_append(mods, LDAP_MOD_REPLACE, dmods[k]->mod_type,
 			                         json_array_size(v) ? v : NULL);
 			json_decref(v);
 		}
-		entry_mods_free(smods);
+		if (dmods == NULL) {
+			entry_mods_free(mods);
+			mods = NULL;
+		}
+		entry_mods_free(dmods);
 	}
 	if (mods == NULL) {
 		error_set(err, 500, NULL, "out of memory");
@@ -1051,13 +864,34 @@ dir_user_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
 		rc = 0;
 		goto done;
 	}
-	after = dir_write(&op, false, entry_map_first(old, "dn"), mods, if_match, user_attrs, err);
+	after = dir_write(op, false, entry_map_first(old, "dn"), mods, csn, none, err);
 	rc = after ? 0 : -1;
 done:
 	entry_mods_free(mods);
-	json_decref(old);
+	json_decref(derived);
 	json_decref(after);
-	free(base);
+	return rc;
+}
+
+int
+dir_user_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
+                struct rb_error *err)
+{
+	struct dir_op op;
+	json_t *old;
+	int attempt, rc = -1;
+
+	if (dir_op_begin(&op, ctx, err) < 0)
+		return -1;
+	for (attempt = 0;; attempt++) {
+		json_decref(op.groups);
+		op.groups = NULL;
+		old = users_find(&op, id, err);
+		rc = old ? users_delete_once(&op, old, if_match, err) : -1;
+		json_decref(old);
+		if (rc == 0 || !users_retry(if_match, attempt, err))
+			break;
+	}
 	dir_op_end(&op);
 	return rc;
 }

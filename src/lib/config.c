@@ -103,6 +103,8 @@ static const struct config_row config_table[] = {
      "unknown attributes in a body are 400 invalidSyntax (no: ignored, logged, counted)"},
     {"retention_days", CT_INT, OFF(retention_days), 0, 3650, "0",
      "days a deprovisioned person is kept disabled (0: deleted at once)"},
+    {"repair_interval_s", CT_INT, OFF(repair_interval_s), 1, 86400, "300",
+     "seconds between repairs of role-group changes a stopped bridge left half done"},
     {"log_level", CT_STRING, OFF(log_level), 0, 0, "info", "debug, info, warn or error"},
     {"console_session_idle_s", CT_INT, OFF(console_session_idle_s), 60, 604800, "1800",
      "a console session unused this long ends"},

@@ -74,6 +74,7 @@ struct config {
 	long bulk_max_payload;
 	bool strict_attributes; /* unknown attributes: 400 (yes) or ignored+logged (no) */
 	int retention_days;     /* deprovisioned people kept disabled this long */
+	int repair_interval_s;  /* access.c: pending role-group changes finished this often */
 	char *log_level;
 	/* console and invitation e-mail (issue 13) */
 	int console_session_idle_s; /* a session unused this long is over */

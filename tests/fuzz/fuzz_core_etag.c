@@ -47,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                     : dir_precondition(NULL, text);
 		if (pre == NULL)
 			continue;
-		filter = dir_assertion_filter(pre);
+		filter = dir_assertion_filter(pre, "uid=x,ou=people,o=demo,dc=example,dc=org");
 		if (filter != NULL) {
 			struct berval value = {0, NULL};
 			rc = ldap_create_assertion_control_value(ld, filter, &value);

@@ -341,6 +341,28 @@ test_translate(void **state)
 	}
 }
 
+/* dir_parent_dn parses the DN: an escaped comma stays inside its value. */
+static void
+test_parent_dn(void **state)
+{
+	char *p;
+
+	(void)state;
+	p = dir_parent_dn("cn=Smith\\, Jo,ou=groups,o=demo,dc=example,dc=org");
+	assert_non_null(p);
+	assert_string_equal(p, "ou=groups,o=demo,dc=example,dc=org");
+	free(p);
+	p = dir_parent_dn("uid=a\\2Cb\\,c,ou=people,o=demo");
+	assert_non_null(p);
+	assert_string_equal(p, "ou=people,o=demo");
+	free(p);
+	p = dir_parent_dn("dc=org");
+	assert_non_null(p);
+	assert_string_equal(p, "");
+	free(p);
+	assert_null(dir_parent_dn("not a dn"));
+}
+
 /* ---- preconditions (dir_precondition, dir_check_version) ----------------- */
 
 #define CSN "20261130043251.855402Z#000000#000#000000"
@@ -401,7 +423,7 @@ main(void)
 	    cmocka_unit_test(test_desc_normalise), cmocka_unit_test(test_mods_diff),
 	    cmocka_unit_test(test_user_roundtrip), cmocka_unit_test(test_user_synthetic_sn),
 	    cmocka_unit_test(test_user_bad_type),  cmocka_unit_test(test_translate),
-	    cmocka_unit_test(test_preconditions),
+	    cmocka_unit_test(test_parent_dn),      cmocka_unit_test(test_preconditions),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

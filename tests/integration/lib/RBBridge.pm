@@ -74,6 +74,7 @@ sub start {
     print $c "ldap_bind_dn $dir->{service_dn}\nldap_bind_password_file $tmp/service.secret\n";
     print $c "ldap_timeout_ms " . ($opt{ldap_timeout_ms} // 3000) . "\n";
     print $c "max_results $opt{max_results}\n" if $opt{max_results};
+    print $c "repair_interval_s $opt{repair_interval_s}\n" if $opt{repair_interval_s};
     print $c "max_body_bytes $opt{max_body_bytes}\n" if $opt{max_body_bytes};
     print $c "log_level info\n";
     print $c $opt{extra_conf} if defined $opt{extra_conf};
@@ -132,6 +133,16 @@ sub stop {
     waitpid($self->{pid}, 0);
     $self->{exit} = $?;
     delete $self->{pid};
+}
+
+# kill9() — SIGKILL the daemon (a crash on purpose): its exit is not a test failure.
+sub kill9 {
+    my ($self) = @_;
+    return unless $self->{pid};
+    kill 'KILL', $self->{pid};
+    waitpid($self->{pid}, 0);
+    delete $self->{pid};
+    $self->{exit} = 0;
 }
 
 # req(METHOD => '/Users…', token => NAME|undef, json => {…}|body => '…', headers => {…})
