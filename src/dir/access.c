@@ -856,6 +856,12 @@ access_repair_round(struct dir *dir)
 	size_t i;
 
 	for (i = 0; i < dir->cfg->ntenants; i++) {
+		bool stop;
+		pthread_mutex_lock(&dir->repair_lock);
+		stop = dir->repair_stop;
+		pthread_mutex_unlock(&dir->repair_lock);
+		if (stop)
+			break; /* shutting down: not one more tenant (each may wait a timeout) */
 		struct dir_ctx ctx = {.dir = dir->repair_dir,
 		                      .tenant = dir->cfg->tenants[i].name,
 		                      .source = "(repair)",
@@ -871,6 +877,8 @@ access_repair_round(struct dir *dir)
 		if (error_is_set(&err))
 			log_warnx("repair of tenant %s: %s (next round in %d s)", ctx.tenant,
 			          err.detail, dir->cfg->repair_interval_s);
+		if (err.status == 503)
+			break; /* the directory is unavailable: the other tenants wait too */
 		else if (fixed > 0)
 			log_info("repair of tenant %s: access summary of %d people corrected",
 			         ctx.tenant, fixed);
