@@ -9,6 +9,7 @@
  *   get      GET /Users/{id}
  *   filter   GET /Users?filter=userName eq "…"
  *   list     GET /Users?count=100&sortBy=userName
+ *   first    GET /Users?count=1 (no filter, no sortBy: an IdP's connection test)
  *   patch    PATCH /Users/{id}, Okta's {"op":"replace","value":{"title":…}}
  *   member   PATCH /Groups/{id} adding, then removing, connection k's member
  *            (Entra's shapes: "Add"/"Remove", path "members", value list);
@@ -45,10 +46,11 @@ enum http_op {
 	HOP_MEMBER,
 	HOP_DELETE,
 	HOP_BULK,
-	HOP_IDLE
+	HOP_IDLE,
+	HOP_FIRST
 };
-static const char *const http_op_names[] = {"post",   "get",    "filter", "list", "patch",
-                                            "member", "delete", "bulk",   "idle", NULL};
+static const char *const http_op_names[] = {"post",   "get",  "filter", "list",  "patch", "member",
+                                            "delete", "bulk", "idle",   "first", NULL};
 
 static struct {
 	const char *base, *token, *prefix, *group;
@@ -242,6 +244,9 @@ http_prepare(struct client *c)
 	}
 	case HOP_LIST:
 		snprintf(c->url, sizeof(c->url), "%s/Users?count=100&sortBy=userName", H.base);
+		break;
+	case HOP_FIRST:
+		snprintf(c->url, sizeof(c->url), "%s/Users?count=1", H.base);
 		break;
 	case HOP_PATCH:
 		method = "PATCH";
@@ -456,7 +461,7 @@ http_usage(void)
 {
 	fprintf(stderr,
 	        "usage: httpbench -u base_url -a token -o "
-	        "post|get|filter|list|patch|member|delete|bulk|idle\n"
+	        "post|get|filter|list|patch|member|delete|bulk|idle|first\n"
 	        "                 [-c conns] [-t secs] [-n max] [-i idsfile] [-g group_id]\n"
 	        "                 [-m membersfile] [-p nameprefix] [-x] [-b ops per bulk]\n");
 	exit(2);

@@ -24,6 +24,15 @@
  *   member  search group by id, search member by id, modify member add or
  *           delete (alternating) with Permissive Modify + post-read
  *   delete  search by id, delete
+ *   first   sort(createTimestamp entryUUID) + VLV page of 1 [+ groups search]:
+ *           GET /Users?count=1 (no sortBy, no filter), an IdP's connection test
+ *
+ * -P (plain): instead, the minimal equivalent on a plain slapd (inetOrgPerson,
+ * eq indexes, no overlays; see bench/run), bound as its rootdn:
+ *   add     add inetOrgPerson (uid, cn, sn, givenName, mail), no controls
+ *   get, filter   search (uid=…) under ou=people, all user attributes
+ *   member  modify member add or delete (alternating) on the group DN -g
+ *   delete  delete uid=<name>,ou=people by DN
  *
  * Bounded: stops after -t seconds or -n operations, whichever is first.
  * Prints one RESULT line (bench_stats.h). Exit 0 unless the harness broke.
@@ -124,14 +133,15 @@ static char *bench_group_attrs[] = {
 static char *bench_uuid_attrs[] = {"entryUUID", NULL};
 static char *bench_none_attrs[] = {"1.1", NULL};
 
-enum bench_op { OP_GET, OP_FILTER, OP_LIST, OP_ADD, OP_MODIFY, OP_MEMBER, OP_DELETE };
-static const char *const bench_op_names[] = {"get",    "filter", "list",   "add",
-                                             "modify", "member", "delete", NULL};
+enum bench_op { OP_GET, OP_FILTER, OP_LIST, OP_ADD, OP_MODIFY, OP_MEMBER, OP_DELETE, OP_FIRST };
+static const char *const bench_op_names[] = {"get",    "filter", "list",  "add", "modify",
+                                             "member", "delete", "first", NULL};
 
 static struct {
 	const char *uri, *bind_dn, *bind_pw, *tenant, *prefix, *group;
 	char people[512], groups[512];
 	enum bench_op op;
+	bool plain;
 	int conns;
 	double secs;
 	long max_ops;
@@ -177,14 +187,22 @@ bench_wait(LDAP *ld, int msgid, LDAPMessage **res, LDAPControl ***rctrls)
 	return code;
 }
 
+/* As the bridge's dir_search: ManageDsaIT (not critical) on every search, so
+ * the dynlist overlay steps aside; none in plain mode (-P). */
+static LDAPControl bench_manage_dsait = {(char *)LDAP_CONTROL_MANAGEDSAIT, {0, NULL}, 0};
+
 static int
 bench_search(LDAP *ld, const char *base, int scope, const char *filter, char **attrs,
              LDAPControl **ctrls, int sizelimit, LDAPMessage **res)
 {
+	LDAPControl *all[8] = {&bench_manage_dsait};
+	size_t n = 1;
 	int msgid, rc;
 
-	rc = ldap_search_ext(ld, base, scope, filter, attrs, 0, ctrls, NULL, NULL, sizelimit,
-	                     &msgid);
+	for (; ctrls != NULL && ctrls[n - 1] != NULL && n < 7; n++)
+		all[n] = ctrls[n - 1];
+	rc = ldap_search_ext(ld, base, scope, filter, attrs, 0, B.plain ? ctrls : all, NULL, NULL,
+	                     sizelimit, &msgid);
 	if (rc != LDAP_SUCCESS)
 		return -1;
 	return bench_wait(ld, msgid, res, NULL);
@@ -268,14 +286,14 @@ bench_find_user(LDAP *ld, const char *uuid, LDAPMessage **res)
 {
 	char filter[256];
 
-	snprintf(filter, sizeof(filter), "(&(objectClass=rbPerson)(entryUUID=%s))", uuid);
+	snprintf(filter, sizeof(filter), "(&(entryUUID=%s)(objectClass=rbPerson))", uuid);
 	return bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_user_attrs, NULL, 2,
 	                    res);
 }
 
-/* A sort + VLV page (the bridge's dir_page_vlv). */
+/* A sort + VLV page of `count` entries (the bridge's dir_page_vlv). */
 static int
-bench_page(LDAP *ld, const char *filter, const char *sortkeys, LDAPMessage **res)
+bench_page(LDAP *ld, const char *filter, const char *sortkeys, int count, LDAPMessage **res)
 {
 	LDAPSortKey **keys = NULL;
 	LDAPControl *sort = NULL, *vlv = NULL, *ctrls[3] = {NULL, NULL, NULL};
@@ -284,7 +302,7 @@ bench_page(LDAP *ld, const char *filter, const char *sortkeys, LDAPMessage **res
 
 	memset(&info, 0, sizeof(info));
 	info.ldvlv_version = 1;
-	info.ldvlv_after_count = 99;
+	info.ldvlv_after_count = count - 1;
 	info.ldvlv_offset = 1;
 	if (ldap_create_sort_keylist(&keys, (char *)sortkeys) == LDAP_SUCCESS &&
 	    ldap_create_sort_control(ld, keys, 1, &sort) == LDAP_SUCCESS &&
@@ -322,6 +340,65 @@ bench_reconnect(struct worker *w)
 	return w->ld ? 0 : -1;
 }
 
+/* One plain op (-P): the minimal LDAP equivalent on a plain slapd. 0 or -1. */
+static int
+bench_plain_one(struct worker *w, long idx)
+{
+	LDAPMessage *res = NULL;
+	char filter[600], dn[1024], name[256], given[64];
+	int rc = -1;
+
+	switch (B.op) {
+	case OP_GET:
+	case OP_FILTER:
+		snprintf(filter, sizeof(filter), "(uid=%s)", B.names[idx % B.n_ids]);
+		rc =
+		    bench_search(w->ld, B.people, LDAP_SCOPE_ONELEVEL, filter, NULL, NULL, 0, &res);
+		break;
+	case OP_ADD: {
+		char *oc[] = {"inetOrgPerson", NULL}, *uidv[] = {name, NULL},
+		     *cnv[] = {given, NULL};
+		char *snv[] = {"Bench", NULL}, *gv[] = {given, NULL}, *mv[] = {name, NULL};
+		LDAPMod m[6] = {
+		    {LDAP_MOD_ADD, "objectClass", {oc}}, {LDAP_MOD_ADD, "uid", {uidv}},
+		    {LDAP_MOD_ADD, "cn", {cnv}},         {LDAP_MOD_ADD, "sn", {snv}},
+		    {LDAP_MOD_ADD, "givenName", {gv}},   {LDAP_MOD_ADD, "mail", {mv}},
+		};
+		LDAPMod *mods[] = {&m[0], &m[1], &m[2], &m[3], &m[4], &m[5], NULL};
+
+		snprintf(name, sizeof(name), "%s%d-%ld@bench.example", B.prefix, w->index,
+		         w->seq++);
+		snprintf(given, sizeof(given), "G%s%d-%ld", B.prefix, w->index, w->seq);
+		snprintf(dn, sizeof(dn), "uid=%s,%s", name, B.people);
+		rc = bench_write(w->ld, LDAP_RES_ADD, dn, mods, NULL);
+		break;
+	}
+	case OP_MEMBER: {
+		char *vals[] = {dn, NULL};
+		LDAPMod m = {w->in_group ? LDAP_MOD_DELETE : LDAP_MOD_ADD, "member", {vals}};
+		LDAPMod *mods[] = {&m, NULL};
+
+		snprintf(dn, sizeof(dn), "uid=%s,%s", B.member_names[w->index], B.people);
+		rc = bench_write(w->ld, LDAP_RES_MODIFY, B.group, mods, NULL);
+		if (rc == LDAP_SUCCESS)
+			w->in_group = !w->in_group;
+		break;
+	}
+	case OP_DELETE:
+		snprintf(dn, sizeof(dn), "uid=%s,%s", B.names[idx], B.people);
+		rc = bench_write(w->ld, LDAP_RES_DELETE, dn, NULL, NULL);
+		break;
+	default:
+		fprintf(stderr, "ldapbench: -P has no %s\n", bench_op_names[B.op]);
+		return -1;
+	}
+	ldap_msgfree(res);
+	if (rc != LDAP_SUCCESS && w->st.errors == 0)
+		fprintf(stderr, "ldapbench: plain %s: first error: %d (%s)\n", bench_op_names[B.op],
+		        rc, rc > 0 ? ldap_err2string(rc) : "client");
+	return rc == LDAP_SUCCESS ? 0 : -1;
+}
+
 /* One "op" (the bridge's sequence for one request). Returns 0, or -1 on any failure. */
 static int
 bench_one(struct worker *w, long idx)
@@ -331,6 +408,8 @@ bench_one(struct worker *w, long idx)
 	char filter[1024], dn[1024], *edn = NULL;
 	int rc = -1;
 
+	if (B.plain)
+		return bench_plain_one(w, idx);
 	switch (B.op) {
 	case OP_GET:
 		rc = bench_find_user(ld, B.ids[idx % B.n_ids], &res);
@@ -338,7 +417,7 @@ bench_one(struct worker *w, long idx)
 			rc = bench_groups_of(ld, res);
 		break;
 	case OP_FILTER:
-		snprintf(filter, sizeof(filter), "(&(objectClass=rbPerson)(uid=%s))",
+		snprintf(filter, sizeof(filter), "(&(uid=%s)(objectClass=rbPerson))",
 		         B.names[idx % B.n_ids]);
 		/* userName is unique: the bridge sends a plain search, no sort or VLV. */
 		rc = bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_user_attrs, NULL,
@@ -348,7 +427,7 @@ bench_one(struct worker *w, long idx)
 		break;
 	case OP_LIST:
 		rc = bench_page(ld, "(objectClass=rbPerson)",
-		                "uid:caseIgnoreOrderingMatch entryUUID", &res);
+		                "uid:caseIgnoreOrderingMatch entryUUID", 100, &res);
 		if (rc == LDAP_BUSY) {
 			/* sssvlv keeps a sort state per VLV search (olcSssVlvMaxPerConn 16) and
 			 * answers busy when full. The bridge's pool then reconnects and retries: so
@@ -358,7 +437,21 @@ bench_one(struct worker *w, long idx)
 			rc = bench_reconnect(w) < 0
 			         ? -1
 			         : bench_page(w->ld, "(objectClass=rbPerson)",
-			                      "uid:caseIgnoreOrderingMatch entryUUID", &res);
+			                      "uid:caseIgnoreOrderingMatch entryUUID", 100, &res);
+			ld = w->ld;
+		}
+		if (rc == LDAP_SUCCESS)
+			rc = bench_groups_of(ld, res);
+		break;
+	case OP_FIRST:
+		rc = bench_page(ld, "(objectClass=rbPerson)", "createTimestamp entryUUID", 1, &res);
+		if (rc == LDAP_BUSY) { /* as for list */
+			ldap_msgfree(res);
+			res = NULL;
+			rc = bench_reconnect(w) < 0
+			         ? -1
+			         : bench_page(w->ld, "(objectClass=rbPerson)",
+			                      "createTimestamp entryUUID", 1, &res);
 			ld = w->ld;
 		}
 		if (rc == LDAP_SUCCESS)
@@ -397,8 +490,8 @@ bench_one(struct worker *w, long idx)
 		 * fixed UUID costs slapd the same. */
 		snprintf(
 		    filter, sizeof(filter),
-		    "(&(objectClass=rbPerson)(!(entryUUID=00000000-0000-0000-0000-000000000000))"
-		    "(|(mail=%s)(&(givenName=%s)(sn=bench)(!(rbSynthetic=sn)))))",
+		    "(&(|(mail=%s)(&(givenName=%s)(sn=bench)(!(rbSynthetic=sn))))"
+		    "(!(entryUUID=00000000-0000-0000-0000-000000000000))(objectClass=rbPerson))",
 		    mailv, given);
 		rc = bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_none_attrs, NULL,
 		                  50, &res);
@@ -433,7 +526,7 @@ bench_one(struct worker *w, long idx)
 		LDAPMod *mods[] = {&m, NULL};
 		LDAPControl *pr = NULL, *perm = NULL, *ctrls[3] = {NULL, NULL, NULL};
 
-		snprintf(filter, sizeof(filter), "(&(objectClass=rbGroup)(entryUUID=%s))", B.group);
+		snprintf(filter, sizeof(filter), "(&(entryUUID=%s)(objectClass=rbGroup))", B.group);
 		rc = bench_search(ld, B.groups, LDAP_SCOPE_ONELEVEL, filter, bench_group_attrs,
 		                  NULL, 2, &res);
 		edn = rc == LDAP_SUCCESS ? bench_first_dn(ld, res) : NULL;
@@ -544,9 +637,9 @@ bench_usage(void)
 {
 	fprintf(stderr,
 	        "usage: ldapbench -H uri -D binddn -y pwfile -T tenantdn -o "
-	        "get|filter|list|add|modify|member|delete\n"
+	        "get|filter|list|add|modify|member|delete|first\n"
 	        "                 [-c conns] [-t secs] [-n max] [-i idsfile] [-g groupuuid]\n"
-	        "                 [-m membersfile] [-p nameprefix]\n");
+	        "                 [-m membersfile] [-p nameprefix] [-P (plain: -g is a DN)]\n");
 	exit(2);
 }
 
@@ -592,7 +685,7 @@ main(int argc, char **argv)
 	B.conns = 1;
 	B.secs = 2;
 	B.prefix = "raw-";
-	while ((c = getopt(argc, argv, "H:D:y:T:o:c:t:n:i:g:m:p:")) != -1) {
+	while ((c = getopt(argc, argv, "H:D:y:T:o:c:t:n:i:g:m:p:P")) != -1) {
 		switch (c) {
 		case 'H':
 			B.uri = optarg;
@@ -629,6 +722,9 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			B.prefix = optarg;
+			break;
+		case 'P':
+			B.plain = true;
 			break;
 		default:
 			bench_usage();

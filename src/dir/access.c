@@ -695,8 +695,12 @@ access_school_strip(struct dir_op *op, const char *uuid, const char *ext, struct
 				    !(given && ext != NULL && !strcmp(val, ext)))
 					continue;
 				v = json_pack("[O]", one);
-				mods = mods && v ? entry_mods_append(mods, LDAP_MOD_DELETE, desc, v)
-				                 : NULL;
+				if (v == NULL) {
+					entry_mods_free(mods);
+					mods = NULL;
+				} else if (mods != NULL) {
+					mods = entry_mods_append(mods, LDAP_MOD_DELETE, desc, v);
+				}
 				json_decref(v);
 			}
 		}
@@ -877,6 +881,12 @@ access_repair_round(struct dir *dir)
 	size_t i;
 
 	for (i = 0; i < dir->cfg->ntenants; i++) {
+		bool stop;
+		pthread_mutex_lock(&dir->repair_lock);
+		stop = dir->repair_stop;
+		pthread_mutex_unlock(&dir->repair_lock);
+		if (stop)
+			break; /* shutting down: not one more tenant (each may wait a timeout) */
 		struct dir_ctx ctx = {.dir = dir->repair_dir,
 		                      .tenant = dir->cfg->tenants[i].name,
 		                      .source = "(repair)",
@@ -892,6 +902,8 @@ access_repair_round(struct dir *dir)
 		if (error_is_set(&err))
 			log_warnx("repair of tenant %s: %s (next round in %d s)", ctx.tenant,
 			          err.detail, dir->cfg->repair_interval_s);
+		if (err.status == 503)
+			break; /* the directory is unavailable: the other tenants wait too */
 		else if (fixed > 0)
 			log_info("repair of tenant %s: access summary of %d people corrected",
 			         ctx.tenant, fixed);

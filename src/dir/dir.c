@@ -14,6 +14,7 @@
 #include "dir/escape.h"
 #include "dir/ldaperr.h"
 #include "lib/log.h"
+#include "lib/strbuf.h"
 
 struct dir *
 dir_create(const struct config *cfg, struct pool *pool)
@@ -114,18 +115,51 @@ dir_reconnect(struct dir_op *op, struct rb_error *err)
 	return op->conn ? 0 : -1;
 }
 
+/* ldaperr_set with the connection's diagnostic message (logged for a 5xx). Returns -1. */
+static int
+dir_ldaperr(struct dir_op *op, struct rb_error *err, int rc, const char *what)
+{
+	char *diag = NULL;
+
+	if (op->conn == NULL || op->conn->ld == NULL ||
+	    ldap_get_option(op->conn->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) != LDAP_OPT_SUCCESS)
+		diag = NULL;
+	ldaperr_set(err, rc, what, diag);
+	ldap_memfree(diag);
+	return -1;
+}
+
+/*
+ * Every search of the bridge carries ManageDsaIT (RFC 3296, not critical):
+ * the dynlist overlay then steps aside. The bridge never reads what dynlist
+ * computes (rbManager, rbManagesSchool, …: those are for district tools),
+ * yet dynlist ran two internal searches for the schools in scope before
+ * each of its searches: ~30% of slapd's instructions per GET (callgrind,
+ * docs/schema.md, "Cost per request"). There are no referral objects.
+ */
+static LDAPControl dir_manage_dsait = {(char *)LDAP_CONTROL_MANAGEDSAIT, {0, NULL}, 0};
+
 int
 dir_search(struct dir_op *op, const char *base, int scope, const char *filter, char **attrs,
            LDAPControl **sctrls, int sizelimit, LDAPMessage **res, struct rb_error *err)
 {
 	struct timeval tv = pool_timeout(op->ctx->dir->pool);
+	LDAPControl *ctrls[8] = {&dir_manage_dsait};
+	size_t n = 1;
 	int rc, attempt;
 
+	for (; sctrls != NULL && sctrls[n - 1] != NULL && n < 7; n++)
+		ctrls[n] = sctrls[n - 1];
 	*res = NULL;
 	for (attempt = 0; attempt < 2; attempt++) {
-		rc = ldap_search_ext_s(op->conn->ld, base, scope, filter, attrs, 0, sctrls, NULL,
+		rc = ldap_search_ext_s(op->conn->ld, base, scope, filter, attrs, 0, ctrls, NULL,
 		                       &tv, sizelimit, res);
-		if (!pool_rc_is_connection_error(rc) || attempt == 1)
+		/*
+		 * A lost connection is retried once on a fresh one; a timeout is
+		 * not: slapd may still be working on exactly this slow query, and
+		 * a retry would double its cost (libldap abandoned the search).
+		 */
+		if (!pool_rc_is_connection_error(rc) || rc == LDAP_TIMEOUT || attempt == 1)
 			break;
 		ldap_msgfree(*res);
 		*res = NULL;
@@ -149,7 +183,7 @@ dir_search(struct dir_op *op, const char *base, int scope, const char *filter, c
 		         sizelimit);
 		return ldaperr_set(err, rc, what, NULL);
 	}
-	return ldaperr_set(err, rc, "search", NULL);
+	return dir_ldaperr(op, err, rc, "search");
 }
 
 json_t *
@@ -164,8 +198,10 @@ dir_find_by_id(struct dir_op *op, const char *base, const char *objfilter, const
 		error_set(err, 404, NULL, "no resource with id %s", "(not an id)");
 		return NULL;
 	}
-	/* id is 36 checked hex-and-dash characters: nothing to escape. */
-	snprintf(filter, sizeof(filter), "(&%s(entryUUID=%s))", objfilter, id);
+	/* id is 36 checked hex-and-dash characters: nothing to escape. The
+	 * selective term first: back-mdb then skips reading objectClass's index
+	 * (every person of the directory, up to 64k ids copied per search). */
+	snprintf(filter, sizeof(filter), "(&(entryUUID=%s)%s)", id, objfilter);
 	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 2, &res, err) < 0)
 		return NULL;
 	e = res ? ldap_first_entry(op->conn->ld, res) : NULL;
@@ -200,110 +236,159 @@ dir_etag_csn(const char *etag, char *out, size_t outlen)
 	return true;
 }
 
-/*
- * The assertion filter for an If-Match value ("*", one ETag, a list, or one
- * bare entryCSN) on the entry `dn`. NEW string or NULL.
- */
-static char *
-dir_assertion_filter(const char *if_match, const char *dn)
-{
-	char csn[128], *esc, *out, *tmp;
-	const char *p = if_match;
-	size_t len;
+/* The format of our session-tracking identifier: "req=ID tenant=T source=S". */
+#define DIR_TRACKING_FORMAT "2.25.294763386475673295328657436818623676422.3.1"
 
-	while (*p == ' ')
-		p++;
-	if (!strcmp(p, "*"))
-		return strdup("(objectClass=*)");
-	out = strdup("(|");
-	while (out != NULL && *p) {
-		const char *comma = strchr(p, ',');
-		char one[160];
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		if (n >= sizeof(one))
-			n = sizeof(one) - 1;
-		memcpy(one, p, n);
-		one[n] = '\0';
-		if (dir_etag_csn(one, csn, sizeof(csn))) {
-			esc = escape_filter_value(csn, strlen(csn));
-			len = strlen(out) + (esc ? strlen(esc) : 0) + 16;
-			tmp = esc ? malloc(len) : NULL;
-			if (tmp != NULL)
-				snprintf(tmp, len, "%s(entryCSN=%s)", out, esc);
-			free(esc);
-			free(out);
-			out = tmp;
-		}
-		p = comma ? comma + 1 : p + strlen(p);
-	}
-	if (out == NULL)
+/*
+ * dir_tracking — a NEW non-critical session-tracking control
+ * (LDAP_CONTROL_X_SESSION_TRACKING) naming the client's address, the
+ * request id, the tenant and the source of `op`. Every write carries it, so
+ * slapd's accesslog (the audit trail, DIRECTORY_AUDIT=1) records who asked
+ * for each change. NULL when it cannot be made: the write goes on without
+ * it. Free with ldap_control_free.
+ */
+static LDAPControl *
+dir_tracking(struct dir_op *op)
+{
+	const struct dir_ctx *ctx = op->ctx;
+	LDAPControl *ctrl = NULL;
+	char id[256], ip[64], name[] = "rosterbridge", format[] = DIR_TRACKING_FORMAT;
+	struct berval bv;
+	int n;
+
+	n = snprintf(id, sizeof(id), "req=%s tenant=%s source=%s",
+	             ctx->request_id != NULL ? ctx->request_id : "-", ctx->tenant,
+	             ctx->source != NULL ? ctx->source : "-");
+	if (n < 0 || (size_t)n >= sizeof(id))
 		return NULL;
-	/*
-	 * Scoped to the target: slapd hands the operation's assertion on to the
-	 * internal modifies overlays derive from it (memberof updating the
-	 * groups of a deleted or renamed person, the members of a renamed or
-	 * changed group), where the target's entryCSN would never match and
-	 * the update would be silently lost. (|(!(entryDN=<dn>))(…)) holds for
-	 * every entry but the target.
-	 */
-	esc = escape_filter_value(dn, strlen(dn));
-	len = strlen(out) + (esc ? strlen(esc) : 0) + 32;
-	tmp = esc ? malloc(len) : NULL;
-	if (tmp != NULL)
-		snprintf(tmp, len, "(|(!(entryDN=%s))%s))", esc, out);
-	free(esc);
-	free(out);
-	return tmp;
+	snprintf(ip, sizeof(ip), "%s", ctx->client_addr != NULL ? ctx->client_addr : "");
+	bv.bv_val = id;
+	bv.bv_len = (ber_len_t)n;
+	if (ldap_create_session_tracking_control(op->conn->ld, ip, name, format, &bv, &ctrl) !=
+	    LDAP_SUCCESS)
+		return NULL;
+	return ctrl;
 }
 
-/* Decode a post-read control (a SearchResultEntry, RFC 4527 §3.2) into a NEW map. */
-static json_t *
-dir_postread_map(LDAPControl *ctrl)
+/*
+ * Preconditions. The `if_match` the write functions take is a precondition
+ * text (dir_precondition): an If-Match value ("*" or ETags), optionally
+ * followed by '\n' and an If-None-Match value. Header values never hold a
+ * newline, so the two parts cannot be confused. Both become one LDAP
+ * assertion (RFC 4528) checked by slapd with the write itself.
+ */
+char *
+dir_precondition(const char *if_match, const char *if_none_match)
 {
-	BerElement *ber = NULL;
-	struct berval bv;
-	json_t *map = json_object();
-	char *s;
+	struct strbuf b = {NULL, 0, 0, false};
 
-	if (map == NULL)
+	if (if_match == NULL && if_none_match == NULL)
 		return NULL;
-	ber = ber_init(&ctrl->ldctl_value);
-	if (ber == NULL || ber_scanf(ber, "{m{" /*}}*/, &bv) == LBER_ERROR)
-		goto fail;
-	s = strndup(bv.bv_val, bv.bv_len);
-	if (s == NULL)
-		goto fail;
-	entry_map_add(map, "dn", s);
-	free(s);
-	while (ber_scanf(ber, "{m" /*}*/, &bv) != LBER_ERROR) {
-		BerVarray vals = NULL;
-		char *attr = strndup(bv.bv_val, bv.bv_len), *desc;
-		int i;
-		if (attr == NULL || ber_scanf(ber, "[W]}", &vals) == LBER_ERROR) {
-			free(attr);
-			break;
-		}
-		desc = entry_desc_normalise(attr);
-		free(attr);
-		for (i = 0; desc != NULL && vals != NULL && vals[i].bv_val != NULL; i++) {
-			json_t *arr = json_object_get(map, desc);
-			if (arr == NULL) {
-				arr = json_array();
-				json_object_set_new(map, desc, arr);
-			}
-			json_array_append_new(arr,
-			                      json_stringn_nocheck(vals[i].bv_val, vals[i].bv_len));
-		}
-		free(desc);
-		ber_bvarray_free(vals);
+	strbuf_add(&b, if_match != NULL ? if_match : "");
+	if (if_none_match != NULL) {
+		strbuf_add(&b, "\n");
+		strbuf_add(&b, if_none_match);
 	}
-	ber_free(ber, 1);
-	return map;
-fail:
-	if (ber != NULL)
-		ber_free(ber, 1);
-	json_decref(map);
-	return NULL;
+	if (b.failed || b.s == NULL) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/*
+ * dir_etag_list_filter — append to *b the filter an If-Match-style list
+ * (`n` bytes at `p`: "*" or ETags) stands for: (objectClass=*) for "*",
+ * else (|(entryCSN=…)…) — the absolute false (|) when it names no ETag.
+ */
+static void
+dir_etag_list_filter(struct strbuf *b, const char *p, size_t n)
+{
+	const char *end = p + n;
+	char csn[128], one[160];
+
+	while (p < end && *p == ' ')
+		p++;
+	if (end - p >= 1 && *p == '*') {
+		strbuf_add(b, "(objectClass=*)");
+		return;
+	}
+	strbuf_add(b, "(|");
+	while (p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t len = comma ? (size_t)(comma - p) : (size_t)(end - p);
+
+		if (len >= sizeof(one))
+			len = sizeof(one) - 1;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (dir_etag_csn(one, csn, sizeof(csn))) {
+			char *esc = escape_filter_value(csn, strlen(csn));
+
+			if (esc == NULL)
+				b->failed = true;
+			strbuf_add(b, "(entryCSN=");
+			strbuf_add(b, esc);
+			strbuf_add(b, ")");
+			free(esc);
+		}
+		p = comma ? comma + 1 : end;
+	}
+	strbuf_add(b, ")");
+}
+
+/*
+ * The assertion filter for a precondition text (see above; one bare
+ * entryCSN, the version a derived value was computed from, is a one-ETag
+ * list) on the entry `dn`. Scoped to that entry: slapd hands an
+ * operation's assertion on to the internal writes overlays derive from it
+ * (memberof updating the groups of a deleted or renamed person, the
+ * members of a changed or renamed group), where the entry's entryCSN never
+ * matches and the update would be silently lost; (|(!(entryDN=<dn>))(…))
+ * holds for every entry but the target. NEW string or NULL.
+ */
+char *
+dir_assertion_filter(const char *pre, const char *dn)
+{
+	struct strbuf b = {NULL, 0, 0, false};
+	const char *nl = strchr(pre, '\n');
+	size_t mlen = nl != NULL ? (size_t)(nl - pre) : strlen(pre);
+	bool has_match = nl == NULL || strspn(pre, " ") < mlen;
+	char *esc = escape_filter_value(dn, strlen(dn));
+
+	if (esc == NULL)
+		return NULL;
+	strbuf_add(&b, "(|(!(entryDN=");
+	strbuf_add(&b, esc);
+	strbuf_add(&b, "))");
+	free(esc);
+	if (has_match && nl != NULL)
+		strbuf_add(&b, "(&");
+	if (has_match)
+		dir_etag_list_filter(&b, pre, mlen);
+	if (nl != NULL) {
+		strbuf_add(&b, "(!");
+		dir_etag_list_filter(&b, nl + 1, strlen(nl + 1));
+		strbuf_add(&b, ")");
+	}
+	if (has_match && nl != NULL)
+		strbuf_add(&b, ")");
+	strbuf_add(&b, ")");
+	if (b.failed || b.s == NULL) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* The 412 detail for a failed precondition. Static string. */
+static const char *
+dir_precondition_failed(const char *pre)
+{
+	if (pre != NULL && strchr(pre, '\n') != NULL)
+		return "If-Match / If-None-Match: the precondition failed (the resource exists, "
+		       "has changed, or has the version If-None-Match names)";
+	return "If-Match: the resource has changed (or the ETag is stale)";
 }
 
 /* What dir_exec sends. */
@@ -311,18 +396,19 @@ enum dir_kind { DIR_ADD, DIR_MODIFY, DIR_RENAME };
 
 /*
  * One add, modify or modrdn with the post-read control (RFC 4527) asking for
- * `read_attrs`, an assertion (RFC 4528) `(entryCSN=<csn>)` for `if_match`
- * (an If-Match value, or one entryCSN as dir_write documents), and Permissive
- * Modify when op->permissive. Every result code goes through the one table
- * (ldaperr.c). Returns the NEW post-read map, or NULL with *err.
+ * `read_attrs`, the assertion (RFC 4528) of the precondition `if_match`
+ * scoped to `dn`, Permissive Modify when op->permissive, and the
+ * session-tracking control. Every result code goes through the one table
+ * (ldaperr.c); 409 and 412 get a detail of their own. op->last_rc keeps the
+ * code. Returns the NEW post-read map, or NULL with *err.
  */
 static json_t *
 dir_exec(struct dir_op *op, enum dir_kind kind, const char *dn, LDAPMod **mods, const char *newrdn,
          const char *if_match, char **read_attrs, struct rb_error *err)
 {
 	static const char *const what[] = {"add", "modify", "rename"};
-	LDAPControl *postread = NULL, *assertion = NULL, *permissive = NULL;
-	LDAPControl *ctrls[4] = {NULL, NULL, NULL, NULL};
+	LDAPControl *postread = NULL, *assertion = NULL, *permissive = NULL, *tracking = NULL;
+	LDAPControl *ctrls[5] = {NULL, NULL, NULL, NULL, NULL};
 	LDAPControl **rctrls = NULL;
 	LDAPMessage *res = NULL;
 	struct timeval tv = pool_timeout(op->ctx->dir->pool);
@@ -348,7 +434,8 @@ dir_exec(struct dir_op *op, enum dir_kind kind, const char *dn, LDAPMod **mods, 
 		filter = dir_assertion_filter(if_match, dn);
 		if (filter == NULL || ldap_create_assertion_control(op->conn->ld, filter, 1,
 		                                                    &assertion) != LDAP_SUCCESS) {
-			error_set(err, 400, SCIM_INVALID_VERS, "If-Match is not a valid ETag");
+			error_set(err, 400, SCIM_INVALID_VERS,
+			          "the precondition is not a valid ETag");
 			goto done;
 		}
 		ctrls[n++] = assertion;
@@ -361,6 +448,8 @@ dir_exec(struct dir_op *op, enum dir_kind kind, const char *dn, LDAPMod **mods, 
 		}
 		ctrls[n++] = permissive;
 	}
+	if ((tracking = dir_tracking(op)) != NULL)
+		ctrls[n++] = tracking;
 	if (kind == DIR_ADD)
 		rc = ldap_add_ext(op->conn->ld, dn, mods, ctrls, NULL, &msgid);
 	else if (kind == DIR_MODIFY)
@@ -390,11 +479,18 @@ dir_exec(struct dir_op *op, enum dir_kind kind, const char *dn, LDAPMod **mods, 
 	}
 	if (rc != LDAP_SUCCESS) {
 		ldaperr_set(err, rc, what[kind], diag);
+		if (rc == LDAP_ALREADY_EXISTS)
+			snprintf(err->detail, sizeof(err->detail),
+			         "%s already exists in this tenant",
+			         kind == DIR_ADD ? "a resource with this name" : "the new name");
+		else if (rc == LDAP_ASSERTION_FAILED)
+			snprintf(err->detail, sizeof(err->detail), "%s",
+			         dir_precondition_failed(if_match));
 		goto done;
 	}
 	for (n = 0; rctrls != NULL && rctrls[n] != NULL; n++)
 		if (!strcmp(rctrls[n]->ldctl_oid, LDAP_CONTROL_POST_READ))
-			map = dir_postread_map(rctrls[n]);
+			map = entry_from_postread(&rctrls[n]->ldctl_value);
 	if (map == NULL)
 		error_set(err, 500, NULL, "the directory did not return the entry it wrote");
 done:
@@ -407,6 +503,8 @@ done:
 		ldap_control_free(assertion);
 	if (permissive != NULL)
 		ldap_control_free(permissive);
+	if (tracking != NULL)
+		ldap_control_free(tracking);
 	free(filter);
 	return map;
 }
@@ -438,19 +536,77 @@ dir_rename_modify(struct dir_op *op, const char *dn, const char *newrdn, LDAPMod
 	return after;
 }
 
+/*
+ * The bytes slapd keeps for `attr=value` (its pretty form): UTF-8 as is,
+ * each RFC 4514 special character with a backslash, a leading `#` or
+ * space and a trailing space escaped. (libldap's own string form writes
+ * non-ASCII as \XX hex, three times longer: not what counts.)
+ */
+static size_t
+dir_rdn_stored_len(const char *attr, const char *value, size_t n)
+{
+	size_t len = strlen(attr) + 1 + n, i;
+
+	for (i = 0; i < n; i++)
+		if (strchr(",+\"\\<>;=", value[i]) != NULL)
+			len++;
+	if (value[0] == '#' || value[0] == ' ')
+		len++;
+	if (n > 1 && value[n - 1] == ' ')
+		len++;
+	return len;
+}
+
+char *
+dir_rdn(const char *attr, const char *value, const char *scim_name, struct rb_error *err)
+{
+	size_t n = value ? strlen(value) : 0;
+	char *rdn;
+
+	if (n == 0) {
+		error_set(err, 400, SCIM_INVALID_VALUE, "%s is empty", scim_name);
+		return NULL;
+	}
+	if (n > DIR_RDN_VALUE_MAX) {
+		error_set(err, 400, SCIM_INVALID_VALUE,
+		          "%s is %zu bytes long; the directory takes names of at most %d bytes "
+		          "(UTF-8)",
+		          scim_name, n, DIR_RDN_VALUE_MAX);
+		return NULL;
+	}
+	if (dir_rdn_stored_len(attr, value, n) > DIR_RDN_MAX) {
+		error_set(err, 400, SCIM_INVALID_VALUE,
+		          "%s needs %zu bytes in the directory once its special characters are "
+		          "escaped; at most %d are taken (use fewer of , + \" \\ < > ; =)",
+		          scim_name, dir_rdn_stored_len(attr, value, n), DIR_RDN_MAX);
+		return NULL;
+	}
+	rdn = escape_rdn(attr, value);
+	if (rdn == NULL)
+		error_set(err, 500, NULL, "out of memory");
+	return rdn;
+}
+
 json_t *
-dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr, const json_t *map,
-              char **read_attrs, const char *what, struct rb_error *err)
+dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr, const char *scim_name,
+              const json_t *map, char **read_attrs, const char *what, struct rb_error *err)
 {
 	const char *value = entry_map_first(map, rdn_attr);
-	char *rdn = value ? escape_rdn(rdn_attr, value) : NULL;
-	char *dn = rdn ? escape_dn_join(rdn, base) : NULL;
-	LDAPMod **mods = dn ? entry_mods_build(NULL, map, NULL, NULL) : NULL;
+	char *rdn = NULL, *dn = NULL;
+	LDAPMod **mods = NULL;
 	json_t *after = NULL;
 
+	if (value == NULL) {
+		error_set(err, 400, SCIM_INVALID_VALUE, "the name is missing");
+		goto done;
+	}
+	rdn = dir_rdn(rdn_attr, value, scim_name, err);
+	if (rdn == NULL)
+		goto done;
+	dn = escape_dn_join(rdn, base);
+	mods = dn ? entry_mods_build(NULL, map, NULL, NULL) : NULL;
 	if (mods == NULL) {
-		error_set(err, value ? 500 : 400, value ? NULL : SCIM_INVALID_VALUE, "%s",
-		          value ? "out of memory" : "the name is missing");
+		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
 	after = dir_write(op, true, dn, mods, NULL, read_attrs, err);
@@ -467,9 +623,9 @@ done:
 int
 dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb_error *err)
 {
-	LDAPControl *assertion = NULL, *ctrls[2] = {NULL, NULL};
+	LDAPControl *assertion = NULL, *tracking, *ctrls[3] = {NULL, NULL, NULL};
 	char *filter = NULL;
-	int rc;
+	int rc, n = 0;
 
 	if (if_match != NULL) {
 		filter = dir_assertion_filter(if_match, dn);
@@ -477,51 +633,77 @@ dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb
 		                                                    &assertion) != LDAP_SUCCESS) {
 			free(filter);
 			return error_set(err, 400, SCIM_INVALID_VERS,
-			                 "If-Match is not a valid ETag");
+			                 "the precondition is not a valid ETag");
 		}
-		ctrls[0] = assertion;
+		ctrls[n++] = assertion;
 	}
+	if ((tracking = dir_tracking(op)) != NULL)
+		ctrls[n++] = tracking;
 	rc = ldap_delete_ext_s(op->conn->ld, dn, ctrls, NULL);
 	op->last_rc = rc;
 	if (assertion != NULL)
 		ldap_control_free(assertion);
+	if (tracking != NULL)
+		ldap_control_free(tracking);
 	free(filter);
 	if (pool_rc_is_connection_error(rc)) {
 		op->broken = true;
 		return error_set(err, 503, NULL,
 		                 "the directory connection failed during the delete");
 	}
-	if (rc != LDAP_SUCCESS)
-		return ldaperr_set(err, rc, "delete", NULL);
+	if (rc != LDAP_SUCCESS) {
+		dir_ldaperr(op, err, rc, "delete");
+		if (rc == LDAP_ASSERTION_FAILED)
+			snprintf(err->detail, sizeof(err->detail), "%s",
+			         dir_precondition_failed(if_match));
+		return -1;
+	}
 	return 0;
+}
+
+/* dir_etag_list_has — whether the If-Match-style list (`n` bytes at `p`) names `csn`
+ * ("*" names every existing entry). */
+static bool
+dir_etag_list_has(const char *p, size_t n, const char *csn)
+{
+	const char *end = p + n;
+	char one[160], want[128];
+
+	while (p < end && *p == ' ')
+		p++;
+	if (end - p >= 1 && *p == '*')
+		return true;
+	while (p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t len = comma ? (size_t)(comma - p) : (size_t)(end - p);
+
+		if (len >= sizeof(one))
+			len = sizeof(one) - 1;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (csn != NULL && dir_etag_csn(one, want, sizeof(want)) && !strcmp(want, csn))
+			return true;
+		p = comma ? comma + 1 : end;
+	}
+	return false;
 }
 
 int
 dir_check_version(const json_t *map, const char *if_match, struct rb_error *err)
 {
 	const char *csn = entry_map_first(map, "entrycsn");
-	const char *p = if_match;
-	char one[160], want[128];
+	const char *nl;
+	size_t mlen;
 
 	if (if_match == NULL)
 		return 0;
-	while (*p == ' ')
-		p++;
-	if (!strcmp(p, "*"))
-		return 0;
-	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		if (n >= sizeof(one))
-			n = sizeof(one) - 1;
-		memcpy(one, p, n);
-		one[n] = '\0';
-		if (csn != NULL && dir_etag_csn(one, want, sizeof(want)) && !strcmp(want, csn))
-			return 0;
-		p = comma ? comma + 1 : p + strlen(p);
-	}
-	return error_set(err, 412, NULL,
-	                 "If-Match: the resource has changed (or the ETag is stale)");
+	nl = strchr(if_match, '\n');
+	mlen = nl != NULL ? (size_t)(nl - if_match) : strlen(if_match);
+	if ((nl == NULL || strspn(if_match, " ") < mlen) && !dir_etag_list_has(if_match, mlen, csn))
+		return error_set(err, 412, NULL, "%s", dir_precondition_failed(if_match));
+	if (nl != NULL && dir_etag_list_has(nl + 1, strlen(nl + 1), csn))
+		return error_set(err, 412, NULL, "%s", dir_precondition_failed(if_match));
+	return 0;
 }
 
 bool

@@ -17,17 +17,20 @@
  *   schools.c    /Schools flows        query.c    filter → LDAP, paging, sorting
  *   map_*.c      SCIM ⇄ attribute maps entry.c    attribute maps ⇄ LDAP
  *   escape.c     RFC 4515/4514 escaping ldaperr.c  LDAP result → SCIM error
+ *   pool.c       LDAP connection pool   dir_page.c paged, sorted searches
  */
 #ifndef RB_DIR_H
 #define RB_DIR_H
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "dir/pool.h"
 #include "engine/filter.h"
 #include "engine/schema.h"
 #include "engine/sort.h"
+#include "engine/validate.h"
 #include "lib/config.h"
 #include "lib/error.h"
 
@@ -36,10 +39,15 @@ struct dir;
 /* Who is asking, where. All borrowed for the duration of a call. */
 struct dir_ctx {
 	struct dir *dir;
-	const char *tenant;   /* tenant name: o=<tenant> */
-	const char *source;   /* the token's source name */
-	const char *base_url; /* e.g. http://127.0.0.1:8080/scim/v2 */
-	bool passwords;       /* the source may set `password` (else 403 mutability) */
+	const char *tenant;      /* tenant name: o=<tenant> */
+	const char *source;      /* the token's source name */
+	const char *base_url;    /* e.g. http://127.0.0.1:8080/scim/v2 */
+	bool passwords;          /* the source may set `password` (else 403 mutability) */
+	const char *request_id;  /* the HTTP request's id, or NULL (audit trail) */
+	const char *client_addr; /* the client's address, or NULL (audit trail) */
+	/* What PATCH does with unknown attributes (engine/validate.h): borrowed,
+	 * the ignored names are appended to input->ignored; NULL: strict. */
+	struct validate_opts *input;
 };
 
 /* A query: filter (may be NULL), sorting and the page wanted. */
@@ -72,8 +80,9 @@ int dir_repair_start(struct dir *dir);
  * resource in SCIM JSON form (before projection), with meta (created,
  * lastModified, location, version = W/"<entryCSN>"), or NULL with *err
  * set (404 unknown id, 409 uniqueness, 412 version mismatch, 400 …, 503
- * directory unavailable). `if_match` is an If-Match header value or NULL;
- * it is applied atomically with the write (LDAP assertion control).
+ * directory unavailable). `if_match` is a precondition: an If-Match header
+ * value, a dir_precondition text (If-Match and If-None-Match), or NULL; it
+ * is applied atomically with the write (LDAP assertion control).
  * Creating functions take a validated, normalised resource (borrowed).
  */
 json_t *dir_user_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err);
@@ -90,6 +99,15 @@ int dir_user_delete(const struct dir_ctx *ctx, const char *id, const char *if_ma
  */
 json_t *dir_user_search(const struct dir_ctx *ctx, const struct dir_query *q, long *total,
                         struct rb_error *err);
+
+/*
+ * dir_user_password_writable — whether the caller (ctx: its token's
+ * passwords=yes) may set `password` (stored by slapd as userPassword; else
+ * a write of it is 403 mutability). The one answer both the write path and
+ * /ServiceProviderConfig's changePassword.supported use, so discovery says
+ * what the server does for that token.
+ */
+bool dir_user_password_writable(const struct dir_ctx *ctx);
 
 /* Groups: as users. `want_members` false never reads the member list. */
 json_t *dir_group_get(const struct dir_ctx *ctx, const char *id, bool want_members,
@@ -143,7 +161,28 @@ json_t *dir_access_grants(const struct dir_ctx *ctx, const char *person_id, stru
 int dir_access_may_grant(const struct dir_ctx *ctx, const char *actor_id, const json_t *wanted,
                          struct rb_error *err);
 
+/*
+ * dir_precondition — the precondition text the write functions take as
+ * `if_match`, from an If-Match and an If-None-Match header value (either
+ * NULL) with RFC 7232 semantics: If-Match "*" or ETags must name the
+ * current version; If-None-Match "*" fails on any existing resource, and
+ * ETags (weak comparison) fail when they name the current version. NEW
+ * string, or NULL when both are NULL (or on allocation failure).
+ */
+char *dir_precondition(const char *if_match, const char *if_none_match);
+
 /* dir_id_valid — true if `id` looks like an entryUUID (so it can be looked up at all). */
 bool dir_id_valid(const char *id);
+
+/*
+ * dir_check — check the live directory against what the bridge needs
+ * (dir/check.c): over `pool` (borrowed; the service account) the schema,
+ * the server's controls, the tenants and anonymous access; with
+ * `config_uri` (may be NULL) also cn=config through SASL EXTERNAL: options,
+ * overlays, indexes, access rules. One line per check to `out`. Returns the
+ * number of problems (0: all good), or -1 when the directory cannot be
+ * reached.
+ */
+int dir_check(const struct config *cfg, struct pool *pool, const char *config_uri, FILE *out);
 
 #endif /* RB_DIR_H */

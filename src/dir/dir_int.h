@@ -42,6 +42,35 @@ struct dir_op {
 /* Operational attributes read with every entry. */
 #define DIR_OPERATIONAL "entryUUID", "entryCSN", "createTimestamp", "modifyTimestamp"
 
+/*
+ * Names that become an RDN (userName → uid, group displayName → cn, school
+ * name → cn, region ids): slapd (back-mdb keeps each entry's RDN twice,
+ * as given and normalized, in one index record of at most 511 bytes)
+ * answers `other` (80) to an RDN of about 245 bytes. The bridge refuses
+ * longer names itself, before any LDAP operation: at most
+ * DIR_RDN_VALUE_MAX bytes of UTF-8, and at most DIR_RDN_MAX bytes once
+ * escaped as `attr=value` (RFC 4514). docs/mapping.md "Name lengths".
+ */
+#define DIR_RDN_VALUE_MAX 200
+#define DIR_RDN_MAX 240
+
+/*
+ * dir_rdn — the escaped RDN `attr=value` for a name the client sent as
+ * SCIM attribute `scim_name` (for the message). Returns a NEW string, or
+ * NULL with *err: 400 invalidValue when the name is empty or too long for
+ * the directory, 500 when out of memory.
+ */
+char *dir_rdn(const char *attr, const char *value, const char *scim_name, struct rb_error *err);
+
+/*
+ * dir_assertion_filter — the LDAP assertion filter (RFC 4528) for a
+ * precondition text (dir_precondition: If-Match, optionally '\n' and
+ * If-None-Match) on the entry `dn` (scoped to it, see dir.c); values that
+ * are not our ETags are dropped. NEW string,
+ * or NULL when out of memory.
+ */
+char *dir_assertion_filter(const char *pre, const char *dn);
+
 /* dir_op_begin — take a connection for ctx's tenant. 0, or -1 with *err (503). */
 int dir_op_begin(struct dir_op *op, const struct dir_ctx *ctx, struct rb_error *err);
 /* dir_op_end — give the connection back and free what op owns. */
@@ -99,25 +128,29 @@ json_t *dir_find_by_id(struct dir_op *op, const char *base, const char *objfilte
 /*
  * dir_write — add (mods with LDAP_MOD_ADD, `dn` new), modify, with the
  * post-read control (RFC 4527) asking for `read_attrs`, and with an
- * assertion (RFC 4528) `(entryCSN=<csn>)` when `if_match` is an ETag
- * (W/"csn", a list, "*") or one bare entryCSN (a value the caller read and
- * computed from: the no-lost-update rule, access.c). Writes are never
- * retried here. Returns a NEW attribute map of the entry after the write,
- * or NULL with *err (412 on assertion failure, 409 uniqueness on an
- * existing DN, …; every code through ldaperr.c's table).
+ * assertion (RFC 4528) when `if_match` is given: a dir_precondition text
+ * (If-Match and/or If-None-Match), or one bare entryCSN (the version a
+ * derived value was computed from: the no-lost-update rule, access.c),
+ * scoped to `dn` (overlays' internal writes to other entries are not
+ * refused). Writes are never retried here. Returns a NEW attribute map of
+ * the entry after the write, or NULL with *err (412 on assertion failure,
+ * 409 uniqueness on an existing DN, …; every code through ldaperr.c's
+ * table).
  */
 json_t *dir_write(struct dir_op *op, bool add, const char *dn, LDAPMod **mods, const char *if_match,
                   char **read_attrs, struct rb_error *err);
 
 /*
  * dir_add_entry — add the entry `<rdn_attr>=<map's rdn_attr value>,<base>`
- * (the RDN escaped by escape_rdn) holding every description of `map`,
+ * (the RDN from dir_rdn: a name too long for the directory is 400 naming
+ * SCIM attribute `scim_name`) holding every description of `map`,
  * post-reading `read_attrs`. An existing name is 409 uniqueness with the
  * detail "<what> <value> already exists in this tenant". Returns a NEW map
  * of the entry written, or NULL with *err.
  */
-json_t *dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr, const json_t *map,
-                      char **read_attrs, const char *what, struct rb_error *err);
+json_t *dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr,
+                      const char *scim_name, const json_t *map, char **read_attrs, const char *what,
+                      struct rb_error *err);
 
 /*
  * dir_password_set — set the password of `dn` (borrowed) through the
@@ -145,8 +178,9 @@ json_t *dir_rename_modify(struct dir_op *op, const char *dn, const char *newrdn,
 
 /*
  * dir_check_version — for a write that turns out to change nothing (so no
- * LDAP assertion runs): 0 if `if_match` (NULL, "*", or ETags) names the
- * entry's current entryCSN, else -1 with *err 412.
+ * LDAP assertion runs): 0 if the precondition `if_match` (NULL, or a
+ * dir_precondition text) holds for the entry's current entryCSN, else -1
+ * with *err 412.
  */
 int dir_check_version(const json_t *map, const char *if_match, struct rb_error *err);
 

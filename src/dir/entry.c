@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
+#include "lib/utf8.h"
+
 static int
 entry_cmp_str(const void *a, const void *b)
 {
@@ -115,6 +118,82 @@ entry_map_first(const json_t *map, const char *desc)
 	return json_string_value(json_array_get(json_object_get(map, desc), 0));
 }
 
+/*
+ * Append one LDAP value to `desc` in `map`. A value that is not UTF-8 text
+ * (another LDAP client may write one) would make the SCIM response invalid
+ * JSON: it is left out and logged with the entry's DN. 0, or -1 when out
+ * of memory.
+ */
+static int
+entry_map_add_ldap(json_t *map, const char *desc, const char *val, size_t len, const char *dn)
+{
+	json_t *arr;
+
+	if (!utf8_valid(val, len) || memchr(val, '\0', len) != NULL) {
+		log_warnx(
+		    "ldap: %s: a value of %s is not UTF-8 text; left out of the SCIM resource",
+		    dn ? dn : "(no DN)", desc);
+		return 0;
+	}
+	arr = json_object_get(map, desc);
+	if (arr == NULL) {
+		arr = json_array();
+		/* json_object_set_new steals arr even when it fails: never touch it then. */
+		if (arr == NULL || json_object_set_new(map, desc, arr) < 0)
+			return -1;
+	}
+	return json_array_append_new(arr, json_stringn_nocheck(val, len));
+}
+
+json_t *
+entry_from_postread(const struct berval *value)
+{
+	BerElement *ber = NULL;
+	struct berval bv;
+	json_t *map = json_object();
+	char *dn = NULL;
+
+	if (map == NULL)
+		return NULL;
+	/* A control without a value (a broken or hostile server): libldap would crash. */
+	if (value == NULL || value->bv_val == NULL || value->bv_len == 0)
+		goto fail;
+	ber = ber_init((struct berval *)value);
+	if (ber == NULL || ber_scanf(ber, "{m{" /*}}*/, &bv) == LBER_ERROR)
+		goto fail;
+	if (!utf8_valid(bv.bv_val, bv.bv_len) || memchr(bv.bv_val, '\0', bv.bv_len) != NULL)
+		goto fail;
+	dn = strndup(bv.bv_val, bv.bv_len);
+	if (dn == NULL || entry_map_add(map, "dn", dn) < 0)
+		goto fail;
+	while (ber_scanf(ber, "{m" /*}*/, &bv) != LBER_ERROR) {
+		BerVarray vals = NULL;
+		char *attr = strndup(bv.bv_val, bv.bv_len), *desc;
+		int i, rc = 0;
+		if (attr == NULL || ber_scanf(ber, "[W]}", &vals) == LBER_ERROR) {
+			free(attr);
+			break;
+		}
+		desc = entry_desc_normalise(attr);
+		free(attr);
+		for (i = 0; rc == 0 && desc != NULL && vals != NULL && vals[i].bv_val != NULL; i++)
+			rc = entry_map_add_ldap(map, desc, vals[i].bv_val, vals[i].bv_len, dn);
+		free(desc);
+		ber_bvarray_free(vals);
+		if (rc < 0)
+			goto fail;
+	}
+	ber_free(ber, 1);
+	free(dn);
+	return map;
+fail:
+	if (ber != NULL)
+		ber_free(ber, 1);
+	free(dn);
+	json_decref(map);
+	return NULL;
+}
+
 json_t *
 entry_to_map(LDAP *ld, LDAPMessage *entry)
 {
@@ -125,31 +204,31 @@ entry_to_map(LDAP *ld, LDAPMessage *entry)
 	if (map == NULL)
 		return NULL;
 	dn = ldap_get_dn(ld, entry);
-	if (dn != NULL) {
-		entry_map_add(map, "dn", dn);
-		ldap_memfree(dn);
-	}
+	if (dn != NULL && entry_map_add(map, "dn", dn) < 0)
+		goto fail;
 	for (attr = ldap_first_attribute(ld, entry, &ber); attr != NULL;
 	     attr = ldap_next_attribute(ld, entry, ber)) {
 		struct berval **vals = ldap_get_values_len(ld, entry, attr);
 		char *desc = entry_desc_normalise(attr);
 		size_t i;
+		int rc = 0;
 
-		for (i = 0; desc != NULL && vals != NULL && vals[i] != NULL; i++) {
-			json_t *s = json_stringn_nocheck(vals[i]->bv_val, vals[i]->bv_len);
-			json_t *arr = json_object_get(map, desc);
-			if (arr == NULL) {
-				arr = json_array();
-				json_object_set_new(map, desc, arr);
-			}
-			json_array_append_new(arr, s);
-		}
+		for (i = 0; rc == 0 && desc != NULL && vals != NULL && vals[i] != NULL; i++)
+			rc = entry_map_add_ldap(map, desc, vals[i]->bv_val, vals[i]->bv_len, dn);
 		free(desc);
 		ldap_value_free_len(vals);
 		ldap_memfree(attr);
+		if (rc < 0)
+			goto fail;
 	}
 	ber_free(ber, 0);
+	ldap_memfree(dn);
 	return map;
+fail:
+	ber_free(ber, 0);
+	ldap_memfree(dn);
+	json_decref(map);
+	return NULL;
 }
 
 /* Value sets equal (order ignored)? */

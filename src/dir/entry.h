@@ -42,9 +42,19 @@ bool entry_desc_option_value(const char *desc, const char *prefix, char *out, si
 /*
  * entry_to_map — read one entry of a search result into a NEW map
  * (normalised descriptions). The entry's DN is stored under the key "dn"
- * (one value). Returns NULL on allocation failure.
+ * (one value). Values that are not UTF-8 text are left out (and logged).
+ * Returns NULL on allocation failure.
  */
 json_t *entry_to_map(LDAP *ld, LDAPMessage *entry);
+
+/*
+ * entry_from_postread — decode the value of a post-read control (a
+ * SearchResultEntry, RFC 4527 §3.2; borrowed) into a NEW map, as
+ * entry_to_map does. Values that are not UTF-8 text are left out (and
+ * logged). NULL when the BER is malformed, the DN is not UTF-8, or out of
+ * memory.
+ */
+json_t *entry_from_postread(const struct berval *value);
 
 /* entry_map_first — the first value of `desc` in `map` (borrowed), or NULL. */
 const char *entry_map_first(const json_t *map, const char *desc);

@@ -408,8 +408,10 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 		json_object_set(map, "member", dns);
 	entry_map_add(map, "rbsource", ctx->source);
 	base = dir_ou_dn(&op, "groups");
-	rdn = escape_rdn("cn", entry_map_first(map, "cn"));
-	dn = base && rdn ? escape_dn_join(rdn, base) : NULL;
+	rdn = dir_rdn("cn", entry_map_first(map, "cn"), "displayName", err);
+	if (rdn == NULL)
+		goto done;
+	dn = base ? escape_dn_join(rdn, base) : NULL;
 	if (dn == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
@@ -417,7 +419,8 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 	if (json_array_size(dns) > 0 &&
 	    (pending = access_pending_begin(&op, NULL, map, dn, err)) == NULL && error_is_set(err))
 		goto done;
-	after = dir_add_entry(&op, base, "cn", map, group_attrs, "a group named", err);
+	after =
+	    dir_add_entry(&op, base, "cn", "displayName", map, group_attrs, "a group named", err);
 	if (after == NULL) {
 		access_pending_end(&op, pending);
 		goto done;
@@ -471,8 +474,10 @@ groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod 
 		return NULL;
 	}
 	if (strcmp(entry_map_first(old, "cn"), entry_map_first(map, "cn")) != 0) {
-		rdn = escape_rdn("cn", entry_map_first(map, "cn"));
-		parent = rdn ? dir_parent_dn(dn) : NULL;
+		rdn = dir_rdn("cn", entry_map_first(map, "cn"), "displayName", err);
+		if (rdn == NULL)
+			goto done;
+		parent = dir_parent_dn(dn);
 		newdn = parent ? escape_dn_join(rdn, parent) : NULL;
 		if (newdn == NULL)
 			goto oom;
@@ -613,14 +618,14 @@ groups_patch_once(const struct dir_ctx *ctx, const char *id, const json_t *patch
 	cur = groups_one(&op, old, false, err);
 	if (cur == NULL)
 		goto done;
-	rc = patch_apply(rt, cur, patch_body, deferred, &pr, err);
+	rc = patch_apply(rt, cur, patch_body, deferred, ctx->input, &pr, err);
 	if (rc == PATCH_NEED_LOAD) {
 		/* An operation needs the current members: load them once. */
 		json_decref(cur);
 		cur = groups_one(&op, old, true, err);
 		if (cur == NULL)
 			goto done;
-		rc = patch_apply(rt, cur, patch_body, NULL, &pr, err);
+		rc = patch_apply(rt, cur, patch_body, NULL, ctx->input, &pr, err);
 	}
 	if (rc != PATCH_OK)
 		goto done;

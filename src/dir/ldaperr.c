@@ -4,6 +4,8 @@
 #include <ldap.h>
 #include <stddef.h>
 
+#include "lib/log.h"
+
 static const struct {
 	int rc;
 	int status;
@@ -48,16 +50,30 @@ static const struct {
     {LDAP_OTHER, 500, NULL, "directory error"},
 };
 
+/*
+ * A 4xx carries the directory's diagnostic to the client (it says which
+ * value is wrong). A 5xx is the operator's business: the LDAP result code,
+ * its name and the diagnostic go to the log, and the client gets the
+ * table's generic text only.
+ */
 int
 ldaperr_set(struct rb_error *err, int rc, const char *what, const char *diag)
 {
+	const char *d = diag && *diag ? diag : NULL;
 	size_t i;
 
 	for (i = 0; i < sizeof(ldaperr_table) / sizeof(ldaperr_table[0]); i++)
 		if (ldaperr_table[i].rc == rc)
-			return error_set(err, ldaperr_table[i].status, ldaperr_table[i].scim_type,
-			                 "%s: %s%s%s", what, ldaperr_table[i].text,
-			                 diag && *diag ? ": " : "", diag && *diag ? diag : "");
-	return error_set(err, 500, NULL, "%s: %s%s%s", what, ldap_err2string(rc),
-	                 diag && *diag ? ": " : "", diag && *diag ? diag : "");
+			break;
+	if (i == sizeof(ldaperr_table) / sizeof(ldaperr_table[0]) ||
+	    ldaperr_table[i].status >= 500) {
+		log_warnx("ldap: %s failed: result %d (%s)%s%s", what, rc, ldap_err2string(rc),
+		          d ? ": " : "", d ? d : "");
+		if (i == sizeof(ldaperr_table) / sizeof(ldaperr_table[0]))
+			return error_set(err, 500, NULL, "%s: directory error", what);
+		return error_set(err, ldaperr_table[i].status, ldaperr_table[i].scim_type, "%s: %s",
+		                 what, ldaperr_table[i].text);
+	}
+	return error_set(err, ldaperr_table[i].status, ldaperr_table[i].scim_type, "%s: %s%s%s",
+	                 what, ldaperr_table[i].text, d ? ": " : "", d ? d : "");
 }

@@ -10,7 +10,9 @@
  * ldaperr_set — fill *err from LDAP result code `rc` of operation `what`
  * (e.g. "add uid=…") with the table's status and scimType; `diag` is the
  * server's diagnostic message or NULL. Directory-side failures (down,
- * busy, timeout) are 503 (the caller adds Retry-After). Returns -1.
+ * busy, timeout) are 503 (the caller adds Retry-After). A 5xx logs the
+ * result code and diagnostic and gives the client a generic detail.
+ * Returns -1.
  */
 int ldaperr_set(struct rb_error *err, int rc, const char *what, const char *diag);
 

@@ -180,11 +180,10 @@ pool_log_tls_failure(const struct config *cfg, LDAP *ld, const char *what, int r
  * not complete the TLS handshake is never used: no cleartext fallback.
  */
 static LDAP *
-pool_connect(const struct pool *pool)
+pool_open(const struct pool *pool)
 {
 	const struct config *cfg = pool->cfg;
 	struct timeval tv = pool_timeout(pool);
-	struct berval cred;
 	LDAP *ld = NULL;
 	int version = LDAP_VERSION3, rc;
 
@@ -232,18 +231,56 @@ pool_connect(const struct pool *pool)
 			goto fail;
 		}
 	}
+	return ld;
+fail:
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	return NULL;
+}
+
+/* Open a handle (pool_open) and bind it as the service account. */
+static LDAP *
+pool_connect(const struct pool *pool)
+{
+	const struct config *cfg = pool->cfg;
+	struct berval cred;
+	LDAP *ld = pool_open(pool);
+	int rc;
+
+	if (ld == NULL)
+		return NULL;
 	cred.bv_val = cfg->ldap_bind_password;
 	cred.bv_len = strlen(cfg->ldap_bind_password);
 	rc = ldap_sasl_bind_s(ld, cfg->ldap_bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
 	if (rc != LDAP_SUCCESS) {
 		log_warnx("ldap: %s: bind as %s: %s", cfg->ldap_uri, cfg->ldap_bind_dn,
 		          ldap_err2string(rc));
-		goto fail;
+		ldap_unbind_ext_s(ld, NULL, NULL);
+		return NULL;
 	}
 	return ld;
-fail:
+}
+
+int
+pool_check_password(struct pool *pool, const char *dn, const char *password, struct rb_error *err)
+{
+	struct berval cred;
+	LDAP *ld;
+	int rc;
+
+	if (dn == NULL || *dn == '\0' || password == NULL || *password == '\0')
+		return error_set(err, 401, NULL, "wrong credentials"); /* never an anonymous bind */
+	ld = pool_open(pool);
+	if (ld == NULL)
+		return error_set(err, 503, NULL, "directory unavailable");
+	cred.bv_val = (char *)password;
+	cred.bv_len = strlen(password);
+	rc = ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
 	ldap_unbind_ext_s(ld, NULL, NULL);
-	return NULL;
+	if (rc == LDAP_SUCCESS)
+		return 0;
+	if (pool_rc_is_connection_error(rc))
+		return error_set(err, 503, NULL, "directory unavailable");
+	return error_set(err, 401, NULL, "wrong credentials");
 }
 
 /*

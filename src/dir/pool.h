@@ -77,6 +77,17 @@ bool pool_rc_is_connection_error(int rc);
  */
 int pool_ping(struct pool *pool, struct rb_error *err);
 
+/*
+ * pool_check_password — a simple bind as `dn` with `password` (both
+ * borrowed) on a fresh handle of its own (TLS as configured), closed at
+ * once: the person's own credentials, checked by slapd (its ACLs, ppolicy
+ * lockout, rbBindLocked). 0; -1 with *err 401 (any refusal, one message;
+ * an empty password is refused here, never sent as an unauthenticated
+ * bind) or 503 (directory unreachable).
+ */
+int pool_check_password(struct pool *pool, const char *dn, const char *password,
+                        struct rb_error *err);
+
 /* pool_stats — a snapshot of the pool's state (for /metrics). */
 void pool_get_stats(struct pool *pool, struct pool_stats *out);
 

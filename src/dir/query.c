@@ -84,6 +84,30 @@ query_value(const json_t *v)
 static int query_node(const struct filter *f, const struct query_attr *table, const char *source,
                       struct strbuf *b, bool *exact);
 
+/*
+ * Whether slapd's matching rules may call the literal equal to values SCIM
+ * does not: they ignore leading, trailing and repeated spaces, and fold
+ * non-ASCII text (Unicode compatibility mapping, case folding: "\uFB01"
+ * matches "fi"). The LDAP assertion is still written (its answer is a
+ * superset), but the result must be checked by the engine's own matching,
+ * or `emails.value sw " "` would return every person with an e-mail.
+ */
+static bool
+query_ldap_folds(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v), i;
+
+	if (s == NULL)
+		return false;
+	if (n > 0 && (s[0] == ' ' || s[n - 1] == ' '))
+		return true;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80 || (s[i] == ' ' && i + 1 < n && s[i + 1] == ' '))
+			return true;
+	return false;
+}
+
 static int
 query_compare(const struct filter *f, const struct query_attr *table, const char *source,
               struct strbuf *b, bool *exact)
@@ -135,6 +159,8 @@ query_compare(const struct filter *f, const struct query_attr *table, const char
 	val = query_value(f->value);
 	if (val == NULL)
 		goto broad;
+	if (query_ldap_folds(f->value))
+		*exact = false; /* slapd's answer is a superset: the engine narrows it */
 	if (f->op != FILTER_EQ && f->op != FILTER_NE && val[0] == '\0') {
 		/* sw/ew/co "": every present value matches. */
 		strbuf_add(b, "(");
@@ -239,9 +265,12 @@ query_translate(const struct filter *f, const struct query_attr *table, const ch
 	if (f != NULL)
 		wrote = query_node(f, table, source, &node, exact);
 	if (wrote) {
+		/* The client's terms first: back-mdb evaluates an AND in order and
+		 * skips reading objectClass's (large) index once the candidates are
+		 * few (docs/schema.md, "Cost per request"). */
 		strbuf_add(&out, "(&");
-		strbuf_add(&out, objfilter);
 		strbuf_add(&out, node.s);
+		strbuf_add(&out, objfilter);
 		strbuf_add(&out, ")");
 	} else {
 		strbuf_add(&out, objfilter);

@@ -215,9 +215,11 @@ schools_region_check(struct dir_op *op, const char *region, const char *district
 		return -1;
 	if (strcasecmp(kind, "partnership") != 0)
 		return error_set(err, 400, SCIM_INVALID_VALUE, "%s", district_msg);
+	rdn = dir_rdn("cn", region, "region", err);
+	if (rdn == NULL)
+		return -1;
 	base = dir_ou_dn(op, "regions");
-	rdn = escape_rdn("cn", region);
-	dn = base && rdn ? escape_dn_join(rdn, base) : NULL;
+	dn = base ? escape_dn_join(rdn, base) : NULL;
 	if (dn == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
@@ -680,7 +682,7 @@ dir_school_create(const struct dir_ctx *ctx, const json_t *school, struct rb_err
 	base = schools_base(&op, err);
 	if (base == NULL)
 		goto done;
-	added = dir_add_entry(&op, base, "cn", map, school_attrs, "a school named", err);
+	added = dir_add_entry(&op, base, "cn", "name", map, school_attrs, "a school named", err);
 	if (added == NULL)
 		goto done;
 	dn = strdup(entry_map_first(added, "dn"));
@@ -742,8 +744,8 @@ schools_write(struct dir_op *op, const json_t *old, const json_t *school, const 
 	                 (region != NULL && strcasecmp(region, old_region) != 0);
 	/* modrdn of a non-leaf entry: cn=viewers moves with the school. */
 	if (strcmp(entry_map_first(old, "cn"), entry_map_first(map, "cn")) != 0 &&
-	    (rdn = escape_rdn("cn", entry_map_first(map, "cn"))) == NULL)
-		goto oom;
+	    (rdn = dir_rdn("cn", entry_map_first(map, "cn"), "name", err)) == NULL)
+		goto done;
 	json_object_del(map, "cn");
 	json_object_del(map, "objectclass");
 	mods = entry_mods_build(old, map, schools_owned, NULL);
@@ -822,7 +824,7 @@ dir_school_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_
 	if (old == NULL || access_check_owner(&op, old, "school", err) < 0)
 		goto done;
 	cur = schools_one(&op, old, err);
-	if (cur == NULL || patch_apply(rt, cur, patch_body, NULL, &pr, err) != PATCH_OK)
+	if (cur == NULL || patch_apply(rt, cur, patch_body, NULL, ctx->input, &pr, err) != PATCH_OK)
 		goto done;
 	if (!pr.changed) {
 		if (dir_check_version(old, if_match, err) == 0)

@@ -78,6 +78,7 @@ static char *user_attrs[] = {
     "rbManageSchool",
     "rbViewSchool",
     "rbBindLocked",
+    "rbPossibleDuplicate",
     DIR_OPERATIONAL,
     NULL,
 };
@@ -231,37 +232,71 @@ users_one(struct dir_op *op, const json_t *map, struct rb_error *err)
 	return dir_convert_one(op, users_to_json, map, false, err);
 }
 
-/* The DN of the person with entryUUID `id` (manager references). NEW string or NULL + err. */
-static char *
-users_dn_of(struct dir_op *op, const char *id, const char *what, struct rb_error *err)
-{
-	static char *attrs[] = {"1.1", NULL};
-	char *base = dir_ou_dn(op, "people"), *dn = NULL;
-	json_t *map;
-
-	if (base == NULL) {
-		error_set(err, 500, NULL, "out of memory");
-		return NULL;
-	}
-	map = dir_find_by_id(op, base, USER_OBJFILTER, id, attrs, err);
-	free(base);
-	if (map == NULL) {
-		err->status = 400;
-		err->scim_type = SCIM_INVALID_VALUE;
-		snprintf(err->detail, sizeof(err->detail), "%s: no user with id %s in this tenant",
-		         what, id);
-		return NULL;
-	}
-	dn = strdup(entry_map_first(map, "dn"));
-	json_decref(map);
-	return dn;
-}
-
 static const char *
 users_manager_id(const json_t *user)
 {
 	return json_string_value(json_object_get(
 	    json_object_get(json_object_get(user, SCHEMA_ENTERPRISE_USER), "manager"), "value"));
+}
+
+/*
+ * users_manager_dn — the DN of the person `user`'s enterprise manager names,
+ * in *dn (NEW string), or *dn = NULL when it names none. A manager that is
+ * no person of this tenant (not provisioned yet, or from another tenant)
+ * does not fail the write: the person is provisioned without a manager,
+ * the response built from the entry says so, and the log says why; a later
+ * PUT or PATCH sets it once that person exists (SPEC §2.2). 0, or -1 with
+ * *err when the directory failed.
+ */
+static int
+users_manager_dn(struct dir_op *op, const json_t *user, char **dn, struct rb_error *err)
+{
+	static char *attrs[] = {"1.1", NULL};
+	const char *id = users_manager_id(user);
+	char *base;
+	json_t *map;
+
+	*dn = NULL;
+	if (id == NULL)
+		return 0;
+	base = dir_ou_dn(op, "people");
+	if (base == NULL)
+		return error_set(err, 500, NULL, "out of memory");
+	map = dir_find_by_id(op, base, USER_OBJFILTER, id, attrs, err);
+	free(base);
+	if (map == NULL && err->status == 404) {
+		const char *who = json_string_value(json_object_get(user, "userName"));
+
+		error_clear(err);
+		log_warnx("tenant %s source %s: user %.256s: enterprise manager %s is no person of "
+		          "this tenant; stored without a manager",
+		          op->ctx->tenant, op->ctx->source, who != NULL ? who : "(no userName)",
+		          dir_id_valid(id) ? id : "(not an id)");
+		return 0;
+	}
+	if (map == NULL)
+		return -1;
+	*dn = strdup(entry_map_first(map, "dn"));
+	json_decref(map);
+	return *dn != NULL ? 0 : error_set(err, 500, NULL, "out of memory");
+}
+
+/*
+ * users_to_map — the attribute map the caller's write of `user` produces
+ * (map_user_to_ldap), with the manager resolved (users_manager_dn). NEW
+ * map, or NULL with *err.
+ */
+static json_t *
+users_to_map(struct dir_op *op, const json_t *user, struct rb_error *err)
+{
+	json_t *map;
+	char *mgr_dn = NULL;
+
+	if (users_manager_dn(op, user, &mgr_dn, err) < 0)
+		return NULL;
+	map = map_user_to_ldap(user, op->ctx->source, mgr_dn, err);
+	free(mgr_dn);
+	return map;
 }
 
 /* What a User write owns: map_user_owned's, and rbbindlocked (absent = remove it). */
@@ -288,7 +323,14 @@ users_add_duplicates(struct dir_op *op, const char *dn, const json_t *dns, struc
  * tenant with one of its e-mail addresses, or with its given and family
  * name. Both entries get rbPossibleDuplicate pointing at the other; nothing
  * is merged. Listable with one search: (rbPossibleDuplicate=*).
+ *
+ * At most USERS_DUP_MAX namesakes are recorded; a name shared by more is
+ * too common to mean anything and records none. The search asks slapd for
+ * one DN more than that and no attributes, so a create reads at most what
+ * it may record (plus the one DN that says "too many"), not 50 entries.
  */
+enum { USERS_DUP_MAX = 5 };
+
 static int
 users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *err)
 {
@@ -316,8 +358,8 @@ users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *e
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	len = (size_t)snprintf(filter, cap, "(&(objectClass=rbPerson)(!(entryUUID=%s))(|",
-	                       entry_map_first(after, "entryuuid"));
+	/* The terms first, objectClass last (see dir_find_by_id). */
+	len = (size_t)snprintf(filter, cap, "(&(|");
 	json_object_foreach((json_t *)after, desc, vals)
 	{
 		if (entry_desc_base_len(desc) != 4 || strncmp(desc, "mail", 4) != 0)
@@ -345,16 +387,22 @@ users_note_duplicates(struct dir_op *op, const json_t *after, struct rb_error *e
 		free(g);
 		free(f);
 	}
-	snprintf(filter + len, cap - len, "))");
+	snprintf(filter + len, cap - len, ")(!(entryUUID=%s))(objectClass=rbPerson))",
+	         entry_map_first(after, "entryuuid"));
 	if (terms == 0) {
 		rc = 0;
 		goto done;
 	}
-	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 50, &res, err) < 0) {
-		if (err->status == 400) { /* tooMany: many namesakes, record none */
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, USERS_DUP_MAX + 1, &res,
+	               err) < 0) {
+		if (err->status == 400) { /* tooMany: a common name, record none */
 			error_clear(err);
 			rc = 0;
 		}
+		goto done;
+	}
+	if (res != NULL && ldap_count_entries(op->conn->ld, res) > USERS_DUP_MAX) {
+		rc = 0; /* a common name: record none */
 		goto done;
 	}
 	self = json_pack("[s]", dn);
@@ -389,6 +437,14 @@ done:
 	return rc;
 }
 
+bool
+dir_user_password_writable(const struct dir_ctx *ctx)
+{
+	/* A token line with passwords=yes (config.h); the write path below and
+	 * /ServiceProviderConfig's changePassword both ask here. */
+	return ctx->passwords;
+}
+
 /*
  * Take `password` out of `map` (what map_user_to_ldap made): it never goes
  * into an add or modify; dir_password_set hands it to slapd afterwards.
@@ -404,7 +460,7 @@ users_take_password(const struct dir_op *op, json_t *map, char **pw, struct rb_e
 	*pw = NULL;
 	if (v == NULL)
 		return 0;
-	if (!op->ctx->passwords) {
+	if (!dir_user_password_writable(op->ctx)) {
 		json_object_del(map, "userpassword");
 		return error_set(err, 403, SCIM_MUTABILITY,
 		                 "source %s may not set passwords (its token line has no "
@@ -418,55 +474,46 @@ users_take_password(const struct dir_op *op, json_t *map, char **pw, struct rb_e
 
 /*
  * Keep other people's possible-duplicate flags pointing at a person who was
- * renamed (`new_dn`) or deleted (NULL): each entry naming `old_dn` in
- * rbPossibleDuplicate gets the value replaced or removed. Value-level
- * deletes and adds commute with other writers: no assertion needed. Best
- * effort: a failure is logged, never the request's error.
+ * renamed (`new_dn`) or deleted (NULL). The flags are recorded on both
+ * entries (users_note_duplicates), so the namesakes are the DNs in the
+ * person's own rbPossibleDuplicate (`old`, its map before the write): no
+ * search. Each gets `old`'s DN replaced or removed: value-level deletes and
+ * adds commute with other writers, no assertion needed. Best effort: a
+ * failure is logged, never the request's error.
  */
 static void
-users_duplicates_repoint(struct dir_op *op, const char *old_dn, const char *new_dn)
+users_duplicates_repoint(struct dir_op *op, const json_t *old, const char *new_dn)
 {
-	static char *attrs[] = {"1.1", NULL};
 	static char *none[] = {"entryCSN", NULL};
+	const json_t *others = json_object_get(old, "rbpossibleduplicate");
+	const char *old_dn = entry_map_first(old, "dn");
+	json_t *oldv, *newv, *other;
 	struct rb_error err;
-	LDAPMessage *res = NULL, *e;
-	char *base = dir_ou_dn(op, "people"), *esc = escape_filter_value(old_dn, strlen(old_dn));
-	char *filter = NULL;
-	json_t *oldv = json_pack("[s]", old_dn), *newv = new_dn ? json_pack("[s]", new_dn) : NULL;
-	size_t n;
+	size_t i;
 
+	if (json_array_size(others) == 0 || old_dn == NULL)
+		return;
+	oldv = json_pack("[s]", old_dn);
+	newv = new_dn ? json_pack("[s]", new_dn) : NULL;
 	error_clear(&err);
-	if (base == NULL || esc == NULL || oldv == NULL || (new_dn != NULL && newv == NULL) ||
-	    (filter = malloc((n = strlen(esc) + 32))) == NULL)
-		goto done;
-	snprintf(filter, n, "(rbPossibleDuplicate=%s)", esc);
-	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 0, &res, &err) < 0)
-		goto done;
 	op->permissive = true;
-	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
-	     e = ldap_next_entry(op->conn->ld, e)) {
-		char *dn = ldap_get_dn(op->conn->ld, e);
+	json_array_foreach(others, i, other)
+	{
+		const char *dn = json_string_value(other);
 		LDAPMod **mods =
-		    entry_mods_append(NULL, LDAP_MOD_DELETE, "rbPossibleDuplicate", oldv);
+		    oldv ? entry_mods_append(NULL, LDAP_MOD_DELETE, "rbPossibleDuplicate", oldv)
+		         : NULL;
 		json_t *after;
 		if (mods != NULL && newv != NULL)
 			mods = entry_mods_append(mods, LDAP_MOD_ADD, "rbPossibleDuplicate", newv);
 		after = dn && mods ? dir_write(op, false, dn, mods, NULL, none, &err) : NULL;
-		if (after == NULL && error_is_set(&err))
+		if (after == NULL && error_is_set(&err) && err.status != 404)
 			log_warnx("possible-duplicate flag of %s not updated: %s", dn, err.detail);
 		error_clear(&err);
 		json_decref(after);
 		entry_mods_free(mods);
-		ldap_memfree(dn);
 	}
 	op->permissive = false;
-done:
-	if (error_is_set(&err))
-		log_warnx("possible-duplicate flags naming %s not updated: %s", old_dn, err.detail);
-	ldap_msgfree(res);
-	free(base);
-	free(esc);
-	free(filter);
 	json_decref(oldv);
 	json_decref(newv);
 }
@@ -494,15 +541,12 @@ json_t *
 dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *err)
 {
 	struct dir_op op;
-	const char *mgr_id = users_manager_id(user);
-	char *base = NULL, *mgr_dn = NULL, *pw = NULL;
+	char *base = NULL, *pw = NULL;
 	json_t *map = NULL, *after = NULL, *out = NULL;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
-	if (mgr_id != NULL && (mgr_dn = users_dn_of(&op, mgr_id, "manager", err)) == NULL)
-		goto done;
-	map = map_user_to_ldap(user, ctx->source, mgr_dn, err);
+	map = users_to_map(&op, user, err);
 	if (map == NULL || users_take_password(&op, map, &pw, err) < 0 ||
 	    access_grant_prepare(&op, map, err) < 0 ||
 	    access_summarize(&op, NULL, ctx->source, map, err) < 0)
@@ -513,7 +557,7 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	after = dir_add_entry(&op, base, "uid", map, user_attrs, "userName", err);
+	after = dir_add_entry(&op, base, "uid", "userName", map, user_attrs, "userName", err);
 	if (after == NULL)
 		goto done;
 	if (pw != NULL && dir_password_set(&op, entry_map_first(after, "dn"), pw, err) < 0) {
@@ -530,7 +574,6 @@ done:
 	json_decref(map);
 	json_decref(after);
 	free(base);
-	free(mgr_dn);
 	free(pw);
 	dir_op_end(&op);
 	return out;
@@ -550,24 +593,21 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
             struct rb_error *err)
 {
 	const char *source = op->ctx->source;
-	const char *mgr_id = users_manager_id(user);
 	const char *old_uid = entry_map_first(old, "uid");
-	char *mgr_dn = NULL, *rdn = NULL, *pw = NULL;
+	char *rdn = NULL, *pw = NULL;
 	json_t *map = NULL, *after = NULL, *out = NULL;
 	LDAPMod **mods = NULL;
 
 	if (dir_check_version(old, if_match, err) < 0)
 		goto done;
-	if (mgr_id != NULL && (mgr_dn = users_dn_of(op, mgr_id, "manager", err)) == NULL)
-		goto done;
-	map = map_user_to_ldap(user, source, mgr_dn, err);
+	map = users_to_map(op, user, err);
 	if (map == NULL || users_take_password(op, map, &pw, err) < 0 ||
 	    access_grant_prepare(op, map, err) < 0 ||
 	    access_summarize(op, old, source, map, err) < 0)
 		goto done;
 	if (strcmp(old_uid, entry_map_first(map, "uid")) != 0 &&
-	    (rdn = escape_rdn("uid", entry_map_first(map, "uid"))) == NULL)
-		goto oom;
+	    (rdn = dir_rdn("uid", entry_map_first(map, "uid"), "userName", err)) == NULL)
+		goto done;
 	json_object_del(map, "uid");
 	json_object_del(map, "objectclass");
 	mods = entry_mods_build(old, map, users_write_owned, (void *)source);
@@ -585,8 +625,7 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 	if (after == NULL)
 		goto done;
 	if (rdn != NULL)
-		users_duplicates_repoint(op, entry_map_first(old, "dn"),
-		                         entry_map_first(after, "dn"));
+		users_duplicates_repoint(op, old, entry_map_first(after, "dn"));
 	out = users_one(op, after, err);
 	/* The password last: the rest of the write has landed when it fails. */
 	if (out != NULL && pw != NULL &&
@@ -606,7 +645,6 @@ done:
 	entry_mods_free(mods);
 	json_decref(map);
 	json_decref(after);
-	free(mgr_dn);
 	free(rdn);
 	free(pw);
 	return out;
@@ -703,7 +741,7 @@ users_patch_once(struct dir_op *op, const char *id, const json_t *patch_body, co
 	cur = users_one(op, old, err);
 	if (cur == NULL)
 		goto done;
-	rc = patch_apply(rt, cur, patch_body, NULL, &pr, err);
+	rc = patch_apply(rt, cur, patch_body, NULL, op->ctx->input, &pr, err);
 	if (rc != PATCH_OK) {
 		if (rc == PATCH_NEED_LOAD)
 			error_set(err, 500, NULL, "internal: PATCH asked for a load on a user");
@@ -774,7 +812,7 @@ users_delete_once(struct dir_op *op, const json_t *old, const char *if_match, st
 	if (others == 0) {
 		rc = dir_delete_dn(op, entry_map_first(old, "dn"), csn, err);
 		if (rc == 0)
-			users_duplicates_repoint(op, entry_map_first(old, "dn"), NULL);
+			users_duplicates_repoint(op, old, NULL);
 		return rc;
 	}
 	/* Other sources still hold the person: release ours only. */
@@ -812,8 +850,10 @@ users_delete_once(struct dir_op *op, const json_t *old, const char *if_match, st
 			                         json_array_size(v) ? v : NULL);
 			json_decref(v);
 		}
-		if (dmods == NULL)
+		if (dmods == NULL) {
+			entry_mods_free(mods);
 			mods = NULL;
+		}
 		entry_mods_free(dmods);
 	}
 	if (mods == NULL) {

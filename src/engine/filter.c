@@ -85,6 +85,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/rfc3339.h"
+
 /* ---------------------------------------------------------------------
  * Small helpers
  */
@@ -537,100 +539,7 @@ filter_parse_literal(struct filter_parser *p, json_t **out)
 	return 0;
 }
 
-/* ---- dateTime (RFC 3339) ---- */
-
-struct filter_instant {
-	int64_t sec;
-	long nsec;
-};
-
-static int64_t
-filter_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static bool
-filter_digits(const char *s, size_t n, int *out)
-{
-	int v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (!filter_is_digit(s[i]))
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-/* Parse an RFC 3339 date-time (T or space, Z or ±hh:mm, optional fraction). */
-static bool
-filter_parse_instant(const char *s, size_t n, struct filter_instant *out)
-{
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, dim;
-	size_t i = 19;
-	long nsec = 0;
-	int64_t t;
-
-	if (n < 20 || !filter_digits(s, 4, &y) || s[4] != '-' || !filter_digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || !filter_digits(s + 8, 2, &d) ||
-	    !(s[10] == 'T' || s[10] == 't' || s[10] == ' ') || !filter_digits(s + 11, 2, &h) ||
-	    s[13] != ':' || !filter_digits(s + 14, 2, &mi) || s[16] != ':' ||
-	    !filter_digits(s + 17, 2, &sec))
-		return false;
-	if (mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 60)
-		return false;
-	dim = mdays[mo - 1] + (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
-	if (d < 1 || d > dim)
-		return false;
-	if (s[i] == '.') {
-		size_t digits = 0;
-
-		i++;
-		while (i < n && filter_is_digit(s[i])) {
-			if (digits < 9) {
-				nsec = nsec * 10 + (s[i] - '0');
-				digits++;
-			}
-			i++;
-		}
-		if (digits == 0)
-			return false;
-		while (digits++ < 9)
-			nsec *= 10;
-	}
-	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
-		i++;
-	} else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && filter_digits(s + i + 1, 2, &oh) &&
-	           s[i + 3] == ':' && filter_digits(s + i + 4, 2, &om)) {
-		if (oh > 23 || om > 59)
-			return false;
-		if (s[i] == '-') {
-			oh = -oh;
-			om = -om;
-		}
-		i += 6;
-	} else {
-		return false;
-	}
-	if (i != n)
-		return false;
-	t = filter_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + (int64_t)h * 3600 +
-	    (int64_t)mi * 60 + sec;
-	out->sec = t - (oh * 3600 + om * 60);
-	out->nsec = nsec;
-	return true;
-}
+/* ---- dateTime: the one RFC 3339 grammar (lib/rfc3339.h) ---- */
 
 /* Type checks of a comparison against a known attribute. Returns 0 or -1 (error set). */
 static int
@@ -659,10 +568,9 @@ filter_check_types(struct filter_parser *p, const struct filter *f, size_t opat,
 		return -1;
 	}
 	if (ordering && a->type == ATTR_DATETIME && json_is_string(f->value)) {
-		struct filter_instant t;
+		struct rfc3339_instant t;
 
-		if (!filter_parse_instant(json_string_value(f->value), json_string_length(f->value),
-		                          &t)) {
+		if (!rfc3339_parse(json_string_value(f->value), json_string_length(f->value), &t)) {
 			filter_fail(p, valat, "expected an RFC 3339 dateTime for %s", a->name);
 			return -1;
 		}
@@ -1203,15 +1111,11 @@ filter_scalar(const struct attr_def *a, enum filter_op op, const json_t *v, cons
 	}
 	if (json_is_string(v) && json_is_string(lit) && !substr && a != NULL &&
 	    a->type == ATTR_DATETIME) {
-		struct filter_instant x, y;
+		struct rfc3339_instant x, y;
 
-		if (filter_parse_instant(json_string_value(v), json_string_length(v), &x) &&
-		    filter_parse_instant(json_string_value(lit), json_string_length(lit), &y)) {
-			int cmp = x.sec != y.sec ? (x.sec < y.sec ? -1 : 1)
-			                         : (x.nsec < y.nsec ? -1 : x.nsec > y.nsec);
-
-			return filter_op_result(op, cmp);
-		}
+		if (rfc3339_parse(json_string_value(v), json_string_length(v), &x) &&
+		    rfc3339_parse(json_string_value(lit), json_string_length(lit), &y))
+			return filter_op_result(op, rfc3339_cmp(&x, &y));
 	}
 	ta = filter_text(v, ba, sizeof(ba), &la);
 	tb = filter_text(lit, bb, sizeof(bb), &lb);

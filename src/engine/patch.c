@@ -37,6 +37,19 @@
  *     employeeNumber"), or an extension URN whose value is an object of
  *     that extension's attributes; each key is applied as add with that
  *     path. Likewise replace. A "schemas" key is ignored.
+ *   - A path that is a schema URN alone (the enterprise or admin extension,
+ *     as several clients send it) addresses that extension's object:
+ *     add/replace apply each member of the object value as a path-less
+ *     value would; remove unassigns every writable attribute of it (for
+ *     the admin extension, the calling source's grant). The core schema's
+ *     URN takes add/replace as a path-less op; removing it is noTarget.
+ *   - Unknown attributes (validate.h, struct validate_opts): a path-less
+ *     key, a path or an extension member naming an attribute the schema
+ *     does not have, and unknown sub-attributes inside values, are
+ *     ignored (a no-op, listed in opts->ignored) when opts is lenient;
+ *     strict (or no opts): 400 invalidPath for a path or key, 400
+ *     invalidSyntax for a sub-attribute inside a value. A path that is
+ *     malformed (not just unknown) is 400 invalidPath in both modes.
  *   - add A (multi-valued): each new element is appended unless the same
  *     value is present, in which case the new element's sub-attributes are
  *     merged into it (§3.5.2.1: an existing value "SHOULD" not change the
@@ -102,6 +115,7 @@ struct patch_ctx {
 	const json_t *orig;          /* borrowed: the input resource */
 	json_t *res;                 /* owned: the working copy */
 	const char *const *deferred; /* borrowed */
+	struct validate_opts *opts;  /* borrowed; NULL: strict */
 	struct patch_changes changes;
 	struct rb_error *err;
 	bool need_load;
@@ -572,7 +586,7 @@ patch_value(struct patch_ctx *c, const struct schema_def *schema, const struct a
 		          attr->name);
 		return NULL;
 	}
-	out = validate_value(&ref, v, shape, c->err);
+	out = validate_value(&ref, v, shape, c->opts, c->err);
 	if (out == NULL && !error_is_set(c->err))
 		error_set(c->err, 500, NULL, "out of memory");
 	return out;
@@ -1114,14 +1128,100 @@ done:
 	return rc;
 }
 
+static int patch_op_text(struct patch_ctx *c, enum patch_op op, const char *text,
+                         const json_t *value);
+
+/*
+ * patch_op_members — add/replace each member of object `value` as an op on
+ * "<URN of s>:<member>" (an extension's object, path-less or under a URN
+ * path), or on "<member>" when s is NULL.
+ */
+static int
+patch_op_members(struct patch_ctx *c, enum patch_op op, const struct schema_def *s,
+                 const json_t *value)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)value, k, v)
+	{
+		size_t n;
+		char *full;
+		int rc;
+
+		if (s == NULL) {
+			if (strcasecmp(k, "schemas") != 0 && patch_op_text(c, op, k, v) != 0)
+				return -1;
+			continue;
+		}
+		n = strlen(s->id) + 1 + strlen(k) + 1;
+		full = malloc(n);
+		if (full == NULL)
+			return error_set(c->err, 500, NULL, "out of memory");
+		snprintf(full, n, "%s:%s", s->id, k);
+		rc = patch_op_text(c, op, full, v);
+		free(full);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * patch_op_schema — an op whose path is a schema URN alone (several clients
+ * send the admin or enterprise extension so): add/replace apply each
+ * member of the object value to that extension's attribute (as a path-less
+ * value would), remove unassigns every writable attribute of the extension
+ * (for the admin extension: the calling source's grant). The core schema's
+ * URN takes add/replace as a path-less op.
+ */
+static int
+patch_op_schema(struct patch_ctx *c, enum patch_op op, const struct schema_def *s,
+                const json_t *value)
+{
+	const struct attr_def *a;
+
+	if (op != OP_REMOVE) {
+		if (!json_is_object(value))
+			return error_set(c->err, 400, SCIM_INVALID_VALUE,
+			                 "%s with the path %s needs an object \"value\"",
+			                 op_names[op], s->id);
+		return patch_op_members(c, op, s == c->rt->schema ? NULL : s, value);
+	}
+	if (s == c->rt->schema)
+		return error_set(c->err, 400, SCIM_NO_TARGET,
+		                 "remove of the core schema %s: name an attribute", s->id);
+	for (a = s->attrs; a->name != NULL; a++) {
+		struct path p = {.schema = s, .attr = a};
+
+		if (a->mutability == MUT_READONLY || path_get(c->rt, c->res, s, a) == NULL)
+			continue;
+		if (patch_op_path(c, OP_REMOVE, &p, NULL) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 patch_op_text(struct patch_ctx *c, enum patch_op op, const char *text, const json_t *value)
 {
+	const struct schema_def *s = path_schema_alone(c->rt, text);
+	const char *name;
 	struct path p;
+	size_t n;
 	int rc;
 
-	if (path_parse(c->rt, text, &p, c->err) != 0)
-		return -1;
+	if (s != NULL)
+		return patch_op_schema(c, op, s, value);
+	if (path_parse(c->rt, text, &p, c->err) != 0) {
+		/* An attribute the schema does not know: ignored unless strict
+		 * (validate.h); any other bad path stays 400 invalidPath. */
+		n = path_unknown_name(c->rt, text, &name);
+		if (n == 0 || c->opts == NULL || c->opts->strict)
+			return -1;
+		error_clear(c->err);
+		return validate_ignore(c->opts, name, n, c->err);
+	}
 	rc = patch_op_path(c, op, &p, value);
 	path_clear(&p);
 	return rc;
@@ -1131,40 +1231,11 @@ patch_op_text(struct patch_ctx *c, enum patch_op op, const char *text, const jso
 static int
 patch_op_pathless(struct patch_ctx *c, enum patch_op op, const json_t *value)
 {
-	const char *k, *k2;
-	json_t *v, *v2;
-	const struct schema_def *s;
-
 	if (!json_is_object(value))
 		return error_set(c->err, 400, SCIM_INVALID_VALUE,
 		                 "%s without \"path\" needs an object \"value\"", op_names[op]);
-	json_object_foreach((json_t *)value, k, v)
-	{
-		if (strcasecmp(k, "schemas") == 0)
-			continue;
-		s = strncasecmp(k, "urn:", 4) == 0 ? schema_find(k) : NULL;
-		if (s != NULL && (path_is_extension(c->rt, s) || s == c->rt->schema) &&
-		    json_is_object(v)) {
-			json_object_foreach(v, k2, v2)
-			{
-				size_t n = strlen(s->id) + 1 + strlen(k2) + 1;
-				char *full = malloc(n);
-				int rc;
-
-				if (full == NULL)
-					return error_set(c->err, 500, NULL, "out of memory");
-				snprintf(full, n, "%s:%s", s->id, k2);
-				rc = patch_op_text(c, op, full, v2);
-				free(full);
-				if (rc != 0)
-					return -1;
-			}
-			continue;
-		}
-		if (patch_op_text(c, op, k, v) != 0)
-			return -1;
-	}
-	return 0;
+	/* A URN key (an extension's object) is a path that is a schema URN alone. */
+	return patch_op_members(c, op, NULL, value);
 }
 
 /* ---------------------------------------------------------------------
@@ -1339,9 +1410,11 @@ patch_changes_free(struct patch_changes *list)
 
 int
 patch_apply(const struct resource_type_def *rt, const json_t *resource, const json_t *body,
-            const char *const *deferred, struct patch_result *out, struct rb_error *err)
+            const char *const *deferred, struct validate_opts *opts, struct patch_result *out,
+            struct rb_error *err)
 {
-	struct patch_ctx c = {.rt = rt, .orig = resource, .deferred = deferred, .err = err};
+	struct patch_ctx c = {
+	    .rt = rt, .orig = resource, .deferred = deferred, .opts = opts, .err = err};
 	json_t *ops = NULL;
 	size_t i;
 	int rc = PATCH_ERROR;

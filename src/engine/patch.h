@@ -11,6 +11,7 @@
 #include <sys/queue.h>
 
 #include "engine/schema.h"
+#include "engine/validate.h"
 #include "lib/error.h"
 
 #define PATCH_MAX_OPERATIONS 1000 /* Operations accepted in one body */
@@ -69,13 +70,17 @@ struct patch_result {
  * on them that need no current values become change-set entries (see
  * patch.c), any other op on them returns PATCH_NEED_LOAD.
  *
+ * `opts` (borrowed; NULL: strict) says what unknown attributes in values,
+ * path-less keys and paths do (validate.h): ignored and reported, or 400.
+ *
  * Returns PATCH_OK and fills *out (release with patch_result_clear), or
  * PATCH_ERROR with *err set and *out empty, or PATCH_NEED_LOAD with *out
  * empty and *err untouched. The PATCH is atomic: on error nothing of it
  * is in *out.
  */
 int patch_apply(const struct resource_type_def *rt, const json_t *resource, const json_t *body,
-                const char *const *deferred, struct patch_result *out, struct rb_error *err);
+                const char *const *deferred, struct validate_opts *opts, struct patch_result *out,
+                struct rb_error *err);
 
 /* patch_result_clear — free what *r owns and leave it empty; NULL is fine. */
 void patch_result_clear(struct patch_result *r);

@@ -56,6 +56,60 @@ path_find_close(const char *text, size_t len, size_t open)
 	return (size_t)-1;
 }
 
+/* path_trim — text without leading and trailing blanks: *p and its length. */
+static size_t
+path_trim(const char *text, const char **p)
+{
+	size_t len = strnlen(text, PATH_MAX_LEN + 1), start;
+
+	for (start = 0; start < len && (text[start] == ' ' || text[start] == '\t'); start++)
+		;
+	while (len > start && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+		len--;
+	*p = text + start;
+	return len - start;
+}
+
+const struct schema_def *
+path_schema_alone(const struct resource_type_def *rt, const char *text)
+{
+	const char *p;
+	size_t len, i;
+
+	if (rt == NULL || text == NULL)
+		return NULL;
+	len = path_trim(text, &p);
+	if (strlen(rt->schema->id) == len && strncasecmp(rt->schema->id, p, len) == 0)
+		return rt->schema;
+	for (i = 0; rt->extensions[i].schema != NULL; i++) {
+		const char *id = rt->extensions[i].schema->id;
+
+		if (strlen(id) == len && strncasecmp(id, p, len) == 0)
+			return rt->extensions[i].schema;
+	}
+	return NULL;
+}
+
+size_t
+path_unknown_name(const struct resource_type_def *rt, const char *text, const char **name)
+{
+	struct attr_ref ref;
+	const char *p;
+	size_t len, i;
+
+	*name = NULL;
+	if (rt == NULL || text == NULL || strnlen(text, PATH_MAX_LEN + 1) > PATH_MAX_LEN)
+		return 0;
+	len = path_trim(text, &p);
+	for (i = 0; i < len && p[i] != '['; i++)
+		if (!path_is_name_char(p[i]) && p[i] != ':' && p[i] != '.')
+			return 0;
+	if (i == 0 || (schema_resolve(rt, p, i, &ref) == 0 && ref.attr != NULL))
+		return 0;
+	*name = p;
+	return i;
+}
+
 int
 path_parse(const struct resource_type_def *rt, const char *text, struct path *out,
            struct rb_error *err)

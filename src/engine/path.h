@@ -49,6 +49,23 @@ struct path {
 int path_parse(const struct resource_type_def *rt, const char *text, struct path *out,
                struct rb_error *err);
 
+/*
+ * path_schema_alone — the schema of `rt` (its core schema or an extension)
+ * whose URN is the whole of `text` (case-insensitive, blanks trimmed), or
+ * NULL: a PATCH path may name an extension's complex value so (SPEC §2.2).
+ * Borrowed.
+ */
+const struct schema_def *path_schema_alone(const struct resource_type_def *rt, const char *text);
+
+/*
+ * path_unknown_name — when `text` is a path whose attribute the schema
+ * does not know ("adreses", "name.middle", "urn:…:User:costCentre",
+ * "urn:x:custom", "adreses[type eq \"work\"]"), the length of that
+ * attribute name and *name pointing at it inside `text` (borrowed); 0 when
+ * the attribute is known or the text is no attribute name at all.
+ */
+size_t path_unknown_name(const struct resource_type_def *rt, const char *text, const char **name);
+
 /* path_clear — free what *p owns and zero it; NULL is fine. */
 void path_clear(struct path *p);
 

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "engine/path.h"
+#include "lib/rfc3339.h"
 
 int
 sort_parse(const struct resource_type_def *rt, const char *sort_by, const char *sort_order,
@@ -82,89 +83,9 @@ sort_value(const struct resource_type_def *rt, const struct sort_key *k, const j
 	return v;
 }
 
-/* sort_digits — n decimal digits at *s into *out; advances *s. */
-static bool
-sort_digits(const char **s, int n, int *out)
-{
-	int v = 0;
-
-	for (; n > 0; n--, (*s)++) {
-		if (**s < '0' || **s > '9')
-			return false;
-		v = v * 10 + (**s - '0');
-	}
-	*out = v;
-	return true;
-}
-
-/* sort_days — days since 1970-01-01 of a proleptic Gregorian date. */
-static long long
-sort_days(int y, int m, int d)
-{
-	long long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153LL * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/*
- * sort_instant — parse an RFC 3339 / xsd:dateTime with time and offset
- * ("2021-01-01T00:00:00.5Z", "…+02:00") into UTC seconds and nanoseconds.
- * Returns false when `s` is not one (the caller then compares text).
- */
-static bool
-sort_instant(const char *s, long long *secs, long *nanos)
-{
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0, scale = 100000000;
-	long ns = 0;
-
-	if (!sort_digits(&s, 4, &y) || *s++ != '-' || !sort_digits(&s, 2, &mo) || *s++ != '-' ||
-	    !sort_digits(&s, 2, &d))
-		return false;
-	if (*s != 'T' && *s != 't' && *s != ' ')
-		return false;
-	s++;
-	if (!sort_digits(&s, 2, &h) || *s++ != ':' || !sort_digits(&s, 2, &mi) || *s++ != ':' ||
-	    !sort_digits(&s, 2, &sec))
-		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return false;
-	if (*s == '.') {
-		s++;
-		if (*s < '0' || *s > '9')
-			return false;
-		for (; *s >= '0' && *s <= '9'; s++) {
-			ns += (long)(*s - '0') * scale;
-			scale /= 10; /* digits past the nanosecond add nothing */
-		}
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		sign = *s++ == '-' ? -1 : 1;
-		if (!sort_digits(&s, 2, &oh) || *s++ != ':' || !sort_digits(&s, 2, &om) ||
-		    oh > 23 || om > 59)
-			return false;
-	} else {
-		return false;
-	}
-	if (*s != '\0')
-		return false;
-	*secs = sort_days(y, mo, d) * 86400 + h * 3600LL + mi * 60LL + sec -
-	        sign * (oh * 3600LL + om * 60LL);
-	*nanos = ns;
-	return true;
-}
-
 static int
 sort_cmp_values(const struct attr_def *def, const json_t *a, const json_t *b)
 {
-	long long sa, sb;
-	long na, nb;
 	int ta, tb;
 
 	if (a == NULL || b == NULL)
@@ -172,18 +93,19 @@ sort_cmp_values(const struct attr_def *def, const json_t *a, const json_t *b)
 	ta = (int)json_typeof(a);
 	tb = (int)json_typeof(b);
 	if (def->type == ATTR_DATETIME && json_is_string(a) && json_is_string(b)) {
-		bool pa = sort_instant(json_string_value(a), &sa, &na);
-		bool pb = sort_instant(json_string_value(b), &sb, &nb);
+		struct rfc3339_instant ia, ib;
+		bool pa = rfc3339_parse(json_string_value(a), json_string_length(a), &ia);
+		bool pb = rfc3339_parse(json_string_value(b), json_string_length(b), &ib);
+		int c;
 
 		/* instants first, then what does not parse (as text): a total order */
 		if (pa != pb)
 			return pa ? -1 : 1;
 		if (!pa)
 			return strcmp(json_string_value(a), json_string_value(b));
-		if (sa != sb)
-			return sa < sb ? -1 : 1;
-		if (na != nb)
-			return na < nb ? -1 : 1;
+		c = rfc3339_cmp(&ia, &ib);
+		if (c != 0)
+			return c;
 		/* the same instant written two ways: fall through to text */
 	}
 	if (json_is_string(a) && json_is_string(b)) {

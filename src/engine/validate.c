@@ -13,12 +13,51 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/rfc3339.h"
+
 #define WHERE_MAX 256
 
 struct vctx {
 	bool strict_canonical; /* enforce canonicalValues (our admin extensions) */
 	struct rb_error *err;
+	struct validate_opts *opts; /* borrowed; NULL: strict */
 };
+
+int
+validate_ignore(struct validate_opts *opts, const char *name, size_t len, struct rb_error *err)
+{
+	json_t *v;
+	size_t i;
+
+	if (len > 128)
+		len = 128;
+	if (opts == NULL || opts->strict)
+		return error_set(err, 400, SCIM_INVALID_SYNTAX, "unknown attribute '%.*s'",
+		                 (int)len, name);
+	if (opts->ignored == NULL)
+		return 0;
+	json_array_foreach(opts->ignored, i, v)
+	{
+		if (json_string_length(v) == len && strncmp(json_string_value(v), name, len) == 0)
+			return 0;
+	}
+	v = json_stringn(name, len);
+	if (v == NULL || json_array_append_new(opts->ignored, v) != 0)
+		return error_set(err, 500, NULL, "out of memory");
+	return 0;
+}
+
+/* vctx_ignore — the unknown "<prefix><sep><name>" was met (validate_ignore). */
+static int
+vctx_ignore(struct vctx *c, const char *prefix, const char *sep, const char *name)
+{
+	char full[WHERE_MAX + 160];
+	int n = snprintf(full, sizeof(full), "%s%s%.128s", prefix, sep, name);
+
+	if (n < 0)
+		return error_set(c->err, 500, NULL, "unknown attribute");
+	return validate_ignore(c->opts, full, strlen(full), c->err);
+}
 
 static int
 oom(struct rb_error *err)
@@ -29,61 +68,10 @@ oom(struct rb_error *err)
 /* ---------------------------------------------------------------------
  * Scalar syntaxes
  */
-static bool
-digits(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-static int
-num2(const char *s)
-{
-	return (s[0] - '0') * 10 + (s[1] - '0');
-}
-
 bool
 validate_datetime(const char *s)
 {
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int year, month, day;
-
-	if (s == NULL || strlen(s) < 19)
-		return false;
-	/* YYYY-MM-DDThh:mm:ss */
-	if (!digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) ||
-	    (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) || s[13] != ':' ||
-	    !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
-		return false;
-	year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + num2(s + 2);
-	month = num2(s + 5);
-	day = num2(s + 8);
-	if (year == 0 || month < 1 || month > 12 || day < 1 || day > mdays[month - 1])
-		return false;
-	if (month == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)))
-		return false;
-	if (num2(s + 11) > 23 || num2(s + 14) > 59 || num2(s + 17) > 60)
-		return false;
-	s += 19;
-	if (*s == '.') {
-		s++;
-		if (!isdigit((unsigned char)*s))
-			return false;
-		while (isdigit((unsigned char)*s))
-			s++;
-	}
-	if (*s == '\0')
-		return true; /* xsd:dateTime: the time zone is optional */
-	if ((s[0] == 'Z' || s[0] == 'z') && s[1] == '\0')
-		return true;
-	if ((s[0] == '+' || s[0] == '-') && digits(s + 1, 2) && s[3] == ':' && digits(s + 4, 2) &&
-	    s[6] == '\0')
-		return num2(s + 1) <= 14 && num2(s + 4) <= 59;
-	return false;
+	return s != NULL && rfc3339_parse(s, strlen(s), NULL);
 }
 
 static bool
@@ -268,9 +256,9 @@ check_complex(struct vctx *c, const struct attr_def *a, const json_t *v, const c
 	{
 		sub = schema_attr_lookup(NULL, a, key);
 		if (sub == NULL) {
-			error_set(c->err, 400, SCIM_INVALID_SYNTAX,
-			          "unknown sub-attribute '%s.%.64s'", where, key);
-			goto fail;
+			if (vctx_ignore(c, where, ".", key) != 0)
+				goto fail;
+			continue;
 		}
 		if (sub->mutability == MUT_READONLY)
 			continue;
@@ -474,9 +462,9 @@ check_extension(struct vctx *c, const struct schema_def *s, const json_t *v, jso
 	{
 		a = schema_attr_lookup(s, NULL, key);
 		if (a == NULL) {
-			error_set(c->err, 400, SCIM_INVALID_SYNTAX, "unknown attribute '%s:%.64s'",
-			          s->id, key);
-			goto fail;
+			if (vctx_ignore(c, s->id, ":", key) != 0)
+				goto fail;
+			continue;
 		}
 		snprintf(where, sizeof(where), "%s:%s", s->id, a->name);
 		if (put_attr(c, res, a, val, where) != 0)
@@ -563,10 +551,10 @@ check_schemas(struct vctx *c, const struct resource_type_def *rt, const json_t *
 
 json_t *
 validate_resource(const struct resource_type_def *rt, const json_t *body, enum validate_mode mode,
-                  struct rb_error *err)
+                  struct validate_opts *opts, struct rb_error *err)
 {
 	struct rb_error local;
-	struct vctx c = {false, err != NULL ? err : &local};
+	struct vctx c = {false, err != NULL ? err : &local, opts};
 	bool listed[MAX_EXTS] = {false};
 	json_t *exts[MAX_EXTS] = {NULL};
 	json_t *res = NULL, *core = NULL, *schemas = NULL, *val, *nv;
@@ -614,10 +602,15 @@ validate_resource(const struct resource_type_def *rt, const json_t *body, enum v
 		if (strncasecmp(key, "urn:", 4) == 0) {
 			s = schema_find(key);
 			x = s != NULL ? ext_index(rt, s) : -1;
-			if (x < 0) {
+			if (x < 0 && (c.opts == NULL || c.opts->strict)) {
 				error_set(c.err, 400, SCIM_INVALID_SYNTAX,
 				          "'%.128s' is not an extension of %s", key, rt->name);
 				goto fail;
+			}
+			if (x < 0) {
+				if (vctx_ignore(&c, "", "", key) != 0)
+					goto fail;
+				continue;
 			}
 			if (exts[x] != NULL) {
 				error_set(c.err, 400, SCIM_INVALID_SYNTAX,
@@ -633,9 +626,9 @@ validate_resource(const struct resource_type_def *rt, const json_t *body, enum v
 		if (a == NULL)
 			a = schema_attr_lookup(rt->schema, NULL, key);
 		if (a == NULL) {
-			error_set(c.err, 400, SCIM_INVALID_SYNTAX, "unknown attribute '%.64s'",
-			          key);
-			goto fail;
+			if (vctx_ignore(&c, "", "", key) != 0)
+				goto fail;
+			continue;
 		}
 		if (put_attr(&c, core, a, val, a->name) != 0)
 			goto fail;
@@ -693,10 +686,10 @@ fail:
 
 json_t *
 validate_value(const struct attr_ref *ref, const json_t *value, enum validate_shape shape,
-               struct rb_error *err)
+               struct validate_opts *opts, struct rb_error *err)
 {
 	struct rb_error local;
-	struct vctx c = {false, err != NULL ? err : &local};
+	struct vctx c = {false, err != NULL ? err : &local, opts};
 	const struct attr_def *a;
 	char where[WHERE_MAX];
 	json_t *nv = NULL;

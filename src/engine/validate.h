@@ -8,10 +8,17 @@
  *     resource type used as keys are accepted even when not listed, and are
  *     added to `schemas` (Entra and Okta are not always consistent). URNs
  *     listed in `schemas` that carry no data and are not ours are dropped.
- *   - A URN key that is not an extension of this resource type, and any
- *     unknown attribute or sub-attribute, is 400 invalidSyntax: the body
- *     "did not conform to the request schema" (RFC 7644 §3.12). We never
- *     store part of a body and silently lose the rest.
+ *   - Unknown attributes — an attribute or sub-attribute the schema does
+ *     not have ("adreses", "name.middle"), an extension attribute it does
+ *     not have, or a URN key that is not an extension of this resource
+ *     type (an IdP's custom extension) — are ignored and their names
+ *     reported in opts->ignored (SPEC §2.2: a mapping mistake must not
+ *     block a person's provisioning; the caller logs and counts them).
+ *     With opts->strict (the `strict_attributes` switch), or opts NULL,
+ *     each is 400 invalidSyntax: the body "did not conform to the request
+ *     schema" (RFC 7644 §3.12). `schemas` listing a URN that is not ours
+ *     is not an unknown attribute: it carries no data and is dropped in
+ *     both modes.
  *   - Attribute names are case-insensitive and rewritten to the schema's
  *     spelling; the same attribute given twice (in two spellings) is 400
  *     invalidSyntax.
@@ -51,6 +58,26 @@
 #include "engine/schema.h"
 #include "lib/error.h"
 
+/*
+ * What validation (and PATCH, patch.h) does with attributes the schema does
+ * not know. Wherever a `struct validate_opts *` is taken, NULL means strict
+ * with nothing reported.
+ */
+struct validate_opts {
+	bool strict;     /* unknown attributes are 400 invalidSyntax */
+	json_t *ignored; /* borrowed array, or NULL: each ignored name is appended
+	                    once, as a path ("adreses", "name.middle",
+	                    "urn:…:enterprise:2.0:User:costCentre", "urn:x:custom") */
+};
+
+/*
+ * validate_ignore — the unknown attribute `name` (`len` bytes; shown cut to
+ * 128) was met: with opts lenient, note it in opts->ignored (once) and
+ * return 0; strict, set *err to 400 invalidSyntax ("unknown attribute …")
+ * and return -1. For the PATCH engine too.
+ */
+int validate_ignore(struct validate_opts *opts, const char *name, size_t len, struct rb_error *err);
+
 enum validate_mode {
 	VALIDATE_CREATE,  /* POST */
 	VALIDATE_REPLACE, /* PUT */
@@ -70,10 +97,11 @@ enum validate_shape {
  * core attributes and extension objects with the schema's spelling,
  * coerced values, no readOnly and no unassigned attributes. Returns NULL
  * with *err set (400 invalidSyntax / invalidValue, or 500 on allocation
- * failure).
+ * failure). `opts` (borrowed, may be NULL) says what unknown attributes do.
  */
 json_t *validate_resource(const struct resource_type_def *rt, const json_t *body,
-                          enum validate_mode mode, struct rb_error *err);
+                          enum validate_mode mode, struct validate_opts *opts,
+                          struct rb_error *err);
 
 /*
  * validate_value — validate and coerce one value for the attribute `ref`
@@ -86,10 +114,11 @@ json_t *validate_resource(const struct resource_type_def *rt, const json_t *body
  * Returns a NEW normalised value — json null when the value is unassigned
  * (null, [], {}) so the caller can treat it as a removal — or NULL with
  * *err set: 400 mutability when the attribute or its parent is readOnly,
- * 400 invalidValue / invalidSyntax as validate_resource.
+ * 400 invalidValue / invalidSyntax as validate_resource; unknown
+ * sub-attributes as `opts` says (NULL: strict).
  */
 json_t *validate_value(const struct attr_ref *ref, const json_t *value, enum validate_shape shape,
-                       struct rb_error *err);
+                       struct validate_opts *opts, struct rb_error *err);
 
 /* validate_datetime — true if `s` is an xsd:dateTime with date and time (RFC 7643 §2.3.5). */
 bool validate_datetime(const char *s);

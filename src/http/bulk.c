@@ -21,12 +21,19 @@
  *     the same engine validation and resource_ops as the single-resource
  *     request, as the token's tenant and source. Each commits on its own:
  *     the RFC asks for no atomicity across operations.
- *   - We never reorder. A reference to a bulkId that no earlier operation
- *     of this request created — defined later, unknown, circular, or whose
- *     POST failed — fails that operation with 409: §3.7.1 lets a service
- *     provider "stop after a failed attempt" to resolve and return 409
- *     (Conflict). Clients send dependencies first (as Entra and the RFC's
- *     own examples do).
+ *   - Order (§3.7.2): operations run in request order, except that one
+ *     referring to a bulkId that a LATER POST of the request defines waits
+ *     until that POST has run (the RFC's own example sends a group before
+ *     the user it names). The scheduler runs, each time, the first
+ *     operation in request order whose references are all settled (their
+ *     POST ran, or no POST of the request defines them). Circular
+ *     references (a POST naming its own bulkId, or a → b → a) cannot be
+ *     resolved: each operation on the circle fails with 409 and a detail
+ *     naming the circle; operations waiting on them then fail as waiting
+ *     on a failed POST. A reference that no POST of the request defines,
+ *     or whose POST failed, fails its operation with 409 (§3.7.1 lets a
+ *     service provider "stop after a failed attempt" and answer 409).
+ *     The response lists the operations in the order they ran.
  *   - failOnErrors=N: processing stops once N operations have failed; the
  *     response lists the operations processed so far (§3.7.3). Without
  *     it, every operation runs ("continue performing as many changes as
@@ -57,8 +64,11 @@
 /* One bulk request being processed. */
 struct bulk {
 	struct dir_ctx ctx;
-	char base[512];  /* SCIM base URL; ctx borrows it */
-	json_t *created; /* bulkId → created id (string), or null when its POST failed */
+	char base[512];    /* SCIM base URL; ctx borrows it */
+	json_t *created;   /* bulkId → created id (string), or null when its POST failed */
+	json_t *definer;   /* bulkId → index (integer) of the first POST defining it */
+	const json_t *ops; /* borrowed: the request's "Operations" */
+	size_t current;    /* index of the operation being run */
 };
 
 /* One operation, its parts borrowed from the request body. */
@@ -104,9 +114,7 @@ bulk_ref_lookup(const struct bulk *b, const char *s, const char **id, struct rb_
 	v = json_object_get(b->created, s + BULK_REF_PREFIX_LEN);
 	if (v == NULL)
 		return error_set(err, 409, SCIM_INVALID_VALUE,
-		                 "\"%s\" names no resource created by an earlier operation of this "
-		                 "request (operations run in order; circular references are not "
-		                 "resolved)",
+		                 "\"%s\": no POST operation of this request defines that bulkId",
 		                 s);
 	if (!json_is_string(v))
 		return error_set(err, 409, SCIM_INVALID_VALUE,
@@ -229,9 +237,11 @@ bulk_op_parse(const struct bulk *b, const json_t *raw, struct bulk_op *op, struc
 		return error_set(err, 400, SCIM_INVALID_SYNTAX,
 		                 "a %s operation's path needs an id: /%s/{id}", op->method,
 		                 op->ops->endpoint);
-	if (op->verb == HTTP_POST && json_object_get(b->created, op->bulk_id) != NULL)
+	if (op->verb == HTTP_POST && (json_object_get(b->created, op->bulk_id) != NULL ||
+	                              (json_int_t)b->current != json_integer_value(json_object_get(
+	                                                            b->definer, op->bulk_id))))
 		return error_set(err, 400, SCIM_INVALID_VALUE,
-		                 "bulkId \"%s\" is used by an earlier operation of this request",
+		                 "bulkId \"%s\" is used by another operation of this request",
 		                 op->bulk_id);
 	if (id == NULL)
 		return 0;
@@ -263,12 +273,12 @@ bulk_apply(const struct bulk *b, const struct bulk_op *op, const json_t *data, j
 	rt = schema_resource_type(op->ops->type);
 	switch (op->verb) {
 	case HTTP_POST:
-		valid = validate_resource(rt, data, VALIDATE_CREATE, err);
+		valid = validate_resource(rt, data, VALIDATE_CREATE, b->ctx.input, err);
 		*resource = valid != NULL ? op->ops->create(&b->ctx, valid, err) : NULL;
 		status = *resource != NULL ? 201 : -1;
 		break;
 	case HTTP_PUT:
-		valid = validate_resource(rt, data, VALIDATE_REPLACE, err);
+		valid = validate_resource(rt, data, VALIDATE_REPLACE, b->ctx.input, err);
 		*resource = valid != NULL
 		                ? op->ops->replace(&b->ctx, op->id, valid, op->version, err)
 		                : NULL;
@@ -299,11 +309,12 @@ bulk_apply(const struct bulk *b, const struct bulk_op *op, const json_t *data, j
 
 /*
  * bulk_run — process one operation (`raw` borrowed) and record a POST's
- * outcome in b->created. Returns the NEW response entry; *failed says
- * whether it is an error.
+ * outcome in b->created. With `forced` (a circular reference) the
+ * operation is not run and answers that error. Returns the NEW response
+ * entry; *failed says whether it is an error.
  */
 static json_t *
-bulk_run(struct bulk *b, const json_t *raw, bool *failed)
+bulk_run(struct bulk *b, const json_t *raw, const struct rb_error *forced, bool *failed)
 {
 	struct bulk_op op;
 	struct rb_error err;
@@ -318,6 +329,10 @@ bulk_run(struct bulk *b, const json_t *raw, bool *failed)
 		return NULL;
 	if (bulk_op_parse(b, raw, &op, &err) < 0)
 		goto done;
+	if (forced != NULL) {
+		err = *forced;
+		goto done;
+	}
 	if (op.data != NULL && op.verb != HTTP_DELETE) {
 		data = json_deep_copy(op.data);
 		if (data == NULL) {
@@ -340,7 +355,8 @@ bulk_run(struct bulk *b, const json_t *raw, bool *failed)
 done:
 	*failed = status < 0;
 	if (*failed && op.verb == HTTP_POST && op.bulk_id != NULL &&
-	    json_object_get(b->created, op.bulk_id) == NULL)
+	    json_object_get(b->created, op.bulk_id) == NULL &&
+	    (json_int_t)b->current == json_integer_value(json_object_get(b->definer, op.bulk_id)))
 		json_object_set_new(b->created, op.bulk_id, json_null());
 	if (location == NULL && op.id != NULL && op.ops != NULL) {
 		snprintf(buf, sizeof(buf), "%s/%s/%s", b->base, op.ops->endpoint, op.id);
@@ -363,16 +379,175 @@ done:
 	return entry;
 }
 
+/*
+ * bulk_refs — add to the object `refs` (bulkId → true) every bulkId that
+ * `v` (an operation's data, borrowed) refers to. 0, or -1 on allocation
+ * failure.
+ */
+static int
+bulk_refs(const json_t *v, json_t *refs)
+{
+	const char *key, *s;
+	json_t *e;
+	size_t i;
+
+	if (json_is_string(v)) {
+		s = json_string_value(v);
+		if (strncmp(s, BULK_REF_PREFIX, BULK_REF_PREFIX_LEN) == 0)
+			return json_object_set_new(refs, s + BULK_REF_PREFIX_LEN, json_true());
+		return 0;
+	}
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, key, e)
+		{
+			if (bulk_refs(e, refs) < 0)
+				return -1;
+		}
+	}
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+		{
+			if (bulk_refs(e, refs) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * bulk_plan — for each operation of `ops` (borrowed), the bulkIds it refers
+ * to (data and path): a NEW array of objects, one per operation; and
+ * b->definer filled (the first POST of each bulkId). NULL on allocation
+ * failure.
+ */
+static json_t *
+bulk_plan(struct bulk *b, const json_t *ops)
+{
+	json_t *deps = json_array(), *raw, *refs;
+	const char *method, *bulk_id, *path, *slash;
+	size_t i;
+
+	if (deps == NULL)
+		return NULL;
+	json_array_foreach(ops, i, raw)
+	{
+		refs = json_object();
+		if (refs == NULL || json_array_append_new(deps, refs) < 0)
+			goto fail;
+		method = json_string_value(bulk_member(raw, "method"));
+		bulk_id = json_string_value(bulk_member(raw, "bulkId"));
+		path = json_string_value(bulk_member(raw, "path"));
+		if (method != NULL && !strcasecmp(method, "POST") && bulk_id != NULL &&
+		    *bulk_id != '\0' && json_object_get(b->definer, bulk_id) == NULL &&
+		    json_object_set_new(b->definer, bulk_id, json_integer((json_int_t)i)) < 0)
+			goto fail;
+		if (bulk_refs(bulk_member(raw, "data"), refs) < 0)
+			goto fail;
+		slash = path != NULL && path[0] == '/' ? strchr(path + 1, '/') : NULL;
+		if (slash != NULL &&
+		    strncmp(slash + 1, BULK_REF_PREFIX, BULK_REF_PREFIX_LEN) == 0 &&
+		    json_object_set_new(refs, slash + 1 + BULK_REF_PREFIX_LEN, json_true()) < 0)
+			goto fail;
+	}
+	return deps;
+fail:
+	json_decref(deps);
+	return NULL;
+}
+
+/*
+ * bulk_waits_on — the index of an operation not yet run (done[] false)
+ * whose POST defines a bulkId that operation `i` refers to, or -1 when
+ * every reference of `i` is settled.
+ */
+static long
+bulk_waits_on(const struct bulk *b, const json_t *deps, const bool *done, size_t i)
+{
+	const char *id;
+	json_t *v;
+
+	json_object_foreach(json_array_get(deps, i), id, v)
+	{
+		json_t *d = json_object_get(b->definer, id);
+
+		(void)v;
+		if (d != NULL && !done[json_integer_value(d)])
+			return (long)json_integer_value(d);
+	}
+	return -1;
+}
+
+/*
+ * bulk_next — the operation to run next: the first in request order that
+ * waits on nothing. When every remaining one waits (a circle), *circle is
+ * set (a 409 detail naming it, in the caller's buffer) and the operations
+ * on the circle are marked in on_circle[]; returns -1.
+ */
+static long
+bulk_next(const struct bulk *b, const json_t *deps, const bool *done, size_t n, bool *on_circle,
+          char *circle, size_t circle_len)
+{
+	size_t i, first = n, steps;
+	long u, v, first_on;
+
+	for (i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		if (first == n)
+			first = i;
+		if (bulk_waits_on(b, deps, done, i) < 0)
+			return (long)i;
+	}
+	if (first == n)
+		return -1;
+	/* Every remaining operation waits: walk from the first until an operation
+	 * repeats (at most n steps); that one is on a circle. */
+	u = (long)first;
+	for (steps = 0; steps < n; steps++)
+		u = bulk_waits_on(b, deps, done, (size_t)u);
+	/* u is on the circle: name it from its first operation in request order. */
+	first_on = u;
+	for (v = bulk_waits_on(b, deps, done, (size_t)u); v >= 0 && v != u;
+	     v = bulk_waits_on(b, deps, done, (size_t)v))
+		if (v < first_on)
+			first_on = v;
+	u = first_on;
+	snprintf(circle, circle_len, "circular bulkId references: ");
+	v = u;
+	do {
+		const char *name =
+		    json_string_value(bulk_member(json_array_get(b->ops, (size_t)v), "bulkId"));
+		size_t len = strlen(circle);
+
+		on_circle[v] = true;
+		snprintf(circle + len, circle_len - len, "%s%s", name != NULL ? name : "?", " -> ");
+		v = bulk_waits_on(b, deps, done, (size_t)v);
+	} while (v != u && v >= 0);
+	{
+		const char *name =
+		    json_string_value(bulk_member(json_array_get(b->ops, (size_t)u), "bulkId"));
+		size_t len = strlen(circle);
+
+		snprintf(circle + len, circle_len - len,
+		         "%s (each names another's bulkId, so none can be created first; send one "
+		         "without the reference and PATCH it afterwards)",
+		         name != NULL ? name : "?");
+	}
+	return -1;
+}
+
 void
 resources_bulk(struct http_request *req, struct http_response *res)
 {
 	const struct config *cfg = req->app->cfg;
 	struct bulk b;
 	struct rb_error err;
-	json_t *body = NULL, *schemas, *ops, *fail_on, *results = NULL, *raw, *entry;
+	json_t *body = NULL, *schemas, *ops, *fail_on, *results = NULL, *raw, *entry, *deps = NULL;
 	json_int_t max_errors = 0;
-	size_t i, errors = 0;
-	bool failed, is_bulk = false;
+	size_t i, n, ran, errors = 0;
+	bool failed, progress, is_bulk = false, *done = NULL, *on_circle = NULL;
+	struct rb_error cerr;
+	char circle[1024];
 
 	memset(&b, 0, sizeof(b));
 	error_clear(&err);
@@ -415,24 +590,45 @@ resources_bulk(struct http_request *req, struct http_response *res)
 		max_errors = json_integer_value(fail_on);
 	}
 	resources_ctx(req, &b.ctx, b.base, sizeof(b.base));
+	b.ops = ops;
 	b.created = json_object();
+	b.definer = json_object();
 	results = json_array();
-	if (b.created == NULL || results == NULL) {
+	n = json_array_size(ops);
+	done = calloc(n + 1, sizeof(*done));
+	on_circle = calloc(n + 1, sizeof(*on_circle));
+	deps = b.created && b.definer ? bulk_plan(&b, ops) : NULL;
+	if (results == NULL || done == NULL || on_circle == NULL || deps == NULL) {
 		error_set(&err, 500, NULL, "out of memory");
 		goto fail;
 	}
-	json_array_foreach(ops, i, raw)
-	{
-		entry = bulk_run(&b, raw, &failed);
-		if (entry == NULL) {
-			error_set(&err, 500, NULL, "out of memory");
-			goto fail;
+	for (ran = 0, progress = true;
+	     ran < n && progress && (max_errors == 0 || (json_int_t)errors < max_errors);) {
+		long next = bulk_next(&b, deps, done, n, on_circle, circle, sizeof(circle));
+
+		progress = false;
+		error_clear(&cerr);
+		if (next < 0) /* a circle: its operations fail, in request order */
+			error_set(&cerr, 409, SCIM_INVALID_VALUE, "%s", circle);
+		for (i = 0; i < n; i++) {
+			if (done[i] || (next >= 0 ? (size_t)next != i : !on_circle[i]))
+				continue;
+			b.current = i;
+			entry =
+			    bulk_run(&b, json_array_get(ops, i), next >= 0 ? NULL : &cerr, &failed);
+			if (entry == NULL) {
+				error_set(&err, 500, NULL, "out of memory");
+				goto fail;
+			}
+			json_array_append_new(results, entry);
+			done[i] = true;
+			progress = true;
+			ran++;
+			if (failed)
+				errors++;
+			if (max_errors > 0 && (json_int_t)errors >= max_errors)
+				break;
 		}
-		json_array_append_new(results, entry);
-		if (failed)
-			errors++;
-		if (max_errors > 0 && (json_int_t)errors >= max_errors)
-			break;
 	}
 	response_json(
 	    res, 200,
@@ -443,5 +639,9 @@ fail:
 done:
 	json_decref(results);
 	json_decref(b.created);
+	json_decref(b.definer);
+	json_decref(deps);
+	free(done);
+	free(on_circle);
 	json_decref(body);
 }

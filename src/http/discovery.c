@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dir/dir.h"
 #include "engine/schema.h"
 
 /* RFC 7644 §4: "filter" on these endpoints SHOULD be answered 403. */
@@ -32,11 +33,14 @@ void
 discovery_service_provider_config(struct http_request *req, struct http_response *res)
 {
 	const struct config *cfg = req->app->cfg;
+	struct dir_ctx ctx;
 	char base[512], loc[600];
 	json_t *spc;
 
 	if (discovery_refuse_filter(req, res))
 		return;
+	/* changePassword: what a write of `password` by this caller does (dir layer). */
+	resources_ctx(req, &ctx, base, sizeof(base));
 	discovery_base(req, base, sizeof(base));
 	snprintf(loc, sizeof(loc), "%s/ServiceProviderConfig", base);
 	spc = json_pack(
@@ -45,7 +49,7 @@ discovery_service_provider_config(struct http_request *req, struct http_response
 	    "schemas", SCHEMA_SPC, "patch", "supported", 1, "bulk", "supported", 1, "maxOperations",
 	    cfg->bulk_max_operations, "maxPayloadSize", (json_int_t)cfg->bulk_max_payload, "filter",
 	    "supported", 1, "maxResults", cfg->max_results, "changePassword", "supported",
-	    req->auth.passwords ? 1 : 0, "sort", "supported", 1, "etag", "supported", 1,
+	    (int)dir_user_password_writable(&ctx), "sort", "supported", 1, "etag", "supported", 1,
 	    "authenticationSchemes", "type", "oauthbearertoken", "name", "OAuth Bearer Token",
 	    "description",
 	    "Authentication with a bearer token issued by the district administrator (RFC 6750)",

@@ -4,7 +4,10 @@
  * and fill a `struct http_response`; they never touch libmicrohttpd.
  *
  * Module map
- *   server.c     libmicrohttpd daemon, body accumulation with a size limit,
+ *   server.c     libmicrohttpd daemon (event threads), the worker threads and
+ *                their bounded queue (SCIM requests run there, suspended
+ *                connections), request deadline watchdog, per-address limit,
+ *                body accumulation with a size limit (after authentication),
  *                request log line, timing
  *   routes.c     the route table and dispatch (method, path → handler)
  *   auth.c       Bearer token → tenant, source, rights (SPEC §2.1)
@@ -23,18 +26,32 @@
 #include <sys/queue.h>
 
 #include "dir/pool.h"
+#include "engine/validate.h"
 #include "lib/config.h"
 #include "lib/error.h"
 
 struct metrics;
 struct dir;
+struct mail_outbox;
+struct http_request;
+struct http_response;
 
 /* Process-wide state the handlers need; borrowed by every request. */
 struct app {
-	const struct config *cfg;
+	/*
+	 * The running configuration. SIGHUP swaps it (main.c) for a newly
+	 * loaded one; the old one stays allocated until exit, so whatever a
+	 * request in flight borrowed from it stays valid. Atomic: every
+	 * `app->cfg` is one atomic load of the pointer.
+	 */
+	_Atomic(const struct config *) cfg;
 	struct pool *pool;
 	struct metrics *metrics;
 	struct dir *dir; /* the directory mapping layer (dir/dir.h) */
+	/* The web console's handler (console/console.h), set by main.c so that http/ does
+	 * not depend on console/ (which uses http/); NULL: /console answers 404. */
+	void (*console)(struct http_request *req, struct http_response *res);
+	struct mail_outbox *outbox; /* the invitation sender (mail/mail.h), or NULL */
 };
 
 enum http_method {
@@ -67,6 +84,12 @@ struct http_request {
 	size_t body_len;
 	struct http_auth auth; /* valid when the route requires auth */
 	bool authenticated;
+	char request_id[17];  /* 16 hex digits, random per request (X-Request-Id, logs, audit) */
+	char client_addr[64]; /* the peer's address as text, or "-" */
+	/* What unknown attributes in bodies do (strict_attributes), and the names
+	 * ignored so far (owned array, NEW per request; routes.c logs each once
+	 * per tenant/source and counts it, then frees it). */
+	struct validate_opts input;
 };
 
 struct http_header {
@@ -120,6 +143,11 @@ int auth_check(struct http_request *req, struct rb_error *err);
 
 /* routes.c — dispatch one request; always fills *res. */
 void routes_dispatch(struct http_request *req, struct http_response *res);
+/* routes_needs_token — whether `path` needs a Bearer token (SCIM; unknown paths too; not the
+ * console, whose forms carry a session): a body to such a path is refused on its headers. */
+bool routes_needs_token(const char *path);
+/* routes_is_cheap — /healthz, /readyz, /metrics: answered on the HTTP event threads. */
+bool routes_is_cheap(const char *path);
 
 /* discovery.c — the discovery endpoints (auth already checked). */
 void discovery_service_provider_config(struct http_request *req, struct http_response *res);
@@ -161,7 +189,7 @@ struct list_params {
 
 /* resources_ops_all — every resource type, NULL-terminated, Users first. Borrowed (static). */
 const struct resource_ops *const *resources_ops_all(void);
-/* resources_ops_find — the ops of an endpoint name ("Users"), or NULL. Borrowed (static). */
+/* resources_ops_find — the ops of an endpoint name ("Users", any case), or NULL. Borrowed. */
 const struct resource_ops *resources_ops_find(const char *endpoint);
 /* resources_ctx — fill *ctx for the caller's tenant and source; `base` (caller's buffer)
  * receives the SCIM base URL, which ctx borrows. Everything in ctx is borrowed. */
@@ -182,8 +210,18 @@ void resources_search_root(struct http_request *req, struct http_response *res);
 /* metrics.c */
 struct metrics *metrics_create(void);
 void metrics_destroy(struct metrics *m);
-/* metrics_observe — count one request of `route` answered `status` in `seconds`. */
-void metrics_observe(struct metrics *m, const char *route, int status, double seconds);
+/* metrics_observe — count one request of `route` and `method` answered `status` in `seconds`. */
+void metrics_observe(struct metrics *m, const char *route, enum http_method method, int status,
+                     double seconds);
+/*
+ * metrics_unknown_attribute — count one unknown attribute ignored for
+ * (tenant, source) (rosterbridge_unknown_attributes_total). Returns 1 the
+ * first time this (tenant, source, name) is seen — the caller logs it —,
+ * 0 afterwards, and -1 once when the set of names remembered is full (no
+ * further name is logged; memory stays bounded). All strings borrowed.
+ */
+int metrics_unknown_attribute(struct metrics *m, const char *tenant, const char *source,
+                              const char *name);
 /* metrics_render — Prometheus text; NEW malloc'd string. */
 char *metrics_render(struct metrics *m, struct pool *pool);
 

@@ -85,7 +85,7 @@ resources_ops_find(const char *endpoint)
 	size_t i;
 
 	for (i = 0; endpoint != NULL && all_ops[i] != NULL; i++)
-		if (!strcmp(all_ops[i]->endpoint, endpoint))
+		if (!strcasecmp(all_ops[i]->endpoint, endpoint))
 			return all_ops[i];
 	return NULL;
 }
@@ -100,6 +100,9 @@ resources_ctx(struct http_request *req, struct dir_ctx *ctx, char *base, size_t 
 	ctx->source = req->auth.source;
 	ctx->passwords = req->auth.passwords;
 	ctx->base_url = base;
+	ctx->request_id = req->request_id;
+	ctx->client_addr = req->client_addr;
+	ctx->input = &req->input;
 }
 
 /* Answer an error; 503s carry Retry-After. */
@@ -332,7 +335,14 @@ resources_one(struct http_request *req, struct http_response *res, const struct 
               const char *id)
 {
 	const struct resource_type_def *rt = schema_resource_type(ops->type);
-	const char *if_match = request_header(req, "If-Match");
+	/* If-Match and, on writes, If-None-Match (RFC 7232 §3.2): checked by the
+	 * directory atomically with the write (dir_precondition). */
+	const char *im = request_header(req, "If-Match");
+	const char *inm = req->method == HTTP_GET || req->method == HTTP_HEAD
+	                      ? NULL
+	                      : request_header(req, "If-None-Match");
+	char *pre = dir_precondition(im, inm);
+	const char *if_match = pre;
 	struct project *proj = NULL;
 	struct dir_ctx ctx;
 	struct rb_error err;
@@ -341,6 +351,10 @@ resources_one(struct http_request *req, struct http_response *res, const struct 
 	bool want_members;
 
 	error_clear(&err);
+	if (pre == NULL && (im != NULL || inm != NULL)) {
+		error_set(&err, 500, NULL, "out of memory");
+		goto fail;
+	}
 	resources_ctx(req, &ctx, base, sizeof(base));
 	proj = project_new(rt, request_arg(req, "attributes"),
 	                   request_arg(req, "excludedAttributes"), &err);
@@ -367,7 +381,8 @@ resources_one(struct http_request *req, struct http_response *res, const struct 
 		goto done;
 	case HTTP_PUT:
 		body = request_json(req, &err);
-		valid = body ? validate_resource(rt, body, VALIDATE_REPLACE, &err) : NULL;
+		valid =
+		    body ? validate_resource(rt, body, VALIDATE_REPLACE, &req->input, &err) : NULL;
 		resource = valid ? ops->replace(&ctx, id, valid, if_match, &err) : NULL;
 		if (resource == NULL)
 			goto fail;
@@ -406,6 +421,7 @@ done:
 	json_decref(valid);
 	json_decref(resource);
 	project_free(proj);
+	free(pre);
 }
 
 static void
@@ -423,7 +439,7 @@ resources_collection(struct http_request *req, struct http_response *res,
 	if (sub != NULL && *sub == '/')
 		sub++;
 	if (sub != NULL && *sub != '\0') {
-		if (!strcmp(sub, ".search")) {
+		if (!strcasecmp(sub, ".search")) {
 			if (req->method != HTTP_POST) {
 				response_errorf(res, 405, NULL, ".search takes POST");
 				return;
@@ -450,7 +466,7 @@ resources_collection(struct http_request *req, struct http_response *res,
 	error_clear(&err);
 	resources_ctx(req, &ctx, base, sizeof(base));
 	body = request_json(req, &err);
-	valid = body ? validate_resource(rt, body, VALIDATE_CREATE, &err) : NULL;
+	valid = body ? validate_resource(rt, body, VALIDATE_CREATE, &req->input, &err) : NULL;
 	proj = valid ? project_new(rt, request_arg(req, "attributes"),
 	                           request_arg(req, "excludedAttributes"), &err)
 	             : NULL;

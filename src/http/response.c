@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/log.h"
+
 const char *
 request_arg(const struct http_request *req, const char *name)
 {
@@ -110,6 +112,9 @@ response_error(struct http_response *res, const struct rb_error *err)
 		response_text(res, 500, "text/plain", "out of memory\n");
 		return;
 	}
+	/* Every 5xx leaves its cause in the log (503s are the pool's to log). */
+	if (err->status == 0 || (err->status >= 500 && err->status != 503))
+		log_warnx("http: answering %d: %s", err->status ? err->status : 500, err->detail);
 	response_json(res, err->status ? err->status : 500, body);
 }
 

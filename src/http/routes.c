@@ -3,14 +3,18 @@
  *
  * A route is (path prefix, whether the prefix must match exactly or may be
  * followed by "/…", methods, needs a token, label, handler). The first
- * matching row wins. Authentication happens here, once, before any SCIM
- * handler runs; write methods need a token with write rights (403), except
- * POST …/.search, which is a read (RFC 7644 §3.4.3).
+ * matching row wins. Prefixes match case-insensitively (`/users`,
+ * `/SCIM/v2/Groups`, `/serviceproviderconfig`: some clients and reference
+ * tools send lower case, and SPEC §2.2 accepts it); what follows the prefix
+ * (a resource id) is passed on as sent, so ids stay case-sensitive.
+ * Authentication happens here, once, before any SCIM handler runs; write methods need a token with
+ * write rights (403), except POST …/.search, which is a read (RFC 7644 §3.4.3).
  */
 #include "http/http.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/log.h"
 
@@ -60,6 +64,17 @@ routes_metrics(struct http_request *req, struct http_response *res)
 	res->text_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
+/* /console/… — the web console, a handler main.c plugs in (http/ does not include it). */
+static void
+routes_console(struct http_request *req, struct http_response *res)
+{
+	if (req->app->console == NULL) {
+		response_errorf(res, 404, NULL, "no such endpoint: %s", req->path);
+		return;
+	}
+	req->app->console(req, res);
+}
+
 #define SCIM "/scim/v2"
 #define READ (HTTP_GET | HTTP_HEAD)
 #define ALL (HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
@@ -68,6 +83,7 @@ static const struct route routes[] = {
     {"/healthz", true, READ, false, "healthz", routes_healthz},
     {"/readyz", true, READ, false, "readyz", routes_readyz},
     {"/metrics", true, READ, false, "metrics", routes_metrics},
+    {"/console", false, READ | HTTP_POST, false, "console", routes_console},
     {SCIM "/ServiceProviderConfig", true, READ, true, "discovery",
      discovery_service_provider_config},
     {SCIM "/ResourceTypes", false, READ, true, "discovery", discovery_resource_types},
@@ -79,12 +95,33 @@ static const struct route routes[] = {
     {SCIM "/.search", true, HTTP_POST, true, "search", resources_search_root},
 };
 
+static bool routes_match(const struct route *r, const char *path, const char **subpath);
+
+bool
+routes_needs_token(const char *path)
+{
+	const char *subpath;
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (routes_match(&routes[i], path, &subpath))
+			return routes[i].auth;
+	return true; /* no such endpoint: nothing to upload to either */
+}
+
+bool
+routes_is_cheap(const char *path)
+{
+	/* Answered on the event threads: no SCIM work, no pool slot. */
+	return !strcmp(path, "/healthz") || !strcmp(path, "/readyz") || !strcmp(path, "/metrics");
+}
+
 static bool
 routes_match(const struct route *r, const char *path, const char **subpath)
 {
 	size_t n = strlen(r->prefix);
 
-	if (strncmp(path, r->prefix, n) != 0)
+	if (strncasecmp(path, r->prefix, n) != 0)
 		return false;
 	if (path[n] == '\0' || (path[n] == '/' && path[n + 1] == '\0')) {
 		*subpath = "";
@@ -105,9 +142,39 @@ routes_is_write(const struct http_request *req)
 		return false;
 	n = strlen(req->path);
 	/* POST …/.search is a query. */
-	if (req->method == HTTP_POST && n >= 8 && !strcmp(req->path + n - 8, "/.search"))
+	if (req->method == HTTP_POST && n >= 8 && !strcasecmp(req->path + n - 8, "/.search"))
 		return false;
 	return true;
+}
+
+/*
+ * routes_note_unknown — the unknown attributes this request's bodies held
+ * (ignored: strict_attributes no): each counted, and logged the first time
+ * its (tenant, source, name) is seen, so a misconfigured client does not
+ * flood the log; then the list is freed.
+ */
+static void
+routes_note_unknown(struct http_request *req)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(req->input.ignored, i, v)
+	{
+		int first = metrics_unknown_attribute(req->app->metrics, req->auth.tenant->name,
+		                                      req->auth.source, json_string_value(v));
+
+		if (first > 0)
+			log_warnx("tenant %s source %s: ignored the unknown attribute '%s' (logged "
+			          "once; counted in rosterbridge_unknown_attributes_total; "
+			          "strict_attributes yes refuses it)",
+			          req->auth.tenant->name, req->auth.source, json_string_value(v));
+		else if (first < 0)
+			log_warnx("unknown attributes: too many distinct names to remember; "
+			          "further ones are counted, not logged");
+	}
+	json_decref(req->input.ignored);
+	req->input.ignored = NULL;
 }
 
 void
@@ -144,7 +211,11 @@ routes_dispatch(struct http_request *req, struct http_response *res)
 		response_errorf(res, 403, NULL, "this token is read-only");
 		return;
 	}
+	req->input.strict = req->app->cfg->strict_attributes;
+	req->input.ignored = req->input.strict || !r->auth ? NULL : json_array();
 	r->handler(req, res);
+	if (r->auth)
+		routes_note_unknown(req);
 	if (res->status == 0)
 		response_errorf(res, 500, NULL, "the handler gave no answer");
 }

@@ -10,9 +10,13 @@
  * tenant/source.
  *
  * Under abuse (issue 15):
- *   - a request with a body is authenticated on its headers, before any
- *     body byte is stored: without a valid token it is answered 401 at
- *     once and the connection closes (the body is never read);
+ *   - a request with a body to a route that takes a Bearer token (SCIM,
+ *     and unknown paths; not the console, whose forms carry a session) is
+ *     authenticated on its headers, before any body byte is stored:
+ *     without a valid token it is answered 401 at once and the connection
+ *     closes (the body is never read); the
+ *     console's form posts (/console/…, session cookie + CSRF token) are
+ *     the exception;
  *   - every connection is tracked (MHD_OPTION_NOTIFY_CONNECTION); a
  *     watchdog thread shuts down the socket of one that has not delivered
  *     a whole request (headers and body) within request_timeout_s of the
@@ -20,12 +24,21 @@
  *     trickling a byte before each idle timeout are cut at the deadline;
  *   - per_ip_connection_limit bounds the connections of one address;
  *   - a decoded NUL (%00) is never allowed to cut the URL short: in the
- *     path it answers 404, in the query 400 (server_unescape).
+ *     path it answers 404, in the query 400 (server_unescape);
+ *   - SCIM requests run on `workers` threads, not on MHD's event threads:
+ *     once the whole request is in, the connection is suspended and queued
+ *     (bounded: request_queue_max); a worker runs it (or answers 503 +
+ *     Retry-After when it waited request_queue_timeout_ms) and resumes the
+ *     connection; the event thread then sends the answer. /healthz, /readyz
+ *     and /metrics are answered on the event threads.
  */
 #include "http/http.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -37,6 +50,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 
@@ -61,6 +75,21 @@ struct http_server {
 	bool watchdog_started;
 	bool stopping;
 	pthread_cond_t wake;
+	/*
+	 * The work queue: SCIM requests (everything but /healthz, /readyz and
+	 * /metrics) run on `workers` threads, never on MHD's event threads, so
+	 * slow LDAP work cannot stall cheap requests. Bounded (request_queue_max,
+	 * 503 beyond); a request that waited request_queue_timeout_ms is answered
+	 * 503 + Retry-After without running.
+	 */
+	pthread_mutex_t qmutex;
+	pthread_cond_t qcond;
+	STAILQ_HEAD(, request_state) queue;
+	int qlen;
+	int inflight; /* handed to a worker and not yet completed (sent or closed) */
+	bool qstopping;
+	pthread_t *workers;
+	int nworkers;
 };
 
 struct request_state {
@@ -71,6 +100,13 @@ struct request_state {
 	bool answered; /* a response was queued before the body (413, 401) */
 	int early;     /* status to answer at once, before the body (401, 404, 400) */
 	struct rb_error early_err;
+	/* Handed to a worker: the connection is suspended until `done`. */
+	struct MHD_Connection *conn;
+	struct http_request req;
+	struct http_response res;
+	struct timespec queued;
+	bool done; /* the worker filled res (set before MHD_resume_connection) */
+	STAILQ_ENTRY(request_state) entry;
 };
 
 static double
@@ -138,9 +174,44 @@ server_queue(struct MHD_Connection *c, struct http_response *res)
 static void
 server_log(const struct http_request *req, int status, double seconds)
 {
-	log_info("%s %s %d %.1fms tenant=%s source=%s", req->method_text, req->path, status,
-	         seconds * 1000.0, req->authenticated ? req->auth.tenant->name : "-",
-	         req->authenticated ? req->auth.source : "-");
+	const char *ua =
+	    MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+
+	log_info("%s %s %d %.1fms tenant=%s source=%s req=%s client=%s ua=\"%s\"", req->method_text,
+	         req->path, status, seconds * 1000.0,
+	         req->authenticated ? req->auth.tenant->name : "-",
+	         req->authenticated ? req->auth.source : "-", req->request_id, req->client_addr,
+	         ua != NULL ? ua : "-");
+}
+
+/*
+ * Give `req` its identity for logs and the audit trail: a random request
+ * id (also sent back as X-Request-Id) and the peer's address.
+ */
+static void
+server_identify(struct http_request *req, struct MHD_Connection *c)
+{
+	static const char hex[] = "0123456789abcdef";
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+	unsigned char rnd[8];
+	size_t i;
+
+	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) != 0)
+		memset(rnd, 0, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++) {
+		req->request_id[2 * i] = hex[rnd[i] >> 4];
+		req->request_id[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	req->request_id[2 * sizeof(rnd)] = '\0';
+	snprintf(req->client_addr, sizeof(req->client_addr), "-");
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		          req->client_addr, sizeof(req->client_addr));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		          req->client_addr, sizeof(req->client_addr));
 }
 
 /* The server_conn of `c` (MHD's socket context), or NULL. Borrowed. */
@@ -213,13 +284,105 @@ server_first_checks(struct http_server *srv, struct MHD_Connection *c, const cha
 		st->early = 400;
 		return;
 	}
-	if (!server_has_body(c))
+	if (!server_has_body(c) || !routes_needs_token(url))
+		return;
+	/*
+	 * The console's forms carry no token: they are checked by session cookie
+	 * and CSRF token (console/session.c) once the small form body is read,
+	 * within max_body_bytes like any other.
+	 */
+	if (!strncmp(url, "/console/", 9))
 		return;
 	memset(&req, 0, sizeof(req));
 	req.app = srv->app;
 	req.conn = c;
 	if (auth_check(&req, &st->early_err) < 0)
 		st->early = 401;
+}
+
+/*
+ * Hand the request to a worker: suspend the connection (before the worker
+ * can resume it) and queue it. 0, or -1 when the queue is full or the
+ * server is stopping (the caller answers 503 on the event thread).
+ */
+static int
+server_enqueue(struct http_server *srv, struct MHD_Connection *c, struct request_state *st)
+{
+	pthread_mutex_lock(&srv->qmutex);
+	if (srv->qstopping || srv->qlen >= srv->app->cfg->request_queue_max) {
+		pthread_mutex_unlock(&srv->qmutex);
+		return -1;
+	}
+	st->conn = c;
+	st->done = false;
+	clock_gettime(CLOCK_MONOTONIC, &st->queued);
+	MHD_suspend_connection(c);
+	STAILQ_INSERT_TAIL(&srv->queue, st, entry);
+	srv->qlen++;
+	srv->inflight++;
+	pthread_cond_signal(&srv->qcond);
+	pthread_mutex_unlock(&srv->qmutex);
+	return 0;
+}
+
+/* A worker: run queued requests (or refuse those that waited too long), then resume them. */
+static void *
+server_worker(void *arg)
+{
+	struct http_server *srv = arg;
+	const struct config *cfg = srv->app->cfg;
+
+	pthread_mutex_lock(&srv->qmutex);
+	for (;;) {
+		struct request_state *st;
+		bool stopping;
+
+		while (!srv->qstopping && STAILQ_EMPTY(&srv->queue))
+			pthread_cond_wait(&srv->qcond, &srv->qmutex);
+		st = STAILQ_FIRST(&srv->queue);
+		if (st == NULL)
+			break; /* stopping, and nothing left */
+		STAILQ_REMOVE_HEAD(&srv->queue, entry);
+		srv->qlen--;
+		stopping = srv->qstopping;
+		pthread_mutex_unlock(&srv->qmutex);
+
+		if (stopping) {
+			response_errorf(&st->res, 503, NULL, "the server is shutting down");
+			response_header(&st->res, "Retry-After", "5");
+		} else if (server_elapsed(&st->queued) * 1000.0 > cfg->request_queue_timeout_ms) {
+			response_errorf(
+			    &st->res, 503, NULL,
+			    "the server is busy: the request waited %d ms for a worker; "
+			    "retry later",
+			    cfg->request_queue_timeout_ms);
+			response_header(&st->res, "Retry-After", "2");
+		} else {
+			routes_dispatch(&st->req, &st->res);
+		}
+		st->done = true;
+		MHD_resume_connection(st->conn);
+		pthread_mutex_lock(&srv->qmutex);
+	}
+	pthread_mutex_unlock(&srv->qmutex);
+	return NULL;
+}
+
+/* Stop the workers: each answers what is still queued with 503, resumes it, and exits. */
+static void
+server_workers_stop(struct http_server *srv)
+{
+	int i;
+
+	pthread_mutex_lock(&srv->qmutex);
+	srv->qstopping = true;
+	pthread_cond_broadcast(&srv->qcond);
+	pthread_mutex_unlock(&srv->qmutex);
+	for (i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i], NULL);
+	free(srv->workers);
+	srv->workers = NULL;
+	srv->nworkers = 0;
 }
 
 static enum MHD_Result
@@ -229,8 +392,6 @@ server_access(void *cls, struct MHD_Connection *c, const char *url, const char *
 {
 	struct http_server *srv = cls;
 	struct request_state *st = *con_cls;
-	struct http_request req;
-	struct http_response res;
 	enum MHD_Result ret;
 	long limit = srv->app->cfg->max_body_bytes;
 
@@ -286,34 +447,52 @@ server_access(void *cls, struct MHD_Connection *c, const char *url, const char *
 		return MHD_YES;
 	}
 answer:
-	server_conn_handling(srv, c);
-	memset(&req, 0, sizeof(req));
-	req.app = srv->app;
-	req.conn = c;
-	req.method = server_method(method);
-	req.method_text = method;
-	req.path = url;
-	req.route = "other";
-	req.body = st->len ? st->body : NULL;
-	req.body_len = st->len;
-	response_init(&res);
-	if (st->early != 0) {
-		response_error(&res, &st->early_err);
-		if (st->early == 401)
-			response_header(&res, "WWW-Authenticate", "Bearer realm=\"rosterbridge\"");
-		if (st->early == 401 || st->early == 413)
-			response_header(&res, "Connection", "close");
-	} else if (st->too_large) {
-		response_errorf(&res, 413, NULL, "the request body is larger than %ld bytes",
-		                limit);
-	} else {
-		routes_dispatch(&req, &res);
+	if (st->conn != NULL) {
+		/* Resumed: a worker has answered. */
+		if (!st->done)
+			return MHD_YES;
+		goto send;
 	}
+	server_conn_handling(srv, c);
+	memset(&st->req, 0, sizeof(st->req));
+	st->req.app = srv->app;
+	st->req.conn = c;
+	st->req.method = server_method(method);
+	st->req.method_text = method;
+	st->req.path = url;
+	st->req.route = "other";
+	st->req.body = st->len ? st->body : NULL;
+	st->req.body_len = st->len;
+	server_identify(&st->req, c);
+	response_init(&st->res);
+	if (st->early != 0) {
+		response_error(&st->res, &st->early_err);
+		if (st->early == 401)
+			response_header(&st->res, "WWW-Authenticate",
+			                "Bearer realm=\"rosterbridge\"");
+		if (st->early == 401 || st->early == 413)
+			response_header(&st->res, "Connection", "close");
+	} else if (st->too_large) {
+		response_errorf(&st->res, 413, NULL, "the request body is larger than %ld bytes",
+		                limit);
+	} else if (routes_is_cheap(url)) {
+		routes_dispatch(&st->req, &st->res);
+	} else if (server_enqueue(srv, c, st) == 0) {
+		return MHD_YES; /* suspended: a worker answers, then resumes it */
+	} else {
+		response_errorf(&st->res, 503, NULL,
+		                "the server is busy (%d requests waiting); retry later",
+		                srv->app->cfg->request_queue_max);
+		response_header(&st->res, "Retry-After", "2");
+	}
+send:
 	st->answered = true;
-	ret = server_queue(c, &res);
-	metrics_observe(srv->app->metrics, req.route, res.status, server_elapsed(&st->start));
-	server_log(&req, res.status, server_elapsed(&st->start));
-	response_clear(&res);
+	response_header(&st->res, "X-Request-Id", st->req.request_id);
+	ret = server_queue(c, &st->res);
+	metrics_observe(srv->app->metrics, st->req.route, st->req.method, st->res.status,
+	                server_elapsed(&st->start));
+	server_log(&st->req, st->res.status, server_elapsed(&st->start));
+	response_clear(&st->res);
 	return ret;
 }
 
@@ -337,6 +516,16 @@ server_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 	if (st == NULL)
 		return;
+	/*
+	 * A worker's answer that was never sent (MHD closed the connection on
+	 * resuming it, e.g. a client that half-closed its side) is freed here.
+	 */
+	response_clear(&st->res);
+	if (st->conn != NULL) {
+		pthread_mutex_lock(&srv->qmutex);
+		srv->inflight--;
+		pthread_mutex_unlock(&srv->qmutex);
+	}
 	free(st->body);
 	free(st);
 	*con_cls = NULL;
@@ -499,7 +688,8 @@ server_start(struct app *app, struct rb_error *err)
 	struct http_server *srv;
 	struct addrinfo hints, *ai = NULL;
 	char port[16];
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	                     MHD_ALLOW_SUSPEND_RESUME;
 	int rc;
 
 	srv = calloc(1, sizeof(*srv));
@@ -511,6 +701,9 @@ server_start(struct app *app, struct rb_error *err)
 	pthread_mutex_init(&srv->mutex, NULL);
 	pthread_cond_init(&srv->wake, NULL);
 	LIST_INIT(&srv->conns);
+	pthread_mutex_init(&srv->qmutex, NULL);
+	pthread_cond_init(&srv->qcond, NULL);
+	STAILQ_INIT(&srv->queue);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -535,7 +728,7 @@ server_start(struct app *app, struct rb_error *err)
 	    flags, (uint16_t)cfg->listen_port, NULL, NULL, server_access, srv,
 	    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, srv, /* first, so it sees every message */
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned int)cfg->workers, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned int)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)cfg->connection_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)cfg->per_ip_connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned int)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -550,7 +743,21 @@ server_start(struct app *app, struct rb_error *err)
 	}
 	freeaddrinfo(ai);
 	ai = NULL;
+	srv->workers = calloc((size_t)cfg->workers, sizeof(*srv->workers));
+	if (srv->workers == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		MHD_stop_daemon(srv->daemon);
+		goto fail;
+	}
+	for (; srv->nworkers < cfg->workers; srv->nworkers++)
+		if (pthread_create(&srv->workers[srv->nworkers], NULL, server_worker, srv) != 0) {
+			error_set(err, 500, NULL, "cannot start the worker threads");
+			server_workers_stop(srv);
+			MHD_stop_daemon(srv->daemon);
+			goto fail;
+		}
 	if (pthread_create(&srv->watchdog, NULL, server_watchdog, srv) != 0) {
+		server_workers_stop(srv);
 		error_set(err, 500, NULL, "cannot start the request watchdog thread");
 		MHD_stop_daemon(srv->daemon);
 		goto fail;
@@ -560,8 +767,11 @@ server_start(struct app *app, struct rb_error *err)
 fail:
 	if (ai != NULL)
 		freeaddrinfo(ai);
+	free(srv->workers);
 	pthread_mutex_destroy(&srv->mutex);
 	pthread_cond_destroy(&srv->wake);
+	pthread_mutex_destroy(&srv->qmutex);
+	pthread_cond_destroy(&srv->qcond);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	free(srv);
@@ -571,6 +781,10 @@ fail:
 void
 server_stop(struct http_server *srv)
 {
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	MHD_socket listen_fd;
+	int i;
+
 	if (srv == NULL)
 		return;
 	if (srv->watchdog_started) {
@@ -580,9 +794,29 @@ server_stop(struct http_server *srv)
 		pthread_mutex_unlock(&srv->mutex);
 		pthread_join(srv->watchdog, NULL);
 	}
+	/*
+	 * Stop accepting; the workers answer what is queued (503) and resume
+	 * it; the event threads get up to 3 s to send those answers before MHD
+	 * stops (and closes whatever is left).
+	 */
+	listen_fd = MHD_quiesce_daemon(srv->daemon);
+	server_workers_stop(srv);
+	for (i = 0; i < 300; i++) {
+		int left;
+		pthread_mutex_lock(&srv->qmutex);
+		left = srv->inflight;
+		pthread_mutex_unlock(&srv->qmutex);
+		if (left <= 0)
+			break;
+		nanosleep(&tick, NULL);
+	}
 	MHD_stop_daemon(srv->daemon);
+	if (listen_fd >= 0)
+		close(listen_fd);
 	pthread_mutex_destroy(&srv->mutex);
 	pthread_cond_destroy(&srv->wake);
+	pthread_mutex_destroy(&srv->qmutex);
+	pthread_cond_destroy(&srv->qcond);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	free(srv);

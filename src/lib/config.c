@@ -7,6 +7,7 @@
  * error is "file:line: what is wrong".
  */
 #include "lib/config.h"
+#include "lib/token.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define CONFIG_MAX_ARGS 8
 #define CONFIG_LINE_MAX 4096
@@ -36,6 +38,7 @@ enum config_type {
 	CT_HOSTPORT,
 	CT_SECRET_FILE,
 	CT_FILE,
+	CT_KEY_FILE, /* a CT_FILE holding a private key: not open to others */
 	CT_CA_FILE
 };
 
@@ -55,7 +58,14 @@ static const struct config_row config_table[] = {
      "address:port the HTTP server listens on"},
     {"base_url", CT_STRING, OFF(base_url), 0, 0, NULL,
      "public base URL, used in meta.location (default http://<listen>)"},
-    {"workers", CT_INT, OFF(workers), 1, 256, "4", "HTTP worker threads = LDAP connections"},
+    {"workers", CT_INT, OFF(workers), 1, 256, "4",
+     "threads that run SCIM requests = LDAP connections"},
+    {"http_threads", CT_INT, OFF(http_threads), 1, 64, "2",
+     "HTTP event threads (read, authenticate, answer /healthz /readyz /metrics)"},
+    {"request_queue_max", CT_INT, OFF(request_queue_max), 1, 100000, "256",
+     "SCIM requests waiting for a worker (503 + Retry-After beyond)"},
+    {"request_queue_timeout_ms", CT_INT, OFF(request_queue_timeout_ms), 10, 600000, "10000",
+     "a request that waited this long for a worker is answered 503 + Retry-After"},
     {"connection_limit", CT_INT, OFF(connection_limit), 1, 100000, "4096",
      "simultaneous HTTP connections"},
     {"connection_timeout_s", CT_INT, OFF(connection_timeout_s), 1, 3600, "60",
@@ -67,7 +77,8 @@ static const struct config_row config_table[] = {
     {"request_timeout_s", CT_INT, OFF(request_timeout_s), 1, 3600, "30",
      "time to receive one whole request, headers and body (connection closed beyond)"},
     {"tls_cert_file", CT_FILE, OFF(tls_cert_file), 0, 0, NULL, "PEM certificate: serve HTTPS"},
-    {"tls_key_file", CT_FILE, OFF(tls_key_file), 0, 0, NULL, "PEM private key for tls_cert_file"},
+    {"tls_key_file", CT_KEY_FILE, OFF(tls_key_file), 0, 0, NULL,
+     "PEM private key for tls_cert_file"},
     {"ldap_uri", CT_STRING, OFF(ldap_uri), 0, 0, "ldap://127.0.0.1:3389", "directory URI"},
     {"ldap_bind_dn", CT_STRING, OFF(ldap_bind_dn), 0, 0, NULL, "service account DN"},
     {"ldap_bind_password", CT_STRING, OFF(ldap_bind_password), 0, 0, NULL,
@@ -88,11 +99,35 @@ static const struct config_row config_table[] = {
      "operations in one /Bulk request"},
     {"bulk_max_payload", CT_LONG, OFF(bulk_max_payload), 1024, 1L << 30, "1048576",
      "bytes in one /Bulk request"},
+    {"strict_attributes", CT_BOOL, OFF(strict_attributes), 0, 1, "no",
+     "unknown attributes in a body are 400 invalidSyntax (no: ignored, logged, counted)"},
     {"retention_days", CT_INT, OFF(retention_days), 0, 3650, "0",
      "days a deprovisioned person is kept disabled (0: deleted at once)"},
     {"repair_interval_s", CT_INT, OFF(repair_interval_s), 1, 86400, "300",
      "seconds between repairs of role-group changes a stopped bridge left half done"},
     {"log_level", CT_STRING, OFF(log_level), 0, 0, "info", "debug, info, warn or error"},
+    {"console_session_idle_s", CT_INT, OFF(console_session_idle_s), 60, 604800, "1800",
+     "a console session unused this long ends"},
+    {"console_session_max_s", CT_INT, OFF(console_session_max_s), 60, 2592000, "43200",
+     "a console session ends this long after sign-in, used or not"},
+    {"smtp_host", CT_STRING, OFF(smtp_host), 0, 0, NULL,
+     "SMTP server for invitations (unset: invitations wait in the outbox)"},
+    {"smtp_port", CT_INT, OFF(smtp_port), 1, 65535, "25", "SMTP port (587 submission, 465 tls)"},
+    {"smtp_tls", CT_STRING, OFF(smtp_tls), 0, 0, "starttls",
+     "starttls (required), tls (implicit TLS, smtps) or none"},
+    {"smtp_user", CT_STRING, OFF(smtp_user), 0, 0, NULL, "SMTP AUTH user (unset: no AUTH)"},
+    {"smtp_password_file", CT_SECRET_FILE, OFF(smtp_password), 0, 0, NULL,
+     "file holding the SMTP AUTH password"},
+    {"smtp_from", CT_STRING, OFF(smtp_from), 0, 0, NULL, "From address of invitations"},
+    {"smtp_ca_file", CT_CA_FILE, OFF(smtp_ca_file), 0, 0, NULL,
+     "PEM CA certificate(s) trusted for the SMTP server (default: the system's)"},
+    {"smtp_timeout_s", CT_INT, OFF(smtp_timeout_s), 1, 600, "30", "timeout of one delivery"},
+    {"invite_expiry_hours", CT_INT, OFF(invite_expiry_hours), 1, 8760, "72",
+     "an invitation link works this long after it was sent"},
+    {"mail_retry_min_s", CT_INT, OFF(mail_retry_min_s), 1, 3600, "30",
+     "first retry of a failed delivery (doubling per attempt)"},
+    {"mail_retry_max_s", CT_INT, OFF(mail_retry_max_s), 1, 86400, "3600",
+     "longest wait between delivery attempts"},
     {NULL, CT_STRING, 0, 0, 0, NULL, NULL},
 };
 
@@ -101,14 +136,7 @@ static const struct config_row config_table[] = {
 static bool
 config_name_valid(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= CONFIG_NAME_MAX)
-		return false;
-	for (; *s; s++)
-		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-'))
-			return false;
-	return true;
+	return token_name_valid(s) != 0; /* one rule for the daemon and rosterctl */
 }
 
 /* Split `line` in place into at most CONFIG_MAX_ARGS words; "…" quotes a word. */
@@ -187,6 +215,22 @@ config_parse_bool(const char *s, bool *out)
 	return -1;
 }
 
+/*
+ * A secret (the configuration, a password or key file) must not be open
+ * to others: the daemon refuses it, and the message says which chmod to
+ * run. Group access is fine (root:rosterbridge 0640 as installed).
+ * config_why_others is that reason; the caller adds the path and the chmod.
+ */
+static const char config_why_others[] = "readable or writable by others";
+
+static bool
+config_open_to_others(FILE *f)
+{
+	struct stat st;
+
+	return fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)) != 0;
+}
+
 static char *
 config_read_secret(const char *path, const char **why)
 {
@@ -197,6 +241,11 @@ config_read_secret(const char *path, const char **why)
 
 	if (f == NULL) {
 		*why = strerror(errno);
+		return NULL;
+	}
+	if (config_open_to_others(f)) {
+		fclose(f);
+		*why = config_why_others;
 		return NULL;
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -312,11 +361,18 @@ config_apply_row(struct config *cfg, const struct config_row *row, const char *v
 	switch (row->type) {
 	case CT_STRING:
 	case CT_FILE:
+	case CT_KEY_FILE:
 	case CT_CA_FILE: {
 		char **field = FIELD(cfg, row, char *);
-		if (row->type == CT_FILE)
+		if (row->type == CT_FILE || row->type == CT_KEY_FILE)
 			why = config_check_readable(value);
-		else if (row->type == CT_CA_FILE)
+		if (why == NULL && row->type == CT_KEY_FILE) {
+			FILE *kf = fopen(value, "r");
+			if (kf != NULL && config_open_to_others(kf))
+				why = config_why_others;
+			if (kf != NULL)
+				fclose(kf);
+		} else if (row->type == CT_CA_FILE)
 			why = config_check_ca_file(value);
 		if (why != NULL)
 			return why;
@@ -467,8 +523,11 @@ config_add_token(struct config *cfg, int argc, char **argv, int line,
 	}
 	if (tenant[0] == '\0' || tok.source[0] == '\0' || tok.rights == 0)
 		return "a token needs tenant=, source= and rights=";
-	if (!strcmp(tok.source, "in-product"))
-		return "source=in-product is reserved for the console and rosterctl";
+	/*
+	 * source=in-product is allowed: it is the token of rosterctl, the
+	 * district operator's own tool (SPEC §1: in-product = console and CLI).
+	 * The example configuration says to give it to the operator only.
+	 */
 	arr = realloc(cfg->tokens, (cfg->ntokens + 1) * sizeof(*arr));
 	if (arr == NULL)
 		return "out of memory";
@@ -512,6 +571,12 @@ config_load(const char *path, struct rb_error *err)
 		error_set(err, 500, NULL, "%s: cannot open: %s", path, strerror(errno));
 		goto fail;
 	}
+	if (config_open_to_others(f)) {
+		error_set(err, 500, NULL,
+		          "%s: the configuration is %s (it holds secrets): run `chmod o-rwx %s`",
+		          path, config_why_others, path);
+		goto fail;
+	}
 	cfg = calloc(1, sizeof(*cfg));
 	if (cfg == NULL || (cfg->path = strdup(path)) == NULL || config_defaults(cfg) < 0) {
 		error_set(err, 500, NULL, "%s: out of memory", path);
@@ -550,6 +615,11 @@ config_load(const char *path, struct rb_error *err)
 				why = "expected exactly one value";
 			else
 				why = config_apply_row(cfg, row, argv[1]);
+		}
+		if (why == config_why_others) {
+			error_set(err, 500, NULL, "%s:%d: %s: %s is %s: run `chmod o-rwx %s`", path,
+			          lineno, argv[0], argv[1], why, argv[1]);
+			goto fail;
 		}
 		if (why != NULL) {
 			error_set(err, 500, NULL, "%s:%d: %s: %s", path, lineno, argv[0], why);
@@ -639,6 +709,24 @@ config_load(const char *path, struct rb_error *err)
 		error_set(err, 500, NULL, "%s: log_level must be debug, info, warn or error", path);
 		goto fail;
 	}
+	if (strcmp(cfg->smtp_tls, "starttls") && strcmp(cfg->smtp_tls, "tls") &&
+	    strcmp(cfg->smtp_tls, "none")) {
+		error_set(err, 500, NULL, "%s: smtp_tls must be starttls, tls or none", path);
+		goto fail;
+	}
+	if (cfg->smtp_host != NULL && cfg->smtp_from == NULL) {
+		error_set(err, 500, NULL, "%s: smtp_host is set but smtp_from is not", path);
+		goto fail;
+	}
+	if ((cfg->smtp_user == NULL) != (cfg->smtp_password == NULL)) {
+		error_set(err, 500, NULL, "%s: smtp_user and smtp_password_file go together", path);
+		goto fail;
+	}
+	if (cfg->mail_retry_min_s > cfg->mail_retry_max_s) {
+		error_set(err, 500, NULL, "%s: mail_retry_min_s is larger than mail_retry_max_s",
+		          path);
+		goto fail;
+	}
 	if (cfg->base_url == NULL) {
 		char buf[300];
 		snprintf(buf, sizeof(buf), "%s://%s:%d", cfg->tls_cert_file ? "https" : "http",
@@ -667,7 +755,8 @@ config_free(struct config *cfg)
 		return;
 	for (row = config_table; row->name; row++) {
 		if (row->type == CT_STRING || row->type == CT_SECRET_FILE ||
-		    row->type == CT_HOSTPORT || row->type == CT_FILE || row->type == CT_CA_FILE) {
+		    row->type == CT_HOSTPORT || row->type == CT_FILE || row->type == CT_KEY_FILE ||
+		    row->type == CT_CA_FILE) {
 			config_field_free(row, FIELD(cfg, row, char *));
 		}
 	}

@@ -45,8 +45,11 @@ struct config {
 	/* HTTP */
 	char *listen_host;
 	int listen_port;
-	char *base_url; /* e.g. http://127.0.0.1:8080; derived from listen if unset */
-	int workers;
+	char *base_url;               /* e.g. http://127.0.0.1:8080; derived from listen if unset */
+	int workers;                  /* threads running SCIM requests = LDAP connections */
+	int http_threads;             /* MHD event threads */
+	int request_queue_max;        /* requests waiting for a worker */
+	int request_queue_timeout_ms; /* longest wait for a worker (503 beyond) */
 	int connection_limit;
 	int connection_timeout_s;
 	long max_body_bytes;
@@ -69,9 +72,24 @@ struct config {
 	int max_count;     /* largest page served */
 	int bulk_max_operations;
 	long bulk_max_payload;
-	int retention_days;    /* deprovisioned people kept disabled this long */
-	int repair_interval_s; /* access.c: pending role-group changes finished this often */
+	bool strict_attributes; /* unknown attributes: 400 (yes) or ignored+logged (no) */
+	int retention_days;     /* deprovisioned people kept disabled this long */
+	int repair_interval_s;  /* access.c: pending role-group changes finished this often */
 	char *log_level;
+	/* console and invitation e-mail (issue 13) */
+	int console_session_idle_s; /* a session unused this long is over */
+	int console_session_max_s;  /* a session is over this long after sign-in */
+	char *smtp_host;            /* NULL: no mail is sent (invitations stay queued) */
+	int smtp_port;
+	char *smtp_tls; /* "starttls" (required), "tls" (implicit, smtps) or "none" */
+	char *smtp_user;
+	char *smtp_password; /* secret: never log */
+	char *smtp_from;
+	char *smtp_ca_file;
+	int smtp_timeout_s;
+	int invite_expiry_hours;
+	int mail_retry_min_s; /* first retry delay; doubles per attempt */
+	int mail_retry_max_s; /* largest retry delay */
 	/* tenants and tokens */
 	struct config_tenant *tenants;
 	size_t ntenants;

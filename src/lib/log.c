@@ -11,7 +11,7 @@
 
 #include "lib/utf8.h"
 
-static enum log_level log_min = LOG_LEVEL_INFO;
+static _Atomic enum log_level log_min = LOG_LEVEL_INFO; /* set again on SIGHUP */
 static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 void

@@ -21,4 +21,7 @@ void strbuf_addn(struct strbuf *b, const char *s, size_t n);
 /* strbuf_add — append the string `s` (NULL appends nothing). */
 void strbuf_add(struct strbuf *b, const char *s);
 
+/* strbuf_addf — append printf-formatted text. */
+void strbuf_addf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif /* RB_STRBUF_H */

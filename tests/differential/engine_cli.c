@@ -76,7 +76,7 @@ cli_patch(const struct resource_type_def *rt, const json_t *req)
 		error_set(&err, 0, NULL, "patch: needs \"resource\" (object) and \"body\"");
 		return cli_error(&err);
 	}
-	rc = patch_apply(rt, resource, body, NULL, &res, &err);
+	rc = patch_apply(rt, resource, body, NULL, NULL, &res, &err);
 	if (rc != PATCH_OK) {
 		if (rc == PATCH_NEED_LOAD)
 			error_set(&err, 0, NULL, "unexpected PATCH_NEED_LOAD");

@@ -37,8 +37,8 @@ static const char group_json[] =
     "{\"value\":\"u2\",\"type\":\"User\"}]}";
 
 static void
-run(const struct resource_type_def *rt, const json_t *res, const json_t *body,
-    const char *const *deferred)
+run_opts(const struct resource_type_def *rt, const json_t *res, const json_t *body,
+         const char *const *deferred, struct validate_opts *opts)
 {
 	struct patch_result r;
 	struct rb_error err;
@@ -46,7 +46,7 @@ run(const struct resource_type_def *rt, const json_t *res, const json_t *body,
 	int rc;
 
 	error_clear(&err);
-	rc = patch_apply(rt, res, body, deferred, &r, &err);
+	rc = patch_apply(rt, res, body, deferred, opts, &r, &err);
 	if (!json_equal(before, res))
 		abort();
 	if (rc == PATCH_ERROR && !error_is_set(&err))
@@ -62,6 +62,22 @@ run(const struct resource_type_def *rt, const json_t *res, const json_t *body,
 	}
 	patch_result_clear(&r);
 	json_decref(before);
+}
+
+/* run — strict (no options), then lenient (unknown attributes ignored and listed). */
+static void
+run(const struct resource_type_def *rt, const json_t *res, const json_t *body,
+    const char *const *deferred)
+{
+	struct validate_opts lenient = {false, json_array()};
+	size_t i;
+
+	run_opts(rt, res, body, deferred, NULL);
+	run_opts(rt, res, body, deferred, &lenient);
+	for (i = 0; i < json_array_size(lenient.ignored); i++)
+		if (!json_is_string(json_array_get(lenient.ignored, i)))
+			abort();
+	json_decref(lenient.ignored);
 }
 
 int

@@ -28,12 +28,12 @@ fuzz_values(const struct resource_type_def *rt, json_t *obj)
 		if (schema_resolve(rt, key, strlen(key), &ref) != 0)
 			continue;
 		error_clear(&err);
-		out = validate_value(&ref, val, VALIDATE_ATTRIBUTE, &err);
+		out = validate_value(&ref, val, VALIDATE_ATTRIBUTE, NULL, &err);
 		if (out == NULL && !error_is_set(&err))
 			abort();
 		json_decref(out);
 		error_clear(&err);
-		out = validate_value(&ref, val, VALIDATE_ELEMENT, &err);
+		out = validate_value(&ref, val, VALIDATE_ELEMENT, NULL, &err);
 		if (out == NULL && !error_is_set(&err))
 			abort();
 		json_decref(out);
@@ -54,17 +54,36 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	for (i = 0; rts[i] != NULL; i++) {
 		error_clear(&err);
-		out = validate_resource(rts[i], in, VALIDATE_CREATE, &err);
+		out = validate_resource(rts[i], in, VALIDATE_CREATE, NULL, &err);
 		if (out == NULL) {
 			if (!error_is_set(&err))
 				abort(); /* every failure must say why */
 		} else {
 			error_clear(&err);
-			again = validate_resource(rts[i], out, VALIDATE_REPLACE, &err);
+			again = validate_resource(rts[i], out, VALIDATE_REPLACE, NULL, &err);
 			if (again == NULL || !json_equal(again, out))
 				abort(); /* normalisation is idempotent */
 			json_decref(again);
 			json_decref(out);
+		}
+		/* Lenient: unknown attributes ignored, and what is left validates strictly. */
+		{
+			struct validate_opts lenient = {false, json_array()};
+
+			error_clear(&err);
+			out = validate_resource(rts[i], in, VALIDATE_CREATE, &lenient, &err);
+			if (out == NULL && !error_is_set(&err))
+				abort();
+			if (out != NULL) {
+				error_clear(&err);
+				again =
+				    validate_resource(rts[i], out, VALIDATE_REPLACE, NULL, &err);
+				if (again == NULL || !json_equal(again, out))
+					abort(); /* nothing unknown is left */
+				json_decref(again);
+			}
+			json_decref(out);
+			json_decref(lenient.ignored);
 		}
 		if (json_is_object(in))
 			fuzz_values(rts[i], in);

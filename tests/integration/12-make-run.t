@@ -15,13 +15,14 @@ use Time::HiRes qw(sleep time);
 use RBTest;
 use RBBridge;
 use HTTP::Tiny;
+use RBConsole;
 
 my $ADM  = 'urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User';
 my $src  = RBTest::srcdir();
 my $bin  = ($ENV{RB_BUILD} // 'build') . '/rosterbridge';
 $bin = "$src/$bin" unless $bin =~ m{^/};
 my $var  = tempdir('rbvar-XXXXXX', DIR => $ENV{TMPDIR} // '/tmp', CLEANUP => 1);
-my ($rb_port, $dir_port) = (RBTest::free_port(), RBTest::free_port());
+my ($rb_port, $dir_port, $smtp_port) = (RBTest::free_port(), RBTest::free_port(), RBTest::free_port());
 my @started;    # run-dev process groups, stopped at the end whatever happens
 
 # start_run_dev(%env) — scripts/run-dev in its own session; returns (pid,
@@ -32,7 +33,8 @@ sub start_run_dev {
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
         setpgrp(0, 0);
-        %ENV = (%ENV, RB_VAR => $var, RB_PORT => $rb_port, DIRECTORY_PORT => $dir_port, RB_BIN => $bin, %env);
+        %ENV = (%ENV, RB_VAR => $var, RB_PORT => $rb_port, DIRECTORY_PORT => $dir_port, RB_SMTP_PORT => $smtp_port,
+                RB_BIN => $bin, %env);
         open STDOUT, '>', $log or die; open STDERR, '>&', \*STDOUT or die;
         chdir $src or die; exec 'scripts/run-dev' or die "exec: $!";
     }
@@ -62,6 +64,9 @@ like($out, qr{SCIM base URL\s+http://127\.0\.0\.1:$rb_port/scim/v2}, 'prints the
 like($out, qr/dev-demo-okta.*dev-statewide-okta/s, 'prints the dev tokens, the partnership tenant\'s too');
 like($out, qr/LDAP reader\s+cn=reader,o=demo,dc=example,dc=org\s+password dev-reader-demo-secret/, 'prints the LDAP reader account');
 unlike($out, qr/loading the demo administrators failed/, 'the demo loaded') or diag $out;
+like($out, qr{console\s+http://127\.0\.0\.1:$rb_port/console/demo/\s+sign in as sam\.okafor\@demo\.example / dev-console-sam},
+     'prints the console URL and a demo sign-in');
+like($out, qr/invitations\s+sent to a local SMTP sink \(127\.0\.0\.1:$smtp_port\)/, 'says where invitations go');
 
 # The bridge of make run, reached with RBBridge's request helpers.
 my $b = bless { base => "http://127.0.0.1:$rb_port", http => HTTP::Tiny->new(timeout => 30) }, 'RBBridge';
@@ -75,6 +80,27 @@ my %scopes = map { $_->{scope} => 1 } map { @{ $_->{$ADM}{grants} // [] } } valu
 ok($scopes{district} && $scopes{school}, 'district- and school-scope administrators');
 $r = $b->req(GET => '/Users?filter=userName%20eq%20%22rosa.garcia@sep.example%22', token => 'dev-statewide-okta');
 is($r->{json}{Resources}[0]{$ADM}{grants}[0]{region}, 'north', 'the partnership tenant: a region-scope administrator');
+
+# ---- the console: the printed sign-in works; an invitation reaches the SMTP sink ----------
+my $c = RBConsole->new($b, 'demo');
+$c->get('/signin');
+$r = $c->post('/signin', { login => 'sam.okafor@demo.example', password => 'dev-console-sam' });
+is($r->{status}, 303, 'the printed console sign-in signs in') or diag $r->{content};
+$r = $c->get('/');
+like($r->{content} // '', qr/Manage Administrators/, 'the dashboard offers Manage Administrators');
+$c->get('/admins/invite');
+$r = $c->post('/admins/invite', { name => 'Ivy Demo', email => 'ivy.demo@demo.example',
+                                  school => '5eed0001-0000-4000-8000-000000000001', permission => 'view' });
+is($r->{status}, 303, 'an invitation from the console') or diag $r->{content};
+my $mail;
+for (1 .. 300) {    # the outbox sends within seconds; the sink writes one file a message
+    ($mail) = grep { slurp($_) =~ /ivy\.demo\@demo\.example/ } glob("$var/mail/new/*");
+    last if $mail;
+    sleep 0.1;
+}
+ok($mail, "the invitation landed in the SMTP sink's Maildir ($var/mail/new)");
+like(slurp($mail // ''), qr/^Subject: Action needed: Confirm your Demo Unified School District Administrator account/m,
+     '... with the invitation\'s subject');
 
 # ---- every README query answers ----------------------------------------------------
 open my $f, '<', "$src/README.md" or die "README.md: $!";

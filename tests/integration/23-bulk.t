@@ -138,7 +138,9 @@ $r = bulk('demo-okta', { failOnErrors => 2 },
 is_deeply([map { $_->{status} } @{ $r->{json}{Operations} }], ['409', '201', '409'],
     'failOnErrors=2: stops at the second error');
 
-# Unresolved references: unknown, defined later, failed.
+# Unresolved references: unknown, failed. A reference to a bulkId defined
+# later is resolved (RFC 7644 §3.7.2): that operation waits for the POST, and
+# the response lists operations in the order they ran (more in 29-preconditions.t).
 $r = bulk('demo-okta',
     { method => 'POST', path => '/Groups', bulkId => 'x1',
       data => { schemas => [$GROUP], displayName => 'Bulk Unresolved', members => [{ value => 'bulkId:nosuch' }] } },
@@ -151,11 +153,20 @@ $r = bulk('demo-okta',
     { method => 'POST', path => '/Groups', bulkId => 'x3',
       data => { schemas => [$GROUP], displayName => 'Bulk Failed Ref', members => [{ value => 'bulkId:bad' }] } });
 @res = @{ $r->{json}{Operations} };
-is_deeply([map { $_->{status} } @res], ['409', '409', '201', '409', '409', '409'], 'unresolved references: 409')
+is_deeply([map { $_->{bulkId} // 'patch' } @res], ['x1', 'later', 'x2', 'bad', 'patch', 'x3'],
+    'run order: x2 waited for the later POST it names') or diag explain \@res;
+is_deeply([map { $_->{status} } @res], ['409', '201', '201', '409', '409', '409'], 'unresolved references: 409; the forward one resolved')
     or diag explain \@res;
 like($res[0]{response}{detail}, qr/bulkId:nosuch/, 'detail names the reference');
 like($res[4]{response}{detail}, qr/failed/, 'reference to a failed POST says so');
 ok(!ldap_one('ou=groups', '(cn=Bulk Unresolved)'), 'LDAP: no group with an unresolved member');
+my $fwd = ldap_one('ou=groups', '(cn=Bulk Forward)');
+my $judy = ldap_one('ou=people', '(uid=judy@example.org)');
+ok($fwd && $judy, 'LDAP: the forward-referencing group and judy exist');
+is_deeply([map { lc } @{ $fwd->{member} // [] }], [lc $judy->{dn}], 'LDAP: judy is its member');
+my ($fwd_id) = ($res[2]{location} // '') =~ m{/Groups/(.+)$};
+is($b->req(DELETE => "/Groups/$fwd_id", token => 'demo-okta')->{status}, 204,
+    'the forward group removed again (the root search below counts one Bulk group)');
 
 # Malformed operations fail alone.
 $r = bulk('demo-okta',

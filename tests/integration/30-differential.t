@@ -63,5 +63,5 @@ for my $pkg (qw(scim2-parse-filter scim-patch)) {
         or diag(join "\n", grep { /^UNDOCUMENTED/ } split /\n/, $out);
 }
 
-cmp_ok(time - $t0, '<', 60, sprintf('whole run under 60 s (%.1f s)', time - $t0));
+note(sprintf('whole run: %.1f s', time - $t0));    # a figure, never an assertion: the machine is shared
 done_testing();

@@ -88,4 +88,16 @@ $r = $b->req(PATCH => "/Groups/$gid", token => 'demo-entra', json => { schemas =
     { op => 'remove', path => 'members', value => [{ value => $id{bob} }] }] });
 is($r->{status}, 204, 'two remove operations, the first naming nobody: 204');
 is_deeply(member_dns(), [lc "uid=ann\@ops.example,ou=people,o=demo,$S"], 'LDAP: Bob removed by the second');
+# With the client's If-Match: the assertion holds for the group only; the
+# memberof overlay's updates of the members (which inherit it) still happen.
+$r = $b->req(GET => "/Groups/$gid", token => 'demo-entra');
+$r = $b->req(PATCH => "/Groups/$gid", token => 'demo-entra', headers => { 'If-Match' => $r->{headers}{etag} },
+    json => { schemas => [$PATCH], Operations => [{ op => 'Add', path => 'members', value => [{ value => $id{bob} }] }] });
+is($r->{status}, 204, 'add Bob with If-Match: 204') or diag explain $r->{json};
+like(person('bob@ops.example')->{memberOf}[0] // '', qr/^cn=Ops Viewers,/i, "LDAP: Bob's memberOf is written too");
+is_deeply(person('bob@ops.example')->{rbViewAll}, ['TRUE'], 'LDAP: and his summary');
+$r = $b->req(PATCH => "/Groups/$gid", token => 'demo-entra', headers => { 'If-Match' => 'W/"20000101000000.000000Z#000000#000#000000"' },
+    json => { schemas => [$PATCH], Operations => [{ op => 'Remove', path => 'members', value => [{ value => $id{bob} }] }] });
+is($r->{status}, 412, 'a stale If-Match: 412');
+ok(person('bob@ops.example')->{memberOf}, '... and Bob stays');
 done_testing();

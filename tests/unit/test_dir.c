@@ -1,7 +1,8 @@
 /*
  * test_dir.c — the directory layer at its seams, without a server:
  * escaping (with injection payloads), attribute maps and minimal diffs,
- * the User mapping both ways, and filter translation.
+ * the User mapping both ways, filter translation, and write preconditions
+ * (If-Match / If-None-Match) against an entry's entryCSN.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dir/dir.h"
+#include "dir/dir_int.h"
 #include "dir/entry.h"
 #include "dir/escape.h"
 #include "dir/map.h"
@@ -293,25 +296,25 @@ static const struct {
 	const char *ldap;
 	bool exact;
 } translations[] = {
-    {"userName eq \"alice\"", "(&(objectClass=rbPerson)(uid=alice))", true},
-    {"userName eq \"a*)(uid=*\"", "(&(objectClass=rbPerson)(uid=a\\2A\\29\\28uid=\\2A))", true},
-    {"userName sw \"al\"", "(&(objectClass=rbPerson)(uid=al*))", true},
-    {"userName ew \"ce\"", "(&(objectClass=rbPerson)(uid=*ce))", true},
-    {"userName co \"lic\"", "(&(objectClass=rbPerson)(uid=*lic*))", true},
-    {"userName pr", "(&(objectClass=rbPerson)(uid=*))", true},
-    {"userName ne \"a\"", "(&(objectClass=rbPerson)(!(uid=a)))", true},
-    {"externalId eq 4711", "(&(objectClass=rbPerson)(rbExternalId;x-src-okta=4711))", true},
-    {"emails.value eq \"a@b\"", "(&(objectClass=rbPerson)(mail=a@b))", true},
+    {"userName eq \"alice\"", "(&(uid=alice)(objectClass=rbPerson))", true},
+    {"userName eq \"a*)(uid=*\"", "(&(uid=a\\2A\\29\\28uid=\\2A)(objectClass=rbPerson))", true},
+    {"userName sw \"al\"", "(&(uid=al*)(objectClass=rbPerson))", true},
+    {"userName ew \"ce\"", "(&(uid=*ce)(objectClass=rbPerson))", true},
+    {"userName co \"lic\"", "(&(uid=*lic*)(objectClass=rbPerson))", true},
+    {"userName pr", "(&(uid=*)(objectClass=rbPerson))", true},
+    {"userName ne \"a\"", "(&(!(uid=a))(objectClass=rbPerson))", true},
+    {"externalId eq 4711", "(&(rbExternalId;x-src-okta=4711)(objectClass=rbPerson))", true},
+    {"emails.value eq \"a@b\"", "(&(mail=a@b)(objectClass=rbPerson))", true},
     {"emails ne \"a@b\"", "(objectClass=rbPerson)", false},
-    {"name.familyName eq \"X\"", "(&(objectClass=rbPerson)(&(!(rbSynthetic=sn))(sn=X)))", true},
-    {"userName eq \"a\" or userName eq \"b\"", "(&(objectClass=rbPerson)(|(uid=a)(uid=b)))", true},
-    {"userName eq \"a\" and active eq true", "(&(objectClass=rbPerson)(uid=a))", false},
+    {"name.familyName eq \"X\"", "(&(&(!(rbSynthetic=sn))(sn=X))(objectClass=rbPerson))", true},
+    {"userName eq \"a\" or userName eq \"b\"", "(&(|(uid=a)(uid=b))(objectClass=rbPerson))", true},
+    {"userName eq \"a\" and active eq true", "(&(uid=a)(objectClass=rbPerson))", false},
     {"userName eq \"a\" or active eq true", "(objectClass=rbPerson)", false},
-    {"not (userName eq \"a\")", "(&(objectClass=rbPerson)(!(uid=a)))", true},
+    {"not (userName eq \"a\")", "(&(!(uid=a))(objectClass=rbPerson))", true},
     {"not (active eq true)", "(objectClass=rbPerson)", false},
     {"userName gt \"a\"", "(objectClass=rbPerson)", false},
     {"emails[type eq \"work\" and value co \"@x\"]", "(objectClass=rbPerson)", false},
-    {"nosuchattr eq \"x\"", "(&(objectClass=rbPerson)(!(objectClass=*)))", true},
+    {"nosuchattr eq \"x\"", "(&(!(objectClass=*))(objectClass=rbPerson))", true},
 };
 
 static void
@@ -338,6 +341,80 @@ test_translate(void **state)
 	}
 }
 
+/* dir_parent_dn parses the DN: an escaped comma stays inside its value. */
+static void
+test_parent_dn(void **state)
+{
+	char *p;
+
+	(void)state;
+	p = dir_parent_dn("cn=Smith\\, Jo,ou=groups,o=demo,dc=example,dc=org");
+	assert_non_null(p);
+	assert_string_equal(p, "ou=groups,o=demo,dc=example,dc=org");
+	free(p);
+	p = dir_parent_dn("uid=a\\2Cb\\,c,ou=people,o=demo");
+	assert_non_null(p);
+	assert_string_equal(p, "ou=people,o=demo");
+	free(p);
+	p = dir_parent_dn("dc=org");
+	assert_non_null(p);
+	assert_string_equal(p, "");
+	free(p);
+	assert_null(dir_parent_dn("not a dn"));
+}
+
+/* ---- preconditions (dir_precondition, dir_check_version) ----------------- */
+
+#define CSN "20261130043251.855402Z#000000#000#000000"
+
+static void
+test_preconditions(void **state)
+{
+	static const struct {
+		const char *if_match, *if_none_match;
+		int status; /* 0: the write may go on; 412: precondition failed */
+	} cases[] = {
+	    {NULL, NULL, 0},
+	    {"*", NULL, 0},
+	    {"W/\"" CSN "\"", NULL, 0},
+	    {"\"" CSN "\"", NULL, 0},
+	    {"W/\"other\"", NULL, 412},
+	    {"W/\"other\", W/\"" CSN "\"", NULL, 0},
+	    {NULL, "*", 412},
+	    {NULL, "W/\"" CSN "\"", 412},
+	    {NULL, "\"" CSN "\"", 412}, /* weak comparison (RFC 7232 §3.2) */
+	    {NULL, "W/\"other\"", 0},
+	    {NULL, "W/\"other\", W/\"" CSN "\"", 412},
+	    {"W/\"" CSN "\"", "W/\"other\"", 0},
+	    {"W/\"" CSN "\"", "W/\"" CSN "\"", 412},
+	    {"W/\"other\"", "W/\"x\"", 412},
+	    {"*", "*", 412},
+	};
+	json_t *entry = json_pack("{s:[s]}", "entrycsn", CSN);
+	struct rb_error err;
+	size_t i;
+
+	(void)state;
+	assert_null(dir_precondition(NULL, NULL));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *pre = dir_precondition(cases[i].if_match, cases[i].if_none_match);
+		int rc;
+
+		if (cases[i].if_match != NULL || cases[i].if_none_match != NULL)
+			assert_non_null(pre);
+		error_clear(&err);
+		rc = dir_check_version(entry, pre, &err);
+		if (cases[i].status == 0 && rc != 0)
+			fail_msg("case %zu: expected to proceed, got %d %s", i, err.status,
+			         err.detail);
+		if (cases[i].status != 0 && (rc == 0 || err.status != cases[i].status))
+			fail_msg("case %zu: expected %d, got rc %d status %d", i, cases[i].status,
+			         rc, err.status);
+		free(pre);
+	}
+	json_decref(entry);
+}
+
 int
 main(void)
 {
@@ -346,6 +423,7 @@ main(void)
 	    cmocka_unit_test(test_desc_normalise), cmocka_unit_test(test_mods_diff),
 	    cmocka_unit_test(test_user_roundtrip), cmocka_unit_test(test_user_synthetic_sn),
 	    cmocka_unit_test(test_user_bad_type),  cmocka_unit_test(test_translate),
+	    cmocka_unit_test(test_parent_dn),      cmocka_unit_test(test_preconditions),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

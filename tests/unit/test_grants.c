@@ -227,6 +227,43 @@ static const struct {
      "a partnership manager grants any region"},
     {"[]", "{\"scope\":\"school\",\"schools\":[\"" S1 "\"],\"permission\":\"view\"}", 403,
      "no grant at all"},
+    /* The console's matrix (issue 13): each role against what it may not give. */
+    {"[{\"scope\":\"school\",\"schools\":[\"" S3 "\"],\"permission\":\"manage\","
+     "\"canManageAdmins\":true,\"active\":true}]",
+     "{\"scope\":\"region\",\"region\":\"north\",\"permission\":\"view\"}", 403,
+     "a school role cannot grant a region role, even its school's region"},
+    {"[{\"scope\":\"school\",\"schools\":[\"" S3 "\"],\"permission\":\"manage\","
+     "\"canManageAdmins\":true,\"active\":true}]",
+     "{\"scope\":\"partnership\",\"permission\":\"view\"}", 403,
+     "a school role cannot grant a partnership role"},
+    {"[{\"scope\":\"school\",\"schools\":[\"" S1 "\"],\"permission\":\"manage\","
+     "\"canManageAdmins\":true,\"active\":true}]",
+     "{\"scope\":\"school\",\"schools\":[\"" S1 "\"],\"permission\":\"manage\","
+     "\"canManageAdmins\":true}",
+     0, "a school manager who may manage admins passes both on at its school"},
+    {"[{\"scope\":\"district\",\"permission\":\"view\",\"canManageAdmins\":true,"
+     "\"active\":true}]",
+     "{\"scope\":\"district\",\"permission\":\"manage\"}", 403,
+     "a district viewer cannot grant district manage"},
+    {"[{\"scope\":\"district\",\"permission\":\"view\",\"canManageAdmins\":true,"
+     "\"active\":true}]",
+     "{\"scope\":\"school\",\"schools\":[\"" S2 "\"],\"permission\":\"manage\"}", 403,
+     "a district viewer cannot grant manage at a school"},
+    {"[{\"scope\":\"district\",\"permission\":\"manage\",\"canManageAdmins\":false,"
+     "\"active\":true}]",
+     "{\"scope\":\"school\",\"schools\":[\"" S1 "\"],\"permission\":\"view\","
+     "\"canManageAdmins\":true}",
+     403, "a district manager without canManageAdmins grants nothing, canManageAdmins least"},
+    {"[{\"scope\":\"region\",\"region\":\"north\",\"permission\":\"view\","
+     "\"canManageAdmins\":true,\"active\":true}]",
+     "{\"scope\":\"region\",\"region\":\"north\",\"permission\":\"manage\"}", 403,
+     "a region viewer cannot grant manage in its region"},
+    {"[{\"scope\":\"school\",\"schools\":[\"" S1 "\"],\"permission\":\"view\","
+     "\"canManageAdmins\":true,\"active\":true},"
+     "{\"scope\":\"school\",\"schools\":[\"" S2 "\"],\"permission\":\"manage\","
+     "\"canManageAdmins\":true,\"active\":true}]",
+     "{\"scope\":\"school\",\"schools\":[\"" S1 "\",\"" S2 "\"],\"permission\":\"manage\"}", 403,
+     "manage at two schools needs manage at each (view at one is not enough)"},
 };
 
 static void

@@ -129,6 +129,7 @@ run_case(void **state)
 	const struct resource_type_def *rt;
 	const char *deferred[8] = {NULL};
 	struct patch_result r;
+	struct validate_opts opts;
 	struct rb_error err;
 	size_t i;
 	int rc;
@@ -156,7 +157,19 @@ run_case(void **state)
 
 	snapshot = json_deep_copy(res);
 	error_clear(&err);
-	rc = patch_apply(rt, res, body, jd != NULL ? deferred : NULL, &r, &err);
+	/* "lenient": true — unknown attributes ignored and listed ("ignored") */
+	opts.strict = false;
+	opts.ignored = json_array();
+	rc = patch_apply(rt, res, body, jd != NULL ? deferred : NULL,
+	                 json_is_true(json_object_get(c, "lenient")) ? &opts : NULL, &r, &err);
+	if (json_object_get(c, "ignored") != NULL &&
+	    !json_equal(json_object_get(c, "ignored"), opts.ignored)) {
+		char *s = json_dumps(opts.ignored, JSON_COMPACT);
+
+		fprintf(stderr, "# ignored: %s\n", s);
+		free(s);
+		fail_msg("%s: ignored names differ", pc->name);
+	}
 
 	if (json_object_get(c, "error") != NULL) {
 		json_t *e = json_object_get(c, "error");
@@ -236,6 +249,7 @@ run_case(void **state)
 		json_decref(got);
 	}
 done:
+	json_decref(opts.ignored);
 	/* the input is never modified */
 	assert_true(json_equal(snapshot, res));
 	json_decref(snapshot);

@@ -104,6 +104,17 @@ static const struct sort_case cases[] = {
      "{\"k\":\"whole\",\"id\":\"2\",\"meta\":{\"lastModified\":\"2021-01-01T00:00:00Z\"}},"
      "{\"k\":\"later\",\"id\":\"3\",\"meta\":{\"lastModified\":\"2021-01-01T00:00:01Z\"}}]",
      "whole,frac,later", 0, NULL},
+    /* The one RFC 3339 grammar (lib/rfc3339.h): 31 February and a missing
+       offset are no instants, so they sort after every instant, as text. */
+    {"dateTime: 31 February is not an instant", "User", "meta.lastModified", NULL,
+     "[{\"k\":\"feb31\",\"id\":\"1\",\"meta\":{\"lastModified\":\"2021-02-31T00:00:00Z\"}},"
+     "{\"k\":\"mar1\",\"id\":\"2\",\"meta\":{\"lastModified\":\"2021-03-01T00:00:00Z\"}},"
+     "{\"k\":\"mar5\",\"id\":\"3\",\"meta\":{\"lastModified\":\"2021-03-05T00:00:00Z\"}}]",
+     "mar1,mar5,feb31", 0, NULL},
+    {"dateTime: a missing offset is not an instant", "User", "meta.lastModified", NULL,
+     "[{\"k\":\"nooff\",\"id\":\"1\",\"meta\":{\"lastModified\":\"2020-01-01T00:00:00\"}},"
+     "{\"k\":\"later\",\"id\":\"2\",\"meta\":{\"lastModified\":\"2021-03-01T00:00:00Z\"}}]",
+     "later,nooff", 0, NULL},
     {"dateTime with offsets compares instants", "User", "meta.lastModified", NULL,
      "[{\"k\":\"utc\",\"id\":\"1\",\"meta\":{\"lastModified\":\"2021-01-01T00:00:00Z\"}},"
      "{\"k\":\"plus2\",\"id\":\"2\",\"meta\":{\"lastModified\":\"2021-01-01T01:00:00+02:00\"}},"

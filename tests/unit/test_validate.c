@@ -265,7 +265,7 @@ run_case(const struct vcase *c)
 	in = json_loads(c->in, 0, &jerr);
 	if (in == NULL)
 		fail_msg("%s: bad test JSON: %s", c->name, jerr.text);
-	out = validate_resource(schema_resource_type(c->rt), in, VALIDATE_CREATE, &err);
+	out = validate_resource(schema_resource_type(c->rt), in, VALIDATE_CREATE, NULL, &err);
 	if (c->status == 0) {
 		if (out == NULL)
 			fail_msg("%s: expected success, got %d %s: %s", c->name, err.status,
@@ -284,7 +284,7 @@ run_case(const struct vcase *c)
 		/* the result validates again to itself (idempotence) */
 		{
 			json_t *again = validate_resource(schema_resource_type(c->rt), out,
-			                                  VALIDATE_REPLACE, &err);
+			                                  VALIDATE_REPLACE, NULL, &err);
 
 			if (again == NULL || !json_equal(again, out))
 				fail_msg("%s: not idempotent", c->name);
@@ -320,8 +320,9 @@ test_null_err(void **state)
 	json_t *in = json_pack("{s:i}", "userName", 1);
 
 	(void)state;
-	assert_null(validate_resource(schema_resource_type("User"), in, VALIDATE_CREATE, NULL));
-	assert_null(validate_resource(NULL, in, VALIDATE_CREATE, NULL));
+	assert_null(
+	    validate_resource(schema_resource_type("User"), in, VALIDATE_CREATE, NULL, NULL));
+	assert_null(validate_resource(NULL, in, VALIDATE_CREATE, NULL, NULL));
 	json_decref(in);
 }
 
@@ -406,7 +407,7 @@ test_value_cases(void **state)
 			fail_msg("value case %zu: cannot resolve %s", i, c->path);
 		in = json_loads(c->in, JSON_DECODE_ANY, &jerr);
 		assert_non_null(in);
-		out = validate_value(&ref, in, c->shape, &err);
+		out = validate_value(&ref, in, c->shape, NULL, &err);
 		if (c->out == NULL) {
 			if (out != NULL)
 				fail_msg("value case %zu (%s %s): expected error", i, c->path,
@@ -429,7 +430,7 @@ test_value_cases(void **state)
 		json_decref(out);
 		json_decref(in);
 	}
-	assert_null(validate_value(NULL, json_null(), VALIDATE_ATTRIBUTE, NULL));
+	assert_null(validate_value(NULL, json_null(), VALIDATE_ATTRIBUTE, NULL, NULL));
 }
 
 /* --- syntaxes ------------------------------------------------------------ */
@@ -438,14 +439,13 @@ static void
 test_datetime(void **state)
 {
 	static const char *good[] = {
-	    "2008-01-23T04:56:22Z",      "2008-01-23T04:56:22.123Z", "2008-01-23T04:56:22+01:00",
-	    "2008-01-23T04:56:22-08:00", "2008-01-23T04:56:22",      "2024-02-29T00:00:00Z",
-	    "2016-12-31T23:59:60Z",
+	    "2008-01-23T04:56:22Z",      "2008-01-23T04:56:22.123Z",  "2008-01-23T04:56:22+01:00",
+	    "2008-01-23T04:56:22-08:00", "2024-02-29T00:00:00Z",      "2016-12-31T23:59:60Z",
+	    "2008-01-23t04:56:22z",      "2008-01-23T04:56:22+23:59", "2008-01-23 04:56:22Z",
 	};
 	static const char *bad[] = {
 	    "",
 	    "2008-01-23",
-	    "2008-01-23 04:56:22Z",
 	    "2008-13-01T00:00:00Z",
 	    "2008-00-01T00:00:00Z",
 	    "2023-02-29T00:00:00Z",
@@ -458,6 +458,12 @@ test_datetime(void **state)
 	    "08-01-23T04:56:22Z",
 	    "2008-01-23T04:56:22+01:00x",
 	    "0000-01-01T00:00:00Z",
+	    /* the one RFC 3339 grammar (lib/rfc3339.h): an offset is required */
+	    "2008-01-23T04:56:22",
+	    "2008-01-23T04:56:22.5",
+	    "2021-02-31T00:00:00Z",
+	    "2021-02-30T00:00:00Z",
+	    "2008-01-23T04:56:22+24:00",
 	};
 	size_t i;
 
@@ -513,13 +519,93 @@ test_boolean(void **state)
 	assert_true(b);
 }
 
+/* --- unknown attributes: lenient (ignored, reported once) and strict --------- */
+
+struct lenient_case {
+	const char *name;
+	const char *in;
+	const char *out;     /* expected normalised resource */
+	const char *ignored; /* expected opts.ignored */
+};
+
+static const struct lenient_case lenient_cases[] = {
+    {"unknown core attribute, any case of a known one",
+     "{\"schemas\":[" CORE_U "],\"UserName\":\"u\",\"adreses\":[{\"x\":1}],\"DisplayName\":\"D\"}",
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"displayName\":\"D\"}", "[\"adreses\"]"},
+    {"unknown sub-attribute and Primary/Value in any case",
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"Name\":{\"GivenName\":\"G\",\"middle\":\"M\"},"
+     "\"Emails\":[{\"Value\":\"a@x\",\"Primary\":\"True\",\"label\":\"l\"}]}",
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"name\":{\"givenName\":\"G\"},"
+     "\"emails\":[{\"value\":\"a@x\",\"primary\":true}]}",
+     "[\"name.middle\",\"emails.label\"]"},
+    {"unknown extension attribute; Department and Manager.Value in any case",
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\"," ENT_U
+     ":{\"Department\":\"Math\",\"costCentre\":\"7\",\"Manager\":{\"Value\":\"m1\",\"x\":1}}}",
+     "{\"schemas\":[" CORE_U "," ENT_U "],\"userName\":\"u\"," ENT_U
+     ":{\"department\":\"Math\",\"manager\":{\"value\":\"m1\"}}}",
+     "[\"" SCHEMA_ENTERPRISE_USER ":costCentre\",\"" SCHEMA_ENTERPRISE_USER ":manager.x\"]"},
+    {"a URN key that is no extension of User: an IdP's custom extension",
+     "{\"schemas\":[" CORE_U ",\"urn:example:custom:2.0:User\"],\"userName\":\"u\","
+     "\"urn:example:custom:2.0:User\":{\"shoe\":42}," ADM_G ":{\"permission\":\"view\"}}",
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\"}",
+     "[\"urn:example:custom:2.0:User\",\"" SCHEMA_ADMIN_GROUP "\"]"},
+    {"the same unknown name twice is reported once",
+     "{\"schemas\":[" CORE_U "],\"userName\":\"u\",\"emails\":[{\"value\":\"a\",\"label\":1},"
+     "{\"value\":\"b\",\"label\":2}]}",
+     "{\"schemas\":[" CORE_U
+     "],\"userName\":\"u\",\"emails\":[{\"value\":\"a\"},{\"value\":\"b\"}]}",
+     "[\"emails.label\"]"},
+};
+
+static void
+test_lenient(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(lenient_cases) / sizeof(lenient_cases[0]); i++) {
+		const struct lenient_case *c = &lenient_cases[i];
+		struct validate_opts lenient = {false, json_array()}, strict = {true, NULL};
+		json_t *in = json_loads(c->in, 0, NULL), *out, *want = json_loads(c->out, 0, NULL);
+		json_t *ignored = json_loads(c->ignored, 0, NULL);
+		struct rb_error err;
+
+		if (in == NULL || want == NULL || ignored == NULL)
+			fail_msg("%s: bad test JSON", c->name);
+		error_clear(&err);
+		out = validate_resource(schema_resource_type("User"), in, VALIDATE_CREATE, &lenient,
+		                        &err);
+		if (out == NULL)
+			fail_msg("%s: %d %s", c->name, err.status, err.detail);
+		if (!json_equal(out, want))
+			fail_msg("%s: got %s", c->name, json_dumps(out, JSON_COMPACT));
+		if (!json_equal(lenient.ignored, ignored))
+			fail_msg("%s: ignored %s", c->name,
+			         json_dumps(lenient.ignored, JSON_COMPACT));
+		json_decref(out);
+		/* strict (strict_attributes yes, or no options): 400 invalidSyntax */
+		out = validate_resource(schema_resource_type("User"), in, VALIDATE_CREATE, &strict,
+		                        &err);
+		assert_null(out);
+		assert_int_equal(err.status, 400);
+		assert_string_equal(err.scim_type, SCIM_INVALID_SYNTAX);
+		assert_null(validate_resource(schema_resource_type("User"), in, VALIDATE_CREATE,
+		                              NULL, &err));
+		json_decref(lenient.ignored);
+		json_decref(in);
+		json_decref(want);
+		json_decref(ignored);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_resource_cases), cmocka_unit_test(test_null_err),
-	    cmocka_unit_test(test_value_cases),    cmocka_unit_test(test_datetime),
-	    cmocka_unit_test(test_base64),         cmocka_unit_test(test_boolean),
+	    cmocka_unit_test(test_lenient),        cmocka_unit_test(test_value_cases),
+	    cmocka_unit_test(test_datetime),       cmocka_unit_test(test_base64),
+	    cmocka_unit_test(test_boolean),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

@@ -34,6 +34,10 @@ use POSIX ();
 our @EXPORT_OK = qw(free_port start_directory stop_directory start_directory_again
                     ldapsearch ldapadd ldapmodify ldapdelete ldapwhoami parse_ldif srcdir);
 
+# Files the tests write (configurations, password files) are private: the
+# daemon refuses a configuration or a secret file that others may read.
+umask 077;
+
 my @DIRS;          # directories started by this process, stopped at END
 my $OWNER = $$;    # forked children must not stop them
 

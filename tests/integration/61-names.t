@@ -1,0 +1,79 @@
+#!/usr/bin/env perl
+# 61-names.t — names that become an RDN (userName, group displayName,
+# school name, region) are checked against the directory's limits before
+# any LDAP operation: 200 bytes of UTF-8, 240 once RFC 4514-escaped. Over
+# the limit: 400 invalidValue naming the attribute (never slapd's `other`
+# as a 500), on create and on rename; at the limit: created.
+use strict;
+use warnings;
+use utf8;
+use Test::More;
+use JSON::PP;
+use RBTest;
+use RBBridge;
+
+my $dir = RBTest::start_directory();
+my $b = RBBridge->start($dir);
+my $U = 'urn:ietf:params:scim:schemas:core:2.0:User';
+my $G = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+my $S = 'urn:rosterbridge:params:scim:schemas:core:2.0:School';
+my %kind = (
+    Users   => [$U, 'userName'],
+    Groups  => [$G, 'displayName'],
+    Schools => [$S, 'name'],
+);
+
+sub create {
+    my ($ep, $name) = @_;
+    my ($schema, $attr) = @{ $kind{$ep} };
+    return $b->req(POST => "/$ep", token => 'demo-okta',
+        body => JSON::PP->new->utf8->encode({ schemas => [$schema], $attr => $name }));
+}
+
+for my $ep (sort keys %kind) {
+    my $attr = $kind{$ep}[1];
+    my $ok = create($ep, lc($ep) . ('a' x (200 - length $ep)));
+    is($ok->{status}, 201, "$ep: a $attr of 200 bytes is created");
+    for my $len (201, 243, 300, 5000) {
+        my $r = create($ep, 'x' x $len);
+        is($r->{status}, 400, "$ep: $attr of $len bytes: 400");
+        is($r->{json}{scimType}, 'invalidValue', '... invalidValue');
+        like($r->{json}{detail} // '', qr/^\Q$attr\E is $len bytes long; .*at most 200 bytes/,
+            '... the detail names the attribute and the limit');
+    }
+    # Multi-byte: 101 × "é" is 202 bytes (101 characters).
+    my $r = create($ep, 'é' x 101);
+    is($r->{status}, 400, "$ep: 101 two-byte characters (202 bytes): 400");
+    like($r->{json}{detail} // '', qr/^\Q$attr\E is 202 bytes long/, '... counted in bytes');
+    $r = create($ep, 'é' x 100);
+    is($r->{status}, 201, "$ep: 100 two-byte characters (200 bytes): created");
+    # Escaping: 120 commas are 120 bytes but 240+ once escaped.
+    $r = create($ep, 'c' . (',' x 120));
+    is($r->{status}, 400, "$ep: 120 commas (escaped beyond 240 bytes): 400");
+    like($r->{json}{detail} // '', qr/once its special characters are escaped/, '... says why');
+    # Rename to a name too long: 400, and the entry keeps its name.
+    my $id = $ok->{json}{id};
+    $r = $b->req(PATCH => "/$ep/$id", token => 'demo-okta', json => {
+        schemas => ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations => [{ op => 'replace', path => $attr, value => 'r' x 260 }] });
+    is($r->{status}, 400, "$ep: renaming to 260 bytes: 400");
+    like($r->{json}{detail} // '', qr/^\Q$attr\E is 260 bytes long/, '... naming the attribute');
+    $r = $b->req(GET => "/$ep/$id", token => 'demo-okta');
+    is($r->{json}{$attr}, $ok->{json}{$attr}, '... and the name is unchanged');
+}
+
+# Nothing above reached slapd as a too-long RDN.
+unlike($b->log_text, qr/result 80|answering 500/, 'no 500 and no LDAP other in the log');
+
+# A limit the bridge cannot see: slapd normalizes (compatibility mapping)
+# before it stores, and U+FDFA becomes 18 characters. 30 of them (90
+# bytes) pass the bridge's check and slapd answers `other` (80): the
+# client gets a generic 500 detail, the operator the result in the log.
+my $r = create('Users', "\x{FDFA}" x 30);
+is($r->{status}, 500, 'a name slapd expands beyond its limit: 500');
+is($r->{json}{detail}, 'add: directory error', '... with a generic detail');
+$b->stop;
+my $log = $b->log_text;
+like($log, qr/warn ldap: add failed: result 80 \(Other/, '... and the LDAP result in the log');
+like($log, qr/warn http: answering 500: add: directory error/, '... and the 500 with its cause');
+done_testing();
