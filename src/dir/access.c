@@ -41,6 +41,7 @@
  */
 #include "dir/dir_int.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,7 +67,7 @@ char *access_group_attrs[] = {
 /* What a refresh reads of a person: its grants, flags, groups and derived values. */
 static char *access_person_attrs[] = {
     "rbPermission", "rbCanManageAdmins", "rbScope",      "rbSchoolRef",
-    "rbRegionRef",  "rbActive",          "memberOf",     "rbManageAll",
+    "rbRegionRef",  "rbActive",          "rbGroupRef",   "rbManageAll",
     "rbViewAll",    "rbManageRegion",    "rbViewRegion", "rbManageSchool",
     "rbViewSchool", "rbBindLocked",      "entryCSN",     NULL,
 };
@@ -233,17 +234,38 @@ access_group_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *err)
 
 /* ---- derived values ---- */
 
+void
+access_group_ids(const json_t *person, json_t *ids)
+{
+	json_t *refs = json_object_get(person, "rbgroupref");
+	size_t j, k;
+
+	for (j = 0; j < json_array_size(refs); j++) {
+		const char *id = json_string_value(json_array_get(refs, j));
+		char lower[40];
+		if (id == NULL || strlen(id) >= sizeof(lower))
+			continue;
+		for (k = 0; id[k] != '\0'; k++)
+			lower[k] = (char)tolower((unsigned char)id[k]);
+		lower[k] = '\0';
+		json_object_set_new(ids, lower, json_null());
+	}
+}
+
 json_t *
 access_groups_of(const json_t *person, const json_t *resolved)
 {
-	json_t *mo = json_object_get(person, "memberof"), *out = json_array();
-	size_t j;
+	json_t *ids = json_object(), *out = json_array(), *v;
+	const char *id;
 
-	for (j = 0; j < json_array_size(mo); j++) {
-		json_t *g = json_object_get(resolved, json_string_value(json_array_get(mo, j)));
+	access_group_ids(person, ids);
+	json_object_foreach(ids, id, v)
+	{
+		json_t *g = json_object_get(resolved, id);
 		if (json_is_object(g))
 			json_array_append(out, g);
 	}
+	json_decref(ids);
 	return out;
 }
 
@@ -269,10 +291,9 @@ access_summarize(struct dir_op *op, const json_t *old, const char *source, json_
                  struct rb_error *err)
 {
 	json_t *merged = old ? json_deep_copy(old) : json_object(), *groups = json_object();
-	json_t *mine = NULL, *grants = NULL, *summary = NULL, *vals, *mo;
+	json_t *mine = NULL, *grants = NULL, *summary = NULL, *vals;
 	const char *desc;
 	char opt[128];
-	size_t i;
 	int rc = -1;
 
 	if (merged == NULL || groups == NULL) {
@@ -288,10 +309,8 @@ access_summarize(struct dir_op *op, const json_t *old, const char *source, json_
 				json_object_set(merged, desc, vals);
 		}
 	}
-	mo = json_object_get(merged, "memberof");
-	for (i = 0; i < json_array_size(mo); i++)
-		json_object_set_new(groups, json_string_value(json_array_get(mo, i)), json_null());
-	if (dir_resolve_dns(op, "groups", access_group_attrs, groups, true, err) < 0)
+	access_group_ids(merged, groups);
+	if (dir_resolve_ids(op, "groups", access_group_attrs, groups, true, err) < 0)
 		goto done;
 	mine = access_groups_of(merged, groups);
 	grants = grants_list(merged, mine);
@@ -430,22 +449,6 @@ access_group_grant_changed(const json_t *a, const json_t *b)
 	return false;
 }
 
-/* "(memberOf=<dn>)" for `dn`, appended to `b`. */
-static void
-access_add_memberof(struct strbuf *b, const char *dn)
-{
-	char *esc = escape_filter_value(dn, strlen(dn));
-
-	if (esc == NULL) {
-		b->failed = true;
-		return;
-	}
-	strbuf_add(b, "(memberOf=");
-	strbuf_add(b, esc);
-	strbuf_add(b, ")");
-	free(esc);
-}
-
 /* "(<attr>=<value>)", the value escaped, appended to `b`. */
 static void
 access_add_term(struct strbuf *b, const char *attr, const char *value)
@@ -509,22 +512,23 @@ access_pending_name(char *out, size_t outlen)
 
 char *
 access_pending_begin(struct dir_op *op, const json_t *old, const json_t *new_map,
-                     const char *new_dn, struct rb_error *err)
+                     struct rb_error *err)
 {
 	static char *none[] = {"entryCSN", NULL};
 	struct strbuf f = {0};
 	char name[96], *base = NULL, *rdn = NULL, *dn = NULL;
 	json_t *map = NULL, *after = NULL;
 	LDAPMod **mods = NULL;
+	const char *uuid = entry_map_first(old, "entryuuid");
 	int attempt;
 
 	if (!access_group_is_role(old) && !access_group_is_role(new_map))
 		return NULL; /* a plain group before and after: nobody's access changes */
+	if (uuid == NULL)
+		uuid = entry_map_first(new_map, "entryuuid");
 	strbuf_add(&f, "(|");
-	if (old != NULL && entry_map_first(old, "dn") != NULL)
-		access_add_memberof(&f, entry_map_first(old, "dn"));
-	if (new_dn != NULL)
-		access_add_memberof(&f, new_dn);
+	if (uuid != NULL)
+		access_add_term(&f, "rbGroupRef", uuid);
 	access_add_grant_terms(&f, old);
 	access_add_grant_terms(&f, new_map);
 	strbuf_add(&f, ")");
@@ -540,10 +544,6 @@ access_pending_begin(struct dir_op *op, const json_t *old, const json_t *new_map
 	entry_map_add(map, "objectclass", "rbAccessPending");
 	entry_map_add(map, "cn", name);
 	entry_map_add(map, "rbrepairfilter", f.s);
-	if (old != NULL && entry_map_first(old, "dn") != NULL)
-		entry_map_add(map, "rbrepairgroup", entry_map_first(old, "dn"));
-	if (new_dn != NULL)
-		entry_map_add(map, "rbrepairgroup", new_dn);
 	mods = entry_mods_build(NULL, map, NULL, NULL);
 	if (mods == NULL) {
 		error_set(err, 500, NULL, "out of memory");
@@ -604,11 +604,11 @@ access_pending_end(struct dir_op *op, char *pending_dn)
 }
 
 int
-access_member_set(struct dir_op *op, const char *dn, json_t *dns, struct rb_error *err)
+access_member_set(struct dir_op *op, const char *uuid, json_t *dns, struct rb_error *err)
 {
 	static char *attrs[] = {"1.1", NULL};
 	LDAPMessage *res = NULL, *e;
-	char *esc = escape_filter_value(dn, strlen(dn)), *filter = NULL;
+	char *esc = uuid ? escape_filter_value(uuid, strlen(uuid)) : NULL, *filter = NULL;
 	size_t n;
 	int rc = -1;
 
@@ -616,7 +616,7 @@ access_member_set(struct dir_op *op, const char *dn, json_t *dns, struct rb_erro
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	snprintf(filter, n, "(memberOf=%s)", esc);
+	snprintf(filter, n, "(rbGroupRef=%s)", esc);
 	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res, err) <
 	    0)
 		goto done;
@@ -735,58 +735,10 @@ done:
 
 /* ---- repair ---- */
 
-/*
- * Has slapd finished the change of group `dn`? Its memberof overlay adds
- * and removes the members' memberOf after the group's own write, inside
- * the operation, and goes on after the client that sent it died: until
- * every member has its memberOf (and nobody else), a summary computed
- * from memberOf would be computed too early. A group that is gone counts
- * as finished (memberof drops memberOf with it). 1 yes, 0 not yet, -1 err.
- */
-static int
-access_group_settled(struct dir_op *op, const char *dn, struct rb_error *err)
-{
-	static char *member[] = {"member", NULL}, *none[] = {"1.1", NULL};
-	LDAPMessage *res = NULL;
-	char *esc = escape_filter_value(dn, strlen(dn)), *filter = NULL;
-	size_t n;
-	int members = 0, having = 0, rc = -1;
-
-	if (esc == NULL || (filter = malloc((n = strlen(esc) + 16))) == NULL) {
-		error_set(err, 500, NULL, "out of memory");
-		goto done;
-	}
-	if (dir_search(op, dn, LDAP_SCOPE_BASE, "(objectClass=rbGroup)", member, NULL, 1, &res,
-	               err) < 0)
-		goto done;
-	if (res == NULL || ldap_first_entry(op->conn->ld, res) == NULL) {
-		rc = 1;
-		goto done;
-	}
-	{
-		struct berval **vals = ldap_get_values_len(
-		    op->conn->ld, ldap_first_entry(op->conn->ld, res), "member");
-		members = ldap_count_values_len(vals);
-		ldap_value_free_len(vals);
-	}
-	ldap_msgfree(res);
-	res = NULL;
-	snprintf(filter, n, "(memberOf=%s)", esc);
-	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, none, NULL, 0, &res, err) < 0)
-		goto done;
-	having = res ? ldap_count_entries(op->conn->ld, res) : 0;
-	rc = members == having;
-done:
-	ldap_msgfree(res);
-	free(esc);
-	free(filter);
-	return rc;
-}
-
 int
 access_repair(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err)
 {
-	static char *attrs[] = {"rbRepairFilter", "rbRepairGroup", "entryCSN", NULL};
+	static char *attrs[] = {"rbRepairFilter", "entryCSN", NULL};
 	LDAPMessage *res = NULL, *e;
 	char *base = dir_ou_dn(op, "pending"), *people = dir_ou_dn(op, "people"), filter[128],
 	     stamp[32];
@@ -809,22 +761,10 @@ access_repair(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err)
 	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
 	     e = ldap_next_entry(op->conn->ld, e)) {
 		static char *none[] = {"1.1", NULL};
-		json_t *m = entry_to_map(op->conn->ld, e),
-		       *groups = json_object_get(m, "rbrepairgroup");
+		json_t *m = entry_to_map(op->conn->ld, e);
 		const char *terms = entry_map_first(m, "rbrepairfilter");
 		LDAPMessage *pres = NULL, *p;
 		struct strbuf pf = {0};
-		int settled = 1;
-		size_t g;
-		for (g = 0; g < json_array_size(groups) && settled == 1; g++)
-			settled = access_group_settled(
-			    op, json_string_value(json_array_get(groups, g)), err);
-		if (settled != 1) {
-			json_decref(m); /* slapd is still at it: next round */
-			if (settled < 0)
-				goto done;
-			continue;
-		}
 		strbuf_add(&pf, "(&" PERSON_OBJFILTER);
 		strbuf_add(&pf, terms ? terms : "(objectClass=*)");
 		strbuf_add(&pf, ")");
@@ -983,8 +923,7 @@ static json_t *
 access_grants_of(struct dir_op *op, const char *id, struct rb_error *err)
 {
 	char *base = dir_ou_dn(op, "people");
-	json_t *map = NULL, *groups = json_object(), *mine = NULL, *grants = NULL, *mo;
-	size_t i;
+	json_t *map = NULL, *groups = json_object(), *mine = NULL, *grants = NULL;
 
 	if (base == NULL || groups == NULL) {
 		error_set(err, 500, NULL, "out of memory");
@@ -993,10 +932,8 @@ access_grants_of(struct dir_op *op, const char *id, struct rb_error *err)
 	map = dir_find_by_id(op, base, PERSON_OBJFILTER, id, access_person_attrs, err);
 	if (map == NULL)
 		goto done;
-	mo = json_object_get(map, "memberof");
-	for (i = 0; i < json_array_size(mo); i++)
-		json_object_set_new(groups, json_string_value(json_array_get(mo, i)), json_null());
-	if (dir_resolve_dns(op, "groups", access_group_attrs, groups, true, err) < 0)
+	access_group_ids(map, groups);
+	if (dir_resolve_ids(op, "groups", access_group_attrs, groups, true, err) < 0)
 		goto done;
 	mine = access_groups_of(map, groups);
 	grants = grants_list(map, mine);

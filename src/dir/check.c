@@ -281,13 +281,12 @@ static void
 check_config(struct check *c, const struct config *cfg, const char *config_uri)
 {
 	static const char *const indexes[] = {
-	    "entryuuid",    "uid",       "memberof",       "rbsource",     "rbexternalid",
+	    "entryuuid",    "uid",       "rbgroupref",     "rbsource",     "rbexternalid",
 	    "rbmanageall",  "rbviewall", "rbmanageschool", "rbviewschool", "rbmanageregion",
 	    "rbviewregion", NULL};
 	static const struct {
 		const char *cls, *what, *setting;
 	} overlays[] = {
-	    {"olcMemberOf", "the memberof overlay", "olcmemberofgroupoc"},
 	    {"olcPPolicyConfig", "the ppolicy overlay hashing cleartext passwords",
 	     "olcppolicyhashcleartext"},
 	    {"olcSssVlvConfig", "the sssvlv overlay (sorting, paging)", NULL},
@@ -349,6 +348,23 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 			           db);
 		free(v);
 	}
+	/* Membership: recorded on the member, `member`/`memberOf` computed by dynlist. */
+	v = check_values(ld, db, LDAP_SCOPE_ONELEVEL, "(objectClass=olcDynListConfig)",
+	                 "olcDynListAttrSet");
+	if (check_has(v, "rbgroup rbmembersurl member+memberof") &&
+	    check_has(v, "}rbdynlistanchor rbmembersurl member+memberof"))
+		check_ok(c, "dynlist: a group's member and a member's memberOf (rbGroupRef)");
+	else
+		check_fail(c, KIT_FIX("40-overlays.ldif"),
+		           "dynlist on %s lacks the rbGroup and rbDynlistAnchor attribute sets: "
+		           "district tools see no member or memberOf",
+		           db);
+	free(v);
+	v = check_values(ld, db, LDAP_SCOPE_ONELEVEL, "(objectClass=olcMemberOf)", "olcOverlay");
+	if (v != NULL && *v != '\0')
+		check_fail(c, "remove it: membership is kept on the members (docs/schema.md)",
+		           "the memberof overlay is still configured on %s", db);
+	free(v);
 	v = check_values(ld, db, LDAP_SCOPE_BASE, "(objectClass=*)", "olcDbIndex");
 	for (i = 0; indexes[i] != NULL; i++) {
 		char what[96];

@@ -874,6 +874,76 @@ done:
 	return rc;
 }
 
+int
+dir_resolve_ids(struct dir_op *op, const char *ou, char **attrs, json_t *ids, bool cache,
+                struct rb_error *err)
+{
+	LDAPMessage *res = NULL, *e;
+	struct strbuf f = {0};
+	char *base = NULL;
+	const char *id;
+	json_t *v;
+	bool all = op->groups != NULL;
+	int rc = -1;
+
+	if (json_object_size(ids) == 0)
+		return 0;
+	json_object_foreach(ids, id, v)
+	{
+		if (!cache || json_object_get(op->groups, id) == NULL)
+			all = false;
+	}
+	if (cache && all) {
+		/* Every one already read during this operation: no search. */
+		json_object_foreach(ids, id, v) json_object_set(ids, id, json_object_get(op->groups, id));
+		return 0;
+	}
+	strbuf_add(&f, "(|");
+	json_object_foreach(ids, id, v)
+	{
+		char *esc = escape_filter_value(id, strlen(id));
+		if (esc == NULL) {
+			f.failed = true;
+			break;
+		}
+		strbuf_add(&f, "(entryUUID=");
+		strbuf_add(&f, esc);
+		strbuf_add(&f, ")");
+		free(esc);
+	}
+	strbuf_add(&f, ")");
+	base = dir_ou_dn(op, ou);
+	if (f.failed || base == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, f.s, attrs, NULL, 0, &res, err) < 0)
+		goto done;
+	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+	     e = ldap_next_entry(op->conn->ld, e)) {
+		json_t *m = entry_to_map(op->conn->ld, e);
+		const char *uuid = entry_map_first(m, "entryuuid");
+		json_object_foreach(ids, id, v)
+		{
+			if (uuid == NULL || strcasecmp(id, uuid) != 0)
+				continue;
+			json_object_set(ids, id, m);
+			if (cache) {
+				if (op->groups == NULL)
+					op->groups = json_object();
+				json_object_set(op->groups, id, m);
+			}
+		}
+		json_decref(m);
+	}
+	rc = 0;
+done:
+	ldap_msgfree(res);
+	free(base);
+	free(f.s);
+	return rc;
+}
+
 char *
 dir_parent_dn(const char *dn)
 {

@@ -214,6 +214,15 @@ json_t *dir_convert_one(struct dir_op *op,
 int dir_resolve_dns(struct dir_op *op, const char *ou, char **attrs, json_t *dns, bool cache,
                     struct rb_error *err);
 
+/*
+ * dir_resolve_ids — like dir_resolve_dns, keyed by entryUUID (`ids`: a set
+ * of lower-case UUIDs → null) instead of DN: the groups a person's
+ * rbGroupRef names. With `cache` the maps are kept in op->groups (keyed by
+ * UUID). 0 or -1.
+ */
+int dir_resolve_ids(struct dir_op *op, const char *ou, char **attrs, json_t *ids, bool cache,
+                    struct rb_error *err);
+
 /* dir_meta_from_map — fill *meta from an entry map (borrowed pointers). */
 void dir_meta_from_map(const json_t *map, const char *location_base, struct map_meta *meta);
 
@@ -275,7 +284,7 @@ int access_group_grant_prepare(struct dir_op *op, json_t *map, struct rb_error *
  * access_summarize — add to `map` the derived values (grants_access) of
  * the person after a write: `old` (its entry map, or NULL for a new
  * person) with the descriptions of `source` replaced by `map`'s (NULL
- * source: `old` as it is), plus the role groups in its memberOf (read
+ * source: `old` as it is), plus the role groups its rbGroupRef names (read
  * once per operation, op->groups). The caller writes `map` asserting
  * old's entryCSN. 0, or -1 with *err.
  */
@@ -283,7 +292,9 @@ int access_summarize(struct dir_op *op, const json_t *old, const char *source, j
                      struct rb_error *err);
 /* access_derived_desc — an entry_mods_build `owned` callback: the derived descriptions. */
 bool access_derived_desc(const char *desc, void *arg);
-/* access_groups_of — the maps (NEW array) of `resolved` ({dn: map}) in person's memberOf. */
+/* access_group_ids — add the groups a person's rbGroupRef names (lower-case UUIDs) to `ids`. */
+void access_group_ids(const json_t *person, json_t *ids);
+/* access_groups_of — the maps (NEW array) of `resolved` ({uuid: map}) the person is in. */
 json_t *access_groups_of(const json_t *person, const json_t *resolved);
 /*
  * access_refresh_person — recompute and write (asserted, retried) the
@@ -299,21 +310,22 @@ int access_refresh_set(struct dir_op *op, const json_t *dns, struct rb_error *er
 bool access_group_is_role(const json_t *map);
 /* access_group_grant_changed — the grant two maps of one group confer differs. */
 bool access_group_grant_changed(const json_t *a, const json_t *b);
-/* access_member_set — add the DNs of the members of group `dn` to the set `dns`. 0 or -1. */
-int access_member_set(struct dir_op *op, const char *dn, json_t *dns, struct rb_error *err);
+/* access_member_set — add the DNs of the members of the group with entryUUID `uuid` to `dns`. */
+int access_member_set(struct dir_op *op, const char *uuid, json_t *dns, struct rb_error *err);
 /* access_mods_dn_set — add the values of `mods` (member DNs) to the set `dns`. */
 void access_mods_dn_set(LDAPMod **mods, json_t *dns);
 /*
  * access_pending_begin — before a write that changes group `old` (entry
- * map) into `new_map` (the attribute map written; may be NULL for a
- * delete) at `new_dn` (NULL: same DN), record who may need a refresh: an
+ * map, or NULL for a new group) into `new_map` (the attribute map written;
+ * may be NULL for a delete), record who may need a refresh: an
  * rbAccessPending entry under ou=pending whose rbRepairFilter matches the
- * members (memberOf, old and new DN) and the holders of either grant
- * (summary terms). Returns its NEW DN, or NULL: with *err set on failure
- * (the caller does not write), unset when neither map is a role group.
+ * members (rbGroupRef=<the group's entryUUID>, from old or new_map) and
+ * the holders of either grant (summary terms). Returns its NEW DN, or
+ * NULL: with *err set on failure (the caller does not write), unset when
+ * neither map is a role group.
  */
 char *access_pending_begin(struct dir_op *op, const json_t *old, const json_t *new_map,
-                           const char *new_dn, struct rb_error *err);
+                           struct rb_error *err);
 /* access_pending_end — remove (and free) what access_pending_begin made, once refreshed. */
 void access_pending_end(struct dir_op *op, char *pending_dn);
 /*

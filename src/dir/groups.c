@@ -5,14 +5,21 @@
  *   - DN cn=<displayName>,ou=groups,o=<tenant>, structural rbGroup whose
  *     `member` is optional: groups may be empty (Entra creates them
  *     empty). displayName is unique per tenant (the RDN): 409 uniqueness.
- *   - members[].value is the member's entryUUID; `member` holds its DN.
- *     memberOf on people is kept by slapd's memberof overlay, which also
- *     drops a deleted person from every group.
+ *   - members[].value is the member's entryUUID. Membership is recorded on
+ *     the member: `rbGroupRef: <the group's entryUUID>` on the person (or
+ *     group); the group entry holds no member values, only
+ *     `rbMembersURL: ldap:///o=<tenant>,<suffix>??sub?(rbGroupRef=<uuid>)`,
+ *     from which slapd's dynlist shows district tools the group's `member`
+ *     and each member's `memberOf` (docs/schema.md, "Membership"). A member
+ *     change is one small modify of the member (Permissive Modify: adding a
+ *     present reference or removing an absent one is no error) plus one of
+ *     the group entry (its URL replaced by itself: a new version, asserted
+ *     on If-Match), whatever the group's size. Deleting a person takes its
+ *     references with it; deleting a group removes its references from the
+ *     members (a reference to a group that is gone names nothing).
  *   - A PATCH never reads the member list unless an operation needs it
- *     (e.g. `members[display eq …]`): adds and removes become single-value
- *     LDAP modifications with Permissive Modify, so adding a present member
- *     or removing an absent one is not an error, and a 50,000-member group
- *     costs what a 10-member group costs.
+ *     (e.g. `members[display eq …]`); a PUT (or a replace of members) reads
+ *     it once to write only the difference.
  *   - The admin group extension (a role group's grant) is stored on the
  *     group, untagged: the group belongs to the source that created it
  *     (rbSource, one value). Only that source may PUT, PATCH (members
@@ -120,13 +127,13 @@ groups_to_ldap(const json_t *group, const char *source, struct rb_error *err)
 	return map;
 }
 
-/* The members of group `dn` as SCIM members (NEW array), in one search. */
+/* The members of the group with entryUUID `uuid` as SCIM members (NEW array), in one search. */
 static json_t *
-groups_members(struct dir_op *op, const char *dn, struct rb_error *err)
+groups_members(struct dir_op *op, const char *uuid, struct rb_error *err)
 {
 	static char *attrs[] = {"entryUUID", "displayName", "cn", "objectClass", NULL};
 	LDAPMessage *res = NULL, *e;
-	char *esc = escape_filter_value(dn, strlen(dn)), *filter = NULL;
+	char *esc = uuid ? escape_filter_value(uuid, strlen(uuid)) : NULL, *filter = NULL;
 	json_t *arr = NULL;
 	size_t n;
 
@@ -136,7 +143,7 @@ groups_members(struct dir_op *op, const char *dn, struct rb_error *err)
 	filter = malloc(n);
 	if (filter == NULL)
 		goto oom;
-	snprintf(filter, n, "(memberOf=%s)", esc);
+	snprintf(filter, n, "(rbGroupRef=%s)", esc);
 	if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res, err) <
 	    0)
 		goto done;
@@ -173,12 +180,11 @@ done:
 
 /*
  * DNs of the members named in `members` (array of {value}), in one search.
- * NEW array or NULL with *err. `of_group` (a removal: the group's DN) keeps
- * only the current members of that group, and skips ids that are not
- * UUIDs or name nobody, so removing them is a no-op (slapd 2.5 answers
- * noSuchAttribute for an absent value of the sorted `member`, Permissive
- * Modify or not). Without it (an add, a replace) each id must name a user
- * or group of the tenant: 400 invalidValue otherwise.
+ * NEW array or NULL with *err. `of_group` (a removal: the group's
+ * entryUUID) keeps only the current members of that group, and skips ids
+ * that are not UUIDs or name nobody, so removing them is a no-op. Without
+ * it (an add, a replace) each id must name a user or group of the tenant:
+ * 400 invalidValue otherwise.
  */
 static json_t *
 groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group,
@@ -226,7 +232,7 @@ groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group
 	it = json_object_iter(want);
 	while (it != NULL) {
 		LDAPMessage *res = NULL, *e;
-		len = (size_t)(lenient ? snprintf(filter, cap, "(&(memberOf=%s)(|", gesc)
+		len = (size_t)(lenient ? snprintf(filter, cap, "(&(rbGroupRef=%s)(|", gesc)
 		                       : snprintf(filter, cap, "(|"));
 		/* ids are validated UUIDs: nothing to escape */
 		for (n = 0; it != NULL && n < CHUNK; n++, it = json_object_iter_next(want, it))
@@ -294,7 +300,7 @@ groups_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct 
 		json_object_set_new(g, "displayName",
 		                    json_string(s ? s : entry_map_first(map, "cn")));
 		if (want_members) {
-			json_t *members = groups_members(op, entry_map_first(map, "dn"), err);
+			json_t *members = groups_members(op, entry_map_first(map, "entryuuid"), err);
 			if (members == NULL) {
 				json_decref(g);
 				json_decref(admin);
@@ -389,12 +395,141 @@ groups_refresh_members(struct dir_op *op, const json_t *set, char *pending)
 	access_pending_end(op, pending);
 }
 
+/*
+ * The dynlist URL of the group with entryUUID `uuid`: every entry of the
+ * tenant whose rbGroupRef names it. NEW string (free()), or NULL.
+ */
+static char *
+groups_url(const struct dir_op *op, const char *uuid)
+{
+	LDAPURLDesc lud;
+	char filter[80], *url, *out;
+
+	memset(&lud, 0, sizeof(lud));
+	/* uuid is an entryUUID read from slapd: nothing to escape in the filter */
+	snprintf(filter, sizeof(filter), "(rbGroupRef=%s)", uuid);
+	lud.lud_scheme = "ldap";
+	lud.lud_dn = op->tenant_dn;
+	lud.lud_scope = LDAP_SCOPE_SUBTREE;
+	lud.lud_filter = filter;
+	url = ldap_url_desc2str(&lud);
+	out = url ? strdup(url) : NULL;
+	ldap_memfree(url);
+	return out;
+}
+
+/*
+ * Record (LDAP_MOD_ADD) or drop (LDAP_MOD_DELETE) the membership in the
+ * group `uuid` on each member whose DN is a key of `dns`: one small modify
+ * of the member each, with Permissive Modify (a present reference added or
+ * an absent one removed is no error). A member deleted meanwhile is
+ * skipped. 0, or -1 with *err (the members before it are written).
+ */
+static int
+groups_set_refs(struct dir_op *op, const char *uuid, const json_t *dns, int mod_op,
+                struct rb_error *err)
+{
+	static char *none[] = {"entryCSN", NULL};
+	json_t *vals = json_pack("[s]", uuid), *v;
+	LDAPMod **mods = vals ? entry_mods_append(NULL, mod_op, "rbGroupRef", vals) : NULL;
+	const char *dn;
+	int rc = 0;
+
+	if (mods == NULL) {
+		json_decref(vals);
+		return error_set(err, 500, NULL, "out of memory");
+	}
+	op->permissive = true;
+	json_object_foreach((json_t *)dns, dn, v)
+	{
+		json_t *after = dir_write(op, false, dn, mods, NULL, none, err);
+		if (after == NULL && err->status == 404) {
+			error_clear(err); /* the member is gone: so is its reference */
+			continue;
+		}
+		json_decref(after);
+		if (after == NULL) {
+			rc = -1;
+			break;
+		}
+	}
+	op->permissive = false;
+	entry_mods_free(mods);
+	json_decref(vals);
+	return rc;
+}
+
+/* Add every string of `arr` to the set `set` (dn → true). */
+static void
+groups_set_add(json_t *set, const json_t *arr)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(arr); i++)
+		json_object_set_new(set, json_string_value(json_array_get(arr, i)), json_true());
+}
+
+/* The members' references to write: DNs to add to and to drop from the group. */
+struct groups_refs {
+	json_t *add, *del; /* sets: dn → true, owned */
+};
+
+/* Write `refs` for group `uuid`: drops first, then adds. 0, or -1 with *err. */
+static int
+groups_refs_write(struct dir_op *op, const char *uuid, const struct groups_refs *refs,
+                  struct rb_error *err)
+{
+	if (groups_set_refs(op, uuid, refs->del, LDAP_MOD_DELETE, err) < 0)
+		return -1;
+	return groups_set_refs(op, uuid, refs->add, LDAP_MOD_ADD, err);
+}
+
+/* All the DNs `refs` names, added to the set `set`. */
+static void
+groups_refs_union(const struct groups_refs *refs, json_t *set)
+{
+	json_object_update(set, refs->add);
+	json_object_update(set, refs->del);
+}
+
+/*
+ * The references that make the member set `want` (array of DNs) out of
+ * the current one `cur` (a set): a PUT, or a PATCH replacing members.
+ */
+static void
+groups_refs_diff(const json_t *cur, const json_t *want, struct groups_refs *refs)
+{
+	json_t *v;
+	const char *dn;
+
+	groups_set_add(refs->add, want);
+	json_object_foreach((json_t *)cur, dn, v)
+	{
+		if (json_object_get(refs->add, dn) != NULL)
+			json_object_del(refs->add, dn); /* stays */
+		else
+			json_object_set_new(refs->del, dn, json_true());
+	}
+}
+
+/* A pending entry's settling, then the refresh, once the group's write has landed. */
+static void
+groups_finish(struct dir_op *op, const json_t *set, char *pending)
+{
+	if (pending != NULL)
+		groups_refresh_members(op, set, pending);
+}
+
 json_t *
 dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error *err)
 {
+	static char *post[] = {"entryCSN", NULL};
 	struct dir_op op;
-	json_t *map = NULL, *dns = NULL, *after = NULL, *out = NULL;
-	char *base = NULL, *rdn = NULL, *dn = NULL, *pending = NULL;
+	json_t *map = NULL, *dns = NULL, *after = NULL, *out = NULL, *set = NULL, *urlmap = NULL,
+	       *done_map = NULL;
+	char *base = NULL, *pending = NULL, *url = NULL;
+	LDAPMod **mods = NULL;
+	const char *uuid;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
@@ -404,67 +539,91 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 	dns = groups_member_dns(&op, json_object_get(group, "members"), NULL, err);
 	if (dns == NULL)
 		goto done;
-	if (json_array_size(dns) > 0)
-		json_object_set(map, "member", dns);
 	entry_map_add(map, "rbsource", ctx->source);
 	base = dir_ou_dn(&op, "groups");
-	rdn = dir_rdn("cn", entry_map_first(map, "cn"), "displayName", err);
-	if (rdn == NULL)
-		goto done;
-	dn = base ? escape_dn_join(rdn, base) : NULL;
-	if (dn == NULL) {
+	if (base == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	if (json_array_size(dns) > 0 &&
-	    (pending = access_pending_begin(&op, NULL, map, dn, err)) == NULL && error_is_set(err))
-		goto done;
 	after =
 	    dir_add_entry(&op, base, "cn", "displayName", map, group_attrs, "a group named", err);
-	if (after == NULL) {
-		access_pending_end(&op, pending);
+	if (after == NULL)
+		goto done;
+	/* The URL names the entryUUID slapd just gave the group: a second write. */
+	uuid = entry_map_first(after, "entryuuid");
+	url = uuid ? groups_url(&op, uuid) : NULL;
+	urlmap = json_object();
+	if (url == NULL || urlmap == NULL) {
+		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	if (access_group_is_role(after) && json_array_size(dns) > 0) {
-		json_t *set = json_object();
-		size_t i;
-		for (i = 0; i < json_array_size(dns); i++)
-			json_object_set_new(set, json_string_value(json_array_get(dns, i)),
-			                    json_true());
-		groups_refresh_members(&op, set, pending);
-		json_decref(set);
-	} else {
-		access_pending_end(&op, pending);
+	entry_map_add(urlmap, "rbmembersurl", url);
+	mods = entry_mods_build(NULL, urlmap, NULL, NULL);
+	if (mods == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	mods[0]->mod_op = LDAP_MOD_REPLACE | (mods[0]->mod_op & LDAP_MOD_BVALUES);
+	done_map = dir_write(&op, false, entry_map_first(after, "dn"), mods, NULL, post, err);
+	if (done_map == NULL)
+		goto done;
+	json_object_set(after, "entrycsn", json_object_get(done_map, "entrycsn"));
+	if (json_array_size(dns) > 0) {
+		set = json_object();
+		if (set == NULL) {
+			error_set(err, 500, NULL, "out of memory");
+			goto done;
+		}
+		groups_set_add(set, dns);
+		pending = access_pending_begin(&op, NULL, after, err);
+		if (pending == NULL && error_is_set(err))
+			goto done;
+		if (groups_set_refs(&op, uuid, set, LDAP_MOD_ADD, err) < 0) {
+			free(pending); /* left to the repair: it refreshes whoever got the reference */
+			goto done;
+		}
+		if (access_group_is_role(after))
+			groups_refresh_members(&op, set, pending);
+		else
+			access_pending_end(&op, pending);
 	}
 	out = groups_one(&op, after, true, err);
 done:
+	entry_mods_free(mods);
 	json_decref(map);
 	json_decref(dns);
 	json_decref(after);
+	json_decref(set);
+	json_decref(urlmap);
+	json_decref(done_map);
 	free(base);
-	free(rdn);
-	free(dn);
+	free(url);
 	dir_op_end(&op);
 	return out;
 }
 
 /*
  * Write the group's own attributes from `group` over `old`, rename if
- * displayName changed, and apply member changes (`member_mods`, may be
- * NULL): one dir_rename_modify. A write that may change someone's access
- * (a role group before or after) is preceded by a pending entry, returned
- * in *pending (NEW, or NULL) for groups_refresh_members. Returns the NEW
- * map after the write (or a copy of old when nothing changed).
+ * displayName changed, then the members' references `refs` (may be NULL).
+ * A member change rewrites the group's rbMembersURL (unchanged, or made
+ * if missing): the group gets a new version, asserted on `if_match` like
+ * any write of it, before any member is touched. A write that may change
+ * someone's access (a role group before or after) is preceded by a
+ * pending entry, returned in *pending (NEW, or NULL) for
+ * groups_refresh_members. Returns the NEW map after the write (or a copy
+ * of old when nothing changed).
  */
 static json_t *
-groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod **member_mods,
-             const char *if_match, char **pending, struct rb_error *err)
+groups_write(struct dir_op *op, const json_t *old, const json_t *group,
+             const struct groups_refs *refs, const char *if_match, char **pending,
+             struct rb_error *err)
 {
 	json_t *map = groups_to_ldap(group, op->ctx->source, err), *after = NULL;
 	const char *source = op->ctx->source, *dn = entry_map_first(old, "dn");
-	char *rdn = NULL, *parent = NULL, *newdn = NULL;
+	const char *uuid = entry_map_first(old, "entryuuid");
+	char *rdn = NULL, *parent = NULL, *newdn = NULL, *url = NULL;
+	bool members = refs != NULL && (json_object_size(refs->add) + json_object_size(refs->del));
 	LDAPMod **mods = NULL;
-	size_t i;
 
 	*pending = NULL;
 	if (map == NULL)
@@ -486,15 +645,12 @@ groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod 
 	json_object_del(map, "objectclass");
 	/* Only the owner writes (access_check_owner): rbSource stays its one value. */
 	mods = entry_mods_build(old, map, groups_owned, (void *)source);
-	for (i = 0; mods != NULL && member_mods != NULL && member_mods[i] != NULL; i++) {
-		json_t *vals = json_array();
-		size_t j;
-		for (j = 0; member_mods[i]->mod_bvalues && member_mods[i]->mod_bvalues[j]; j++)
-			json_array_append_new(vals,
-			                      json_string(member_mods[i]->mod_bvalues[j]->bv_val));
-		mods = entry_mods_append(mods, member_mods[i]->mod_op & ~LDAP_MOD_BVALUES, "member",
-		                         json_array_size(vals) ? vals : NULL);
-		json_decref(vals);
+	if (mods != NULL && members) {
+		json_t *v;
+		url = uuid ? groups_url(op, uuid) : NULL;
+		v = url ? json_pack("[s]", url) : NULL;
+		mods = v ? entry_mods_append(mods, LDAP_MOD_REPLACE, "rbMembersURL", v) : NULL;
+		json_decref(v);
 	}
 	if (mods == NULL)
 		goto oom;
@@ -517,19 +673,28 @@ groups_write(struct dir_op *op, const json_t *old, const json_t *group, LDAPMod 
 				json_object_del(next, desc);
 		}
 		json_object_update(next, map);
-		*pending = access_pending_begin(op, old, next, newdn, err);
+		*pending = access_pending_begin(op, old, next, err);
 		json_decref(next);
 		if (*pending == NULL && error_is_set(err))
 			goto done;
 	}
-	op->permissive = true;
 	after = dir_rename_modify(op, dn, rdn, mods, if_match, group_attrs, err);
-	op->permissive = false;
 	if (after == NULL) {
-		int rc = op->last_rc; /* the write's, for the caller (dir_group_patch retries) */
+		int rc = op->last_rc;
 		access_pending_end(op, *pending); /* nothing was written */
 		*pending = NULL;
 		op->last_rc = rc;
+		goto done;
+	}
+	if (members && groups_refs_write(op, uuid, refs, err) < 0) {
+		/* The group's own write landed, some members did not: the client gets the
+		 * error and may send the change again (adds and removes are idempotent);
+		 * the pending entry stays for the repair, which refreshes the summaries
+		 * of whoever holds a reference now. */
+		json_decref(after);
+		after = NULL;
+		free(*pending);
+		*pending = NULL;
 	}
 	goto done;
 oom:
@@ -540,6 +705,7 @@ done:
 	free(rdn);
 	free(parent);
 	free(newdn);
+	free(url);
 	return after;
 }
 
@@ -548,51 +714,52 @@ dir_group_replace(const struct dir_ctx *ctx, const char *id, const json_t *group
                   const char *if_match, struct rb_error *err)
 {
 	struct dir_op op;
-	json_t *old = NULL, *dns = NULL, *after = NULL, *out = NULL, *set = NULL;
-	LDAPMod **mm = NULL;
+	json_t *old = NULL, *dns = NULL, *after = NULL, *out = NULL, *cur = NULL, *set = NULL;
+	struct groups_refs refs = {json_object(), json_object()};
 	char *pending = NULL;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
-		return NULL;
+		goto done;
 	old = groups_find(&op, id, err);
 	if (old == NULL || access_check_owner(&op, old, "group", err) < 0)
 		goto done;
 	dns = groups_member_dns(&op, json_object_get(group, "members"), NULL, err);
 	if (dns == NULL)
 		goto done;
-	/* PUT replaces the member list wholesale. */
-	mm = entry_mods_append(NULL, LDAP_MOD_REPLACE, "member", json_array_size(dns) ? dns : NULL);
+	cur = json_object();
 	set = json_object();
-	if (mm == NULL || set == NULL) {
+	if (cur == NULL || set == NULL || refs.add == NULL || refs.del == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	/* Members before the write: those leaving lose the grant. */
-	if (access_group_is_role(old) &&
-	    access_member_set(&op, entry_map_first(old, "dn"), set, err) < 0)
+	/* PUT replaces the member list wholesale: write the difference. */
+	if (access_member_set(&op, entry_map_first(old, "entryuuid"), cur, err) < 0)
 		goto done;
-	after = groups_write(&op, old, group, mm, if_match, &pending, err);
+	groups_refs_diff(cur, dns, &refs);
+	after = groups_write(&op, old, group, &refs, if_match, &pending, err);
 	if (after == NULL)
 		goto done;
-	if (pending != NULL) {
-		access_mods_dn_set(mm, set);
-		groups_refresh_members(&op, set, pending);
-	}
+	/* Members before and after: those leaving lose the grant, those coming gain it. */
+	json_object_update(set, cur);
+	groups_set_add(set, dns);
+	groups_finish(&op, set, pending);
 	out = groups_one(&op, after, true, err);
 done:
-	entry_mods_free(mm);
 	json_decref(old);
 	json_decref(dns);
 	json_decref(after);
+	json_decref(cur);
 	json_decref(set);
+	json_decref(refs.add);
+	json_decref(refs.del);
 	dir_op_end(&op);
 	return out;
 }
 
 /*
- * One PATCH attempt. *conflict is set when slapd refused a member removal
- * because another writer removed the member since our read (noSuchAttribute
- * on the sorted `member`): the caller tries again from a fresh read.
+ * One PATCH attempt. *conflict is set when slapd refused the write in a
+ * way a fresh read may cure (kept from when removals could race; member
+ * references are now written with Permissive Modify and do not conflict).
  */
 static json_t *
 groups_patch_once(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
@@ -603,15 +770,20 @@ groups_patch_once(const struct dir_ctx *ctx, const char *id, const json_t *patch
 	const struct patch_change *ch;
 	struct patch_result pr;
 	struct dir_op op;
-	json_t *old = NULL, *cur = NULL, *after = NULL, *out = NULL, *dns = NULL;
-	LDAPMod **mm = NULL;
+	json_t *old = NULL, *cur = NULL, *after = NULL, *out = NULL, *dns = NULL, *members = NULL;
+	struct groups_refs refs = {json_object(), json_object()};
 	char *pending = NULL;
+	bool replaced = false;
 	int rc;
 
 	memset(&pr, 0, sizeof(pr));
 	TAILQ_INIT(&pr.changes);
 	if (dir_op_begin(&op, ctx, err) < 0)
-		return NULL;
+		goto done;
+	if (refs.add == NULL || refs.del == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
 	old = groups_find(&op, id, err);
 	if (old == NULL || access_check_owner(&op, old, "group", err) < 0)
 		goto done;
@@ -635,41 +807,41 @@ groups_patch_once(const struct dir_ctx *ctx, const char *id, const json_t *patch
 		after = json_incref(old);
 		goto answer;
 	}
-	mm = calloc(1, sizeof(*mm));
 	ch = patch_change_find(rt, &pr, "members");
-	if (mm != NULL && ch != NULL) {
+	if (ch != NULL) {
 		if (ch->kind == PATCH_CHANGE_REPLACED) {
 			dns = groups_member_dns(&op, ch->value, NULL, err);
-			if (dns == NULL)
+			members = json_object();
+			if (dns == NULL || members == NULL ||
+			    access_member_set(&op, entry_map_first(old, "entryuuid"), members,
+			                      err) < 0) {
+				if (!error_is_set(err))
+					error_set(err, 500, NULL, "out of memory");
 				goto done;
-			mm = entry_mods_append(mm, LDAP_MOD_REPLACE, "member",
-			                       json_array_size(dns) ? dns : NULL);
+			}
+			groups_refs_diff(members, dns, &refs);
+			replaced = true;
 		} else {
 			if (json_array_size(ch->removed) > 0) {
 				/* Idempotent: ids naming nobody or non-members are skipped,
 				 * the rest removed. */
 				dns = groups_member_dns(&op, ch->removed,
-				                        entry_map_first(old, "dn"), err);
+				                        entry_map_first(old, "entryuuid"), err);
 				if (dns == NULL)
 					goto done;
-				if (json_array_size(dns) > 0)
-					mm = entry_mods_append(mm, LDAP_MOD_DELETE, "member", dns);
+				groups_set_add(refs.del, dns);
 				json_decref(dns);
 				dns = NULL;
 			}
-			if (mm != NULL && json_array_size(ch->added) > 0) {
+			if (json_array_size(ch->added) > 0) {
 				dns = groups_member_dns(&op, ch->added, NULL, err);
 				if (dns == NULL)
 					goto done;
-				mm = entry_mods_append(mm, LDAP_MOD_ADD, "member", dns);
+				groups_set_add(refs.add, dns);
 			}
 		}
 	}
-	if (mm == NULL) {
-		error_set(err, 500, NULL, "out of memory");
-		goto done;
-	}
-	after = groups_write(&op, old, pr.resource, mm, if_match, &pending, err);
+	after = groups_write(&op, old, pr.resource, &refs, if_match, &pending, err);
 	if (after == NULL) {
 		*conflict = op.last_rc == LDAP_NO_SUCH_ATTRIBUTE;
 		goto done;
@@ -678,9 +850,11 @@ groups_patch_once(const struct dir_ctx *ctx, const char *id, const json_t *patch
 		/* Members gained or lost the group's grant: only those, unless the grant changed.
 		 */
 		json_t *set = json_object();
-		access_mods_dn_set(mm, set);
+		groups_refs_union(&refs, set);
+		if (replaced)
+			json_object_update(set, members);
 		if (access_group_grant_changed(old, after) &&
-		    access_member_set(&op, entry_map_first(after, "dn"), set, err) < 0) {
+		    access_member_set(&op, entry_map_first(after, "entryuuid"), set, err) < 0) {
 			log_warnx("role group members' access left to the repair (%s)",
 			          err->detail);
 			error_clear(err);
@@ -694,12 +868,14 @@ answer:
 	if (want_result)
 		out = groups_one(&op, after, true, err);
 done:
-	entry_mods_free(mm);
 	patch_result_clear(&pr);
 	json_decref(old);
 	json_decref(cur);
 	json_decref(after);
 	json_decref(dns);
+	json_decref(members);
+	json_decref(refs.add);
+	json_decref(refs.del);
 	dir_op_end(&op);
 	return out;
 }
@@ -728,6 +904,7 @@ dir_group_delete(const struct dir_ctx *ctx, const char *id, const char *if_match
 	struct dir_op op;
 	json_t *old, *set = NULL;
 	char *pending = NULL;
+	const char *uuid;
 	int rc = -1;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
@@ -735,23 +912,33 @@ dir_group_delete(const struct dir_ctx *ctx, const char *id, const char *if_match
 	old = groups_find(&op, id, err);
 	if (old == NULL || access_check_owner(&op, old, "group", err) < 0)
 		goto done;
+	uuid = entry_map_first(old, "entryuuid");
 	set = json_object();
 	if (set == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
+	if (access_member_set(&op, uuid, set, err) < 0)
+		goto done;
 	if (access_group_is_role(old)) {
-		if (access_member_set(&op, entry_map_first(old, "dn"), set, err) < 0)
-			goto done;
-		pending = access_pending_begin(&op, old, NULL, NULL, err);
+		pending = access_pending_begin(&op, old, NULL, err);
 		if (pending == NULL && error_is_set(err))
 			goto done;
 	}
 	rc = dir_delete_dn(&op, entry_map_first(old, "dn"), if_match, err);
-	if (rc < 0)
+	if (rc < 0) {
 		access_pending_end(&op, pending);
-	else if (pending != NULL)
-		groups_refresh_members(&op, set, pending);
+		goto done;
+	}
+	/* The references name a group that is gone (and so nothing): drop them. */
+	{
+		struct rb_error cleanup;
+		error_clear(&cleanup);
+		if (groups_set_refs(&op, uuid, set, LDAP_MOD_DELETE, &cleanup) < 0)
+			log_warnx("group %s deleted; some members keep a reference to it (%s)", uuid,
+			          cleanup.detail);
+	}
+	groups_finish(&op, set, pending);
 done:
 	json_decref(set);
 	json_decref(old);

@@ -70,7 +70,7 @@ static char *user_attrs[] = {
     "rbSchoolGiven",
     "rbSource",
     "rbInviteStatus",
-    "memberOf",
+    "rbGroupRef",
     "rbManageAll",
     "rbViewAll",
     "rbManageRegion",
@@ -161,15 +161,12 @@ users_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct r
 	snprintf(location, sizeof(location), "%s/Users", op->ctx->base_url);
 	json_array_foreach(maps, i, map)
 	{
-		json_t *mo = json_object_get(map, "memberof");
 		const char *mgr = entry_map_first(map, "manager");
-		for (j = 0; j < json_array_size(mo); j++)
-			json_object_set_new(groups, json_string_value(json_array_get(mo, j)),
-			                    json_null());
+		access_group_ids(map, groups);
 		if (mgr != NULL)
 			json_object_set_new(managers, mgr, json_null());
 	}
-	if (dir_resolve_dns(op, "groups", access_group_attrs, groups, true, err) < 0 ||
+	if (dir_resolve_ids(op, "groups", access_group_attrs, groups, true, err) < 0 ||
 	    dir_resolve_dns(op, "people", user_manager_attrs, managers, false, err) < 0) {
 		json_decref(out);
 		out = NULL;
