@@ -7,7 +7,9 @@
  *   viewers   its child cn=viewers (rbSchoolViewers): dynlist keys dynamic
  *             entries by DN, so the second URL needs its own entry
  *             (docs/schema.md, "Dynamic access lists").
- *   URLs      rbManagersURL on the school, rbViewersURL on cn=viewers:
+ *   URLs      rbManagersURL on the school, rbViewersURL on cn=viewers, each
+ *             copied into rbMembersURL on the same entry (the URL dynlist's
+ *             filter expansion reads: docs/schema.md, "Membership"):
  *             ldap:///ou=people,o=<t>,<suffix>??one?(|(rbManageSchool=<uuid>)
  *             (rbManageAll=TRUE)[(rbManageRegion=<region>)]) and the rbView*
  *             twin — exactly the shape of schema/seed.ldif.
@@ -582,6 +584,7 @@ schools_add_viewers(struct dir_op *op, const char *school_dn, const char *uuid, 
 	entry_map_add(map, "objectclass", "rbSchoolViewers");
 	entry_map_add(map, "cn", "viewers");
 	entry_map_add(map, "rbviewersurl", url);
+	entry_map_add(map, "rbmembersurl", url); /* the copy dynlist's filters expand (groups.c) */
 	mods = entry_mods_build(NULL, map, NULL, NULL);
 	if (mods == NULL) {
 		error_set(err, 500, NULL, "out of memory");
@@ -610,7 +613,8 @@ schools_set_viewers_url(struct dir_op *op, const char *school_dn, const char *uu
 	int rc = -1;
 
 	if (dn == NULL || vals == NULL ||
-	    (mods = entry_mods_append(NULL, LDAP_MOD_REPLACE, "rbViewersURL", vals)) == NULL) {
+	    (mods = entry_mods_append(NULL, LDAP_MOD_REPLACE, "rbViewersURL", vals)) == NULL ||
+	    (mods = entry_mods_append(mods, LDAP_MOD_REPLACE, "rbMembersURL", vals)) == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
@@ -696,6 +700,7 @@ dir_school_create(const struct dir_ctx *ctx, const json_t *school, struct rb_err
 	url = uuid ? schools_url(&op, "Manage", uuid, region) : NULL;
 	vals = url ? json_pack("[s]", url) : NULL;
 	mods = vals ? entry_mods_append(NULL, LDAP_MOD_ADD, "rbManagersURL", vals) : NULL;
+	mods = mods ? entry_mods_append(mods, LDAP_MOD_REPLACE, "rbMembersURL", vals) : NULL;
 	if (mods == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		schools_undo(&op, dn);
@@ -756,6 +761,8 @@ schools_write(struct dir_op *op, const json_t *old, const json_t *school, const 
 		vals = url ? json_pack("[s]", url) : NULL;
 		mods =
 		    vals ? entry_mods_append(mods, LDAP_MOD_REPLACE, "rbManagersURL", vals) : NULL;
+		mods =
+		    mods ? entry_mods_append(mods, LDAP_MOD_REPLACE, "rbMembersURL", vals) : NULL;
 		if (mods == NULL)
 			goto oom;
 	}

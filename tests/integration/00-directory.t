@@ -1,7 +1,7 @@
 #!/usr/bin/env perl
 # 00-directory.t — the directory on its own (no bridge): schema files in
 # step, the private slapd of scripts/directory with its seed tenants, ACLs,
-# attribute options, memberof (incl. its referential integrity), password
+# attribute options, membership (rbGroupRef, dynlist's member/memberOf), password
 # hashing and binds, the dynlist access lists, server-side sort + VLV.
 use strict;
 use warnings;
@@ -143,13 +143,17 @@ is($wrc, 0, '... and binds with it');
 my $rdr = one($ADA, ['*'], as => 'reader:demo');
 ok($rdr && !$rdr->{userPassword} && !$rdr->{rbInviteTokenHash}, 'the tenant reader reads the person but no secrets');
 
-# ---- groups: empty groups, memberOf, memberof refint ------------------------------------
+# ---- groups: empty groups, membership on the member, member/memberOf by dynlist -----------
 my $G = "ou=groups,o=demo,$S";
 my $GRP = "cn=Lincoln Admins,$G";
 ($ok, $out) = ldapadd($dir, "dn: $GRP\nobjectClass: rbGroup\ncn: Lincoln Admins\ndisplayName: Lincoln Admins\n"
                           . "rbSource: entra\nrbExternalId;x-src-entra: g-1\nrbPermission: manage\nrbScope: school\n"
                           . "rbSchoolRef: $lincoln_uuid\n");
 is($ok, 0, 'an EMPTY rbGroup can be created') or diag $out;
+my $guuid = one($GRP, ['entryUUID'])->{entryUUID}[0];
+($ok, $out) = ldapmodify($dir, "dn: $GRP\nchangetype: modify\nadd: rbMembersURL\n"
+                             . "rbMembersURL: ldap:///o=demo,$S??sub?(rbGroupRef=$guuid)\n");
+is($ok, 0, "its members' URL (rbGroupRef = its entryUUID)") or diag $out;
 ($ok, $out) = ldapadd($dir, <<"LDIF");
 dn: uid=bea,$P
 objectClass: inetOrgPerson
@@ -160,17 +164,23 @@ sn: B
 LDIF
 is($ok, 0, 'second person');
 my $BEA = "uid=bea,$P";
-($ok, $out) = ldapmodify($dir, "dn: $GRP\nchangetype: modify\nadd: member\nmember: $ADA\nmember: $BEA\n");
-is($ok, 0, 'members added') or diag $out;
-is_deeply(vals(one($ADA, ['memberOf']), 'memberOf'), [lc $GRP], 'memberof sets memberOf on the member');
-($ok) = ldapmodify($dir, "dn: $GRP\nchangetype: modify\ndelete: member\nmember: $BEA\n");
+($ok, $out) = ldapmodify($dir, "dn: $ADA\nchangetype: modify\nadd: rbGroupRef\nrbGroupRef: $guuid\n\n"
+                             . "dn: $BEA\nchangetype: modify\nadd: rbGroupRef\nrbGroupRef: $guuid\n");
+is($ok, 0, 'members added (on the members)') or diag $out;
+is_deeply(vals(one($GRP, ['member']), 'member'), [sort map { lc } $ADA, $BEA], "dynlist: the group's member");
+is_deeply(vals(one($ADA, ['memberOf']), 'memberOf'), [lc $GRP], "dynlist: the member's memberOf");
+($ok) = ldapmodify($dir, "dn: $BEA\nchangetype: modify\ndelete: rbGroupRef\nrbGroupRef: $guuid\n");
 is($ok, 0, 'member removed');
-is_deeply(vals(one($BEA, ['memberOf']), 'memberOf'), [], 'memberOf removed with the membership');
+is_deeply(vals(one($BEA, ['memberOf']), 'memberOf'), [], 'memberOf gone with the membership');
 ($found) = ldapsearch($dir, base => $P, filter => "(memberOf=$GRP)", attrs => ['1.1']);
 is_deeply(dns($found), [lc $ADA], '(memberOf=group) finds the members');
+($found) = ldapsearch($dir, base => $G, filter => "(member=$ADA)", attrs => ['1.1']);
+is_deeply(dns($found), [lc $GRP], '(member=person) finds its groups');
+my $uidonly = one($ADA, ['memberOf'], as => 'reader:demo');
+is_deeply(vals($uidonly, 'memberOf'), [lc $GRP], "the tenant reader sees memberOf too");
 ($ok) = ldapdelete($dir, $ADA);
 is($ok, 0, 'person deleted');
-is_deeply(vals(one($GRP, ['member']), 'member'), [], 'deleting a person removes it from its groups (memberof refint)');
+is_deeply(vals(one($GRP, ['member']), 'member'), [], 'deleting a person takes its membership with it');
 
 # ---- dynlist: who manages / views which school ---------------------------------------
 my $SCH = "ou=schools,o=demo,$S";

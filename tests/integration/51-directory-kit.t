@@ -5,7 +5,8 @@
 # configuration (back_mdb, core/cosine/inetorgperson, objectClass index,
 # read-for-all ACLs) on another suffix, changed over its ldapi socket with
 # ldapadd/ldapmodify -Y EXTERNAL. Then the bridge runs on it: passwords
-# hashed, memberOf and its integrity on delete, tenant isolation.
+# hashed, member and memberOf (dynlist), membership gone with a deleted
+# member, tenant isolation.
 use strict;
 use warnings;
 use Test::More;
@@ -113,8 +114,9 @@ for my $t (qw(demo other statewide)) {
 my ($crc, $conf) = run_cmd(['ldapsearch', '-LLL', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-o', 'ldif-wrap=no',
                             '-b', 'cn=config', '(|(objectClass=olcOverlayConfig)(olcDatabase={1}mdb))',
                             'olcOverlay', 'olcAccess', 'olcDbIndex', 'olcLimits']);
-like($conf, qr/olcOverlay: \{0\}memberof.*olcOverlay: \{1\}ppolicy.*olcOverlay: \{2\}sssvlv.*olcOverlay: \{3\}dynlist/s,
-     'the four overlays, in order');
+like($conf, qr/olcOverlay: \{0\}ppolicy.*olcOverlay: \{1\}sssvlv.*olcOverlay: \{2\}dynlist/s,
+     'the three overlays, in order');
+unlike($conf, qr/olcOverlay: \{\d+\}memberof/, 'no memberof overlay (membership is on the members)');
 unlike($conf, qr/olcDbIndex: member eq|to \* by \* read/, "the operator's member index and read-for-all rule are replaced");
 unlike($conf, qr/regex/, 'no regular expression in rules and limits');
 
@@ -155,7 +157,9 @@ $r = $b->req(POST => '/Groups', token => 'demo-entra', json => { schemas => ['ur
 is($r->{status}, 201, 'POST /Groups with the person') or diag explain $r->{json};
 my $gid_ = $r->{json}{id};
 ($e) = ldapsearch($dir, base => $KIM, scope => 'base', attrs => ['memberOf']);
-is(lc($e->[0]{memberOf}[0] // ''), lc("cn=Kit Group,ou=groups,o=demo,$S"), 'memberOf is kept (memberof overlay)');
+is(lc($e->[0]{memberOf}[0] // ''), lc("cn=Kit Group,ou=groups,o=demo,$S"), 'memberOf is shown (dynlist)');
+($e) = ldapsearch($dir, as => 'reader:demo', base => "cn=Kit Group,ou=groups,o=demo,$S", scope => 'base', attrs => ['member']);
+is(lc($e->[0]{member}[0] // ''), lc $KIM, "the group's member, as the tenant's reader (dynlist)");
 ($e) = ldapsearch($dir, as => 'reader:demo', base => $KIM, scope => 'base', attrs => ['uid']);
 is(scalar @$e, 1, 'the demo reader reads the person');
 ($e) = ldapsearch($dir, as => 'reader:other', base => $KIM, scope => 'base', attrs => ['uid']);
@@ -167,6 +171,6 @@ is($b->req(GET => '/Users?filter=' . 'userName%20sw%20%22kim%22', token => 'demo
 is($b->req(DELETE => "/Users/$id", token => 'demo-okta')->{status}, 204, 'DELETE /Users/{id}');
 $r = $b->req(GET => "/Groups/$gid_", token => 'demo-entra');
 is($r->{status}, 200, 'the group is still there');
-is(scalar @{ $r->{json}{members} // [] }, 0, "the group lost the deleted member (memberof's integrity)");
+is(scalar @{ $r->{json}{members} // [] }, 0, 'the group lost the deleted member (its membership went with it)');
 
 done_testing();
