@@ -12,7 +12,7 @@
  * One "op" is the whole sequence the bridge sends for one request (read off
  * slapd's stats log of the bridge, see bench/README.md):
  *   get     search person by entryUUID (bridge attribute list) [+ search of
- *           its groups by entryDN when memberOf is set]
+ *           its groups by entryUUID when rbGroupRef is set]
  *   filter  search (uid=…) with the bridge's attribute list (userName is
  *           unique: no sort or VLV) [+ groups search]
  *   list    sort(uid:caseIgnoreOrderingMatch entryUUID) + VLV page of 100
@@ -21,8 +21,11 @@
  *           possible-duplicate search
  *   modify  search by id, groups search, modify replace title with
  *           post-read
- *   member  search group by id, search member by id, modify member add or
- *           delete (alternating) with Permissive Modify + post-read
+ *   member  search group by id, search member by id, modify the group
+ *           (replace rbMembersURL by itself: the new version) with Permissive
+ *           Modify + post-read, modify the member: add or delete (alternating)
+ *           rbGroupRef: <group id>, Permissive Modify + post-read entryCSN
+ *           (membership on the member, docs/schema.md "Membership")
  *   delete  search by id, delete
  *   first   sort(createTimestamp entryUUID) + VLV page of 1 [+ groups search]:
  *           GET /Users?count=1 (no sortBy, no filter), an IdP's connection test
@@ -97,7 +100,7 @@ static char *bench_user_attrs[] = {
     "rbSchoolGiven",
     "rbSource",
     "rbInviteStatus",
-    "memberOf",
+    "rbGroupRef",
     "rbManageAll",
     "rbViewAll",
     "rbManageRegion",
@@ -244,8 +247,8 @@ bench_write(LDAP *ld, int kind, const char *dn, LDAPMod **mods, LDAPControl **ct
 }
 
 /*
- * The bridge's second search: the person's groups by entryDN, one search
- * for all memberOf values of every entry in `res`. Returns the LDAP code
+ * The bridge's second search: the person's groups by entryUUID, one search
+ * for all rbGroupRef values of every entry in `res`. Returns the LDAP code
  * (LDAP_SUCCESS when there is nothing to resolve).
  */
 static int
@@ -258,14 +261,14 @@ bench_groups_of(LDAP *ld, LDAPMessage *res)
 
 	len = (size_t)snprintf(filter, sizeof(filter), "(|");
 	for (LDAPMessage *e = ldap_first_entry(ld, res); e != NULL; e = ldap_next_entry(ld, e)) {
-		struct berval **v = ldap_get_values_len(ld, e, "memberOf");
+		struct berval **v = ldap_get_values_len(ld, e, "rbGroupRef");
 		for (int i = 0; v != NULL && v[i] != NULL; i++) {
-			/* Generated group DNs hold no filter metacharacters: no escaping needed. */
+			/* UUIDs hold no filter metacharacters: no escaping needed. */
 			if (len + v[i]->bv_len + 16 >= sizeof(filter))
 				break;
 			if (strstr(filter, v[i]->bv_val) != NULL)
 				continue; /* the bridge asks for each group once */
-			len += (size_t)snprintf(filter + len, sizeof(filter) - len, "(entryDN=%s)",
+			len += (size_t)snprintf(filter + len, sizeof(filter) - len, "(entryUUID=%s)",
 			                        v[i]->bv_val);
 			n++;
 		}
@@ -520,11 +523,13 @@ bench_one(struct worker *w, long idx)
 		break;
 	}
 	case OP_MEMBER: {
+		static char *csn[] = {"entryCSN", NULL};
 		LDAPMessage *mres = NULL;
-		char *mdn, *vals[2] = {NULL, NULL};
-		LDAPMod m = {w->in_group ? LDAP_MOD_DELETE : LDAP_MOD_ADD, "member", {vals}};
-		LDAPMod *mods[] = {&m, NULL};
-		LDAPControl *pr = NULL, *perm = NULL, *ctrls[3] = {NULL, NULL, NULL};
+		char *mdn, url[600], *uvals[2] = {url, NULL}, *rvals[2] = {(char *)B.group, NULL};
+		LDAPMod um = {LDAP_MOD_REPLACE, "rbMembersURL", {uvals}};
+		LDAPMod rm = {w->in_group ? LDAP_MOD_DELETE : LDAP_MOD_ADD, "rbGroupRef", {rvals}};
+		LDAPMod *umods[] = {&um, NULL}, *rmods[] = {&rm, NULL};
+		LDAPControl *pr = NULL, *pr2 = NULL, *perm = NULL, *ctrls[3] = {NULL, NULL, NULL};
 
 		snprintf(filter, sizeof(filter), "(&(entryUUID=%s)(objectClass=rbGroup))", B.group);
 		rc = bench_search(ld, B.groups, LDAP_SCOPE_ONELEVEL, filter, bench_group_attrs,
@@ -543,16 +548,23 @@ bench_one(struct worker *w, long idx)
 			rc = -1;
 			break;
 		}
-		vals[0] = mdn;
+		/* The tenant DN of the bench has no character a URL must escape. */
+		snprintf(url, sizeof(url), "ldap:///%s??sub?(rbGroupRef=%s)", B.tenant, B.group);
 		pr = bench_postread(bench_group_attrs);
+		pr2 = bench_postread(csn);
 		ldap_control_create("1.2.840.113556.1.4.1413", 0, NULL, 1, &perm);
 		ctrls[0] = pr;
 		ctrls[1] = perm;
-		rc = pr && perm ? bench_write(ld, LDAP_RES_MODIFY, edn, mods, ctrls) : -1;
+		rc = pr && pr2 && perm ? bench_write(ld, LDAP_RES_MODIFY, edn, umods, ctrls) : -1;
+		ctrls[0] = pr2;
+		if (rc == LDAP_SUCCESS)
+			rc = bench_write(ld, LDAP_RES_MODIFY, mdn, rmods, ctrls);
 		if (rc == LDAP_SUCCESS)
 			w->in_group = !w->in_group;
 		if (pr != NULL)
 			ldap_control_free(pr);
+		if (pr2 != NULL)
+			ldap_control_free(pr2);
 		if (perm != NULL)
 			ldap_control_free(perm);
 		ldap_memfree(mdn);
