@@ -268,8 +268,8 @@ bench_groups_of(LDAP *ld, LDAPMessage *res)
 				break;
 			if (strstr(filter, v[i]->bv_val) != NULL)
 				continue; /* the bridge asks for each group once */
-			len += (size_t)snprintf(filter + len, sizeof(filter) - len, "(entryUUID=%s)",
-			                        v[i]->bv_val);
+			len += (size_t)snprintf(filter + len, sizeof(filter) - len,
+			                        "(entryUUID=%s)", v[i]->bv_val);
 			n++;
 		}
 		ldap_value_free_len(v);

@@ -895,7 +895,8 @@ dir_resolve_ids(struct dir_op *op, const char *ou, char **attrs, json_t *ids, bo
 	}
 	if (cache && all) {
 		/* Every one already read during this operation: no search. */
-		json_object_foreach(ids, id, v) json_object_set(ids, id, json_object_get(op->groups, id));
+		json_object_foreach(ids, id, v)
+		    json_object_set(ids, id, json_object_get(op->groups, id));
 		return 0;
 	}
 	strbuf_add(&f, "(|");

@@ -300,7 +300,8 @@ groups_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct 
 		json_object_set_new(g, "displayName",
 		                    json_string(s ? s : entry_map_first(map, "cn")));
 		if (want_members) {
-			json_t *members = groups_members(op, entry_map_first(map, "entryuuid"), err);
+			json_t *members =
+			    groups_members(op, entry_map_first(map, "entryuuid"), err);
 			if (members == NULL) {
 				json_decref(g);
 				json_decref(admin);
@@ -579,7 +580,8 @@ dir_group_create(const struct dir_ctx *ctx, const json_t *group, struct rb_error
 		if (pending == NULL && error_is_set(err))
 			goto done;
 		if (groups_set_refs(&op, uuid, set, LDAP_MOD_ADD, err) < 0) {
-			free(pending); /* left to the repair: it refreshes whoever got the reference */
+			free(pending); /* left to the repair: it refreshes whoever got the reference
+			                */
 			goto done;
 		}
 		if (access_group_is_role(after))
@@ -935,8 +937,8 @@ dir_group_delete(const struct dir_ctx *ctx, const char *id, const char *if_match
 		struct rb_error cleanup;
 		error_clear(&cleanup);
 		if (groups_set_refs(&op, uuid, set, LDAP_MOD_DELETE, &cleanup) < 0)
-			log_warnx("group %s deleted; some members keep a reference to it (%s)", uuid,
-			          cleanup.detail);
+			log_warnx("group %s deleted; some members keep a reference to it (%s)",
+			          uuid, cleanup.detail);
 	}
 	groups_finish(&op, set, pending);
 done:
