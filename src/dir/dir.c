@@ -342,8 +342,8 @@ dir_etag_list_filter(struct strbuf *b, const char *p, size_t n)
  * entryCSN, the version a derived value was computed from, is a one-ETag
  * list) on the entry `dn`. Scoped to that entry: slapd hands an
  * operation's assertion on to the internal writes overlays derive from it
- * (memberof updating the groups of a deleted or renamed person, the
- * members of a changed or renamed group), where the entry's entryCSN never
+ * (the memberof overlay did, before membership moved onto the members;
+ * any overlay an operator adds may), where the entry's entryCSN never
  * matches and the update would be silently lost; (|(!(entryDN=<dn>))(…))
  * holds for every entry but the target. NEW string or NULL.
  */
