@@ -18,11 +18,12 @@ test_resource_types(void **state)
 	(void)state;
 	while (all[n] != NULL)
 		n++;
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4);
 	assert_non_null(schema_resource_type("user"));
 	assert_string_equal(schema_resource_type("USER")->endpoint, "/Users");
 	assert_string_equal(schema_resource_type("Group")->endpoint, "/Groups");
 	assert_string_equal(schema_resource_type("school")->schema->id, SCHEMA_SCHOOL);
+	assert_string_equal(schema_resource_type("Region")->endpoint, "/Regions");
 	assert_null(schema_resource_type("Users"));
 	assert_null(schema_resource_type(NULL));
 }
