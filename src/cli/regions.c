@@ -78,9 +78,9 @@ regions_list(struct cli *c, int argc, char **argv)
 		json_array_foreach(schools, j, s) if (!strcasecmp(json_str(s, "region"),
 		                                                  json_str(r, "name"))) count++;
 		snprintf(n, sizeof(n), "%zu", count);
-		json_array_append_new(rows, json_pack("[s,s,s,s,s]", json_str(r, "name"),
-		                                      json_str(r, "displayName"), n,
-		                                      json_str(r, "externalId"), json_str(r, "id")));
+		json_array_append_new(
+		    rows, json_pack("[s,s,s,s,s]", json_str(r, "name"), json_str(r, "displayName"),
+		                    n, json_str(r, "externalId"), json_str(r, "id")));
 	}
 	output_rows(c, region_cols, 5, rows, list);
 	json_decref(rows);

@@ -29,6 +29,7 @@
 
 #include "dir/dir.h"
 #include "dir/pool.h"
+#include "gen/kit_steps.h"    /* KIT_STEPS: "0001-baseline", … */
 #include "gen/schema_names.h" /* SCHEMA_ATTRIBUTE_NAMES, SCHEMA_CLASS_NAMES */
 #include "lib/config.h"
 #include "lib/strbuf.h"
@@ -323,28 +324,82 @@ check_tenant_rules(struct check *c, const struct config *cfg, const char *access
 		for (char *p = who; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
 		at = check_line_of(access, rule);
-		snprintf(what, sizeof(what), "access rule: tenant %s's reader (cn=reader,o=%s)", t, t);
+		snprintf(what, sizeof(what), "access rule: tenant %s's reader (cn=reader,o=%s)", t,
+		         t);
 		if (at < 0)
 			check_fail(c, fix,
 			           "access rule: tenant %s has no reader rule (%s): its reader "
 			           "cn=reader,o=%s reads nothing",
 			           t, rule, t);
 		else if (catch_all >= 0 && at > catch_all)
-			check_fail(c, fix,
-			           "access rule: tenant %s's reader rule comes after the catch-all "
-			           "rule \"to *\", so it never applies: delete it and apply it again",
-			           t);
+			check_fail(
+			    c, fix,
+			    "access rule: tenant %s's reader rule comes after the catch-all "
+			    "rule \"to *\", so it never applies: delete it and apply it again",
+			    t);
 		else
 			check_ok(c, what);
 		snprintf(what, sizeof(what), "limits: tenant %s's reader (cn=reader,o=%s)", t, t);
 		if (check_has(limits, who))
 			check_ok(c, what);
 		else
-			check_fail(c, fix,
-			           "limits: tenant %s's reader has no olcLimits (%s): its searches run "
-			           "with the frontend's limits, not the kit's",
-			           t, who);
+			check_fail(
+			    c, fix,
+			    "limits: tenant %s's reader has no olcLimits (%s): its searches run "
+			    "with the frontend's limits, not the kit's",
+			    t, who);
 	}
+}
+
+/*
+ * The kit's numbered upgrade steps (conf/directory/upgrade/NNNN-*.ldif,
+ * compiled in as KIT_STEPS): each applied step left
+ * `olcObjectIdentifier: rbKitStepNNNN <oid>` on cn=config (`oids`, lower
+ * case). Names every step of this version the directory has not had, in
+ * order, with the command that applies it; and which password hash is in
+ * use (`hash`: the frontend's olcPasswordHash).
+ */
+static void
+check_steps(struct check *c, const struct config *cfg, const char *oids, const char *hash)
+{
+	static const char *const steps[] = {KIT_STEPS NULL};
+	char needle[64], fix[600], what[160];
+	size_t i, missing = 0;
+
+	for (i = 0; steps[i] != NULL; i++) {
+		snprintf(needle, sizeof(needle), "rbkitstep%.4s ", steps[i]);
+		if (check_has(oids, needle))
+			continue;
+		missing++;
+		snprintf(
+		    fix, sizeof(fix),
+		    "scripts/directory-kit --step %.4s %s DATABASE_DN | ldapmodify -Y EXTERNAL -H "
+		    "ldapi:/// (conf/directory/upgrade/%s.ldif; docs/install.md, Upgrading the "
+		    "directory)",
+		    steps[i], cfg->ldap_suffix, steps[i]);
+		check_fail(c, fix, "directory kit upgrade step %s not applied", steps[i]);
+	}
+	if (missing == 0 && i > 0) {
+		snprintf(what, sizeof(what),
+		         "directory kit upgrade steps: all %zu applied (up to %s)", i,
+		         steps[i - 1]);
+		check_ok(c, what);
+	}
+	if (check_has(hash, "{argon2}"))
+		check_ok(c, "password hashing: {ARGON2}");
+	else if (hash != NULL && *hash != '\0') {
+		char scheme[64];
+		size_t n = strcspn(hash, "\n");
+		snprintf(scheme, sizeof(scheme), "%.*s", (int)n, hash);
+		for (char *p = scheme; *p; p++) /* read back lower case: schemes are upper */
+			*p = (char)toupper((unsigned char)*p);
+		fprintf(c->out,
+		        "note     password hashing: %s (Argon2 needs slapd's argon2 module on the "
+		        "directory host, then kit step 0002 again)\n",
+		        scheme);
+	} else
+		fprintf(c->out, "note     password hashing: slapd's default, {SSHA} (kit step 0002 "
+		                "sets Argon2)\n");
 }
 
 /* cn=config: options, overlays, indexes, access rules of the suffix's database. */
@@ -398,6 +453,13 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 		           cfg->ldap_suffix);
 		goto done;
 	}
+	v = check_values(ld, "cn=config", LDAP_SCOPE_BASE, "(objectClass=*)",
+	                 "olcObjectIdentifier");
+	limits = check_values(ld, "olcDatabase={-1}frontend,cn=config", LDAP_SCOPE_BASE,
+	                      "(objectClass=*)", "olcPasswordHash");
+	check_steps(c, cfg, v, limits);
+	free(v);
+	free(limits);
 	v = check_values(ld, "cn=config", LDAP_SCOPE_BASE, "(objectClass=*)",
 	                 "olcAttributeOptions");
 	if (check_has(v, "x-src-"))

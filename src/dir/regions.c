@@ -112,7 +112,8 @@ regions_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct
 		const char *s;
 		json_t *r;
 		dir_meta_from_map(map, location, &meta);
-		r = json_pack("{s:[s], s:s}", "schemas", SCHEMA_REGION, "id", meta.id ? meta.id : "");
+		r = json_pack("{s:[s], s:s}", "schemas", SCHEMA_REGION, "id",
+		              meta.id ? meta.id : "");
 		if ((s = entry_map_first(map, "rbexternalid")) != NULL)
 			json_object_set_new(r, "externalId", json_string(s));
 		s = entry_map_first(map, "cn");
@@ -239,8 +240,8 @@ regions_write(struct dir_op *op, const json_t *old, const json_t *region, const 
 			after = json_deep_copy(old);
 		goto done;
 	}
-	after = dir_rename_modify(op, entry_map_first(old, "dn"), NULL, mods, if_match, region_attrs,
-	                          err);
+	after = dir_rename_modify(op, entry_map_first(old, "dn"), NULL, mods, if_match,
+	                          region_attrs, err);
 done:
 	entry_mods_free(mods);
 	json_decref(map);
