@@ -105,7 +105,7 @@ ok(@steps >= 2, "the kit has numbered steps: @steps");
 my ($last) = $steps[-1] =~ /^(\d{4})-/;
 my ($before) = $steps[-2] =~ /^(\d{4})-/;
 is($steps[-1], '0002-argon2', 'the last step is 0002-argon2 (update this test with the next step)');
-my ($rc, $out, $err) = run_cmd(['ldapadd', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-f', "$src/schema/rosterbridge.ldif"]);
+($rc, $out, $err) = run_cmd(['ldapadd', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-f', "$src/schema/rosterbridge.ldif"]);
 is($rc, 0, 'ldapadd schema/rosterbridge.ldif') or diag "$out$err";
 ($rc, $out, $err) = ext(kit('--upto', $before, $S));
 is($rc, 0, "the kit up to step $before, applied with ldapmodify") or diag "$out$err";
