@@ -32,7 +32,8 @@ static void
 test_schema_find(void **state)
 {
 	const char *urns[] = {SCHEMA_CORE_USER,  SCHEMA_CORE_GROUP,  SCHEMA_ENTERPRISE_USER,
-	                      SCHEMA_ADMIN_USER, SCHEMA_ADMIN_GROUP, SCHEMA_SCHOOL};
+	                      SCHEMA_ADMIN_USER, SCHEMA_ADMIN_GROUP, SCHEMA_SCHOOL,
+	                      SCHEMA_REGION};
 	size_t i, n = 0;
 
 	(void)state;
@@ -46,7 +47,7 @@ test_schema_find(void **state)
 	assert_null(schema_find(SCHEMA_ERROR));
 	while (schema_all()[n] != NULL)
 		n++;
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 7);
 }
 
 static void
