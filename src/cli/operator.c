@@ -87,5 +87,6 @@ retained_main(struct cli *c, int argc, char **argv)
 		return retained_list(c);
 	if (!strcmp(argv[1], "restore") && npos == 1)
 		return retained_restore(c, argv[2]);
-	return cli_usage_error("retained", "expected `retained list` or `retained restore USERNAME`");
+	return cli_usage_error("retained",
+	                       "expected `retained list` or `retained restore USERNAME`");
 }

@@ -271,8 +271,8 @@ dir_invite_issue_token(const struct dir_ctx *ctx, const char *dn, const char *ha
 		json_t *map = NULL;
 		const char *status;
 
-		if (dir_search(&op, dn, LDAP_SCOPE_BASE, DIR_PERSON_FILTER, attrs, NULL, 1,
-		               &res, err) < 0)
+		if (dir_search(&op, dn, LDAP_SCOPE_BASE, DIR_PERSON_FILTER, attrs, NULL, 1, &res,
+		               err) < 0)
 			break;
 		e = res ? ldap_first_entry(op.conn->ld, res) : NULL;
 		map = e ? entry_to_map(op.conn->ld, e) : NULL;

@@ -77,10 +77,9 @@ retain_leave_groups(struct dir_op *op, const char *dn, const json_t *groups)
 static bool
 retain_dropped(const char *desc, void *arg)
 {
-	static const char *const gone[] = {"rbsource",          "rbpossibleduplicate",
-	                                   "rbinvitetokenhash", "rbinviteexpires",
-	                                   "rbinvitestatus",    "rbinvitemail",
-	                                   "rbinviteerror",     NULL};
+	static const char *const gone[] = {
+	    "rbsource",       "rbpossibleduplicate", "rbinvitetokenhash", "rbinviteexpires",
+	    "rbinvitestatus", "rbinvitemail",        "rbinviteerror",     NULL};
 	char opt[128];
 	size_t i;
 
@@ -213,19 +212,19 @@ dir_retained_list(const struct dir_ctx *ctx, struct rb_error *err)
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	if (dir_search(&op, people, LDAP_SCOPE_ONELEVEL, "(&(rbDisabledAt=*)(objectClass=rbPerson))",
-	               attrs, NULL, 0, &res, err) < 0)
+	if (dir_search(&op, people, LDAP_SCOPE_ONELEVEL,
+	               "(&(rbDisabledAt=*)(objectClass=rbPerson))", attrs, NULL, 0, &res, err) < 0)
 		goto done;
 	out = json_array();
 	for (e = res ? ldap_first_entry(op.conn->ld, res) : NULL; out != NULL && e != NULL;
 	     e = ldap_next_entry(op.conn->ld, e)) {
 		json_t *m = entry_to_map(op.conn->ld, e);
 
-		json_array_append_new(out, json_pack("{s:s?, s:s?, s:s?, s:i}", "userName",
-		                                     entry_map_first(m, "uid"), "id",
-		                                     entry_map_first(m, "entryuuid"), "disabledAt",
-		                                     entry_map_first(m, "rbdisabledat"),
-		                                     "retentionDays", ctx->dir->cfg->retention_days));
+		json_array_append_new(
+		    out, json_pack("{s:s?, s:s?, s:s?, s:i}", "userName", entry_map_first(m, "uid"),
+		                   "id", entry_map_first(m, "entryuuid"), "disabledAt",
+		                   entry_map_first(m, "rbdisabledat"), "retentionDays",
+		                   ctx->dir->cfg->retention_days));
 		json_decref(m);
 	}
 	if (out == NULL)
@@ -241,10 +240,13 @@ done:
 static int
 retain_restore_once(struct dir_op *op, const char *user_name, char **id, struct rb_error *err)
 {
-	static char *attrs[] = {"rbSource", "rbActive", "rbPermission", "memberOf", "rbDisabledAt",
-	                        "rbBindLocked", "rbManageAll", "rbViewAll", "rbManageRegion",
-	                        "rbViewRegion", "rbManageSchool", "rbViewSchool", DIR_OPERATIONAL,
-	                        NULL};
+	static char *attrs[] = {"rbSource",       "rbActive",
+	                        "rbPermission",   "memberOf",
+	                        "rbDisabledAt",   "rbBindLocked",
+	                        "rbManageAll",    "rbViewAll",
+	                        "rbManageRegion", "rbViewRegion",
+	                        "rbManageSchool", "rbViewSchool",
+	                        DIR_OPERATIONAL,  NULL};
 	static char *none[] = {"entryUUID", NULL};
 	json_t *old = retain_find_name(op, user_name, attrs, err), *map = NULL, *after = NULL;
 	LDAPMod **mods = NULL;
@@ -252,7 +254,8 @@ retain_restore_once(struct dir_op *op, const char *user_name, char **id, struct 
 
 	if (old == NULL) {
 		if (!error_is_set(err))
-			error_set(err, 404, NULL, "no retained person %s in this tenant", user_name);
+			error_set(err, 404, NULL, "no retained person %s in this tenant",
+			          user_name);
 		return -1;
 	}
 	map = json_object();

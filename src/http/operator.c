@@ -37,7 +37,7 @@ static void
 operator_retained(struct http_request *req, struct http_response *res, const char *rest,
                   struct rb_error *err)
 {
-	struct dir_ctx ctx;
+	struct dir_ctx ctx = {0};
 	char base[512];
 	json_t *body = NULL, *list;
 	char *id;
