@@ -40,6 +40,7 @@ static const char usage_text[] =
     "  report stale|duplicates|multi-source\n"
     "  token create --tenant T --source S --rights read|write\n"
     "  tenant create NAME [--partnership] --suffix DN\n"
+    "  retained list|restore USERNAME     deprovisioned people kept disabled\n"
     "  version\n"
     "\n"
     "Output: a table on a terminal, CSV when piped; --json or --csv to choose.\n"
@@ -301,11 +302,12 @@ static const struct {
 	cli_verb_fn fn;
 	bool needs_config; /* reads the configuration (URL, token file) */
 } verbs[] = {
-    {"admins", admins_main, true},   {"schools", schools_main, true},
-    {"groups", groups_main, true},   {"import", import_main, true},
-    {"regions", regions_main, true}, {"export", export_main, true},
-    {"report", report_main, true},   {"token", token_main, false},
-    {"tenant", tenant_main, true},   {"version", main_version, false},
+    {"admins", admins_main, true},     {"schools", schools_main, true},
+    {"groups", groups_main, true},     {"import", import_main, true},
+    {"regions", regions_main, true},   {"export", export_main, true},
+    {"report", report_main, true},     {"token", token_main, false},
+    {"tenant", tenant_main, true},     {"version", main_version, false},
+    {"retained", retained_main, true},
 };
 
 int
