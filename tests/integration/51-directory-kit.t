@@ -114,9 +114,11 @@ for my $t (qw(demo other statewide)) {
 my ($crc, $conf) = run_cmd(['ldapsearch', '-LLL', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-o', 'ldif-wrap=no',
                             '-b', 'cn=config', '(|(objectClass=olcOverlayConfig)(olcDatabase={1}mdb))',
                             'olcOverlay', 'olcAccess', 'olcDbIndex', 'olcLimits']);
-like($conf, qr/olcOverlay: \{0\}ppolicy.*olcOverlay: \{1\}sssvlv.*olcOverlay: \{2\}dynlist/s,
-     'the three overlays, in order');
-unlike($conf, qr/olcOverlay: \{\d+\}memberof/, 'no memberof overlay (membership is on the members)');
+like($conf, qr/olcOverlay: \{0\}memberof.*olcOverlay: \{1\}ppolicy.*olcOverlay: \{2\}sssvlv.*olcOverlay: \{3\}dynlist/s,
+     'the four overlays, in order');
+my ($mrc, $mo) = run_cmd(['ldapsearch', '-LLL', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-o', 'ldif-wrap=no',
+                          '-b', 'cn=config', '(objectClass=olcMemberOf)', 'olcDisabled']);
+like($mo, qr/^olcDisabled: TRUE$/m, 'memberof disabled by step 0003 (membership is on the members)');
 unlike($conf, qr/olcDbIndex: member eq|to \* by \* read/, "the operator's member index and read-for-all rule are replaced");
 unlike($conf, qr/regex/, 'no regular expression in rules and limits');
 
@@ -149,7 +151,7 @@ is($r->{status}, 201, 'POST /Users') or diag explain $r->{json};
 my $id = $r->{json}{id};
 my $KIM = "uid=kim\@district.test,ou=people,o=demo,$S";
 my ($e) = ldapsearch($dir, base => $KIM, scope => 'base', attrs => ['userPassword']);
-like($e->[0]{userPassword}[0] // '', qr/^\{SSHA\}/, 'the password is stored hashed (ppolicy, olcPasswordHash)');
+like($e->[0]{userPassword}[0] // '', qr/^\{ARGON2\}/, "the password is stored hashed with Argon2 (ppolicy, olcPasswordHash of kit step 0002)");
 is((ldapwhoami($dir, dn => $KIM, pw => 'kim-secret-1'))[0], 0, 'the person binds with it');
 is($b->req(GET => "/Users/$id", token => 'demo-okta')->{status}, 200, 'GET /Users/{id}');
 $r = $b->req(POST => '/Groups', token => 'demo-entra', json => { schemas => ['urn:ietf:params:scim:schemas:core:2.0:Group'],
