@@ -56,7 +56,7 @@
 #include "lib/log.h"
 #include "lib/strbuf.h"
 
-#define PERSON_OBJFILTER "(objectClass=rbPerson)"
+#define PERSON_OBJFILTER DIR_CLASS("rbPerson")
 
 char *access_group_attrs[] = {
     "entryUUID",   "cn",          "displayName",       "rbSource", "rbPermission", "rbScope",

@@ -34,7 +34,7 @@
 #include "engine/patch.h"
 #include "lib/log.h"
 
-#define GROUP_OBJFILTER "(objectClass=rbGroup)"
+#define GROUP_OBJFILTER DIR_CLASS("rbGroup")
 
 static char *group_attrs[] = {
     "cn",      "displayName", "rbExternalId", "rbSource",      "rbPermission", "rbCanManageAdmins",

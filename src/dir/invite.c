@@ -42,7 +42,7 @@ dir_person_by_mail(const struct dir_ctx *ctx, const char *mail, char out[37], st
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	snprintf(filter, flen, "(&(|(mail=%s)(uid=%s))(objectClass=rbPerson))", esc, esc);
+	snprintf(filter, flen, "(&(|(mail=%s)(uid=%s))" DIR_CLASS("rbPerson") ")", esc, esc);
 	if (dir_search(&op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 0, &res, err) < 0)
 		goto done;
 	e = res ? ldap_first_entry(op.conn->ld, res) : NULL;
@@ -167,7 +167,8 @@ dir_invite_find(const struct dir_ctx *ctx, const char *hash, char id[37], char *
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	snprintf(filter, sizeof(filter), "(&(rbInviteTokenHash=%s)(objectClass=rbPerson))", hash);
+	snprintf(filter, sizeof(filter), "(&(rbInviteTokenHash=%s)" DIR_CLASS("rbPerson") ")",
+	         hash);
 	if (dir_search(&op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 2, &res, err) < 0)
 		goto done;
 	e = res ? ldap_first_entry(op.conn->ld, res) : NULL;
