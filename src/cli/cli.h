@@ -20,10 +20,12 @@
  *   admins.c    admins list|show|add|edit|remove (invite|resend refused)
  *   schools.c   schools list|add|edit|remove|import
  *   groups.c    groups list|show
+ *   regions.c   regions list|add|edit|remove (partnership tenants)
  *   import.c    import admins|schools FILE.csv (/Bulk batches, resumable)
  *   export.c    export (CSV, JSON, LDIF)
  *   report.c    report stale|duplicates|multi-source
  *   token.c     token create            tenant.c   tenant create
+ *   operator.c  retained list|restore, guard list|approve|reject (/operator/v1)
  *
  * Layers: src/lib (errors, strings, tokens) and src/engine (filter checks)
  * only; never src/dir or src/http (`make lint` checks).
@@ -121,6 +123,12 @@ int opts_yes_no(const char *s);
 int client_request(struct cli *c, const char *method, const char *path, const json_t *body,
                    json_t **out, struct rb_error *err);
 /*
+ * client_operator — client_request to the daemon's /operator/v1 + path
+ * (retained people, held removals; an in-product token), same contract.
+ */
+int client_operator(struct cli *c, const char *method, const char *path, const json_t *body,
+                    json_t **out, struct rb_error *err);
+/*
  * client_list — every resource of `endpoint` ("Users") matching `filter`
  * (a SCIM filter, or NULL), following the pages. Returns a NEW array, or
  * NULL with *err.
@@ -196,13 +204,16 @@ json_t *json_get_ci(const json_t *obj, const char *key);
 #define SCIM_USER_SCHEMA "urn:ietf:params:scim:schemas:core:2.0:User"
 #define SCIM_ADMIN_SCHEMA "urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User"
 #define SCIM_SCHOOL_SCHEMA "urn:rosterbridge:params:scim:schemas:core:2.0:School"
+#define SCIM_REGION_SCHEMA "urn:rosterbridge:params:scim:schemas:core:2.0:Region"
 #define SCIM_PATCH_SCHEMA "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 #define SCIM_BULK_SCHEMA "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 
 /* The verbs. */
+int retained_main(struct cli *c, int argc, char **argv);
 int admins_main(struct cli *c, int argc, char **argv);
 int schools_main(struct cli *c, int argc, char **argv);
 int groups_main(struct cli *c, int argc, char **argv);
+int regions_main(struct cli *c, int argc, char **argv);
 int import_main(struct cli *c, int argc, char **argv);
 int export_main(struct cli *c, int argc, char **argv);
 int report_main(struct cli *c, int argc, char **argv);

@@ -56,7 +56,7 @@
 #include "lib/log.h"
 #include "lib/strbuf.h"
 
-#define PERSON_OBJFILTER DIR_CLASS("rbPerson")
+#define PERSON_OBJFILTER DIR_PERSON_FILTER
 
 char *access_group_attrs[] = {
     "entryUUID",   "cn",          "displayName",       "rbSource", "rbPermission", "rbScope",
@@ -467,7 +467,8 @@ access_add_term(struct strbuf *b, const char *attr, const char *value)
 /*
  * The summary terms a role group's grant (entry map `g`, may be NULL or a
  * plain group) puts on its members: every grant adds a view value, so a
- * person holding it matches one of these.
+ * person holding it matches one of these (a grant naming no school: every
+ * person with no view value, see below).
  */
 static void
 access_add_grant_terms(struct strbuf *b, const json_t *g)
@@ -483,6 +484,14 @@ access_add_grant_terms(struct strbuf *b, const json_t *g)
 	} else if (scope != NULL && !strcmp(scope, "region")) {
 		if (entry_map_first(g, "rbregionref") != NULL)
 			access_add_term(b, "rbViewRegion", entry_map_first(g, "rbregionref"));
+	} else if (json_array_size(schools) == 0) {
+		/*
+		 * A school grant naming no school (its schools deleted) adds no
+		 * view value, yet vouches for the bind (grants_bind_locked): the
+		 * members whose bind lock may hang on it are those with no view
+		 * value at all.
+		 */
+		strbuf_add(b, "(&(!(rbViewAll=TRUE))(!(rbViewRegion=*))(!(rbViewSchool=*)))");
 	} else {
 		for (i = 0; i < json_array_size(schools); i++)
 			access_add_term(b, "rbViewSchool",
@@ -895,8 +904,11 @@ access_repair_round(struct dir *dir)
 		struct dir_op op;
 		int fixed = 0;
 		error_clear(&err);
+		int purged = 0;
 		if (dir_op_begin(&op, &ctx, &err) == 0) {
-			access_repair(&op, access_settle_s(dir->cfg), &fixed, &err);
+			if (access_repair(&op, access_settle_s(dir->cfg), &fixed, &err) == 0 &&
+			    retain_enabled(&op))
+				retain_purge(&op, &purged, &err);
 			dir_op_end(&op);
 		}
 		if (error_is_set(&err))
@@ -904,9 +916,11 @@ access_repair_round(struct dir *dir)
 			          err.detail, dir->cfg->repair_interval_s);
 		if (err.status == 503)
 			break; /* the directory is unavailable: the other tenants wait too */
-		else if (fixed > 0)
+		if (fixed > 0)
 			log_info("repair of tenant %s: access summary of %d people corrected",
 			         ctx.tenant, fixed);
+		if (purged > 0)
+			log_info("tenant %s: %d retained people purged", ctx.tenant, purged);
 	}
 }
 

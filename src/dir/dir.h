@@ -15,8 +15,10 @@
  *   grants.c     the pure grant rules (summary, bind lock, no escalation)
  *   users.c      /Users flows          groups.c   /Groups flows
  *   schools.c    /Schools flows        query.c    filter → LDAP, paging, sorting
+ *   regions.c    /Regions flows
  *   map_*.c      SCIM ⇄ attribute maps entry.c    attribute maps ⇄ LDAP
  *   escape.c     RFC 4515/4514 escaping ldaperr.c  LDAP result → SCIM error
+ *   retain.c     deprovisioned people kept disabled, restore, purge
  *   pool.c       LDAP connection pool   dir_page.c paged, sorted searches
  */
 #ifndef RB_DIR_H
@@ -141,6 +143,22 @@ json_t *dir_school_search(const struct dir_ctx *ctx, const struct dir_query *q, 
                           struct rb_error *err);
 
 /*
+ * Regions (regions.c): as schools; NEW references, NULL/-1 with *err.
+ * Only partnership tenants have them; a region's name never changes, and
+ * deleting one is 409 while a school or a grant names it.
+ */
+json_t *dir_region_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err);
+json_t *dir_region_create(const struct dir_ctx *ctx, const json_t *region, struct rb_error *err);
+json_t *dir_region_replace(const struct dir_ctx *ctx, const char *id, const json_t *region,
+                           const char *if_match, struct rb_error *err);
+json_t *dir_region_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
+                         const char *if_match, struct rb_error *err);
+int dir_region_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
+                      struct rb_error *err);
+json_t *dir_region_search(const struct dir_ctx *ctx, const struct dir_query *q, long *total,
+                          struct rb_error *err);
+
+/*
  * The access rules, for the console (access.c; SPEC §1).
  *
  * dir_access_grants — every grant of the person with entryUUID
@@ -160,6 +178,17 @@ json_t *dir_access_grants(const struct dir_ctx *ctx, const char *person_id, stru
  */
 int dir_access_may_grant(const struct dir_ctx *ctx, const char *actor_id, const json_t *wanted,
                          struct rb_error *err);
+
+/*
+ * Retention (retain.c; retention_days > 0). dir_retained_list — the
+ * tenant's retained people: a NEW array of {userName, id, disabledAt
+ * (GeneralizedTime), retentionDays}, or NULL with *err.
+ * dir_retained_restore — make the retained person `user_name` a person
+ * again, held by ctx->source with no grant (the old grants are gone): its
+ * id as a NEW string, or NULL with *err (404 none retained by that name).
+ */
+json_t *dir_retained_list(const struct dir_ctx *ctx, struct rb_error *err);
+char *dir_retained_restore(const struct dir_ctx *ctx, const char *user_name, struct rb_error *err);
 
 /*
  * dir_precondition — the precondition text the write functions take as
