@@ -848,7 +848,8 @@ access_group_heal(struct dir_op *op, const char *dn, struct rb_error *err)
 		if (val != NULL) {
 			mods = entry_mods_append(NULL, is_member ? LDAP_MOD_DELETE : LDAP_MOD_ADD,
 			                         "member", val);
-			mods = mods ? entry_mods_append(mods, is_member ? LDAP_MOD_ADD : LDAP_MOD_DELETE,
+			mods = mods ? entry_mods_append(mods,
+			                                is_member ? LDAP_MOD_ADD : LDAP_MOD_DELETE,
 			                                "member", val)
 			            : NULL;
 		}

@@ -740,7 +740,8 @@ dir_user_repair_creates(struct dir_op *op, int settle_s, int *fixed, struct rb_e
 	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
 	     e = ldap_next_entry(op->conn->ld, e)) {
 		json_t *m = entry_to_map(op->conn->ld, e), *vals;
-		const char *dn = entry_map_first(m, "dn"), *marker = entry_map_first(m, USERS_MARKER);
+		const char *dn = entry_map_first(m, "dn"),
+		           *marker = entry_map_first(m, USERS_MARKER);
 		const char *owner = entry_map_first(m, "rbsource");
 		LDAPMod **mods = NULL;
 		json_t *after = NULL;
@@ -757,7 +758,8 @@ dir_user_repair_creates(struct dir_op *op, int settle_s, int *fixed, struct rb_e
 			if (drc == 0)
 				log_info("repair: deleted %s, a create never answered", dn);
 		} else if ((vals = json_pack("[s]", marker)) != NULL) {
-			/* Another source wrote it since (and was answered): keep it, drop the marker. */
+			/* Another source wrote it since (and was answered): keep it, drop the
+			 * marker. */
 			mods = entry_mods_append(NULL, LDAP_MOD_DELETE, "rbCreatePending", vals);
 			json_decref(vals);
 			after = mods ? dir_write(op, false, dn, mods, NULL, attrs, err) : NULL;
