@@ -57,7 +57,7 @@
 #include "lib/log.h"
 #include "lib/strbuf.h"
 
-#define PERSON_OBJFILTER "(objectClass=rbPerson)"
+#define PERSON_OBJFILTER DIR_PERSON_FILTER
 
 char *access_group_attrs[] = {
     "entryUUID",   "cn",          "displayName",       "rbSource", "rbPermission", "rbScope",
@@ -1034,11 +1034,14 @@ access_repair_round(struct dir *dir)
 		struct dir_op op;
 		int fixed = 0, halves = 0;
 		error_clear(&err);
+		int purged = 0;
 		if (dir_op_begin(&op, &ctx, &err) == 0) {
 			if (access_repair(&op, access_settle_s(dir->cfg), dir->repair_seen, &fixed,
-			                  &err) == 0)
-				dir_user_repair_creates(&op, access_settle_s(dir->cfg), &halves,
-				                        &err);
+			                  &err) == 0 &&
+			    dir_user_repair_creates(&op, access_settle_s(dir->cfg), &halves,
+			                            &err) == 0 &&
+			    retain_enabled(&op))
+				retain_purge(&op, &purged, &err);
 			dir_op_end(&op);
 		}
 		if (halves > 0)
@@ -1049,9 +1052,11 @@ access_repair_round(struct dir *dir)
 			          err.detail, dir->cfg->repair_interval_s);
 		if (err.status == 503)
 			break; /* the directory is unavailable: the other tenants wait too */
-		else if (fixed > 0)
+		if (fixed > 0)
 			log_info("repair of tenant %s: access summary of %d people corrected",
 			         ctx.tenant, fixed);
+		if (purged > 0)
+			log_info("tenant %s: %d retained people purged", ctx.tenant, purged);
 	}
 }
 

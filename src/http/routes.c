@@ -93,6 +93,7 @@ static const struct route routes[] = {
     {SCIM "/Schools", false, ALL, true, "schools", resources_schools},
     {SCIM "/Bulk", true, HTTP_POST, true, "bulk", resources_bulk},
     {SCIM "/.search", true, HTTP_POST, true, "search", resources_search_root},
+    {"/operator/v1", false, READ | HTTP_POST, true, "operator", operator_route},
 };
 
 static bool routes_match(const struct route *r, const char *path, const char **subpath);
