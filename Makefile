@@ -15,7 +15,7 @@ FUZZ_CC  ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 15
 
-PKGS := jansson libmicrohttpd libcurl libxml-2.0 gnutls
+PKGS := jansson libmicrohttpd libcurl libxml-2.0 gnutls icu-uc
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wformat=2 -Wvla -Wimplicit-fallthrough
