@@ -83,6 +83,29 @@ for my $ep (sort keys %kind) {
     $r = create($ep, "\x{FDFA}" x 30);
     is($r->{status}, 400, "$ep: 30 × U+FDFA: 400");
 }
+unlike($b->log_text, qr/result 80|answering 500/, 'none reached slapd: no 500 and no LDAP other in the log');
+
+# An LDAP failure that maps to a 5xx: the database made read-only (cn=config
+# over ldapi, olcReadOnly), slapd answers unwillingToPerform (53) to the
+# add: the client gets a generic 500 detail, the operator the result in
+# the log, each line with the request id.
+my $ldapi = $dir->{env}{LDAPI_URI};
+my (undef, $dbs) = RBTest::_run(['ldapsearch', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-LLL', '-b', 'cn=config',
+    '(olcSuffix=' . $dir->{suffix} . ')', 'dn']);
+my ($db) = $dbs =~ /^dn: (.*)$/m;
+my ($rrc, $rout, $rerr) = RBTest::_run(['ldapmodify', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi],
+    stdin => "dn: $db\nchangetype: modify\nreplace: olcReadOnly\nolcReadOnly: TRUE\n");
+is($rrc, 0, 'the database made read-only') or diag "$rout$rerr";
+my $r = create('Users', 'readonly@names.example');
+is($r->{status}, 500, 'a write slapd is unwilling to perform: 500');
+is($r->{json}{detail}, 'add: the directory is unwilling to perform this', '... with a generic detail');
+my $rid = $r->{headers}{'x-request-id'} // '';
+like($rid, qr/^[0-9a-f]{16,}$/, '... and a request id');
 $b->stop;
-unlike($b->log_text, qr/result 80|answering 500/, 'no 500 and no LDAP other in the log');
+my $log = $b->log_text;
+like($log, qr/warn ldap: add failed: result 53 \(Server is unwilling to perform\).* req=\Q$rid\E$/m,
+     '... the LDAP result in the log, with the request id');
+like($log, qr/warn http: answering 500: add: the directory is unwilling to perform this req=\Q$rid\E$/m,
+     '... the 500 with its cause, with the request id');
+like($log, qr/ 500 .* req=\Q$rid\E /, '... the id of the access line');
 done_testing();
