@@ -660,13 +660,15 @@ dir_rdn(const char *attr, const char *value, const char *scim_name, struct rb_er
 	}
 	/* slapd keeps the RDN as given and normalized: both must fit (2 × DIR_RDN_MAX). */
 	norm = dir_normalized_len(value, n);
-	if (dir_rdn_stored_len(attr, value, n) + strlen(attr) + 1 + norm > 2 * DIR_RDN_MAX) {
+	if (dir_rdn_stored_len(attr, value, n) + strlen(attr) + 1 + norm >
+	    (size_t)2 * DIR_RDN_MAX) {
 		error_set(err, 400, SCIM_INVALID_VALUE,
 		          "%s becomes %zu bytes once the directory normalizes it (Unicode "
 		          "compatibility mapping: some characters expand, U+FDFA to 18); at most "
 		          "%zu are taken",
 		          scim_name, norm,
-		          2 * DIR_RDN_MAX - dir_rdn_stored_len(attr, value, n) - strlen(attr) - 1);
+		          (size_t)2 * DIR_RDN_MAX - dir_rdn_stored_len(attr, value, n) -
+		              strlen(attr) - 1);
 		return NULL;
 	}
 	rdn = escape_rdn(attr, value);
