@@ -745,7 +745,7 @@ done:
 /* ---- repair ---- */
 
 int
-access_repair(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err)
+access_repair(struct dir_op *op, int settle_s, json_t *seen, int *fixed, struct rb_error *err)
 {
 	static char *attrs[] = {"rbRepairFilter", "entryCSN", NULL};
 	LDAPMessage *res = NULL, *e;
@@ -755,6 +755,7 @@ access_repair(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err)
 	struct tm tm;
 	int rc = -1;
 
+	(void)seen; /* nothing to heal without the memberof overlay (dir_int.h) */
 	*fixed = 0;
 	if (base == NULL || people == NULL) {
 		error_set(err, 500, NULL, "out of memory");
@@ -842,15 +843,21 @@ access_repair_round(struct dir *dir)
 		                      .base_url = ""};
 		struct rb_error err;
 		struct dir_op op;
-		int fixed = 0;
+		int fixed = 0, halves = 0;
 		error_clear(&err);
 		int purged = 0;
 		if (dir_op_begin(&op, &ctx, &err) == 0) {
-			if (access_repair(&op, access_settle_s(dir->cfg), &fixed, &err) == 0 &&
+			if (access_repair(&op, access_settle_s(dir->cfg), dir->repair_seen, &fixed,
+			                  &err) == 0 &&
+			    dir_user_repair_creates(&op, access_settle_s(dir->cfg), &halves,
+			                            &err) == 0 &&
 			    retain_enabled(&op))
 				retain_purge(&op, &purged, &err);
 			dir_op_end(&op);
 		}
+		if (halves > 0)
+			log_info("repair of tenant %s: %d create(s) never answered taken away",
+			         ctx.tenant, halves);
 		if (error_is_set(&err))
 			log_warnx("repair of tenant %s: %s (next round in %d s)", ctx.tenant,
 			          err.detail, dir->cfg->repair_interval_s);
@@ -894,8 +901,11 @@ dir_repair_start(struct dir *dir)
 	struct pool *pool = pool_create(dir->cfg, 1);
 
 	dir->repair_dir = pool ? dir_create(dir->cfg, pool) : NULL;
-	if (dir->repair_dir == NULL) {
-		pool_destroy(pool);
+	dir->repair_seen = json_object();
+	if (dir->repair_dir == NULL || dir->repair_seen == NULL) {
+		if (dir->repair_dir == NULL)
+			pool_destroy(pool);
+		access_repair_stop(dir);
 		return -1;
 	}
 	/* The thread takes no signal: the main thread waits for them. */
@@ -922,6 +932,8 @@ access_repair_stop(struct dir *dir)
 		pthread_join(dir->repair, NULL);
 		dir->repair_started = false;
 	}
+	json_decref(dir->repair_seen);
+	dir->repair_seen = NULL;
 	if (dir->repair_dir != NULL) {
 		struct pool *pool = dir->repair_dir->pool;
 		dir_destroy(dir->repair_dir);
