@@ -277,6 +277,11 @@ like($r->{content}, qr/I already have an account/, '... or use an existing one')
 like($r->{headers}{'referrer-policy'} // '', qr/no-referrer/, 'the token never leaks in a Referer');
 $r = $n->post('/confirm', { token => $tok, action => 'create', password => 'ivy-pw-1234', password2 => 'nope' });
 is($r->{status}, 400, 'passwords that differ: 400');
+$r = $n->post('/confirm', { token => $tok, action => 'create', password => 'ivy-7', password2 => 'ivy-7' });
+is($r->{status}, 400, "a password slapd's default policy finds too short (ppolicy pwdMinLength 8): 400");
+like($r->{content}, qr/the directory refused this password: .*quality/i, '... saying slapd refused it, next to the field')
+    or diag $r->{content};
+$n->get("/confirm?token=$tok");
 $r = $n->post('/confirm', { token => $tok, action => 'create', password => 'ivy-pw-1234', password2 => 'ivy-pw-1234' }, csrf => undef);
 is($r->{status}, 403, 'confirm without a CSRF token: refused');
 $n->get("/confirm?token=$tok");
