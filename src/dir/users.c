@@ -70,6 +70,8 @@ static char *user_attrs[] = {
     "rbSchoolGiven",
     "rbSource",
     "rbInviteStatus",
+    "rbInviteExpires",
+    "rbInviteError",
     "memberOf",
     "rbManageAll",
     "rbViewAll",
