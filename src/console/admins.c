@@ -6,7 +6,9 @@
  * "in-product" (dir_user_create / dir_user_patch / dir_user_delete), after
  * scope_may_grant (grants_may_grant) said yes for the grant given — and,
  * for an edit or a removal, for the grant as it was: nobody changes a
- * grant wider than their own.
+ * grant wider than their own. Inviting and resending are dir_admin_invite
+ * and dir_admin_resend (dir/invitations.c), the path the invitations API
+ * (api.c, for rosterctl) takes too.
  */
 #include "console/console.h"
 
@@ -63,23 +65,6 @@ static const json_t *
 admins_grants(const json_t *user)
 {
 	return json_object_get(json_object_get(user, SCHEMA_ADMIN_USER), "grants");
-}
-
-/* The in-product direct grant of a user (borrowed) or NULL. */
-static const json_t *
-admins_inproduct(const json_t *user)
-{
-	const json_t *g;
-	size_t i;
-
-	json_array_foreach(admins_grants(user), i, g)
-	{
-		const char *src = json_string_value(json_object_get(g, "source"));
-		const char *origin = json_string_value(json_object_get(g, "origin"));
-		if (src && !strcmp(src, DIR_INPRODUCT) && (!origin || !strcmp(origin, "direct")))
-			return g;
-	}
-	return NULL;
 }
 
 static const char *
@@ -175,7 +160,7 @@ admins_row_menu(struct console_req *cr, xmlNodePtr td, const json_t *user)
 	xmlNodePtr det, sum, ul, li, f, b;
 	char buf[256], label[300];
 
-	if (admins_inproduct(user) == NULL) {
+	if (dir_inproduct_grant(user) == NULL) {
 		page_el(td, "span", "Managed by its roster source");
 		return;
 	}
@@ -606,58 +591,6 @@ admins_form_of(const json_t *g)
 	return form;
 }
 
-/* The PATCH operations that make the in-product grant `g` (and `active`). NEW. */
-static json_t *
-admins_grant_patch(const json_t *g, int active)
-{
-	json_t *ops = json_array();
-	const char *scope = json_string_value(json_object_get(g, "scope"));
-
-	json_array_append_new(ops, json_pack("{s:s, s:s, s:O}", "op", "replace", "path",
-	                                     SCHEMA_ADMIN_USER ":permission", "value",
-	                                     json_object_get(g, "permission")));
-	json_array_append_new(ops, json_pack("{s:s, s:s, s:O}", "op", "replace", "path",
-	                                     SCHEMA_ADMIN_USER ":canManageAdmins", "value",
-	                                     json_object_get(g, "canManageAdmins")));
-	json_array_append_new(ops, json_pack("{s:s, s:s, s:s}", "op", "replace", "path",
-	                                     SCHEMA_ADMIN_USER ":scope", "value", scope));
-	if (!strcmp(scope, "school"))
-		json_array_append_new(ops, json_pack("{s:s, s:s, s:O}", "op", "replace", "path",
-		                                     SCHEMA_ADMIN_USER ":schools", "value",
-		                                     json_object_get(g, "schools")));
-	else
-		json_array_append_new(ops, json_pack("{s:s, s:s}", "op", "remove", "path",
-		                                     SCHEMA_ADMIN_USER ":schools"));
-	if (!strcmp(scope, "region"))
-		json_array_append_new(ops, json_pack("{s:s, s:s, s:O}", "op", "replace", "path",
-		                                     SCHEMA_ADMIN_USER ":region", "value",
-		                                     json_object_get(g, "region")));
-	else
-		json_array_append_new(ops, json_pack("{s:s, s:s}", "op", "remove", "path",
-		                                     SCHEMA_ADMIN_USER ":region"));
-	if (active >= 0)
-		json_array_append_new(ops, json_pack("{s:s, s:s, s:b}", "op", "replace", "path",
-		                                     "active", "value", active));
-	return json_pack("{s:[s], s:o}", "schemas", SCHEMA_PATCH_OP, "Operations", ops);
-}
-
-static bool
-admins_email_valid(const char *s)
-{
-	const char *at = strchr(s, '@');
-	size_t n = strlen(s), i;
-
-	if (n < 3 || n > 254 || at == NULL || at == s || strchr(at + 1, '@') || at[1] == '\0' ||
-	    strchr(at, '.') == NULL)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= ' ' || c >= 127 || strchr("<>()[]\\,;:\"", c))
-			return false;
-	}
-	return true;
-}
-
 static void
 admins_invite_page(struct console_req *cr, int status, const json_t *errors, const char *alert)
 {
@@ -699,9 +632,8 @@ admins_invite(struct console_req *cr)
 	struct grant_input gi = {NULL, NULL};
 	struct rb_error err;
 	const char *name = form_get(cr->form, "name"), *email = form_get(cr->form, "email");
-	char id[37], loc[160];
-	json_t *user = NULL, *body = NULL, *valid = NULL, *existing = NULL, *patch = NULL;
-	int found;
+	char loc[160];
+	json_t *user = NULL;
 
 	error_clear(&err);
 	if (cr->req->method != HTTP_POST) {
@@ -715,26 +647,21 @@ admins_invite(struct console_req *cr)
 	if (name == NULL || *name == '\0' || strlen(name) > 200)
 		json_object_set_new(gi.errors, "name",
 		                    json_string("Enter the administrator's name."));
-	if (email == NULL || !admins_email_valid(email))
+	if (email == NULL || !dir_email_valid(email))
 		json_object_set_new(gi.errors, "email",
 		                    json_string("Enter an e-mail address like name@school.org."));
 	if (json_object_size(gi.errors) > 0) {
 		admins_invite_page(cr, 400, gi.errors, "Check the fields marked below.");
 		goto done;
 	}
-	if (scope_may_grant(cr, gi.grant, &err) < 0) {
-		log_info("console: invite refused (tenant %s): %s", cr->tenant, err.detail);
-		admins_invite_page(cr, err.status == 403 ? 403 : 503, gi.errors, err.detail);
-		goto done;
-	}
-	found = dir_person_by_mail(&cr->ctx, email, id, &err);
-	if (found < 0)
-		goto fail;
-	if (found == 0) { /* one person, one entry: the grant attaches to it */
-		existing = dir_user_get(&cr->ctx, id, &err);
-		if (existing == NULL)
-			goto fail;
-		if (admins_inproduct(existing) != NULL) {
+	if (dir_admin_invite(&cr->ctx, cr->grants, name, email, gi.grant,
+	                     console_schools(cr, &err), &user, &err) < 0) {
+		if (err.status == 403) {
+			log_info("console: invite refused (tenant %s): %s", cr->tenant, err.detail);
+			admins_invite_page(cr, 403, gi.errors, err.detail);
+			goto done;
+		}
+		if (err.status == 409) {
 			json_object_set_new(
 			    gi.errors, "email",
 			    json_string("This person already has in-product access: "
@@ -742,32 +669,8 @@ admins_invite(struct console_req *cr)
 			admins_invite_page(cr, 409, gi.errors, NULL);
 			goto done;
 		}
-		patch = admins_grant_patch(gi.grant, 0);
-		user = dir_user_patch(&cr->ctx, id, patch, NULL, &err);
-	} else {
-		json_t *admin = json_deep_copy(gi.grant);
-		json_object_del(admin, "active");
-		if (json_array_size(json_object_get(admin, "schools")) == 0)
-			json_object_del(admin, "schools");
-		if (json_string_length(json_object_get(admin, "region")) == 0)
-			json_object_del(admin, "region");
-		body = json_pack("{s:[s,s], s:s, s:s, s:{s:s}, s:[{s:s, s:s, s:b}], s:b, s:o}",
-		                 "schemas", SCHEMA_CORE_USER, SCHEMA_ADMIN_USER, "userName", email,
-		                 "displayName", name, "name", "formatted", name, "emails", "value",
-		                 email, "type", "work", "primary", 1, "active", 0,
-		                 SCHEMA_ADMIN_USER, admin);
-		valid = body ? validate_resource(schema_resource_type("User"), body,
-		                                 VALIDATE_CREATE, NULL, &err)
-		             : NULL;
-		user = valid ? dir_user_create(&cr->ctx, valid, &err) : NULL;
-		if (user != NULL)
-			snprintf(id, sizeof(id), "%s",
-			         json_string_value(json_object_get(user, "id")));
+		goto fail;
 	}
-	if (user == NULL)
-		goto fail;
-	if (dir_invite_mark(&cr->ctx, id, email, &err) < 0)
-		goto fail;
 	mail_outbox_kick(cr->req->app->outbox);
 	log_info("console: invitation queued (tenant %s)", cr->tenant);
 	snprintf(loc, sizeof(loc), "%s/admins?notice=invited", cr->prefix);
@@ -781,10 +684,6 @@ done:
 	json_decref(gi.grant);
 	json_decref(gi.errors);
 	json_decref(user);
-	json_decref(body);
-	json_decref(valid);
-	json_decref(existing);
-	json_decref(patch);
 }
 
 /* ---- the row menu ---- */
@@ -902,7 +801,7 @@ admins_row(struct console_req *cr, const char *id, const char *action)
 	state = dir_admin_invite_state(&cr->ctx, id, &err);
 	if (state != NULL)
 		json_object_set(user, "invite", state);
-	g = admins_inproduct(user);
+	g = dir_inproduct_grant(user);
 	if (g == NULL) {
 		page_message(cr, 404, "Administrator",
 		             "This administrator has no in-product access: their roster source "
@@ -936,27 +835,26 @@ admins_row(struct console_req *cr, const char *id, const char *action)
 			                 err.status == 403 ? 403 : 503, err.detail);
 			goto done;
 		}
-		patch = admins_grant_patch(gi.grant, -1);
+		patch = dir_grant_patch(gi.grant, -1);
 		after = dir_user_patch(&cr->ctx, id, patch, NULL, &err);
 		if (after == NULL)
 			goto fail;
 		snprintf(loc, sizeof(loc), "%s/admins?notice=edited", cr->prefix);
 		page_redirect(cr, loc);
 	} else if (!strcmp(action, "resend")) {
-		const char *status = json_string_value(json_object_get(state, "status"));
-		const char *mail = json_string_value(json_object_get(state, "mail"));
 		if (!post) {
 			page_message(cr, 405, "Resend invitation",
 			             "Use the Resend invitation button.");
 			goto done;
 		}
-		if (status == NULL || strcmp(status, "invited") || mail == NULL) {
+		if (dir_admin_resend(&cr->ctx, cr->grants, id, console_schools(cr, &err), &after,
+		                     &err) < 0) {
+			if (err.status != 409)
+				goto fail;
 			page_message(cr, 409, "Resend invitation",
 			             "This administrator has already confirmed their account.");
 			goto done;
 		}
-		if (dir_invite_mark(&cr->ctx, id, mail, &err) < 0)
-			goto fail;
 		mail_outbox_kick(cr->req->app->outbox);
 		snprintf(loc, sizeof(loc), "%s/admins?notice=resent", cr->prefix);
 		page_redirect(cr, loc);
