@@ -551,8 +551,8 @@ admins_school_ids(const char *list, const json_t *schools)
 			break;
 		}
 		if (id == NULL) {
-			cli_usage_error("admins", "--schools: no school '%s' (an id, name or SIS id)",
-			                want);
+			cli_usage_error("admins",
+			                "--schools: no school '%s' (an id, name or SIS id)", want);
 			json_decref(out);
 			out = NULL;
 			break;
@@ -608,7 +608,8 @@ admins_invite(struct cli *c, int argc, char **argv)
 	if (admins_check_fields(&f) != 0)
 		return CLI_USAGE;
 	if ((f.scope == NULL || !strcmp(f.scope, "school")) && f.schools == NULL)
-		return cli_usage_error("admins", "admins invite: give --schools (or another --scope)");
+		return cli_usage_error("admins",
+		                       "admins invite: give --schools (or another --scope)");
 	if (f.scope != NULL && !strcmp(f.scope, "region") && f.region == NULL)
 		return cli_usage_error("admins", "admins invite --scope region needs --region");
 	error_clear(&err);
@@ -623,9 +624,9 @@ admins_invite(struct cli *c, int argc, char **argv)
 		}
 	}
 	body = json_pack("{s:s, s:s, s:s, s:s, s:b}", "email", argv[1], "displayName",
-	                 name ? name : argv[1], "permission",
-	                 f.permission ? f.permission : "view", "scope", f.scope ? f.scope : "school",
-	                 "canManageAdmins", f.cma && opts_yes_no(f.cma) == 1);
+	                 name ? name : argv[1], "permission", f.permission ? f.permission : "view",
+	                 "scope", f.scope ? f.scope : "school", "canManageAdmins",
+	                 f.cma && opts_yes_no(f.cma) == 1);
 	if (ids != NULL)
 		json_object_set(body, "schools", ids);
 	if (f.region != NULL)

@@ -654,8 +654,8 @@ admins_invite(struct console_req *cr)
 		admins_invite_page(cr, 400, gi.errors, "Check the fields marked below.");
 		goto done;
 	}
-	if (dir_admin_invite(&cr->ctx, cr->grants, name, email, gi.grant,
-	                     console_schools(cr, &err), &user, &err) < 0) {
+	if (dir_admin_invite(&cr->ctx, cr->grants, name, email, gi.grant, console_schools(cr, &err),
+	                     &user, &err) < 0) {
 		if (err.status == 403) {
 			log_info("console: invite refused (tenant %s): %s", cr->tenant, err.detail);
 			admins_invite_page(cr, 403, gi.errors, err.detail);

@@ -45,11 +45,10 @@ api_actor(const struct dir_ctx *ctx, const char *invite, json_t **actor, struct 
 		if (info == NULL)
 			return -1;
 		kind = json_string_value(json_object_get(info, "kind"));
-		*actor = json_pack("[{s:s, s:s, s:s, s:b, s:b, s:s}]", "source", DIR_INPRODUCT,
-		                   "scope",
-		                   kind && !strcmp(kind, "partnership") ? "partnership" : "district",
-		                   "permission", "manage", "canManageAdmins", 1, "active", 1, "origin",
-		                   "direct");
+		*actor = json_pack(
+		    "[{s:s, s:s, s:s, s:b, s:b, s:s}]", "source", DIR_INPRODUCT, "scope",
+		    kind && !strcmp(kind, "partnership") ? "partnership" : "district", "permission",
+		    "manage", "canManageAdmins", 1, "active", 1, "origin", "direct");
 		json_decref(info);
 		return *actor != NULL ? 0 : error_set(err, 500, NULL, "out of memory");
 	}
@@ -57,14 +56,14 @@ api_actor(const struct dir_ctx *ctx, const char *invite, json_t **actor, struct 
 	if (found < 0)
 		return -1;
 	if (found > 0)
-		return error_set(err, 403, NULL,
-		                 "this token invites on behalf of %s, who is not a person of tenant %s",
-		                 invite, ctx->tenant);
+		return error_set(
+		    err, 403, NULL,
+		    "this token invites on behalf of %s, who is not a person of tenant %s", invite,
+		    ctx->tenant);
 	user = dir_user_get(ctx, id, err);
 	if (user == NULL)
 		return -1;
-	*actor = json_incref(
-	    json_object_get(json_object_get(user, SCHEMA_ADMIN_USER), "grants"));
+	*actor = json_incref(json_object_get(json_object_get(user, SCHEMA_ADMIN_USER), "grants"));
 	json_decref(user);
 	if (*actor == NULL)
 		*actor = json_array();
@@ -88,7 +87,8 @@ api_grant(const json_t *body, struct rb_error *err)
 		return error_set(err, 400, SCIM_INVALID_VALUE, "permission must be view or manage"),
 		       NULL;
 	if (cma != NULL && !json_is_boolean(cma))
-		return error_set(err, 400, SCIM_INVALID_VALUE, "canManageAdmins must be true or false"),
+		return error_set(err, 400, SCIM_INVALID_VALUE,
+		                 "canManageAdmins must be true or false"),
 		       NULL;
 	if (scope == NULL)
 		scope = "school";
@@ -146,8 +146,8 @@ api_schools_known(const json_t *grant, const json_t *schools, struct rb_error *e
 	json_array_foreach(json_object_get(grant, "schools"), i, want)
 	{
 		bool known = false;
-		json_array_foreach(schools, j, s) known |=
-		    !strcasecmp(json_string_value(json_object_get(s, "id")), json_string_value(want));
+		json_array_foreach(schools, j, s) known |= !strcasecmp(
+		    json_string_value(json_object_get(s, "id")), json_string_value(want));
 		if (!known)
 			return error_set(err, 400, SCIM_INVALID_VALUE,
 			                 "schools: there is no school %s in this tenant",
@@ -176,9 +176,10 @@ console_invitations(struct http_request *req, struct http_response *res)
 		return;
 	}
 	if (invite == NULL || *invite == '\0') {
-		response_errorf(res, 403, NULL,
-		                "this token may not invite: its configuration line needs invite=yes "
-		                "(or invite=LOGIN), on a source=in-product rights=write token");
+		response_errorf(
+		    res, 403, NULL,
+		    "this token may not invite: its configuration line needs invite=yes "
+		    "(or invite=LOGIN), on a source=in-product rights=write token");
 		return;
 	}
 	/* "" → invite; "/<id>/resend" → resend. */
@@ -202,7 +203,8 @@ console_invitations(struct http_request *req, struct http_response *res)
 		if (dir_admin_resend(&ctx, actor, id, schools, &user, &err) < 0)
 			goto fail;
 		mail_outbox_kick(req->app->outbox);
-		log_info("invitations: resent (tenant %s, request %s)", ctx.tenant, req->request_id);
+		log_info("invitations: resent (tenant %s, request %s)", ctx.tenant,
+		         req->request_id);
 		response_json(res, 200, json_incref(user));
 		goto done;
 	}

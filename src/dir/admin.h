@@ -238,8 +238,8 @@ json_t *dir_grant_patch(const json_t *grant, int active);
  * already has in-product access), or the directory's error.
  */
 int dir_admin_invite(const struct dir_ctx *ctx, const json_t *actor, const char *name,
-                     const char *email, const json_t *grant, const json_t *schools,
-                     json_t **user, struct rb_error *err);
+                     const char *email, const json_t *grant, const json_t *schools, json_t **user,
+                     struct rb_error *err);
 
 /*
  * dir_admin_resend — a new link for the invitation of person `id` (the old

@@ -197,7 +197,8 @@ dir_admin_invite(const struct dir_ctx *ctx, const json_t *actor, const char *nam
 	} else {
 		made = invitations_create(ctx, name, email, grant, err);
 		if (made != NULL)
-			snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(made, "id")));
+			snprintf(id, sizeof(id), "%s",
+			         json_string_value(json_object_get(made, "id")));
 	}
 	if (made == NULL)
 		goto done;

@@ -72,7 +72,7 @@ struct http_auth {
 	const struct config_tenant *tenant; /* borrowed from the config */
 	const char *source;                 /* borrowed: the token's source name */
 	enum token_rights rights;
-	bool passwords; /* the token may set passwords (its passwords=yes) */
+	bool passwords;     /* the token may set passwords (its passwords=yes) */
 	const char *invite; /* borrowed: its invite= ("" none, "yes", or a login) */
 };
 

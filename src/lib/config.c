@@ -525,7 +525,8 @@ config_add_token(struct config *cfg, int argc, char **argv, int line,
 			for (j = 0; j < n; j++)
 				if ((unsigned char)val[j] <= ' ' || (unsigned char)val[j] >= 127)
 					return "invite=: a login of printable ASCII";
-			snprintf(tok.invite, sizeof(tok.invite), "%s", strcmp(val, "no") ? val : "");
+			snprintf(tok.invite, sizeof(tok.invite), "%s",
+			         strcmp(val, "no") ? val : "");
 		} else {
 			return "unknown token option (expected tenant=, source=, rights=, "
 			       "passwords=, invite=)";
@@ -533,7 +534,8 @@ config_add_token(struct config *cfg, int argc, char **argv, int line,
 	}
 	if (tenant[0] == '\0' || tok.source[0] == '\0' || tok.rights == 0)
 		return "a token needs tenant=, source= and rights=";
-	if (tok.invite[0] != '\0' && (strcmp(tok.source, "in-product") || tok.rights != TOKEN_WRITE))
+	if (tok.invite[0] != '\0' &&
+	    (strcmp(tok.source, "in-product") || tok.rights != TOKEN_WRITE))
 		return "invite= is for a token of source=in-product with rights=write (the "
 		       "invitation's grant is an in-product one)";
 	/*
