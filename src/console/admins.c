@@ -419,6 +419,31 @@ admins_error(xmlNodePtr parent, const json_t *errors, const char *field)
 }
 
 /*
+ * The region a partnership form is about: the one chosen, else (an edit of
+ * a school role) the region of its first school; NULL when neither.
+ * Borrowed from `values` or the tenant's schools.
+ */
+static const char *
+admins_region_of(struct console_req *cr, const json_t *values)
+{
+	struct rb_error err;
+	const char *region = form_get(values, "region"), *first;
+	const json_t *schools, *s;
+	size_t i;
+
+	if (region != NULL && *region != '\0')
+		return region;
+	first = json_string_value(json_array_get(form_all(values, "school"), 0));
+	error_clear(&err);
+	schools = first ? console_schools(cr, &err) : NULL;
+	json_array_foreach(
+	    schools, i,
+	    s) if (!strcasecmp(json_string_value(json_object_get(s, "id")),
+	                       first)) return json_string_value(json_object_get(s, "region"));
+	return NULL;
+}
+
+/*
  * The grant part of the invite and edit forms: role (partnership), all
  * schools (district), the schools the actor covers, permission, the
  * can-manage-admins checkbox. `values` is the posted form, or for an edit
@@ -429,9 +454,10 @@ admins_grant_fields(struct console_req *cr, xmlNodePtr f, const json_t *values,
                     const json_t *errors, struct rb_error *err)
 {
 	const json_t *tenant = console_tenant(cr, err), *schools = console_schools(cr, err), *s;
+	const char *region = NULL;
 	bool partnership;
 	struct scope sc;
-	xmlNodePtr fs;
+	xmlNodePtr fs, b;
 	size_t i;
 
 	if (tenant == NULL || schools == NULL || scope_of(cr, &sc, err) < 0)
@@ -460,29 +486,53 @@ admins_grant_fields(struct console_req *cr, xmlNodePtr f, const json_t *values,
 		page_attr(sel, "id", "f-region");
 		page_attr(sel, "name", "region");
 		page_el(sel, "option", "—");
+		region = admins_region_of(cr, values);
 		json_array_foreach(regions, i, r)
 		{
 			xmlNodePtr o =
 			    page_el(sel, "option", json_string_value(json_object_get(r, "name")));
 			const char *rid = json_string_value(json_object_get(r, "id"));
 			page_attr(o, "value", rid);
-			if (admins_checked(values, "region", rid))
+			if (region != NULL && !strcmp(region, rid))
 				page_attr(o, "selected", "selected");
 		}
+		/* Without JavaScript, the school step is a round trip: this button sends the
+		 * form back (nothing is saved) and the page lists that region's schools. */
+		b = page_el(div, "button", "Show the schools of this region");
+		page_attr(b, "type", "submit");
+		page_attr(b, "name", "step");
+		page_attr(b, "value", "schools");
+		page_attr(b, "class", "secondary");
 	}
 	fs = page_el(f, "fieldset", NULL);
-	page_el(fs, "legend", "Schools");
+	if (partnership && region != NULL) {
+		char legend[300];
+		snprintf(legend, sizeof(legend), "Schools of %s (school role)",
+		         scope_region_name(cr, region));
+		page_el(fs, "legend", legend);
+	} else {
+		page_el(fs, "legend", partnership ? "Schools (school role)" : "Schools");
+	}
 	admins_error(fs, errors, "schools");
 	if (!partnership && sc.all)
 		admins_choice(fs, "checkbox", "all", "1", "All schools (district-level access)",
 		              admins_checked(values, "all", "1"));
+	if (partnership && region == NULL)
+		page_attr(page_el(fs, "p",
+		                  "Choose the region above and press \"Show the schools of this "
+		                  "region\": a school role is for schools of one region."),
+		          "class", "hint");
 	json_array_foreach(schools, i, s)
 	{
 		const char *id = json_string_value(json_object_get(s, "id"));
+		const char *sregion = json_string_value(json_object_get(s, "region"));
 		bool mine = sc.all;
 		size_t j;
 		for (j = 0; !mine && j < json_array_size(sc.schools); j++)
 			mine = !strcasecmp(json_string_value(json_array_get(sc.schools, j)), id);
+		/* A partnership's school step lists the chosen region's schools only. */
+		if (partnership && (region == NULL || sregion == NULL || strcmp(sregion, region)))
+			continue;
 		if (mine)
 			admins_choice(fs, "checkbox", "school", id,
 			              json_string_value(json_object_get(s, "name")),
@@ -502,6 +552,44 @@ admins_grant_fields(struct console_req *cr, xmlNodePtr f, const json_t *values,
 	              admins_checked(values, "can_manage", "1"));
 	scope_free(&sc);
 	return 0;
+}
+
+/*
+ * A partnership's school role is for schools of the region chosen in the
+ * role step: the server refuses any other (the form lists only those, but a
+ * form is only what the browser sends). Sets errors["schools"].
+ */
+static void
+admins_schools_in_region(struct console_req *cr, const json_t *list, const char *region,
+                         json_t *errors)
+{
+	struct rb_error err;
+	const json_t *schools, *want, *s;
+	char msg[600];
+	size_t i, j;
+
+	if (region == NULL || *region == '\0') {
+		json_object_set_new(errors, "schools",
+		                    json_string("Choose the region of the schools first (Region, "
+		                                "then \"Show the schools of this region\")."));
+		return;
+	}
+	error_clear(&err);
+	schools = console_schools(cr, &err);
+	json_array_foreach(list, i, want)
+	{
+		const char *id = json_string_value(want), *sregion = NULL;
+		json_array_foreach(
+		    schools, j, s) if (!strcasecmp(json_string_value(json_object_get(s, "id")), id))
+		    sregion = json_string_value(json_object_get(s, "region"));
+		if (sregion != NULL && !strcmp(sregion, region))
+			continue;
+		snprintf(msg, sizeof(msg),
+		         "%s is not a school of %s: choose schools of the region chosen above.",
+		         scope_school_name(cr, id), scope_region_name(cr, region));
+		json_object_set_new(errors, "schools", json_string(msg));
+		return;
+	}
 }
 
 /* The grant a posted form asks for, or the errors of the form. */
@@ -557,6 +645,8 @@ admins_grant_read(struct console_req *cr, struct grant_input *gi, struct rb_erro
 			                                      "another role."
 			                                    : "Choose at least one school, or All "
 			                                      "schools."));
+		else if (partnership)
+			admins_schools_in_region(cr, list, region, gi->errors);
 		json_object_set_new(gi->grant, "schools", list);
 	}
 	return 0;
@@ -636,7 +726,8 @@ admins_invite(struct console_req *cr)
 	json_t *user = NULL;
 
 	error_clear(&err);
-	if (cr->req->method != HTTP_POST) {
+	if (cr->req->method != HTTP_POST || form_get(cr->form, "step") != NULL) {
+		/* a GET, or the role step's round trip (nothing is saved) */
 		admins_invite_page(cr, 200, NULL, NULL);
 		return;
 	}
@@ -821,6 +912,10 @@ admins_row(struct console_req *cr, const char *id, const char *action)
 		if (!post) {
 			values = admins_form_of(g);
 			admins_edit_page(cr, user, values, NULL, 200, NULL);
+			goto done;
+		}
+		if (form_get(cr->form, "step") != NULL) { /* the role step's round trip */
+			admins_edit_page(cr, user, cr->form, NULL, 200, NULL);
 			goto done;
 		}
 		if (admins_grant_read(cr, &gi, &err) < 0)

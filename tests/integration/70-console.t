@@ -471,7 +471,7 @@ is(signin($rc2, 'rob@sep.example', 'rob-pw-1')->{status}, 303, 'a region (north)
 for my $case (
     [{ role => 'partnership', permission => 'view' }, 'a partnership role from a region role'],
     [{ role => 'region', region => 'south', permission => 'view' }, 'another region'],
-    [{ role => 'school', school => $SBM, permission => 'view' }, 'a school of another region'],
+    [{ role => 'school', region => 'south', school => $SBM, permission => 'view' }, 'a school of another region'],
 ) {
     my ($f, $what) = @$case;
     $rc2->get('/admins/invite');
@@ -480,7 +480,7 @@ for my $case (
 }
 $rc2->get('/admins/invite');
 $r = $rc2->post('/admins/invite', { name => 'Nick', email => 'nick@sep.example', role => 'school',
-                                    school => $NVH, permission => 'manage' });
+                                    region => 'north', school => $NVH, permission => 'manage' });
 is($r->{status}, 303, 'a school of his region: invited');
 $r = $rc2->get('/admins');
 %seen = map { $_ => 1 } $r->{content} =~ /<tr data-id="[^"]+"><td>([^<]+)</g;
