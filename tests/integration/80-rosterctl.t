@@ -159,7 +159,6 @@ is($r->{json}{totalResults}, 1, 'okta\'s grant and person stay');
 ($rc, undef, $err) = ctl([qw(admins invite x@demo.example --scope district)]);
 is($rc, 5, 'admins invite with a token whose line lacks invite=: refused (exit 5; 76-rosterctl-invite.t invites)');
 like($err, qr/invite=yes/, '... saying what the configuration line needs');
-like($err, qr/admins add/, '... and says what works instead');
 ($rc, undef, $err) = ctl([qw(admins list --filter), 'userName eq']);
 is($rc, 2, 'a bad --filter is caught before anything is sent');
 ($rc, undef, $err) = ctl([qw(admins add zed@demo.example --email zed@demo.example)],
