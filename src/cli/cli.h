@@ -25,6 +25,7 @@
  *   export.c    export (CSV, JSON, LDIF)
  *   report.c    report stale|duplicates|multi-source
  *   token.c     token create            tenant.c   tenant create
+ *   operator.c  retained list|restore, guard list|approve|reject (/operator/v1)
  *
  * Layers: src/lib (errors, strings, tokens) and src/engine (filter checks)
  * only; never src/dir or src/http (`make lint` checks).
@@ -122,6 +123,12 @@ int opts_yes_no(const char *s);
 int client_request(struct cli *c, const char *method, const char *path, const json_t *body,
                    json_t **out, struct rb_error *err);
 /*
+ * client_operator — client_request to the daemon's /operator/v1 + path
+ * (retained people, held removals; an in-product token), same contract.
+ */
+int client_operator(struct cli *c, const char *method, const char *path, const json_t *body,
+                    json_t **out, struct rb_error *err);
+/*
  * client_list — every resource of `endpoint` ("Users") matching `filter`
  * (a SCIM filter, or NULL), following the pages. Returns a NEW array, or
  * NULL with *err.
@@ -201,6 +208,7 @@ json_t *json_get_ci(const json_t *obj, const char *key);
 #define SCIM_BULK_SCHEMA "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 
 /* The verbs. */
+int retained_main(struct cli *c, int argc, char **argv);
 int admins_main(struct cli *c, int argc, char **argv);
 int schools_main(struct cli *c, int argc, char **argv);
 int groups_main(struct cli *c, int argc, char **argv);

@@ -136,9 +136,10 @@ client_http_error(struct cli *c, const char *method, const char *path, long stat
 	                 next);
 }
 
-int
-client_request(struct cli *c, const char *method, const char *path, const json_t *body,
-               json_t **out, struct rb_error *err)
+/* One request to c->url + root + path (client_request, client_operator). */
+static int
+client_request_at(struct cli *c, const char *root, const char *method, const char *path,
+                  const json_t *body, json_t **out, struct rb_error *err)
 {
 	CURL *curl;
 	struct curl_slist *h = NULL;
@@ -158,7 +159,7 @@ client_request(struct cli *c, const char *method, const char *path, const json_t
 	curl = c->curl;
 	curl_easy_reset(curl);
 	strbuf_add(&url, c->url);
-	strbuf_add(&url, "/scim/v2");
+	strbuf_add(&url, root);
 	strbuf_add(&url, path);
 	strbuf_add(&auth, "Authorization: Bearer ");
 	strbuf_add(&auth, c->token);
@@ -224,6 +225,20 @@ done:
 	free(resp.s);
 	free(payload);
 	return ret;
+}
+
+int
+client_request(struct cli *c, const char *method, const char *path, const json_t *body,
+               json_t **out, struct rb_error *err)
+{
+	return client_request_at(c, "/scim/v2", method, path, body, out, err);
+}
+
+int
+client_operator(struct cli *c, const char *method, const char *path, const json_t *body,
+                json_t **out, struct rb_error *err)
+{
+	return client_request_at(c, "/operator/v1", method, path, body, out, err);
 }
 
 char *

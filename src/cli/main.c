@@ -39,6 +39,7 @@ static const char usage_text[] =
     "  report stale|duplicates|multi-source\n"
     "  token create --tenant T --source S --rights read|write\n"
     "  tenant create NAME [--partnership] --suffix DN\n"
+    "  retained list|restore USERNAME     deprovisioned people kept disabled\n"
     "  version\n"
     "\n"
     "Output: a table on a terminal, CSV when piped; --json or --csv to choose.\n"
@@ -304,7 +305,7 @@ static const struct {
     {"groups", groups_main, true},    {"import", import_main, true},
     {"export", export_main, true},    {"report", report_main, true},
     {"token", token_main, false},     {"tenant", tenant_main, true},
-    {"version", main_version, false},
+    {"version", main_version, false}, {"retained", retained_main, true},
 };
 
 int

@@ -56,7 +56,7 @@
 #include "lib/log.h"
 #include "lib/strbuf.h"
 
-#define PERSON_OBJFILTER "(objectClass=rbPerson)"
+#define PERSON_OBJFILTER DIR_PERSON_FILTER
 
 char *access_group_attrs[] = {
     "entryUUID",   "cn",          "displayName",       "rbSource", "rbPermission", "rbScope",
@@ -895,8 +895,11 @@ access_repair_round(struct dir *dir)
 		struct dir_op op;
 		int fixed = 0;
 		error_clear(&err);
+		int purged = 0;
 		if (dir_op_begin(&op, &ctx, &err) == 0) {
-			access_repair(&op, access_settle_s(dir->cfg), &fixed, &err);
+			if (access_repair(&op, access_settle_s(dir->cfg), &fixed, &err) == 0 &&
+			    retain_enabled(&op))
+				retain_purge(&op, &purged, &err);
 			dir_op_end(&op);
 		}
 		if (error_is_set(&err))
@@ -904,9 +907,11 @@ access_repair_round(struct dir *dir)
 			          err.detail, dir->cfg->repair_interval_s);
 		if (err.status == 503)
 			break; /* the directory is unavailable: the other tenants wait too */
-		else if (fixed > 0)
+		if (fixed > 0)
 			log_info("repair of tenant %s: access summary of %d people corrected",
 			         ctx.tenant, fixed);
+		if (purged > 0)
+			log_info("tenant %s: %d retained people purged", ctx.tenant, purged);
 	}
 }
 

@@ -45,8 +45,7 @@ dir_person_id(const struct dir_ctx *ctx, const char *dn, char out[37], struct rb
 			goto done;
 		}
 	}
-	if (dir_search(&op, dn, LDAP_SCOPE_BASE, "(objectClass=rbPerson)", attrs, NULL, 1, &res,
-	               err) < 0)
+	if (dir_search(&op, dn, LDAP_SCOPE_BASE, DIR_PERSON_FILTER, attrs, NULL, 1, &res, err) < 0)
 		goto done;
 	e = res ? ldap_first_entry(op.conn->ld, res) : NULL;
 	map = e ? entry_to_map(op.conn->ld, e) : NULL;

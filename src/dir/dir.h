@@ -17,6 +17,7 @@
  *   schools.c    /Schools flows        query.c    filter → LDAP, paging, sorting
  *   map_*.c      SCIM ⇄ attribute maps entry.c    attribute maps ⇄ LDAP
  *   escape.c     RFC 4515/4514 escaping ldaperr.c  LDAP result → SCIM error
+ *   retain.c     deprovisioned people kept disabled, restore, purge
  *   pool.c       LDAP connection pool   dir_page.c paged, sorted searches
  */
 #ifndef RB_DIR_H
@@ -160,6 +161,17 @@ json_t *dir_access_grants(const struct dir_ctx *ctx, const char *person_id, stru
  */
 int dir_access_may_grant(const struct dir_ctx *ctx, const char *actor_id, const json_t *wanted,
                          struct rb_error *err);
+
+/*
+ * Retention (retain.c; retention_days > 0). dir_retained_list — the
+ * tenant's retained people: a NEW array of {userName, id, disabledAt
+ * (GeneralizedTime), retentionDays}, or NULL with *err.
+ * dir_retained_restore — make the retained person `user_name` a person
+ * again, held by ctx->source with no grant (the old grants are gone): its
+ * id as a NEW string, or NULL with *err (404 none retained by that name).
+ */
+json_t *dir_retained_list(const struct dir_ctx *ctx, struct rb_error *err);
+char *dir_retained_restore(const struct dir_ctx *ctx, const char *user_name, struct rb_error *err);
 
 /*
  * dir_precondition — the precondition text the write functions take as

@@ -39,6 +39,14 @@ struct dir_op {
 	                    (users.c: a PATCH reads the person's groups once, not three times) */
 };
 
+/*
+ * Every lookup of a person: rbPerson entries that are not retained (a
+ * deprovisioned person kept disabled, retain.c, carries rbDisabledAt and is
+ * invisible to SCIM, the console and group writes). objectClass last (see
+ * dir_find_by_id).
+ */
+#define DIR_PERSON_FILTER "(&(!(rbDisabledAt=*))(objectClass=rbPerson))"
+
 /* Operational attributes read with every entry. */
 #define DIR_OPERATIONAL "entryUUID", "entryCSN", "createTimestamp", "modifyTimestamp"
 
@@ -325,6 +333,29 @@ void access_pending_end(struct dir_op *op, char *pending_dn);
 int access_repair(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err);
 /* access_repair_stop — stop and join the repair thread, if dir_repair_start started one. */
 void access_repair_stop(struct dir *dir);
+
+/* ---- retain.c: deprovisioned people kept disabled (retention_days > 0) ---- */
+
+/* retain_enabled — retention_days > 0: the last release keeps the person, disabled. */
+bool retain_enabled(const struct dir_op *op);
+/*
+ * retain_release — the last source released `old` (the person's entry map,
+ * with memberOf): keep it disabled and invisible instead of deleting it
+ * (retain.c's glossary), asserted on old's entryCSN (412 when anybody
+ * wrote since), then take it out of its groups. 0, or -1 with *err.
+ */
+int retain_release(struct dir_op *op, const json_t *old, struct rb_error *err);
+/*
+ * retain_find_name — the retained person `uid=<uid>` of the tenant, reading
+ * `attrs`: a NEW map, or NULL (with *err unset when there is none).
+ */
+json_t *retain_find_name(struct dir_op *op, const char *uid, char **attrs, struct rb_error *err);
+/*
+ * retain_purge — delete the tenant's retained people disabled longer than
+ * retention_days, each asserted on the entryCSN read (a restore meanwhile
+ * wins; another bridge's purge is a 404, ignored). *purged = how many. 0 or -1.
+ */
+int retain_purge(struct dir_op *op, int *purged, struct rb_error *err);
 
 /* ---- dir_page.c: paged, sorted searches shared by users, groups, schools ---- */
 

@@ -219,20 +219,21 @@ groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group
 		goto done;
 	if (lenient && (gesc = escape_filter_value(of_group, strlen(of_group))) == NULL)
 		goto oom;
-	cap = 32 + CHUNK * 52 + (gesc ? strlen(gesc) : 0);
+	cap = 64 + CHUNK * 52 + (gesc ? strlen(gesc) : 0);
 	filter = malloc(cap);
 	if (filter == NULL)
 		goto oom;
 	it = json_object_iter(want);
 	while (it != NULL) {
 		LDAPMessage *res = NULL, *e;
+		/* An add never names a retained person (retain.c: invisible). */
 		len = (size_t)(lenient ? snprintf(filter, cap, "(&(memberOf=%s)(|", gesc)
-		                       : snprintf(filter, cap, "(|"));
+		                       : snprintf(filter, cap, "(&(!(rbDisabledAt=*))(|"));
 		/* ids are validated UUIDs: nothing to escape */
 		for (n = 0; it != NULL && n < CHUNK; n++, it = json_object_iter_next(want, it))
 			len += (size_t)snprintf(filter + len, cap - len, "(entryUUID=%s)",
 			                        json_object_iter_key(it));
-		snprintf(filter + len, cap - len, lenient ? "))" : ")");
+		snprintf(filter + len, cap - len, "))");
 		if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res,
 		               err) < 0)
 			goto fail;

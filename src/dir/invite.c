@@ -36,13 +36,13 @@ dir_person_by_mail(const struct dir_ctx *ctx, const char *mail, char out[37], st
 		return -1;
 	base = dir_ou_dn(&op, "people");
 	esc = escape_filter_value(mail, strlen(mail));
-	flen = esc ? 2 * strlen(esc) + 64 : 0;
+	flen = esc ? 2 * strlen(esc) + 128 : 0;
 	filter = esc ? malloc(flen) : NULL;
 	if (base == NULL || filter == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	snprintf(filter, flen, "(&(|(mail=%s)(uid=%s))(objectClass=rbPerson))", esc, esc);
+	snprintf(filter, flen, "(&(|(mail=%s)(uid=%s))" DIR_PERSON_FILTER ")", esc, esc);
 	if (dir_search(&op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 0, &res, err) < 0)
 		goto done;
 	e = res ? ldap_first_entry(op.conn->ld, res) : NULL;
@@ -167,7 +167,7 @@ dir_invite_find(const struct dir_ctx *ctx, const char *hash, char id[37], char *
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	snprintf(filter, sizeof(filter), "(&(rbInviteTokenHash=%s)(objectClass=rbPerson))", hash);
+	snprintf(filter, sizeof(filter), "(&(rbInviteTokenHash=%s)" DIR_PERSON_FILTER ")", hash);
 	if (dir_search(&op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 2, &res, err) < 0)
 		goto done;
 	e = res ? ldap_first_entry(op.conn->ld, res) : NULL;
@@ -271,8 +271,8 @@ dir_invite_issue_token(const struct dir_ctx *ctx, const char *dn, const char *ha
 		json_t *map = NULL;
 		const char *status;
 
-		if (dir_search(&op, dn, LDAP_SCOPE_BASE, "(objectClass=rbPerson)", attrs, NULL, 1,
-		               &res, err) < 0)
+		if (dir_search(&op, dn, LDAP_SCOPE_BASE, DIR_PERSON_FILTER, attrs, NULL, 1, &res,
+		               err) < 0)
 			break;
 		e = res ? ldap_first_entry(op.conn->ld, res) : NULL;
 		map = e ? entry_to_map(op.conn->ld, e) : NULL;

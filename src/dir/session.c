@@ -164,7 +164,7 @@ admin_person_map(struct dir_op *op, const char *id, char **attrs, struct rb_erro
 		error_set(err, 500, NULL, "out of memory");
 		return NULL;
 	}
-	map = dir_find_by_id(op, base, "(objectClass=rbPerson)", id, attrs, err);
+	map = dir_find_by_id(op, base, DIR_PERSON_FILTER, id, attrs, err);
 	free(base);
 	return map;
 }
@@ -186,13 +186,13 @@ dir_signin(const struct dir_ctx *ctx, const char *login, const char *password, s
 		return NULL;
 	base = dir_ou_dn(&op, "people");
 	esc = escape_filter_value(login, strlen(login));
-	flen = esc ? 2 * strlen(esc) + 64 : 0;
+	flen = esc ? 2 * strlen(esc) + 128 : 0;
 	filter = esc ? malloc(flen) : NULL;
 	if (base == NULL || filter == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	snprintf(filter, flen, "(&(|(uid=%s)(mail=%s))(objectClass=rbPerson))", esc, esc);
+	snprintf(filter, flen, "(&(|(uid=%s)(mail=%s))" DIR_PERSON_FILTER ")", esc, esc);
 	if (dir_search(&op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 2, &res, err) < 0) {
 		if (err->status == 400) { /* two matches: ambiguous, refused like the rest */
 			error_clear(err);

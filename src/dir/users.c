@@ -22,7 +22,7 @@
 #include "engine/patch.h"
 #include "lib/log.h"
 
-#define USER_OBJFILTER "(objectClass=rbPerson)"
+#define USER_OBJFILTER DIR_PERSON_FILTER
 
 static char *user_attrs[] = {
     "uid",
@@ -81,6 +81,7 @@ static char *user_attrs[] = {
     "rbViewSchool",
     "rbBindLocked",
     "rbPossibleDuplicate",
+    "rbDisabledAt", /* only a retained entry has it: a POST reusing one removes it */
     DIR_OPERATIONAL,
     NULL,
 };
@@ -301,11 +302,16 @@ users_to_map(struct dir_op *op, const json_t *user, struct rb_error *err)
 	return map;
 }
 
-/* What a User write owns: map_user_owned's, and rbbindlocked (absent = remove it). */
+/*
+ * What a User write owns: map_user_owned's, rbbindlocked (absent = remove
+ * it), and rbdisabledat: a write is only ever over a retained entry when a
+ * POST reuses it (users_reuse), and then it makes it a person again.
+ */
 static bool
 users_write_owned(const char *desc, void *arg)
 {
-	return map_user_owned(desc, arg) || grants_access_desc(desc);
+	return map_user_owned(desc, arg) || grants_access_desc(desc) ||
+	       !strcmp(desc, "rbdisabledat");
 }
 
 /* Add `dns` (an array of DNs) to rbPossibleDuplicate of `dn`; best effort. */
@@ -539,6 +545,43 @@ dir_user_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err)
 	return user;
 }
 
+static json_t *users_write(struct dir_op *op, const json_t *old, const json_t *user,
+                           const char *if_match, struct rb_error *err);
+
+/*
+ * users_reuse — a POST whose userName names a retained person (retain.c):
+ * the new resource is written over that entry as the poster's PUT would be
+ * (same entryUUID; rbDisabledAt goes, the poster's grant is the only one:
+ * the old ones were removed at the release). Returns the NEW resource; NULL
+ * with *err untouched when there is no retained person of that name (the
+ * create's 409 stands), or with *err replaced (409 when somebody reused or
+ * restored it first, …).
+ */
+static json_t *
+users_reuse(struct dir_op *op, const json_t *user, struct rb_error *err)
+{
+	const char *name = json_string_value(json_object_get(user, "userName"));
+	struct rb_error ferr;
+	json_t *old, *out;
+
+	error_clear(&ferr);
+	old = name && retain_enabled(op) ? retain_find_name(op, name, user_attrs, &ferr) : NULL;
+	if (old == NULL)
+		return NULL;
+	error_clear(err);
+	out = users_write(op, old, user, NULL, err);
+	if (out == NULL && err->status == 412) {
+		error_clear(err);
+		error_set(err, 409, SCIM_UNIQUENESS, "userName %s already exists in this tenant",
+		          name);
+	}
+	if (out != NULL)
+		log_info("tenant %s source %s: %s re-created: the retained entry is reused",
+		         op->ctx->tenant, op->ctx->source, entry_map_first(old, "dn"));
+	json_decref(old);
+	return out;
+}
+
 json_t *
 dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *err)
 {
@@ -560,6 +603,10 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 		goto done;
 	}
 	after = dir_add_entry(&op, base, "uid", "userName", map, user_attrs, "userName", err);
+	if (after == NULL && err->status == 409) {
+		out = users_reuse(&op, user, err);
+		goto done;
+	}
 	if (after == NULL)
 		goto done;
 	if (pw != NULL && dir_password_set(&op, entry_map_first(after, "dn"), pw, err) < 0) {
@@ -810,6 +857,12 @@ users_delete_once(struct dir_op *op, const json_t *old, const char *if_match, st
 			held = true;
 		else
 			others++;
+	}
+	if (others == 0 && retain_enabled(op)) {
+		rc = retain_release(op, old, err);
+		if (rc == 0)
+			users_duplicates_repoint(op, old, NULL);
+		return rc;
 	}
 	if (others == 0) {
 		rc = dir_delete_dn(op, entry_map_first(old, "dn"), csn, err);

@@ -16,6 +16,7 @@
  *   response.c   response helpers (JSON bodies, SCIM errors, headers)
  *   resources.c  /Users, /Groups, /Schools (the resource_ops table)
  *   bulk.c       /Bulk              search.c   /.search at the root
+ *   operator.c   /operator/v1 (retained people, held removals)
  */
 #ifndef RB_HTTP_H
 #define RB_HTTP_H
@@ -204,6 +205,9 @@ void resources_fail(struct http_response *res, const struct rb_error *err);
  * strings it builds are owned by *p (free with list_params_clear). -1 with *err (400). */
 int list_params_from_body(struct http_request *req, struct list_params *p, struct rb_error *err);
 void list_params_clear(struct list_params *p);
+
+/* operator.c — /operator/v1 (retained people, held removals): in-product tokens only. */
+void operator_route(struct http_request *req, struct http_response *res);
 
 /* bulk.c — POST /Bulk (RFC 7644 §3.7). */
 void resources_bulk(struct http_request *req, struct http_response *res);

@@ -105,6 +105,7 @@ static const struct route routes[] = {
     {SCIM "/Bulk", true, HTTP_POST, true, "bulk", resources_bulk},
     {SCIM "/Invitations", false, HTTP_POST, true, "invitations", routes_invitations},
     {SCIM "/.search", true, HTTP_POST, true, "search", resources_search_root},
+    {"/operator/v1", false, READ | HTTP_POST, true, "operator", operator_route},
 };
 
 static bool routes_match(const struct route *r, const char *path, const char **subpath);

@@ -102,7 +102,7 @@ static const struct config_row config_table[] = {
     {"strict_attributes", CT_BOOL, OFF(strict_attributes), 0, 1, "no",
      "unknown attributes in a body are 400 invalidSyntax (no: ignored, logged, counted)"},
     {"retention_days", CT_INT, OFF(retention_days), 0, 3650, "0",
-     "days a deprovisioned person is kept disabled (0: deleted at once)"},
+     "days a deprovisioned person is kept disabled, invisible to SCIM (0: deleted at once)"},
     {"repair_interval_s", CT_INT, OFF(repair_interval_s), 1, 86400, "300",
      "seconds between repairs of role-group changes a stopped bridge left half done"},
     {"log_level", CT_STRING, OFF(log_level), 0, 0, "info", "debug, info, warn or error"},
@@ -704,14 +704,6 @@ config_load(const char *path, struct rb_error *err)
 	}
 	if (cfg->ntenants == 0) {
 		error_set(err, 500, NULL, "%s: no tenant declared (add a `tenant NAME` line)",
-		          path);
-		goto fail;
-	}
-	if (cfg->retention_days != 0) {
-		/* Not built yet: a disabled, SCIM-invisible entry needs a purge job. */
-		error_set(err, 500, NULL,
-		          "%s: retention_days > 0 is not implemented yet; deprovisioned people are "
-		          "deleted (set retention_days 0)",
 		          path);
 		goto fail;
 	}

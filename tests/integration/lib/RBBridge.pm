@@ -146,13 +146,13 @@ sub kill9 {
 }
 
 # req(METHOD => '/Users…', token => NAME|undef, json => {…}|body => '…', headers => {…})
-# Paths without a leading /scim/v2 or /healthz-style root get /scim/v2 prepended.
+# Paths without a leading /scim/v2, /operator or /healthz-style root get /scim/v2 prepended.
 sub req {
     my ($self, $method, $path, %a) = @_;
     my %h = %{ $a{headers} // {} };
     $h{Authorization} = "Bearer $a{token}" if defined $a{token};
     $h{Authorization} = $a{auth} if defined $a{auth};
-    my $url = $path =~ m{^/(scim|healthz|readyz|metrics)} ? "$self->{base}$path"
+    my $url = $path =~ m{^/(scim|healthz|readyz|metrics|operator)} ? "$self->{base}$path"
                                                            : "$self->{base}/scim/v2$path";
     my %o = (headers => \%h);
     if (exists $a{json}) {

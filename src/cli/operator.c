@@ -1,0 +1,92 @@
+/*
+ * operator.c — `rosterctl retained list|restore` (issue 16 item 4): the
+ * daemon's /operator/v1 endpoints, with an in-product token.
+ *
+ *   retained list            people the last source released, kept disabled
+ *                            (retention_days > 0) until the purge
+ *   retained restore NAME    make NAME a person again: held by in-product,
+ *                            with no grant (give one with `admins edit`)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char retained_help[] =
+    "usage: rosterctl retained list\n"
+    "       rosterctl retained restore USERNAME\n"
+    "\n"
+    "People released by their last source are kept disabled (no bind, no access,\n"
+    "invisible to SCIM) for retention_days, then purged. `restore` makes one a\n"
+    "person again, held by in-product and with no grant: the old grants do not\n"
+    "come back. Needs a token of source in-product (write rights to restore).\n";
+
+static int
+retained_list(struct cli *c)
+{
+	static const char *const cols[] = {"userName", "disabledAt", "retentionDays", "id"};
+	struct rb_error err;
+	json_t *out = NULL, *rows, *r;
+	size_t i;
+
+	error_clear(&err);
+	if (client_operator(c, "GET", "/retained", NULL, &out, &err) < 0)
+		return cli_fail(&err);
+	rows = json_array();
+	json_array_foreach(json_object_get(out, "Resources"), i, r)
+	{
+		char days[32];
+		snprintf(days, sizeof(days), "%lld",
+		         (long long)json_integer_value(json_object_get(r, "retentionDays")));
+		json_array_append_new(rows, json_pack("[s,s,s,s]", json_str(r, "userName"),
+		                                      json_str(r, "disabledAt"), days,
+		                                      json_str(r, "id")));
+	}
+	output_rows(c, cols, 4, rows, json_object_get(out, "Resources"));
+	json_decref(rows);
+	json_decref(out);
+	return CLI_OK;
+}
+
+static int
+retained_restore(struct cli *c, const char *name)
+{
+	struct rb_error err;
+	json_t *body = json_pack("{s:s}", "userName", name), *out = NULL;
+	int rc;
+
+	error_clear(&err);
+	rc = client_operator(c, "POST", "/retained/restore", body, &out, &err);
+	json_decref(body);
+	if (rc < 0)
+		return cli_fail(&err);
+	printf("restored %s (id %s): held by in-product, no grant\n", name, json_str(out, "id"));
+	json_decref(out);
+	return CLI_OK;
+}
+
+int
+retained_main(struct cli *c, int argc, char **argv)
+{
+	const struct cli_opt opts[] = {{NULL, OPT_FLAG, NULL}};
+	bool help;
+	int npos;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(retained_help, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	if (opts_parse(argc - 1, argv + 1, opts, &npos, &help, "retained") != 0)
+		return CLI_USAGE;
+	if (help) {
+		fputs(retained_help, stdout);
+		return CLI_OK;
+	}
+	if (!strcmp(argv[1], "list") && npos == 0)
+		return retained_list(c);
+	if (!strcmp(argv[1], "restore") && npos == 1)
+		return retained_restore(c, argv[2]);
+	return cli_usage_error("retained",
+	                       "expected `retained list` or `retained restore USERNAME`");
+}
