@@ -102,6 +102,7 @@ static const struct route routes[] = {
     {SCIM "/Users", false, ALL, true, "users", resources_users},
     {SCIM "/Groups", false, ALL, true, "groups", resources_groups},
     {SCIM "/Schools", false, ALL, true, "schools", resources_schools},
+    {SCIM "/Regions", false, ALL, true, "regions", resources_regions},
     {SCIM "/Bulk", true, HTTP_POST, true, "bulk", resources_bulk},
     {SCIM "/Invitations", false, HTTP_POST, true, "invitations", routes_invitations},
     {SCIM "/.search", true, HTTP_POST, true, "search", resources_search_root},

@@ -72,7 +72,7 @@ like($out, qr/^MISSING\s+access rule: no bind lock/m, 'the missing bind-lock rul
 like($out, qr/^MISSING\s+the ppolicy overlay hashing cleartext passwords.*\n\s+fix: apply conf\/directory\/40-overlays\.ldif/m,
      'ppolicy no longer hashing cleartext passwords');
 like($out, qr/^MISSING\s+an anonymous client reads \d+ entries/m, 'anonymous read access');
-like($out, qr/^MISSING\s+ppolicy on .* has no default policy \(olcPPolicyDefault\).*\n\s+fix: apply conf\/directory\/40-overlays\.ldif/m,
+like($out, qr/^MISSING\s+ppolicy on .* has no default policy \(olcPPolicyDefault\).*\n\s+fix: apply upgrade step 0003 \(scripts\/directory-kit --step 0003/m,
      'no default password policy');
 like($out, qr/^MISSING\s+password policy: the service account \Q$dir->{service_dn}\E names no policy of its own.*lock it out\n\s+fix: .*directory-kit --policies/m,
      'the service account without its no-lockout policy');
