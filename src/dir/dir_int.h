@@ -20,6 +20,7 @@ struct dir {
 	/* the repair thread (access.c): started by dir_repair_start, stopped by dir_destroy;
 	 * it works through repair_dir, over a one-connection pool of its own (never a SCIM slot) */
 	struct dir *repair_dir;
+	json_t *repair_seen; /* access_repair's memory between rounds (repair thread only) */
 	pthread_t repair;
 	bool repair_started, repair_stop;
 	pthread_mutex_t repair_lock;
@@ -40,12 +41,28 @@ struct dir_op {
 };
 
 /*
+ * DIR_CLASS("rbPerson") — the objectClass term of a search whose scope or
+ * other terms already select the entries (one level under the type's own
+ * ou, an AND with an indexed term): "(objectClass:=rbPerson)". An
+ * extensible match with no rule uses the attribute's equality rule (RFC
+ * 4511 §4.5.1.7.7), so it matches exactly what (objectClass=rbPerson)
+ * matches; but back-mdb reads no index for it. back-mdb computes the
+ * candidates of every term of an AND (no early stop once they are few), so
+ * the plain form copied objectClass's index — every person of the
+ * directory, up to 64k ids — on every search: 108,000 of the 260,000 slapd
+ * instructions of a person search at 10,000 people (callgrind,
+ * docs/schema.md, "Cost per request"). Not for a subtree search where the
+ * class is the only selective term: there the index is what selects.
+ */
+#define DIR_CLASS(cls) "(objectClass:=" cls ")"
+
+/*
  * Every lookup of a person: rbPerson entries that are not retained (a
  * deprovisioned person kept disabled, retain.c, carries rbDisabledAt and is
- * invisible to SCIM, the console and group writes). objectClass last (see
- * dir_find_by_id).
+ * invisible to SCIM, the console and group writes). A NOT reads no index
+ * either; the class as DIR_CLASS.
  */
-#define DIR_PERSON_FILTER "(&(!(rbDisabledAt=*))(objectClass=rbPerson))"
+#define DIR_PERSON_FILTER "(&(!(rbDisabledAt=*))" DIR_CLASS("rbPerson") ")"
 
 /* Operational attributes read with every entry. */
 #define DIR_OPERATIONAL "entryUUID", "entryCSN", "createTimestamp", "modifyTimestamp"
@@ -326,11 +343,24 @@ char *access_pending_begin(struct dir_op *op, const json_t *old, const json_t *n
 void access_pending_end(struct dir_op *op, char *pending_dn);
 /*
  * access_repair — for each pending entry of the tenant created more than
- * `settle_s` seconds ago: refresh every person its filter matches, then
- * delete it (asserted on its entryCSN). *fixed = people whose derived
- * values were wrong. 0, or -1 with *err.
+ * `settle_s` seconds ago whose groups memberof has finished: refresh every
+ * person its filter matches, then delete it (asserted on its entryCSN). A
+ * group whose memberOf count did not move since the last round (`seen`,
+ * borrowed, the repair thread's memory) is healed: slapd stopped in the
+ * middle of memberof's updates. *fixed = people whose derived values were
+ * wrong. 0, or -1 with *err.
  */
-int access_repair(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err);
+int access_repair(struct dir_op *op, int settle_s, json_t *seen, int *fixed, struct rb_error *err);
+
+/*
+ * dir_user_repair_creates (users.c) — take away the half creates of
+ * `op`'s tenant: people still carrying rbCreatePending (the create was
+ * never answered 2xx) added more than `settle_s` seconds ago. One held by
+ * the creating source alone is deleted (asserted on its entryCSN); one
+ * another source has written since keeps its entry and loses the marker.
+ * *fixed counts them. 0, or -1 with *err.
+ */
+int dir_user_repair_creates(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err);
 /* access_repair_stop — stop and join the repair thread, if dir_repair_start started one. */
 void access_repair_stop(struct dir *dir);
 

@@ -93,6 +93,9 @@ static const struct config_row config_table[] = {
      "PEM CA certificate(s) trusted for the directory (default: the system's)"},
     {"max_results", CT_INT, OFF(max_results), 1, 10000000, "100000",
      "largest filtered result set (tooMany beyond)"},
+    {"max_candidates", CT_INT, OFF(max_candidates), 1, 10000000, "5000",
+     "candidates a filter the directory cannot answer exactly may have per request, plus 10 per "
+     "result up to the end of the page (tooMany beyond; never above max_results)"},
     {"default_count", CT_INT, OFF(default_count), 1, 100000, "100", "page size by default"},
     {"max_count", CT_INT, OFF(max_count), 1, 100000, "1000", "largest page served"},
     {"bulk_max_operations", CT_INT, OFF(bulk_max_operations), 1, 100000, "1000",

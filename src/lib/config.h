@@ -75,9 +75,10 @@ struct config {
 	bool ldap_tls;          /* derived: StartTLS or ldaps:// */
 	char *ldap_tls_ca_file; /* PEM CA certificates that sign the directory's */
 	/* SCIM */
-	int max_results;   /* cap on a filter's result set (tooMany beyond) */
-	int default_count; /* page size when the client gives none */
-	int max_count;     /* largest page served */
+	int max_results;    /* cap on a filter's result set (tooMany beyond) */
+	int max_candidates; /* inexact filters: candidates checked per request, + 10 per result */
+	int default_count;  /* page size when the client gives none */
+	int max_count;      /* largest page served */
 	int bulk_max_operations;
 	long bulk_max_payload;
 	bool strict_attributes; /* unknown attributes: 400 (yes) or ignored+logged (no) */
