@@ -118,7 +118,7 @@ like($conf, qr/olcOverlay: \{0\}memberof.*olcOverlay: \{1\}ppolicy.*olcOverlay: 
      'the four overlays, in order');
 my ($mrc, $mo) = run_cmd(['ldapsearch', '-LLL', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-o', 'ldif-wrap=no',
                           '-b', 'cn=config', '(objectClass=olcMemberOf)', 'olcDisabled']);
-like($mo, qr/^olcDisabled: TRUE$/m, 'memberof disabled by step 0003 (membership is on the members)');
+like($mo, qr/^olcDisabled: TRUE$/m, 'memberof disabled by step 0004 (membership is on the members)');
 unlike($conf, qr/olcDbIndex: member eq|to \* by \* read/, "the operator's member index and read-for-all rule are replaced");
 unlike($conf, qr/regex/, 'no regular expression in rules and limits');
 
