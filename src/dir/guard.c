@@ -45,8 +45,8 @@
 
 static char *guard_window_attrs[] = {"rbGuardAt", "rbGuardBase", "rbGuardRemoval", "entryCSN",
                                      NULL};
-static char *guard_held_attrs[] = {"cn",    "rbSource", "rbGuardAction",   "rbGuardPerson",
-                                   "uid",   "rbGuardAt", "createTimestamp", "entryCSN",
+static char *guard_held_attrs[] = {"cn",  "rbSource",  "rbGuardAction",   "rbGuardPerson",
+                                   "uid", "rbGuardAt", "createTimestamp", "entryCSN",
                                    NULL};
 
 /* "cn=<name>,ou=guard,o=<tenant>,<suffix>": NEW string or NULL. */
@@ -197,10 +197,11 @@ guard_count(struct dir_op *op, const char *action, const char *person_id, struct
 		} else {
 			json_t *v = json_pack("[s]", value);
 			if (fresh) { /* a new window: its start, base and this one removal */
-				json_t *at = json_pack("[s]", now_s), *bs = json_pack("[s]", base_s);
+				json_t *at = json_pack("[s]", now_s),
+				       *bs = json_pack("[s]", base_s);
 				mods = entry_mods_append(NULL, LDAP_MOD_REPLACE, "rbGuardAt", at);
-				mods = mods ? entry_mods_append(mods, LDAP_MOD_REPLACE, "rbGuardBase",
-				                                bs)
+				mods = mods ? entry_mods_append(mods, LDAP_MOD_REPLACE,
+				                                "rbGuardBase", bs)
 				            : NULL;
 				mods = mods ? entry_mods_append(mods, LDAP_MOD_REPLACE,
 				                                "rbGuardRemoval", v)
@@ -211,8 +212,8 @@ guard_count(struct dir_op *op, const char *action, const char *person_id, struct
 				mods = entry_mods_append(NULL, LDAP_MOD_ADD, "rbGuardRemoval", v);
 			}
 			json_decref(v);
-			after = mods ? dir_write(op, false, dn, mods, entry_map_first(w, "entrycsn"),
-			                         none, err)
+			after = mods ? dir_write(op, false, dn, mods,
+			                         entry_map_first(w, "entrycsn"), none, err)
 			             : NULL;
 			rc = after ? 0 : mods ? -1 : error_set(err, 500, NULL, "out of memory");
 		}
@@ -318,13 +319,13 @@ dir_guard_list(const struct dir_ctx *ctx, struct rb_error *err)
 	for (e = res ? ldap_first_entry(op.conn->ld, res) : NULL; out != NULL && e != NULL;
 	     e = ldap_next_entry(op.conn->ld, e)) {
 		json_t *m = entry_to_map(op.conn->ld, e);
-		json_array_append_new(
-		    out, json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "id",
-		                   entry_map_first(m, "cn"), "source", entry_map_first(m, "rbsource"),
-		                   "action", entry_map_first(m, "rbguardaction"), "person",
-		                   entry_map_first(m, "rbguardperson"), "userName",
-		                   entry_map_first(m, "uid"), "heldAt",
-		                   entry_map_first(m, "rbguardat")));
+		json_array_append_new(out, json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "id",
+		                                     entry_map_first(m, "cn"), "source",
+		                                     entry_map_first(m, "rbsource"), "action",
+		                                     entry_map_first(m, "rbguardaction"), "person",
+		                                     entry_map_first(m, "rbguardperson"),
+		                                     "userName", entry_map_first(m, "uid"),
+		                                     "heldAt", entry_map_first(m, "rbguardat")));
 		json_decref(m);
 	}
 	if (out == NULL)

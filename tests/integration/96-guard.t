@@ -29,7 +29,8 @@ my $BIN = RBBridge::build_dir();
 my $optoken = 'demo-inproduct-operator';
 my $ophash = `$BIN/rosterbridge -H $optoken`;
 chomp $ophash;
-my %conf = (extra_conf => "token $ophash tenant=demo source=in-product rights=write\n");
+my %conf = (guard_share_percent => undef,    # the daemon's defaults: 50%, 24 h, 2 (test bridges run without)
+            extra_conf => "token $ophash tenant=demo source=in-product rights=write\n");
 my $b = RBBridge->start($dir, %conf);
 
 sub dn_of { "uid=$_[0],ou=people,o=demo,$S" }
