@@ -367,7 +367,8 @@ int retain_purge(struct dir_op *op, int *purged, struct rb_error *err);
  * the source's window), 1 when it is over the window's share and was held
  * for an operator (ctx->held set; the caller applies nothing of it), or -1
  * with *err. Not counted: guard off (guard_share_percent 0, ctx->guard_off),
- * a person the source does not hold. Decided once per operation (op->guard).
+ * the in-product source (the operators themselves), a person the source
+ * does not hold. Decided once per operation (op->guard).
  */
 int guard_check(struct dir_op *op, const char *action, const json_t *person, struct rb_error *err);
 
