@@ -119,7 +119,16 @@ $(BUILD)/%.o: %.c | deps
 build/gen/schema_names.h: schema/rosterbridge.schema
 	@mkdir -p $(dir $@)
 	@perl -ne 'if (/^(attributetype|objectclass)\b/i) { $$k = lc $$1 } if ($$k && /NAME\s+\x27([^\x27]+)\x27/) { push @{$$n{$$k}}, "\"$$1\""; $$k = undef } END { print "/* generated from schema/rosterbridge.schema by the Makefile */\n#define SCHEMA_ATTRIBUTE_NAMES ", join(", ", @{$$n{attributetype}}), "\n#define SCHEMA_CLASS_NAMES ", join(", ", @{$$n{objectclass}}), "\n" }' $< > $@.tmp && mv $@.tmp $@
-$(BUILD)/src/dir/check.o: build/gen/schema_names.h
+$(BUILD)/src/dir/check.o: build/gen/schema_names.h build/gen/kit_steps.h
+
+# The directory kit's numbered upgrade steps, for dir/check.c's "which steps
+# has this directory not had" (generated from the file names: never stale).
+build/gen/kit_steps.h: $(wildcard conf/directory/upgrade/*.ldif) Makefile
+	@mkdir -p $(dir $@)
+	@{ echo '/* generated from conf/directory/upgrade/ by the Makefile */'; \
+	  printf '#define KIT_STEPS '; \
+	  for f in $(sort $(notdir $(wildcard conf/directory/upgrade/[0-9][0-9][0-9][0-9]-*.ldif))); do \
+	    printf '"%s", ' "$${f%.ldif}"; done; echo; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/librosterbridge.a: $(CORE_OBJS)
 	@rm -f $@
@@ -154,7 +163,7 @@ FUZZ_CORE_OBJS := $(CORE_SRCS:%.c=build/fuzz/obj/%.o)
 build/fuzz/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(subst -fsanitize=fuzzer$(,),-fsanitize=fuzzer-no-link$(,),$(FUZZ_FLAGS)) -Ibuild -MMD -MP -c $< -o $@
-build/fuzz/obj/src/dir/check.o: build/gen/schema_names.h
+build/fuzz/obj/src/dir/check.o: build/gen/schema_names.h build/gen/kit_steps.h
 build/fuzz/libcore.a: $(FUZZ_CORE_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
@@ -190,7 +199,7 @@ format:
 format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
-lint: build/gen/schema_names.h
+lint: build/gen/schema_names.h build/gen/kit_steps.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem --inline-suppr -D__GNUC__ \
 	  --include=/usr/include/jansson.h --include=/usr/include/x86_64-linux-gnu/sys/queue.h \
@@ -231,6 +240,8 @@ install: all
 	install -m 0644 conf/rosterbridge.conf.example $(DESTDIR)$(DATADIR)/conf/
 	install -d $(DESTDIR)$(DATADIR)/conf/directory $(DESTDIR)$(DATADIR)/scripts
 	install -m 0644 conf/directory/*.ldif $(DESTDIR)$(DATADIR)/conf/directory/
+	install -d $(DESTDIR)$(DATADIR)/conf/directory/upgrade
+	install -m 0644 conf/directory/upgrade/*.ldif $(DESTDIR)$(DATADIR)/conf/directory/upgrade/
 	install -m 0755 scripts/directory-kit $(DESTDIR)$(DATADIR)/scripts/directory-kit
 	install -m 0644 man/rosterctl.1 $(DESTDIR)$(MANDIR)/man1/rosterctl.1
 	install -m 0644 man/rosterbridge.conf.5 $(DESTDIR)$(MANDIR)/man5/rosterbridge.conf.5

@@ -20,6 +20,7 @@
  *   admins.c    admins list|show|add|edit|remove (invite|resend refused)
  *   schools.c   schools list|add|edit|remove|import
  *   groups.c    groups list|show
+ *   regions.c   regions list|add|edit|remove (partnership tenants)
  *   import.c    import admins|schools FILE.csv (/Bulk batches, resumable)
  *   export.c    export (CSV, JSON, LDIF)
  *   report.c    report stale|duplicates|multi-source
@@ -203,6 +204,7 @@ json_t *json_get_ci(const json_t *obj, const char *key);
 #define SCIM_USER_SCHEMA "urn:ietf:params:scim:schemas:core:2.0:User"
 #define SCIM_ADMIN_SCHEMA "urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User"
 #define SCIM_SCHOOL_SCHEMA "urn:rosterbridge:params:scim:schemas:core:2.0:School"
+#define SCIM_REGION_SCHEMA "urn:rosterbridge:params:scim:schemas:core:2.0:Region"
 #define SCIM_PATCH_SCHEMA "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 #define SCIM_BULK_SCHEMA "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 
@@ -212,6 +214,7 @@ int guard_main(struct cli *c, int argc, char **argv);
 int admins_main(struct cli *c, int argc, char **argv);
 int schools_main(struct cli *c, int argc, char **argv);
 int groups_main(struct cli *c, int argc, char **argv);
+int regions_main(struct cli *c, int argc, char **argv);
 int import_main(struct cli *c, int argc, char **argv);
 int export_main(struct cli *c, int argc, char **argv);
 int report_main(struct cli *c, int argc, char **argv);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "engine/path.h"
 #include "lib/strbuf.h"
 
 #ifndef RB_VERSION
@@ -25,20 +26,7 @@
 json_t *
 json_get_ci(const json_t *obj, const char *key)
 {
-	const char *k;
-	json_t *v;
-
-	if (!json_is_object(obj))
-		return NULL;
-	v = json_object_get(obj, key);
-	if (v != NULL)
-		return v;
-	json_object_foreach((json_t *)obj, k, v)
-	{
-		if (!strcasecmp(k, key))
-			return v;
-	}
-	return NULL;
+	return path_object_get(obj, key); /* the engine's case-insensitive lookup */
 }
 
 const char *

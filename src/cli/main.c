@@ -34,6 +34,7 @@ static const char usage_text[] =
     "  admins list|show|add|edit|remove   administrators (the in-product source's grants)\n"
     "  schools list|add|edit|remove|import\n"
     "  groups list|show\n"
+    "  regions list|add|edit|remove       regions of a partnership tenant\n"
     "  import admins|schools FILE.csv     CSV through /Bulk (--dry-run, resumable)\n"
     "  export [--format csv|json|ldif]    every administrator\n"
     "  report stale|duplicates|multi-source\n"
@@ -302,12 +303,12 @@ static const struct {
 	cli_verb_fn fn;
 	bool needs_config; /* reads the configuration (URL, token file) */
 } verbs[] = {
-    {"admins", admins_main, true},    {"schools", schools_main, true},
-    {"groups", groups_main, true},    {"import", import_main, true},
-    {"export", export_main, true},    {"report", report_main, true},
-    {"token", token_main, false},     {"tenant", tenant_main, true},
-    {"version", main_version, false}, {"retained", retained_main, true},
-    {"guard", guard_main, true},
+    {"admins", admins_main, true},     {"schools", schools_main, true},
+    {"groups", groups_main, true},     {"import", import_main, true},
+    {"regions", regions_main, true},   {"export", export_main, true},
+    {"report", report_main, true},     {"token", token_main, false},
+    {"tenant", tenant_main, true},     {"version", main_version, false},
+    {"retained", retained_main, true}, {"guard", guard_main, true},
 };
 
 int

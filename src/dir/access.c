@@ -467,7 +467,8 @@ access_add_term(struct strbuf *b, const char *attr, const char *value)
 /*
  * The summary terms a role group's grant (entry map `g`, may be NULL or a
  * plain group) puts on its members: every grant adds a view value, so a
- * person holding it matches one of these.
+ * person holding it matches one of these (a grant naming no school: every
+ * person with no view value, see below).
  */
 static void
 access_add_grant_terms(struct strbuf *b, const json_t *g)
@@ -483,6 +484,14 @@ access_add_grant_terms(struct strbuf *b, const json_t *g)
 	} else if (scope != NULL && !strcmp(scope, "region")) {
 		if (entry_map_first(g, "rbregionref") != NULL)
 			access_add_term(b, "rbViewRegion", entry_map_first(g, "rbregionref"));
+	} else if (json_array_size(schools) == 0) {
+		/*
+		 * A school grant naming no school (its schools deleted) adds no
+		 * view value, yet vouches for the bind (grants_bind_locked): the
+		 * members whose bind lock may hang on it are those with no view
+		 * value at all.
+		 */
+		strbuf_add(b, "(&(!(rbViewAll=TRUE))(!(rbViewRegion=*))(!(rbViewSchool=*)))");
 	} else {
 		for (i = 0; i < json_array_size(schools); i++)
 			access_add_term(b, "rbViewSchool",

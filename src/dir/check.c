@@ -13,7 +13,8 @@
  *   - with --config-uri (cn=config, e.g. ldapi:/// as root through SASL
  *     EXTERNAL): the attribute options, the overlays and their settings, the
  *     equality indexes the bridge's searches need, and the access rules that
- *     matter (the bind lock, userPassword for authentication only).
+ *     matter (the bind lock, userPassword for authentication only, each
+ *     configured tenant's reader rule and limits).
  * Each problem is one line that says what is missing and which step of the
  * directory kit (conf/directory, scripts/directory-kit) puts it right.
  */
@@ -28,6 +29,7 @@
 
 #include "dir/dir.h"
 #include "dir/pool.h"
+#include "gen/kit_steps.h"    /* KIT_STEPS: "0001-baseline", … */
 #include "gen/schema_names.h" /* SCHEMA_ATTRIBUTE_NAMES, SCHEMA_CLASS_NAMES */
 #include "lib/config.h"
 #include "lib/strbuf.h"
@@ -276,6 +278,130 @@ check_index(const char *lines, const char *attr)
 	return false;
 }
 
+/* The line of the "\n"-joined list `lines` holding `needle`, counted from 0, or -1. */
+static long
+check_line_of(const char *lines, const char *needle)
+{
+	const char *hit = lines != NULL ? strstr(lines, needle) : NULL, *p;
+	long n = 0;
+
+	if (hit == NULL)
+		return -1;
+	for (p = lines; p < hit; p++)
+		if (*p == '\n')
+			n++;
+	return n;
+}
+
+/*
+ * Each configured tenant's reader rule and limits (conf/directory/tenant.ldif):
+ * `to dn.subtree="o=T,SUFFIX" by dn.exact="cn=reader,o=T,SUFFIX" read` among
+ * the database's olcAccess (`access`, lower case), before the catch-all
+ * `to *` rule (slapd stops at the first rule whose target matches), and a
+ * `dn.exact="cn=reader,o=T,SUFFIX"` olcLimits value (`limits`). Without
+ * them the tenant's district tools read nothing, or read without limits.
+ */
+static void
+check_tenant_rules(struct check *c, const struct config *cfg, const char *access,
+                   const char *limits)
+{
+	char fix[700], rule[700], who[600], what[700];
+	long catch_all = check_line_of(access, "}to * ");
+	size_t i;
+
+	for (i = 0; i < cfg->ntenants; i++) {
+		const char *t = cfg->tenants[i].name;
+		long at;
+		snprintf(fix, sizeof(fix),
+		         "apply conf/directory/tenant.ldif (scripts/directory-kit --tenant %s %s "
+		         "DATABASE_DN | ldapmodify -Y EXTERNAL -H ldapi:///)",
+		         t, cfg->ldap_suffix);
+		snprintf(who, sizeof(who), "dn.exact=\"cn=reader,o=%s,%s\"", t, cfg->ldap_suffix);
+		snprintf(rule, sizeof(rule), "to dn.subtree=\"o=%s,%s\" by %s read", t,
+		         cfg->ldap_suffix, who);
+		for (char *p = rule; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		for (char *p = who; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		at = check_line_of(access, rule);
+		snprintf(what, sizeof(what), "access rule: tenant %s's reader (cn=reader,o=%s)", t,
+		         t);
+		if (at < 0)
+			check_fail(c, fix,
+			           "access rule: tenant %s has no reader rule (%s): its reader "
+			           "cn=reader,o=%s reads nothing",
+			           t, rule, t);
+		else if (catch_all >= 0 && at > catch_all)
+			check_fail(
+			    c, fix,
+			    "access rule: tenant %s's reader rule comes after the catch-all "
+			    "rule \"to *\", so it never applies: delete it and apply it again",
+			    t);
+		else
+			check_ok(c, what);
+		snprintf(what, sizeof(what), "limits: tenant %s's reader (cn=reader,o=%s)", t, t);
+		if (check_has(limits, who))
+			check_ok(c, what);
+		else
+			check_fail(
+			    c, fix,
+			    "limits: tenant %s's reader has no olcLimits (%s): its searches run "
+			    "with the frontend's limits, not the kit's",
+			    t, who);
+	}
+}
+
+/*
+ * The kit's numbered upgrade steps (conf/directory/upgrade/NNNN-*.ldif,
+ * compiled in as KIT_STEPS): each applied step left
+ * `olcObjectIdentifier: rbKitStepNNNN <oid>` on cn=config (`oids`, lower
+ * case). Names every step of this version the directory has not had, in
+ * order, with the command that applies it; and which password hash is in
+ * use (`hash`: the frontend's olcPasswordHash).
+ */
+static void
+check_steps(struct check *c, const struct config *cfg, const char *oids, const char *hash)
+{
+	static const char *const steps[] = {KIT_STEPS NULL};
+	char needle[64], fix[600], what[160];
+	size_t i, missing = 0;
+
+	for (i = 0; steps[i] != NULL; i++) {
+		snprintf(needle, sizeof(needle), "rbkitstep%.4s ", steps[i]);
+		if (check_has(oids, needle))
+			continue;
+		missing++;
+		snprintf(
+		    fix, sizeof(fix),
+		    "scripts/directory-kit --step %.4s %s DATABASE_DN | ldapmodify -Y EXTERNAL -H "
+		    "ldapi:/// (conf/directory/upgrade/%s.ldif; docs/install.md, Upgrading the "
+		    "directory)",
+		    steps[i], cfg->ldap_suffix, steps[i]);
+		check_fail(c, fix, "directory kit upgrade step %s not applied", steps[i]);
+	}
+	if (missing == 0 && i > 0) {
+		snprintf(what, sizeof(what),
+		         "directory kit upgrade steps: all %zu applied (up to %s)", i,
+		         steps[i - 1]);
+		check_ok(c, what);
+	}
+	if (check_has(hash, "{argon2}"))
+		check_ok(c, "password hashing: {ARGON2}");
+	else if (hash != NULL && *hash != '\0') {
+		char scheme[64];
+		size_t n = strcspn(hash, "\n");
+		snprintf(scheme, sizeof(scheme), "%.*s", (int)n, hash);
+		for (char *p = scheme; *p; p++) /* read back lower case: schemes are upper */
+			*p = (char)toupper((unsigned char)*p);
+		fprintf(c->out,
+		        "note     password hashing: %s (Argon2 needs slapd's argon2 module on the "
+		        "directory host, then kit step 0002 again)\n",
+		        scheme);
+	} else
+		fprintf(c->out, "note     password hashing: slapd's default, {SSHA} (kit step 0002 "
+		                "sets Argon2)\n");
+}
+
 /* cn=config: options, overlays, indexes, access rules of the suffix's database. */
 static void
 check_config(struct check *c, const struct config *cfg, const char *config_uri)
@@ -296,7 +422,7 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 	LDAP *ld = NULL;
 	char empty[] = "";
 	struct berval cred = {0, empty}; /* an empty authzid: NULL would ask for a second step */
-	char filter[600], *db = NULL, *v = NULL;
+	char filter[600], *db = NULL, *v = NULL, *limits;
 	int version = LDAP_VERSION3;
 	size_t i;
 
@@ -327,6 +453,13 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 		           cfg->ldap_suffix);
 		goto done;
 	}
+	v = check_values(ld, "cn=config", LDAP_SCOPE_BASE, "(objectClass=*)",
+	                 "olcObjectIdentifier");
+	limits = check_values(ld, "olcDatabase={-1}frontend,cn=config", LDAP_SCOPE_BASE,
+	                      "(objectClass=*)", "olcPasswordHash");
+	check_steps(c, cfg, v, limits);
+	free(v);
+	free(limits);
 	v = check_values(ld, "cn=config", LDAP_SCOPE_BASE, "(objectClass=*)",
 	                 "olcAttributeOptions");
 	if (check_has(v, "x-src-"))
@@ -372,6 +505,9 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 	else
 		check_fail(c, KIT_FIX("30-database.ldif"),
 		           "access rule: userPassword is not limited to authentication");
+	limits = check_values(ld, db, LDAP_SCOPE_BASE, "(objectClass=*)", "olcLimits");
+	check_tenant_rules(c, cfg, v, limits);
+	free(limits);
 	free(v);
 done:
 	ldap_memfree(db);

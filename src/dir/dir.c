@@ -297,6 +297,44 @@ dir_precondition(const char *if_match, const char *if_none_match)
 }
 
 /*
+ * dir_etag_list_next — the next member of an If-Match-style list (ends at
+ * `end`): *p advances past it and its comma; `csn` gets its CSN ("" when it
+ * is no ETag). false once the list is done. A list that is "*" is
+ * dir_etag_list_star's.
+ */
+static bool
+dir_etag_list_next(const char **p, const char *end, char *csn, size_t csnlen)
+{
+	const char *comma;
+	char one[160];
+	size_t len;
+
+	if (*p >= end)
+		return false;
+	comma = memchr(*p, ',', (size_t)(end - *p));
+	len = comma ? (size_t)(comma - *p) : (size_t)(end - *p);
+	if (len >= sizeof(one))
+		len = sizeof(one) - 1;
+	memcpy(one, *p, len);
+	one[len] = '\0';
+	if (!dir_etag_csn(one, csn, csnlen))
+		csn[0] = '\0';
+	*p = comma ? comma + 1 : end;
+	return true;
+}
+
+/* Is the list (`n` bytes at `p`) "*"? */
+static bool
+dir_etag_list_star(const char *p, size_t n)
+{
+	const char *end = p + n;
+
+	while (p < end && *p == ' ')
+		p++;
+	return p < end && *p == '*';
+}
+
+/*
  * dir_etag_list_filter — append to *b the filter an If-Match-style list
  * (`n` bytes at `p`: "*" or ETags) stands for: (objectClass=*) for "*",
  * else (|(entryCSN=…)…) — the absolute false (|) when it names no ETag.
@@ -305,34 +343,25 @@ static void
 dir_etag_list_filter(struct strbuf *b, const char *p, size_t n)
 {
 	const char *end = p + n;
-	char csn[128], one[160];
+	char csn[128];
 
-	while (p < end && *p == ' ')
-		p++;
-	if (end - p >= 1 && *p == '*') {
+	if (dir_etag_list_star(p, n)) {
 		strbuf_add(b, "(objectClass=*)");
 		return;
 	}
 	strbuf_add(b, "(|");
-	while (p < end) {
-		const char *comma = memchr(p, ',', (size_t)(end - p));
-		size_t len = comma ? (size_t)(comma - p) : (size_t)(end - p);
+	while (dir_etag_list_next(&p, end, csn, sizeof(csn))) {
+		char *esc;
 
-		if (len >= sizeof(one))
-			len = sizeof(one) - 1;
-		memcpy(one, p, len);
-		one[len] = '\0';
-		if (dir_etag_csn(one, csn, sizeof(csn))) {
-			char *esc = escape_filter_value(csn, strlen(csn));
-
-			if (esc == NULL)
-				b->failed = true;
-			strbuf_add(b, "(entryCSN=");
-			strbuf_add(b, esc);
-			strbuf_add(b, ")");
-			free(esc);
-		}
-		p = comma ? comma + 1 : end;
+		if (csn[0] == '\0')
+			continue;
+		esc = escape_filter_value(csn, strlen(csn));
+		if (esc == NULL)
+			b->failed = true;
+		strbuf_add(b, "(entryCSN=");
+		strbuf_add(b, esc);
+		strbuf_add(b, ")");
+		free(esc);
 	}
 	strbuf_add(b, ")");
 }
@@ -667,24 +696,13 @@ static bool
 dir_etag_list_has(const char *p, size_t n, const char *csn)
 {
 	const char *end = p + n;
-	char one[160], want[128];
+	char want[128];
 
-	while (p < end && *p == ' ')
-		p++;
-	if (end - p >= 1 && *p == '*')
+	if (dir_etag_list_star(p, n))
 		return true;
-	while (p < end) {
-		const char *comma = memchr(p, ',', (size_t)(end - p));
-		size_t len = comma ? (size_t)(comma - p) : (size_t)(end - p);
-
-		if (len >= sizeof(one))
-			len = sizeof(one) - 1;
-		memcpy(one, p, len);
-		one[len] = '\0';
-		if (csn != NULL && dir_etag_csn(one, want, sizeof(want)) && !strcmp(want, csn))
+	while (dir_etag_list_next(&p, end, want, sizeof(want)))
+		if (csn != NULL && want[0] != '\0' && !strcmp(want, csn))
 			return true;
-		p = comma ? comma + 1 : end;
-	}
 	return false;
 }
 

@@ -15,6 +15,7 @@
  *   grants.c     the pure grant rules (summary, bind lock, no escalation)
  *   users.c      /Users flows          groups.c   /Groups flows
  *   schools.c    /Schools flows        query.c    filter → LDAP, paging, sorting
+ *   regions.c    /Regions flows
  *   map_*.c      SCIM ⇄ attribute maps entry.c    attribute maps ⇄ LDAP
  *   escape.c     RFC 4515/4514 escaping ldaperr.c  LDAP result → SCIM error
  *   retain.c     deprovisioned people kept disabled, restore, purge
@@ -145,6 +146,22 @@ json_t *dir_school_patch(const struct dir_ctx *ctx, const char *id, const json_t
 int dir_school_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
                       struct rb_error *err);
 json_t *dir_school_search(const struct dir_ctx *ctx, const struct dir_query *q, long *total,
+                          struct rb_error *err);
+
+/*
+ * Regions (regions.c): as schools; NEW references, NULL/-1 with *err.
+ * Only partnership tenants have them; a region's name never changes, and
+ * deleting one is 409 while a school or a grant names it.
+ */
+json_t *dir_region_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err);
+json_t *dir_region_create(const struct dir_ctx *ctx, const json_t *region, struct rb_error *err);
+json_t *dir_region_replace(const struct dir_ctx *ctx, const char *id, const json_t *region,
+                           const char *if_match, struct rb_error *err);
+json_t *dir_region_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
+                         const char *if_match, struct rb_error *err);
+int dir_region_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
+                      struct rb_error *err);
+json_t *dir_region_search(const struct dir_ctx *ctx, const struct dir_query *q, long *total,
                           struct rb_error *err);
 
 /*

@@ -246,7 +246,7 @@ extern char *access_group_attrs[];
 /*
  * access_check_owner — 0 if the caller's source owns the group or school
  * `map` (an entry map; its rbSource, grants_owner) or nobody does; else -1
- * with *err 403 naming the owner. `what` is "group" or "school". Every
+ * with *err 403 naming the owner. `what` is "group", "school" or "region". Every
  * PUT, PATCH and DELETE of a group or school calls it before writing.
  */
 int access_check_owner(const struct dir_op *op, const json_t *map, const char *what,

@@ -33,6 +33,7 @@
 #include "dir/query.h"
 #include "engine/patch.h"
 #include "lib/log.h"
+#include "lib/strbuf.h"
 
 #define GROUP_OBJFILTER "(objectClass=rbGroup)"
 
@@ -172,13 +173,47 @@ done:
 }
 
 /*
- * DNs of the members named in `members` (array of {value}), in one search.
- * NEW array or NULL with *err. `of_group` (a removal: the group's DN) keeps
- * only the current members of that group, and skips ids that are not
- * UUIDs or name nobody, so removing them is a no-op (slapd 2.5 answers
- * noSuchAttribute for an absent value of the sorted `member`, Permissive
- * Modify or not). Without it (an add, a replace) each id must name a user
- * or group of the tenant: 400 invalidValue otherwise.
+ * Is `dn` a value of the group `group`'s `member` now? Asked of the group
+ * itself (a base search: slapd finds the value in the sorted set), not of
+ * the person's memberOf, which memberof writes after the group's own
+ * change: in between, a removal that believed memberOf would delete an
+ * absent value (noSuchAttribute) or skip a present one. 1, 0, -1 with *err.
+ */
+static int
+groups_has_member(struct dir_op *op, const char *group, const char *dn, struct rb_error *err)
+{
+	static char *none[] = {"1.1", NULL};
+	LDAPMessage *res = NULL;
+	struct strbuf f = {0};
+	char *esc = escape_filter_value(dn, strlen(dn));
+	int rc = -1;
+
+	strbuf_add(&f, "(member=");
+	strbuf_add(&f, esc ? esc : "");
+	strbuf_add(&f, ")");
+	if (esc == NULL || f.failed) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	if (dir_search(op, group, LDAP_SCOPE_BASE, f.s, none, NULL, 1, &res, err) < 0)
+		goto done;
+	rc = res != NULL && ldap_first_entry(op->conn->ld, res) != NULL;
+done:
+	ldap_msgfree(res);
+	free(esc);
+	free(f.s);
+	return rc;
+}
+
+/*
+ * DNs of the members named in `members` (array of {value}), in one search
+ * per 100. NEW array or NULL with *err. `of_group` (a removal: the group's
+ * DN) keeps only the current members of that group (groups_has_member),
+ * and skips ids that are not UUIDs or name nobody, so removing them is a
+ * no-op (slapd 2.5 answers noSuchAttribute for an absent value of the
+ * sorted `member`, Permissive Modify or not). Without it (an add, a
+ * replace) each id must name a user or group of the tenant: 400
+ * invalidValue otherwise.
  */
 static json_t *
 groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group,
@@ -189,7 +224,7 @@ groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group
 	enum { CHUNK = 100 };
 	static char *attrs[] = {"entryUUID", NULL};
 	bool lenient = of_group != NULL;
-	char *gesc = NULL, *filter = NULL;
+	char *filter = NULL;
 	json_t *want = json_object(), *dns = NULL, *m;
 	size_t i, cap, len, n;
 	const char *id;
@@ -217,9 +252,7 @@ groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group
 	dns = json_array();
 	if (json_object_size(want) == 0)
 		goto done;
-	if (lenient && (gesc = escape_filter_value(of_group, strlen(of_group))) == NULL)
-		goto oom;
-	cap = 64 + CHUNK * 52 + (gesc ? strlen(gesc) : 0);
+	cap = 64 + CHUNK * 52;
 	filter = malloc(cap);
 	if (filter == NULL)
 		goto oom;
@@ -227,13 +260,13 @@ groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group
 	while (it != NULL) {
 		LDAPMessage *res = NULL, *e;
 		/* An add never names a retained person (retain.c: invisible). */
-		len = (size_t)(lenient ? snprintf(filter, cap, "(&(memberOf=%s)(|", gesc)
+		len = (size_t)(lenient ? snprintf(filter, cap, "(|")
 		                       : snprintf(filter, cap, "(&(!(rbDisabledAt=*))(|"));
 		/* ids are validated UUIDs: nothing to escape */
 		for (n = 0; it != NULL && n < CHUNK; n++, it = json_object_iter_next(want, it))
 			len += (size_t)snprintf(filter + len, cap - len, "(entryUUID=%s)",
 			                        json_object_iter_key(it));
-		snprintf(filter + len, cap - len, "))");
+		snprintf(filter + len, cap - len, lenient ? ")" : "))");
 		if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res,
 		               err) < 0)
 			goto fail;
@@ -257,6 +290,13 @@ groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group
 			          "members: no user or group with id %s", id);
 			goto fail;
 		}
+		if (lenient) {
+			int has = groups_has_member(op, of_group, json_string_value(m), err);
+			if (has < 0)
+				goto fail;
+			if (has == 0)
+				continue; /* not a member: nothing to remove */
+		}
 		json_array_append(dns, m);
 	}
 	goto done;
@@ -267,7 +307,6 @@ fail:
 	dns = NULL;
 done:
 	free(filter);
-	free(gesc);
 	json_decref(want);
 	return dns;
 }

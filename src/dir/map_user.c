@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "dir/entry.h"
+#include "engine/path.h"
 #include "engine/schema.h"
 
 #define DESC_MAX 256
@@ -164,22 +165,14 @@ map_option_name(const char *s, char *out, size_t outlen)
 	return true;
 }
 
-/* Case-insensitive member lookup (the validator normalises names, this is belt and braces). */
+/* Case-insensitive member lookup, null as absent (the validator normalises names, this is
+ * belt and braces). */
 static json_t *
 map_get(const json_t *obj, const char *key)
 {
-	const char *k;
-	json_t *v;
+	json_t *v = path_object_get(obj, key);
 
-	if (!json_is_object(obj))
-		return NULL;
-	v = json_object_get(obj, key);
-	if (v != NULL)
-		return json_is_null(v) ? NULL : v;
-	json_object_foreach((json_t *)obj, k, v) if (!strcasecmp(k, key)) return json_is_null(v)
-	    ? NULL
-	    : v;
-	return NULL;
+	return json_is_null(v) ? NULL : v;
 }
 
 static int

@@ -540,6 +540,22 @@ static const struct attr_def school_attrs[] = {
 };
 
 /* ---------------------------------------------------------------------
+ * Region (SPEC §1: regions of a partnership tenant). `name` is the region's
+ * key: schools' `region` and grants' `region` hold it, so it never changes.
+ */
+static const struct attr_def region_attrs[] = {
+    {.name = "name",
+     .type = ATTR_STRING,
+     .required = true,
+     .mutability = MUT_IMMUTABLE,
+     .uniqueness = UNIQ_SERVER,
+     .description = "The region's key, as schools' and grants' `region` name it. REQUIRED; "
+                    "it cannot change."},
+    {.name = "displayName", .type = ATTR_STRING, .description = "The region's display name."},
+    ATTR_END,
+};
+
+/* ---------------------------------------------------------------------
  * Schemas and resource types
  */
 static const struct schema_def schema_user = {SCHEMA_CORE_USER, "User", "User Account", user_attrs};
@@ -554,11 +570,12 @@ static const struct schema_def schema_admin_group = {SCHEMA_ADMIN_GROUP, "Admini
                                                      admin_group_attrs};
 static const struct schema_def schema_school = {SCHEMA_SCHOOL, "School", "School site of a tenant",
                                                 school_attrs};
+static const struct schema_def schema_region = {SCHEMA_REGION, "Region",
+                                                "Region of a partnership tenant", region_attrs};
 
 static const struct schema_def *const all_schemas[] = {
-    &schema_user,  &schema_enterprise,  &schema_admin_user,
-    &schema_group, &schema_admin_group, &schema_school,
-    NULL,
+    &schema_user,        &schema_enterprise, &schema_admin_user, &schema_group,
+    &schema_admin_group, &schema_school,     &schema_region,     NULL,
 };
 
 static const struct schema_ext user_exts[] = {
@@ -580,12 +597,11 @@ static const struct resource_type_def rt_group_def = {"Group", "Group",       "/
                                                       "Group", &schema_group, group_exts};
 static const struct resource_type_def rt_school_def = {"School", "School",       "/Schools",
                                                        "School", &schema_school, no_exts};
+static const struct resource_type_def rt_region_def = {"Region", "Region",       "/Regions",
+                                                       "Region", &schema_region, no_exts};
 
 static const struct resource_type_def *const all_resource_types[] = {
-    &rt_user_def,
-    &rt_group_def,
-    &rt_school_def,
-    NULL,
+    &rt_user_def, &rt_group_def, &rt_school_def, &rt_region_def, NULL,
 };
 
 /* ---------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * resource type, schema and attribute (RFC 7643 §2, §7, §8.7).
  *
  * The tables in schema.c describe User (core + enterprise + admin
- * extension), Group (core + admin group extension) and School. The engine
+ * extension), Group (core + admin group extension), School and Region. The engine
  * (validation, filter, path, PATCH, projection, sorting) reads them, and
  * /Schemas and /ResourceTypes are generated from them, so what we advertise
  * is exactly what we enforce.
@@ -33,6 +33,7 @@
 #define SCHEMA_ADMIN_USER "urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User"
 #define SCHEMA_ADMIN_GROUP "urn:rosterbridge:params:scim:schemas:extension:admin:2.0:Group"
 #define SCHEMA_SCHOOL "urn:rosterbridge:params:scim:schemas:core:2.0:School"
+#define SCHEMA_REGION "urn:rosterbridge:params:scim:schemas:core:2.0:Region"
 #define SCHEMA_LIST_RESPONSE "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 #define SCHEMA_PATCH_OP "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 #define SCHEMA_SEARCH_REQUEST "urn:ietf:params:scim:api:messages:2.0:SearchRequest"

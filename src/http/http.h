@@ -159,6 +159,7 @@ void discovery_schemas(struct http_request *req, struct http_response *res);
 void resources_users(struct http_request *req, struct http_response *res);
 void resources_groups(struct http_request *req, struct http_response *res);
 void resources_schools(struct http_request *req, struct http_response *res);
+void resources_regions(struct http_request *req, struct http_response *res);
 
 struct dir_ctx;
 struct dir_query;

@@ -1,5 +1,5 @@
 /*
- * resources.c — /Users, /Groups and /Schools over the directory layer
+ * resources.c — /Users, /Groups, /Schools and /Regions over the directory layer
  * (RFC 7644 §3), and the resource_ops table that bulk.c (/Bulk) and
  * search.c (/.search at the root) run through.
  *
@@ -70,8 +70,30 @@ static const struct resource_ops school_ops = {
     dir_school_delete, dir_school_search,  false,
 };
 
+static json_t *
+regions_get(const struct dir_ctx *ctx, const char *id, bool want_members, struct rb_error *err)
+{
+	(void)want_members;
+	return dir_region_get(ctx, id, err);
+}
+
+static json_t *
+regions_patch(const struct dir_ctx *ctx, const char *id, const json_t *body, const char *if_match,
+              bool want_result, struct rb_error *err)
+{
+	(void)want_result;
+	return dir_region_patch(ctx, id, body, if_match, err);
+}
+
+static const struct resource_ops region_ops = {
+    "Region",          "Regions",          regions_get,
+    dir_region_create, dir_region_replace, regions_patch,
+    dir_region_delete, dir_region_search,  false,
+};
+
 /* Every resource type, in the stable order of root searches (RFC 7644 §3.4.3). */
-static const struct resource_ops *const all_ops[] = {&user_ops, &group_ops, &school_ops, NULL};
+static const struct resource_ops *const all_ops[] = {&user_ops, &group_ops, &school_ops,
+                                                     &region_ops, NULL};
 
 const struct resource_ops *const *
 resources_ops_all(void)
@@ -512,4 +534,10 @@ void
 resources_schools(struct http_request *req, struct http_response *res)
 {
 	resources_collection(req, res, &school_ops);
+}
+
+void
+resources_regions(struct http_request *req, struct http_response *res)
+{
+	resources_collection(req, res, &region_ops);
 }

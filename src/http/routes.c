@@ -91,6 +91,7 @@ static const struct route routes[] = {
     {SCIM "/Users", false, ALL, true, "users", resources_users},
     {SCIM "/Groups", false, ALL, true, "groups", resources_groups},
     {SCIM "/Schools", false, ALL, true, "schools", resources_schools},
+    {SCIM "/Regions", false, ALL, true, "regions", resources_regions},
     {SCIM "/Bulk", true, HTTP_POST, true, "bulk", resources_bulk},
     {SCIM "/.search", true, HTTP_POST, true, "search", resources_search_root},
     {"/operator/v1", false, READ | HTTP_POST, true, "operator", operator_route},

@@ -358,7 +358,9 @@ server_worker(void *arg)
 			    cfg->request_queue_timeout_ms);
 			response_header(&st->res, "Retry-After", "2");
 		} else {
+			log_request_begin(st->req.request_id);
 			routes_dispatch(&st->req, &st->res);
+			log_request_end();
 		}
 		st->done = true;
 		MHD_resume_connection(st->conn);
@@ -476,7 +478,9 @@ answer:
 		response_errorf(&st->res, 413, NULL, "the request body is larger than %ld bytes",
 		                limit);
 	} else if (routes_is_cheap(url)) {
+		log_request_begin(st->req.request_id);
 		routes_dispatch(&st->req, &st->res);
+		log_request_end();
 	} else if (server_enqueue(srv, c, st) == 0) {
 		return MHD_YES; /* suspended: a worker answers, then resumes it */
 	} else {

@@ -13,6 +13,19 @@
 
 static _Atomic enum log_level log_min = LOG_LEVEL_INFO; /* set again on SIGHUP */
 static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local const char *log_req; /* the request this thread handles, or NULL */
+
+void
+log_request_begin(const char *id)
+{
+	log_req = id;
+}
+
+void
+log_request_end(void)
+{
+	log_req = NULL;
+}
 
 void
 log_init(enum log_level min_level)
@@ -70,6 +83,7 @@ log_vline(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	char stamp[32];
 	char raw[2048], msg[8192];
 	struct timespec ts;
+	size_t len;
 	int n;
 	struct tm tm;
 
@@ -82,7 +96,18 @@ log_vline(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (n < 0)
 		n = 0;
-	log_escape(msg, sizeof(msg), raw, (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1);
+	len = (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1;
+	if (log_req != NULL) {
+		/* After the message, cutting a long message short to make room. */
+		size_t need = strlen(" req=") + strlen(log_req);
+		if (need < sizeof(raw) / 2) {
+			if (len + need >= sizeof(raw))
+				len = sizeof(raw) - 1 - need;
+			snprintf(raw + len, sizeof(raw) - len, " req=%s", log_req);
+			len += need;
+		}
+	}
+	log_escape(msg, sizeof(msg), raw, len);
 	pthread_mutex_lock(&log_mutex);
 	if (errstr != NULL)
 		fprintf(stderr, "%s.%03ldZ %s %s: %s\n", stamp, ts.tv_nsec / 1000000L, names[level],

@@ -18,6 +18,16 @@ enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERRO
  */
 size_t log_escape(char *out, size_t outlen, const char *in, size_t inlen);
 
+/*
+ * log_request_begin — lines logged by this thread from now on end with
+ * " req=<id>" (the request being handled: its X-Request-Id, as in the
+ * access line), so a 5xx's cause (the LDAP result and message) can be found
+ * from the answer's id. `id` is borrowed and must live until
+ * log_request_end, which stops it.
+ */
+void log_request_begin(const char *id);
+void log_request_end(void);
+
 /* log_init — set the minimum level printed (default LOG_LEVEL_INFO). */
 void log_init(enum log_level min_level);
 

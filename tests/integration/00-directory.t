@@ -123,7 +123,7 @@ isnt($ok, 0, 'a second rbPermission value for the same source is refused');
 isnt($ok, 0, 'an undeclared option is refused');
 
 # ---- passwords, binds, self access ------------------------------------------------------
-like($ada->{userPassword}[0], qr/^\{SSHA\}/, 'cleartext userPassword written by the service account is stored hashed');
+like($ada->{userPassword}[0], qr/^\{ARGON2\}/, "cleartext userPassword written by the service account is stored hashed with Argon2 (kit step 0002)");
 my ($wrc, $who) = ldapwhoami($dir, dn => $ADA, pw => 'ada-secret-1');
 is($wrc, 0, 'the person binds with the password');
 is(lc $who, lc "dn:$ADA", 'ldapwhoami says who');
@@ -137,7 +137,7 @@ is(scalar @$others, 0, 'the person reads no other entry');
 ($ok, $out) = ldapmodify($dir, "dn: $ADA\nchangetype: modify\nreplace: userPassword\nuserPassword: ada-secret-2\n",
                          dn => $ADA, pw => 'ada-secret-1');
 is($ok, 0, 'the person changes its own password') or diag $out;
-like(one($ADA, ['userPassword'])->{userPassword}[0], qr/^\{SSHA\}/, '... stored hashed');
+like(one($ADA, ['userPassword'])->{userPassword}[0], qr/^\{ARGON2\}/, '... stored hashed');
 ($wrc) = ldapwhoami($dir, dn => $ADA, pw => 'ada-secret-2');
 is($wrc, 0, '... and binds with it');
 my $rdr = one($ADA, ['*'], as => 'reader:demo');

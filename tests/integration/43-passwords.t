@@ -65,7 +65,7 @@ $r = set_pw('demo-okta', 'Okta-pw-1', $pia);
 is($r->{status}, 200, 'Okta (passwords=yes) sets the password') or diag explain $r->{json};
 ok(!exists $r->{json}{password}, '... never returned');
 $e = stored_pw();
-like($e->{userPassword}[0] // '', qr/^\{SSHA\}/, 'LDAP: stored hashed by slapd ({SSHA}), never in clear');
+like($e->{userPassword}[0] // '', qr/^\{ARGON2\}/, "LDAP: stored hashed by slapd ({ARGON2}: kit step 0002), never in clear");
 unlike($e->{userPassword}[0] // '', qr/Okta-pw-1/, '... the clear text is nowhere in it');
 ($rc) = RBTest::ldapwhoami($dir, dn => $DN, pw => 'Okta-pw-1');
 is($rc, 0, 'Pia binds with it');

@@ -10,6 +10,11 @@
 # rbViewAll: TRUE, people outside the group have none, and the pending
 # entry is gone. No timing is asserted: the wait is polled (up to 10 min)
 # and its length only reported.
+# Then the same for a DELETE of a role group whose school grant names no
+# school (its schools were deleted): it adds no view value, yet vouches for
+# its members' bind while their source has them suspended. Killed while the
+# members are being locked, the repair must still find them (its filter has
+# no memberOf to go by once the group is gone) and lock every one.
 use strict;
 use warnings;
 use Test::More;
@@ -104,4 +109,60 @@ like($b2->log_text, qr/repair of tenant demo: access summary of \d+ people corre
 $r = $b2->req(GET => "/Users/$members[-1]", token => 'demo-entra');
 my ($g) = @{ $r->{json}{'urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User'}{grants} // [] };
 is($g->{origin}, $gid, 'SCIM: the last member shows the role grant') ;
+$b2->stop;
+
+# ---- a role group naming no school, deleted: its members' binds lock ------------------------
+# Set up over LDAP as slapd would hold it: N people suspended by Entra (their
+# only source), each unlocked by the group's grant; the group Entra's.
+my $G = "cn=Nowhere Viewers,ou=groups,o=demo,$S";
+$ldif = '';
+for my $i (1 .. $N) {
+    $ldif .= "dn: uid=z$i\@kill.example,$P\nobjectClass: inetOrgPerson\nobjectClass: rbPerson\n"
+           . "uid: z$i\@kill.example\ncn: Z $i\nsn: Z\nrbSource: entra\nrbActive;x-src-entra: FALSE\n\n";
+}
+$ldif .= "dn: $G\nobjectClass: rbGroup\ncn: Nowhere Viewers\ndisplayName: Nowhere Viewers\nrbSource: entra\n"
+       . "rbPermission: view\nrbScope: school\n" . join('', map { "member: uid=z$_\@kill.example,$P\n" } 1 .. $N) . "\n";
+($rc, $out) = RBTest::ldapadd($dir, $ldif);
+is($rc, 0, "$N suspended people and their role group (view, school, no school)") or diag $out;
+sub locked {
+    my ($e) = RBTest::ldapsearch($dir, base => $P, filter => '(&(uid=z*@kill.example)(rbBindLocked=TRUE))', attrs => ['uid']);
+    return scalar @$e;
+}
+is(locked(), 0, 'LDAP: nobody locked while the grant vouches for them');
+my ($ge) = RBTest::ldapsearch($dir, base => $G, scope => 'base', attrs => ['entryUUID']);
+my $zid = $ge->[0]{entryUUID}[0];
+my $b3 = RBBridge->start($dir, ldap_timeout_ms => 120000);
+my $del = fork() // die "fork: $!";
+if ($del == 0) {
+    $b3->{http} = HTTP::Tiny->new(timeout => 600);
+    $b3->req(DELETE => "/Groups/$zid", token => 'demo-entra');
+    POSIX::_exit(0);
+}
+my ($gone, $begun) = (0, 0);
+for (1 .. 12000) {
+    my ($still) = RBTest::ldapsearch($dir, base => $G, scope => 'base', attrs => ['1.1']);
+    $gone ||= !@$still;
+    $begun = $gone && locked() > 0;
+    last if $begun || waitpid($del, WNOHANG) == $del;
+    sleep 0.05;
+}
+$b3->kill9;
+waitpid($del, 0);
+ok($gone, 'the group is gone when the daemon is killed');
+$before = locked();
+diag("killed with $before of $N members locked");
+ok($before < $N, 'the kill left members unlocked') or diag('the daemon finished before the kill: raise RB_KILL_MEMBERS');
+is(pending(), 1, 'a pending entry names the unfinished change');
+$t0 = time;
+my $b4 = RBBridge->start($dir, repair_interval_s => 2);
+my $all_locked = 0;
+for (1 .. 1200) {
+    $all_locked = locked() == $N;
+    $left = pending();
+    last if $all_locked && !$left;
+    sleep 0.5;
+}
+diag(sprintf('repaired %.1f s after the restart', time - $t0));
+ok($all_locked, "every one of the $N suspended members is locked (rbBindLocked: TRUE)");
+is($left, 0, 'the pending entry is gone');
 done_testing();

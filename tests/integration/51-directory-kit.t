@@ -147,7 +147,7 @@ is($r->{status}, 201, 'POST /Users') or diag explain $r->{json};
 my $id = $r->{json}{id};
 my $KIM = "uid=kim\@district.test,ou=people,o=demo,$S";
 my ($e) = ldapsearch($dir, base => $KIM, scope => 'base', attrs => ['userPassword']);
-like($e->[0]{userPassword}[0] // '', qr/^\{SSHA\}/, 'the password is stored hashed (ppolicy, olcPasswordHash)');
+like($e->[0]{userPassword}[0] // '', qr/^\{ARGON2\}/, "the password is stored hashed with Argon2 (ppolicy, olcPasswordHash of kit step 0002)");
 is((ldapwhoami($dir, dn => $KIM, pw => 'kim-secret-1'))[0], 0, 'the person binds with it');
 is($b->req(GET => "/Users/$id", token => 'demo-okta')->{status}, 200, 'GET /Users/{id}');
 $r = $b->req(POST => '/Groups', token => 'demo-entra', json => { schemas => ['urn:ietf:params:scim:schemas:core:2.0:Group'],

@@ -72,8 +72,13 @@ unlike($b->log_text, qr/result 80|answering 500/, 'no 500 and no LDAP other in t
 my $r = create('Users', "\x{FDFA}" x 30);
 is($r->{status}, 500, 'a name slapd expands beyond its limit: 500');
 is($r->{json}{detail}, 'add: directory error', '... with a generic detail');
+my $rid = $r->{headers}{'x-request-id'} // '';
+like($rid, qr/^[0-9a-f]{16,}$/, '... and a request id');
 $b->stop;
 my $log = $b->log_text;
-like($log, qr/warn ldap: add failed: result 80 \(Other/, '... and the LDAP result in the log');
-like($log, qr/warn http: answering 500: add: directory error/, '... and the 500 with its cause');
+like($log, qr/warn ldap: add failed: result 80 \(Other.* req=\Q$rid\E$/m,
+     '... the LDAP result in the log, with the request id');
+like($log, qr/warn http: answering 500: add: directory error req=\Q$rid\E$/m,
+     '... the 500 with its cause, with the request id');
+like($log, qr/ 500 .* req=\Q$rid\E /, '... the id of the access line');
 done_testing();

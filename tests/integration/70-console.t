@@ -286,7 +286,7 @@ my ($wrc, $who) = RBTest::ldapwhoami($dir, dn => "uid=ivy\@demo.example,ou=peopl
 is($wrc, 0, 'ldapwhoami works with the new password') or diag $who;
 my ($pw) = RBTest::ldapsearch($dir, base => "ou=people,o=demo,$S", filter => '(uid=ivy@demo.example)',
                               attrs => ['userPassword']);
-like($pw->[0]{userPassword}[0] // '', qr/^\{SSHA/, 'slapd stored a hash (password-modify operation)');
+like($pw->[0]{userPassword}[0] // '', qr/^\{ARGON2/, "slapd stored an Argon2 hash (password-modify operation)");
 $u = scim_user($ivyid);
 is($u->{$ADM}{inviteStatus}, 'active', 'inviteStatus active');
 ok(grant_of($u, 'in-product')->{active}, 'the in-product grant is active');

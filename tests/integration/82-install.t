@@ -39,6 +39,7 @@ my %want = (
     'etc/rosterbridge/rosterbridge.conf.example'     => 0644,
     'usr/local/share/rosterbridge/conf/directory/tenant.ldif' => 0644,
     'usr/local/share/rosterbridge/conf/directory/30-database.ldif' => 0644,
+    'usr/local/share/rosterbridge/conf/directory/upgrade/0002-argon2.ldif' => 0644,
     'usr/local/share/rosterbridge/scripts/directory-kit' => 0755,
     'etc/rosterbridge/rosterbridge.conf'             => 0640,
 );

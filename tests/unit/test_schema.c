@@ -18,11 +18,12 @@ test_resource_types(void **state)
 	(void)state;
 	while (all[n] != NULL)
 		n++;
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4);
 	assert_non_null(schema_resource_type("user"));
 	assert_string_equal(schema_resource_type("USER")->endpoint, "/Users");
 	assert_string_equal(schema_resource_type("Group")->endpoint, "/Groups");
 	assert_string_equal(schema_resource_type("school")->schema->id, SCHEMA_SCHOOL);
+	assert_string_equal(schema_resource_type("Region")->endpoint, "/Regions");
 	assert_null(schema_resource_type("Users"));
 	assert_null(schema_resource_type(NULL));
 }
@@ -31,7 +32,8 @@ static void
 test_schema_find(void **state)
 {
 	const char *urns[] = {SCHEMA_CORE_USER,  SCHEMA_CORE_GROUP,  SCHEMA_ENTERPRISE_USER,
-	                      SCHEMA_ADMIN_USER, SCHEMA_ADMIN_GROUP, SCHEMA_SCHOOL};
+	                      SCHEMA_ADMIN_USER, SCHEMA_ADMIN_GROUP, SCHEMA_SCHOOL,
+	                      SCHEMA_REGION};
 	size_t i, n = 0;
 
 	(void)state;
@@ -45,7 +47,7 @@ test_schema_find(void **state)
 	assert_null(schema_find(SCHEMA_ERROR));
 	while (schema_all()[n] != NULL)
 		n++;
-	assert_int_equal(n, 6);
+	assert_int_equal(n, 7);
 }
 
 static void

@@ -1,0 +1,191 @@
+#!/usr/bin/env perl
+# 87-kit-upgrade.t — the directory kit's numbered upgrade steps
+# (conf/directory/upgrade/NNNN-*.ldif) and Argon2, on an operator's slapd
+# changed ONLINE over its ldapi socket (as docs/install.md says): the kit as
+# it was one step ago (directory-kit --upto) → `rosterbridge
+# --check-directory --config-uri` names the last step, with the command
+# that applies it, and nothing else; that command → the check passes. The
+# last step today is 0002, Argon2: before it a password the bridge sets is
+# stored {SSHA}, after it {ARGON2} (read as the rootdn); both bind.
+use strict;
+use warnings;
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use File::Temp qw(tempdir);
+use POSIX ();
+use Time::HiRes qw(sleep);
+use RBTest qw(ldapsearch ldapadd ldapwhoami srcdir free_port);
+use RBBridge;
+
+my $src = srcdir();
+my $S = 'dc=upgrade,dc=test';
+my $tmp = tempdir('rbupg-XXXXXX', DIR => '/tmp', CLEANUP => 1);
+my $port = free_port();
+my $sock = "$tmp/ldapi";
+(my $enc = $sock) =~ s{/}{%2F}g;
+my $ldapi = "ldapi://$enc";
+my $admin_pw = 'upg-admin-' . int(rand(1e9));
+my $service_pw = 'upg-service-' . int(rand(1e9));
+sub run_cmd { return RBTest::_run(@_); }
+sub hash { my ($rc, $out) = run_cmd(['/usr/sbin/slappasswd', '-h', '{SSHA}', '-s', $_[0]]); chomp $out; return $out; }
+sub ext { my ($ldif) = @_; return run_cmd(['ldapmodify', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi], stdin => $ldif); }
+sub kit { my ($rc, $out, $err) = run_cmd(["$src/scripts/directory-kit", @_]); is($rc, 0, "directory-kit @_") or diag $err; return $out; }
+
+# ---- an operator's slapd, not ours -----------------------------------------------------
+mkdir "$tmp/slapd.d" or die;
+mkdir "$tmp/data" or die;
+my ($uid, $gid) = ($<, (split ' ', $()[0]);
+my $cfg = <<"EOF";
+dn: cn=config
+objectClass: olcGlobal
+cn: config
+olcPidFile: $tmp/slapd.pid
+
+dn: cn=module{0},cn=config
+objectClass: olcModuleList
+cn: module{0}
+olcModulePath: /usr/lib/ldap
+olcModuleLoad: back_mdb
+
+dn: cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: schema
+
+include: file:///etc/ldap/schema/core.ldif
+
+include: file:///etc/ldap/schema/cosine.ldif
+
+include: file:///etc/ldap/schema/inetorgperson.ldif
+
+dn: olcDatabase={-1}frontend,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcFrontendConfig
+olcDatabase: {-1}frontend
+olcAccess: {0}to dn.base="" by * read
+olcAccess: {1}to dn.base="cn=Subschema" by * read
+
+dn: olcDatabase={0}config,cn=config
+objectClass: olcDatabaseConfig
+olcDatabase: {0}config
+olcAccess: {0}to * by dn.exact="gidNumber=$gid+uidNumber=$uid,cn=peercred,cn=external,cn=auth" manage by * none
+
+dn: olcDatabase={1}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {1}mdb
+olcSuffix: $S
+olcDbDirectory: $tmp/data
+olcRootDN: cn=admin,$S
+olcRootPW: @{[ hash($admin_pw) ]}
+olcDbIndex: objectClass eq
+olcDbIndex: cn,uid eq
+olcDbIndex: member eq
+olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
+olcAccess: {1}to * by * read
+EOF
+my ($rc, $out, $err) = run_cmd(['/usr/sbin/slapadd', '-n0', '-F', "$tmp/slapd.d"], stdin => $cfg);
+is($rc, 0, "the operator's cn=config") or diag "$out$err";
+
+my $pid = fork() // die "fork: $!";
+if ($pid == 0) {
+    POSIX::setsid();
+    open STDOUT, '>', "$tmp/slapd.log";
+    open STDERR, '>&', \*STDOUT;
+    exec '/usr/sbin/slapd', '-F', "$tmp/slapd.d", '-h', "ldap://127.0.0.1:$port/ $ldapi", '-d', '0' or POSIX::_exit(127);
+}
+END { if ($pid) { kill 'TERM', $pid; waitpid($pid, 0); } }
+my $up = 0;
+for (1 .. 200) { last if ($up = -S $sock && system("ldapsearch -x -H ldap://127.0.0.1:$port -b '' -s base >/dev/null 2>&1") == 0); sleep 0.05; }
+ok($up, "the operator's slapd answers") or BAIL_OUT('no slapd');
+
+# ---- the kit as it was before the last step ---------------------------------------------------
+my @steps = split /\n/, kit('--list');
+ok(@steps >= 2, "the kit has numbered steps: @steps");
+my ($last) = $steps[-1] =~ /^(\d{4})-/;
+my ($before) = $steps[-2] =~ /^(\d{4})-/;
+is($steps[-1], '0002-argon2', 'the last step is 0002-argon2 (update this test with the next step)');
+($rc, $out, $err) = run_cmd(['ldapadd', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-f', "$src/schema/rosterbridge.ldif"]);
+is($rc, 0, 'ldapadd schema/rosterbridge.ldif') or diag "$out$err";
+($rc, $out, $err) = ext(kit('--upto', $before, $S));
+is($rc, 0, "the kit up to step $before, applied with ldapmodify") or diag "$out$err";
+for my $t (qw(demo other statewide)) {
+    ($rc, $out, $err) = ext(kit('--tenant', $t, $S));
+    is($rc, 0, "tenant $t: its reader's rule") or diag "$out$err";
+}
+my (undef, $hashcfg) = run_cmd(['ldapsearch', '-LLL', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-b',
+                                'olcDatabase={-1}frontend,cn=config', '-s', 'base', 'olcPasswordHash']);
+like($hashcfg, qr/^olcPasswordHash: \{SSHA\}$/m, 'before step 0002: {SSHA}');
+
+my $dir = { uri => "ldap://127.0.0.1:$port", suffix => $S, data_dir => $tmp,
+            service_dn => "cn=rosterbridge,$S", service_pw => $service_pw,
+            admin_dn => "cn=admin,$S", admin_pw => $admin_pw, readers => {} };
+my $base = "dn: $S\nobjectClass: dcObject\nobjectClass: organization\ndc: upgrade\no: upgrade\n\n"
+    . "dn: cn=rosterbridge,$S\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: rosterbridge\nuserPassword: "
+    . hash($service_pw) . "\n\n";
+for my $t (qw(demo other statewide)) {
+    my $kind = $t eq 'statewide' ? 'partnership' : 'district';
+    $base .= "dn: o=$t,$S\nobjectClass: organization\nobjectClass: rbTenant\no: $t\nrbTenantKind: $kind\n\n";
+    $base .= "dn: ou=$_,o=$t,$S\nobjectClass: organizationalUnit\nou: $_\n\n" for qw(people groups schools regions);
+    $base .= "dn: cn=reader,o=$t,$S\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: reader\nuserPassword: "
+        . hash("upg-reader-$t") . "\n\n";
+}
+($rc, $out) = ldapadd($dir, $base, as => 'admin');
+is($rc, 0, 'the suffix, the service account and three tenants') or diag $out;
+
+my $b = RBBridge->start($dir);
+my $bin = RBBridge::build_dir() . '/rosterbridge';
+sub check {
+    my ($crc, $cout, $cerr) = run_cmd([$bin, '-f', $b->{conf}, '--check-directory', '--config-uri', $ldapi]);
+    return ($crc, $cout . $cerr);
+}
+my $CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
+sub person {
+    my ($name, $pw) = @_;
+    my $r = $b->req(POST => '/Users', token => 'demo-okta', json => { schemas => [$CORE],
+        userName => "$name\@upgrade.test", name => { givenName => $name, familyName => 'Upgrade' },
+        password => $pw });
+    is($r->{status}, 201, "POST /Users $name with a password") or diag explain $r->{json};
+    return "uid=$name\@upgrade.test,ou=people,o=demo,$S";
+}
+sub stored { my ($e) = ldapsearch($dir, as => 'admin', base => $_[0], scope => 'base', attrs => ['userPassword']);
+             return $e->[0]{userPassword}[0] // ''; }
+
+# ---- the check names the missing step -------------------------------------------------------------
+($rc, $out) = check();
+is($rc, 1, "check without step $last: exit 1");
+my $fix = "scripts/directory-kit --step $last \Q$S\E DATABASE_DN \\| ldapmodify -Y EXTERNAL -H ldapi:///";
+like($out, qr/^MISSING\s+directory kit upgrade step \Q$steps[-1]\E not applied\n\s+fix: $fix/m,
+     "it names step $steps[-1] and the command that applies it");
+my @missing = $out =~ /^MISSING\s+(.*)$/mg;
+is_deeply(\@missing, ["directory kit upgrade step $steps[-1] not applied"], '... and nothing else')
+    or diag $out;
+like($out, qr/^note\s+password hashing: \{SSHA\}/m, '... and says passwords are hashed {SSHA}');
+my $ada = person('ada', 'ada-secret-1');
+like(stored($ada), qr/^\{SSHA\}/, 'a password set now is stored {SSHA}');
+
+# ---- apply it ---------------------------------------------------------------------------------------------
+my $step = kit('--step', $last, $S);
+like($step, qr/olcModuleLoad: argon2/, 'step 0002 loads the argon2 module (Debian ships it)');
+($rc, $out, $err) = ext($step);
+is($rc, 0, "step $last applied with ldapmodify -Y EXTERNAL") or diag "$out$err";
+($rc, $out) = check();
+is($rc, 0, 'now the check passes') or diag $out;
+like($out, qr/^ok\s+directory kit upgrade steps: all \d+ applied \(up to \Q$steps[-1]\E\)$/m, '... every step applied');
+like($out, qr/^ok\s+password hashing: \{ARGON2\}$/m, '... hashing with Argon2');
+
+my $grace = person('grace', 'grace-secret-2');
+like(stored($grace), qr/^\{ARGON2\}\$argon2/, 'a password set after it: {ARGON2}, read as the rootdn');
+is((ldapwhoami($dir, dn => $grace, pw => 'grace-secret-2'))[0], 0, '... and the person binds with it');
+isnt((ldapwhoami($dir, dn => $grace, pw => 'grace-secret-x'))[0], 0, '... not with another');
+like(stored($ada), qr/^\{SSHA\}/, 'the password stored before keeps its {SSHA} value');
+is((ldapwhoami($dir, dn => $ada, pw => 'ada-secret-1'))[0], 0, '... and still binds');
+my $id = $b->req(GET => '/Users?filter=userName%20eq%20%22ada%40upgrade.test%22', token => 'demo-okta')->{json}{Resources}[0]{id};
+my $r = $b->req(PATCH => "/Users/$id", token => 'demo-okta', json => {
+    schemas => ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations => [{ op => 'replace', path => 'password', value => 'ada-secret-3' }] });
+ok($r->{status} == 200 || $r->{status} == 204, 'ada\'s password set again') or diag explain $r->{json};
+like(stored($ada), qr/^\{ARGON2\}/, '... and now stored {ARGON2}');
+is((ldapwhoami($dir, dn => $ada, pw => 'ada-secret-3'))[0], 0, '... binding with the new one');
+
+done_testing();
