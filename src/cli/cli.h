@@ -21,6 +21,7 @@
  *   schools.c   schools list|add|edit|remove|import
  *   groups.c    groups list|show
  *   regions.c   regions list|add|edit|remove (partnership tenants)
+ *   audit.c     audit USERNAME (the audit trail, through /operator/v1)
  *   import.c    import admins|schools FILE.csv (/Bulk batches, resumable)
  *   export.c    export (CSV, JSON, LDIF)
  *   report.c    report stale|duplicates|multi-source
@@ -215,6 +216,7 @@ int admins_main(struct cli *c, int argc, char **argv);
 int schools_main(struct cli *c, int argc, char **argv);
 int groups_main(struct cli *c, int argc, char **argv);
 int regions_main(struct cli *c, int argc, char **argv);
+int audit_main(struct cli *c, int argc, char **argv);
 int import_main(struct cli *c, int argc, char **argv);
 int export_main(struct cli *c, int argc, char **argv);
 int report_main(struct cli *c, int argc, char **argv);

@@ -35,6 +35,7 @@ static const char usage_text[] =
     "  schools list|add|edit|remove|import\n"
     "  groups list|show\n"
     "  regions list|add|edit|remove       regions of a partnership tenant\n"
+    "  audit USERNAME                     who changed an administrator (the audit trail)\n"
     "  import admins|schools FILE.csv     CSV through /Bulk (--dry-run, resumable)\n"
     "  export [--format csv|json|ldif]    every administrator\n"
     "  report stale|duplicates|multi-source\n"
@@ -309,6 +310,7 @@ static const struct {
     {"report", report_main, true},     {"token", token_main, false},
     {"tenant", tenant_main, true},     {"version", main_version, false},
     {"retained", retained_main, true}, {"guard", guard_main, true},
+    {"audit", audit_main, true},
 };
 
 int

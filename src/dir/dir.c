@@ -199,8 +199,7 @@ dir_find_by_id(struct dir_op *op, const char *base, const char *objfilter, const
 		return NULL;
 	}
 	/* id is 36 checked hex-and-dash characters: nothing to escape. The
-	 * selective term first: back-mdb then skips reading objectClass's index
-	 * (every person of the directory, up to 64k ids copied per search). */
+	 * callers' objfilter is a DIR_CLASS term: no index read for it. */
 	snprintf(filter, sizeof(filter), "(&(entryUUID=%s)%s)", id, objfilter);
 	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 2, &res, err) < 0)
 		return NULL;

@@ -193,6 +193,14 @@ int dir_access_may_grant(const struct dir_ctx *ctx, const char *actor_id, const 
  * again, held by ctx->source with no grant (the old grants are gone): its
  * id as a NEW string, or NULL with *err (404 none retained by that name).
  */
+/*
+ * Audit (audit.c): dir_audit_person — the successful changes to the person
+ * `user_name` of ctx's tenant recorded in the audit trail (cn=accesslog),
+ * oldest first: a NEW object {userName, dn, Resources: [{time, type,
+ * source, request, tenant, client, attributes[]}]}; NULL with *err (404
+ * when the directory keeps no audit trail).
+ */
+json_t *dir_audit_person(const struct dir_ctx *ctx, const char *user_name, struct rb_error *err);
 json_t *dir_retained_list(const struct dir_ctx *ctx, struct rb_error *err);
 /*
  * The mass-deprovision guard (guard.c). dir_guard_list — the removals it

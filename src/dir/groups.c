@@ -35,7 +35,7 @@
 #include "lib/log.h"
 #include "lib/strbuf.h"
 
-#define GROUP_OBJFILTER "(objectClass=rbGroup)"
+#define GROUP_OBJFILTER DIR_CLASS("rbGroup")
 
 static char *group_attrs[] = {
     "cn",      "displayName", "rbExternalId", "rbSource",      "rbPermission", "rbCanManageAdmins",

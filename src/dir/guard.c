@@ -131,6 +131,16 @@ done:
 	return n;
 }
 
+/* An INTEGER value as read (rbGuardBase); a missing or bad one counts as 0. */
+static long
+guard_number(const char *s)
+{
+	char *end;
+	long n = s ? strtol(s, &end, 10) : 0;
+
+	return s && *end == '\0' && n >= 0 ? n : 0;
+}
+
 static long
 guard_allowed(const struct config *cfg, long base)
 {
@@ -176,7 +186,8 @@ guard_count(struct dir_op *op, const char *action, const char *person_id, struct
 		fresh = w == NULL ||
 		        dir_gentime_parse(entry_map_first(w, "rbguardat"), &start) < 0 ||
 		        start + cfg->guard_window_s <= now;
-		base = fresh ? guard_base(op, err) : atol(entry_map_first(w, "rbguardbase"));
+		base =
+		    fresh ? guard_base(op, err) : guard_number(entry_map_first(w, "rbguardbase"));
 		used = fresh ? 0 : (long)json_array_size(json_object_get(w, "rbguardremoval"));
 		if (base < 0) {
 			json_decref(w);

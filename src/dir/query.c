@@ -265,9 +265,8 @@ query_translate(const struct filter *f, const struct query_attr *table, const ch
 	if (f != NULL)
 		wrote = query_node(f, table, source, &node, exact);
 	if (wrote) {
-		/* The client's terms first: back-mdb evaluates an AND in order and
-		 * skips reading objectClass's (large) index once the candidates are
-		 * few (docs/schema.md, "Cost per request"). */
+		/* The client's terms, then the class (a DIR_CLASS term, which
+		 * back-mdb reads no index for: docs/schema.md, "Cost per request"). */
 		strbuf_add(&out, "(&");
 		strbuf_add(&out, node.s);
 		strbuf_add(&out, objfilter);

@@ -44,7 +44,7 @@
 #include "engine/sort.h"
 #include "lib/strbuf.h"
 
-#define REGION_OBJFILTER "(objectClass=rbRegion)"
+#define REGION_OBJFILTER DIR_CLASS("rbRegion")
 
 static char *region_attrs[] = {
     "cn", "displayName", "rbExternalId", "rbSource", DIR_OPERATIONAL, NULL,

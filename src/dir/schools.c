@@ -50,7 +50,7 @@
 #include "engine/patch.h"
 #include "engine/sort.h"
 
-#define SCHOOL_OBJFILTER "(objectClass=rbSchool)"
+#define SCHOOL_OBJFILTER DIR_CLASS("rbSchool")
 
 static char *school_attrs[] = {
     "cn",       "displayName", "rbExternalId",  "rbRegionRef",

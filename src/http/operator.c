@@ -7,6 +7,7 @@
  *   GET  /operator/v1/held                     removals the mass-deprovision guard holds
  *   POST /operator/v1/held/<id>/approve        apply one (as its source)
  *   POST /operator/v1/held/<id>/reject         drop one (nothing changes)
+ *   GET  /operator/v1/audit?userName=U         who changed U (the audit trail)
  *
  * Who may: a Bearer token of the tenant whose source is `in-product` (the
  * district's own hand: rosterctl's and the console's source), with write
@@ -108,6 +109,31 @@ operator_held(struct http_request *req, struct http_response *res, const char *r
 	    json_pack("{s:s, s:s}", "id", id, "decision", approve ? "approved" : "rejected"));
 }
 
+/* GET /operator/v1/audit?userName=U: who changed U, from the audit trail (rosterctl audit). */
+static void
+operator_audit(struct http_request *req, struct http_response *res, const char *rest,
+               struct rb_error *err)
+{
+	struct dir_ctx ctx = {0};
+	char base[512];
+	const char *name = request_arg(req, "userName");
+	json_t *out;
+
+	if (operator_ctx(req, &ctx, base, sizeof(base), err) < 0)
+		return;
+	if (*rest != '\0' || (req->method != HTTP_GET && req->method != HTTP_HEAD)) {
+		error_set(err, 404, NULL, "no such endpoint: %s %s", req->method_text, req->path);
+		return;
+	}
+	if (name == NULL || *name == '\0') {
+		error_set(err, 400, SCIM_INVALID_VALUE, "audit needs ?userName=");
+		return;
+	}
+	out = dir_audit_person(&ctx, name, err);
+	if (out != NULL)
+		response_json(res, 200, out);
+}
+
 void
 operator_route(struct http_request *req, struct http_response *res)
 {
@@ -119,6 +145,8 @@ operator_route(struct http_request *req, struct http_response *res)
 		operator_retained(req, res, sub + 9, &err);
 	else if (!strncasecmp(sub, "/held", 5) && (sub[5] == '\0' || sub[5] == '/'))
 		operator_held(req, res, sub + 5, &err);
+	else if (!strncasecmp(sub, "/audit", 6) && (sub[6] == '\0' || sub[6] == '/'))
+		operator_audit(req, res, sub + 6, &err);
 	else
 		error_set(&err, 404, NULL, "no such endpoint: %s", req->path);
 	if (error_is_set(&err))
