@@ -465,8 +465,9 @@ config_hex_decode(const char *hex, unsigned char *out, size_t outlen)
 
 /*
  * token sha256:HEX tenant=NAME source=NAME rights=read|write [passwords=yes|no]
+ *       [invite=yes|no|LOGIN]
  * — tenant names resolved later. passwords=yes lets the token set `password`
- * (default no: 403 mutability).
+ * (default no: 403 mutability). invite= opens the invitations API to it.
  */
 struct config_pending_token {
 	char tenant[CONFIG_NAME_MAX];
@@ -519,13 +520,27 @@ config_add_token(struct config *cfg, int argc, char **argv, int line,
 				tok.passwords = false;
 			else
 				return "passwords= must be yes or no";
+		} else if (klen == 6 && !strncmp(argv[i], "invite", 6)) {
+			size_t j, n = strlen(val);
+			if (n == 0 || n >= sizeof(tok.invite))
+				return "invite= must be yes, no, or the login (uid or e-mail) of "
+				       "the administrator the token invites for";
+			for (j = 0; j < n; j++)
+				if ((unsigned char)val[j] <= ' ' || (unsigned char)val[j] >= 127)
+					return "invite=: a login of printable ASCII";
+			snprintf(tok.invite, sizeof(tok.invite), "%s",
+			         strcmp(val, "no") ? val : "");
 		} else {
 			return "unknown token option (expected tenant=, source=, rights=, "
-			       "passwords=)";
+			       "passwords=, invite=)";
 		}
 	}
 	if (tenant[0] == '\0' || tok.source[0] == '\0' || tok.rights == 0)
 		return "a token needs tenant=, source= and rights=";
+	if (tok.invite[0] != '\0' &&
+	    (strcmp(tok.source, "in-product") || tok.rights != TOKEN_WRITE))
+		return "invite= is for a token of source=in-product with rights=write (the "
+		       "invitation's grant is an in-product one)";
 	/*
 	 * source=in-product is allowed: it is the token of rosterctl, the
 	 * district operator's own tool (SPEC §1: in-product = console and CLI).
