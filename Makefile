@@ -6,6 +6,7 @@
 #   make bench      benchmark against raw slapd (see bench/)
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 600)
 #   SANITIZE=1      build with ASan + UBSan into build/san
+#   SANITIZE=thread build with ThreadSanitizer into build/tsan
 #   WERROR=1        warnings are errors (CI)
 
 PREFIX   ?= /usr/local
@@ -15,7 +16,7 @@ FUZZ_CC  ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 15
 
-PKGS := jansson libmicrohttpd libcurl libxml-2.0 gnutls
+PKGS := jansson libmicrohttpd libcurl libxml-2.0 gnutls icu-uc
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wformat=2 -Wvla -Wimplicit-fallthrough
@@ -51,6 +52,10 @@ LIBS = $(PKG_LIBS) -lldap -llber -lpthread -lm
 ifeq ($(SANITIZE),1)
 BUILD ?= build/san
 OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else ifeq ($(SANITIZE),thread)
+# ThreadSanitizer (README, Reliability; .ci/run runs the threaded integration tests on it).
+BUILD ?= build/tsan
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 else
 BUILD ?= build
 OPT ?= -O2 -g

@@ -289,6 +289,7 @@ main(int argc, char **argv)
 		goto done;
 	}
 	app.console = console_handle;
+	app.invitations = console_invitations;
 	/*
 	 * The mail sender has a directory connection of its own: it never takes
 	 * an HTTP worker's slot, and /metrics and /readyz speak of the SCIM pool.

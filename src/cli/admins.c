@@ -28,13 +28,21 @@ static const char admins_help[] =
     "                 [--region …] [--can-manage-admins yes|no] [--active yes|no]\n"
     "                 [--given-name …] [--family-name …] [--email …]\n"
     "       rosterctl admins remove USER\n"
-    "       rosterctl admins invite|resend …   (not offered by this daemon yet)\n"
+    "       rosterctl admins invite EMAIL [--name N] [--permission view|manage]\n"
+    "                 [--scope school|district|region|partnership] [--schools S1,S2]\n"
+    "                 [--region R] [--can-manage-admins yes|no]\n"
+    "       rosterctl admins resend USER\n"
     "\n"
     "USER is an id or a userName. Schools are ids, SIS externalIds or names.\n"
     "list shows people holding at least one grant (--all: everyone), with their\n"
     "effective permission, schools, can-manage-admins, sources and invite status.\n"
     "add/edit/remove change only the grant of the token's source (normally\n"
-    "in-product); grants from identity providers or SIS stay as they are.\n";
+    "in-product); grants from identity providers or SIS stay as they are.\n"
+    "invite e-mails EMAIL a Confirm your account link, with an in-product grant\n"
+    "that is active once confirmed (the person of the tenant with that e-mail\n"
+    "gets it, else a new one); resend sends a new link (the old one dies). Both\n"
+    "need a token whose configuration line says invite=yes or invite=LOGIN\n"
+    "(exit 5 otherwise, or when the grant is beyond what the token may give).\n";
 
 const char *const admins_cols[] = {
     "userName",        "name",    "email",        "permission", "schools",
@@ -522,6 +530,155 @@ admins_remove(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
+/*
+ * The school ids for --schools S1,S2 (ids, names or SIS externalIds of the
+ * tenant's schools), as a NEW array; NULL after printing which one is unknown.
+ */
+static json_t *
+admins_school_ids(const char *list, const json_t *schools)
+{
+	json_t *refs = admins_school_refs(list, schools), *out = json_array();
+	const json_t *ref, *s;
+	size_t i, j;
+
+	json_array_foreach(refs, i, ref)
+	{
+		const char *want = json_string_value(ref), *id = NULL;
+		json_array_foreach(schools, j, s) if (!strcasecmp(json_str(s, "id"), want) ||
+		                                      !strcasecmp(json_str(s, "externalId"), want))
+		{
+			id = json_str(s, "id");
+			break;
+		}
+		if (id == NULL) {
+			cli_usage_error("admins",
+			                "--schools: no school '%s' (an id, name or SIS id)", want);
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+		json_array_append_new(out, json_string(id));
+	}
+	json_decref(refs);
+	return out;
+}
+
+/* What the daemon said about an invitation, or the user's invitation state. */
+static void
+admins_invite_report(struct cli *c, const char *what, const json_t *user)
+{
+	const json_t *ext = json_get_ci(user, SCIM_ADMIN_SCHEMA);
+
+	if (c->format == CLI_FORMAT_JSON) {
+		output_json(user);
+		return;
+	}
+	if (c->quiet)
+		return;
+	printf("%s %s (id %s): inviteStatus %s; the e-mail is queued\n", what,
+	       json_str(user, "userName"), json_str(user, "id"), json_str(ext, "inviteStatus"));
+}
+
+/* admins invite EMAIL …: POST /Invitations (the console's Invite Users). */
+static int
+admins_invite(struct cli *c, int argc, char **argv)
+{
+	struct admins_fields f = {0};
+	const char *name = NULL;
+	const struct cli_opt opts[] = {{"name", OPT_VALUE, &name},
+	                               {"permission", OPT_VALUE, &f.permission},
+	                               {"scope", OPT_VALUE, &f.scope},
+	                               {"schools", OPT_VALUE, &f.schools},
+	                               {"region", OPT_VALUE, &f.region},
+	                               {"can-manage-admins", OPT_VALUE, &f.cma},
+	                               {NULL, OPT_FLAG, NULL}};
+	struct rb_error err;
+	json_t *schools = NULL, *ids = NULL, *body = NULL, *result = NULL;
+	bool help;
+	int npos, rc;
+
+	if (opts_parse(argc, argv, opts, &npos, &help, "admins") != 0)
+		return CLI_USAGE;
+	if (help) {
+		fputs(admins_help, stdout);
+		return CLI_OK;
+	}
+	if (npos != 1 || strchr(argv[1], '@') == NULL)
+		return cli_usage_error("admins", "admins invite needs one EMAIL");
+	if (admins_check_fields(&f) != 0)
+		return CLI_USAGE;
+	if ((f.scope == NULL || !strcmp(f.scope, "school")) && f.schools == NULL)
+		return cli_usage_error("admins",
+		                       "admins invite: give --schools (or another --scope)");
+	if (f.scope != NULL && !strcmp(f.scope, "region") && f.region == NULL)
+		return cli_usage_error("admins", "admins invite --scope region needs --region");
+	error_clear(&err);
+	if (f.schools != NULL) {
+		schools = client_list(c, "Schools", NULL, &err);
+		if (schools == NULL)
+			return cli_fail(&err);
+		ids = admins_school_ids(f.schools, schools);
+		if (ids == NULL) {
+			json_decref(schools);
+			return CLI_USAGE;
+		}
+	}
+	body = json_pack("{s:s, s:s, s:s, s:s, s:b}", "email", argv[1], "displayName",
+	                 name ? name : argv[1], "permission", f.permission ? f.permission : "view",
+	                 "scope", f.scope ? f.scope : "school", "canManageAdmins",
+	                 f.cma && opts_yes_no(f.cma) == 1);
+	if (ids != NULL)
+		json_object_set(body, "schools", ids);
+	if (f.region != NULL)
+		json_object_set_new(body, "region", json_string(f.region));
+	if (client_request(c, "POST", "/Invitations", body, &result, &err) < 0) {
+		rc = cli_fail(&err);
+	} else {
+		admins_invite_report(c, "invited", result);
+		rc = CLI_OK;
+	}
+	json_decref(schools);
+	json_decref(ids);
+	json_decref(body);
+	json_decref(result);
+	return rc;
+}
+
+/* admins resend USER: POST /Invitations/{id}/resend (the console's Resend invitation). */
+static int
+admins_resend(struct cli *c, int argc, char **argv)
+{
+	const struct cli_opt opts[] = {{NULL, OPT_FLAG, NULL}};
+	struct rb_error err;
+	json_t *user, *result = NULL;
+	char path[160];
+	bool help;
+	int npos, rc;
+
+	if (opts_parse(argc, argv, opts, &npos, &help, "admins") != 0)
+		return CLI_USAGE;
+	if (help) {
+		fputs(admins_help, stdout);
+		return CLI_OK;
+	}
+	if (npos != 1)
+		return cli_usage_error("admins", "admins resend needs one USER");
+	error_clear(&err);
+	user = client_find(c, "Users", "userName", argv[1], &err);
+	if (user == NULL)
+		return cli_fail(&err);
+	snprintf(path, sizeof(path), "/Invitations/%s/resend", json_str(user, "id"));
+	if (client_request(c, "POST", path, NULL, &result, &err) < 0) {
+		rc = cli_fail(&err);
+	} else {
+		admins_invite_report(c, "resent the invitation of", result);
+		rc = CLI_OK;
+	}
+	json_decref(user);
+	json_decref(result);
+	return rc;
+}
+
 int
 admins_main(struct cli *c, int argc, char **argv)
 {
@@ -539,13 +696,9 @@ admins_main(struct cli *c, int argc, char **argv)
 		return admins_add_edit(c, argc - 1, argv + 1, false);
 	if (!strcmp(argv[1], "remove"))
 		return admins_remove(c, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "invite") || !strcmp(argv[1], "resend")) {
-		fprintf(stderr,
-		        "rosterctl: admins %s: this daemon does not send invitations yet (SPEC §4 "
-		        "is not built); `rosterctl admins add` creates the administrator without "
-		        "an e-mail\n",
-		        argv[1]);
-		return CLI_UNSUPPORTED;
-	}
+	if (!strcmp(argv[1], "invite"))
+		return admins_invite(c, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "resend"))
+		return admins_resend(c, argc - 1, argv + 1);
 	return cli_usage_error("admins", "unknown admins verb '%s'", argv[1]);
 }

@@ -17,7 +17,8 @@
  *   output.c    rows as a table (terminal), CSV or JSON
  *   csv.c       RFC 4180 reader and writer
  *   progress.c  the progress bar (terminal only: rate, ETA)
- *   admins.c    admins list|show|add|edit|remove (invite|resend refused)
+ *   admins.c    admins list|show|add|edit|remove|invite|resend (the last
+ *               two through the daemon's invitations API, /Invitations)
  *   schools.c   schools list|add|edit|remove|import
  *   groups.c    groups list|show
  *   regions.c   regions list|add|edit|remove (partnership tenants)

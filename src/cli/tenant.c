@@ -7,7 +7,9 @@
  * that creates it — the o=NAME entry (rbTenant, district or partnership),
  * its ou=people, groups, schools, regions, and its read-only account
  * cn=reader with a new random password ({SSHA}-hashed in the LDIF, the
- * password itself printed once on stderr) — for the operator to apply:
+ * password itself printed once on stderr; its pwdPolicySubentry names the
+ * kit's no-lockout policy, conf/directory/policies.ldif, so nobody can lock
+ * it out with wrong passwords) — for the operator to apply:
  *
  *   rosterctl tenant create lincoln --suffix dc=district,dc=example > t.ldif
  *   ldapadd -x -D cn=admin,dc=district,dc=example -W -f t.ldif
@@ -147,8 +149,9 @@ tenant_main(struct cli *c, int argc, char **argv)
 	printf("dn: cn=reader,o=%s,%s\nobjectClass: organizationalRole\n"
 	       "objectClass: simpleSecurityObject\ncn: reader\n"
 	       "description: read-only account of tenant %s for district tools\n"
-	       "userPassword: %s\n",
-	       name, suffix, name, hash);
+	       "userPassword: %s\n"
+	       "pwdPolicySubentry: cn=service-accounts,ou=policies,%s\n",
+	       name, suffix, name, hash, suffix);
 	if (pwfile == NULL)
 		fprintf(stderr, "reader account cn=reader,o=%s,%s, password (shown only now): %s\n",
 		        name, suffix, pw + 3);

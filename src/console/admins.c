@@ -6,7 +6,9 @@
  * "in-product" (dir_user_create / dir_user_patch / dir_user_delete), after
  * scope_may_grant (grants_may_grant) said yes for the grant given — and,
  * for an edit or a removal, for the grant as it was: nobody changes a
- * grant wider than their own.
+ * grant wider than their own. Inviting and resending are dir_admin_invite
+ * and dir_admin_resend (dir/invitations.c), the path the invitations API
+ * (api.c, for rosterctl) takes too.
  */
 #include "console/console.h"
 
@@ -63,23 +65,6 @@ static const json_t *
 admins_grants(const json_t *user)
 {
 	return json_object_get(json_object_get(user, SCHEMA_ADMIN_USER), "grants");
-}
-
-/* The in-product direct grant of a user (borrowed) or NULL. */
-static const json_t *
-admins_inproduct(const json_t *user)
-{
-	const json_t *g;
-	size_t i;
-
-	json_array_foreach(admins_grants(user), i, g)
-	{
-		const char *src = json_string_value(json_object_get(g, "source"));
-		const char *origin = json_string_value(json_object_get(g, "origin"));
-		if (src && !strcmp(src, DIR_INPRODUCT) && (!origin || !strcmp(origin, "direct")))
-			return g;
-	}
-	return NULL;
 }
 
 static const char *
@@ -175,7 +160,7 @@ admins_row_menu(struct console_req *cr, xmlNodePtr td, const json_t *user)
 	xmlNodePtr det, sum, ul, li, f, b;
 	char buf[256], label[300];
 
-	if (admins_inproduct(user) == NULL) {
+	if (dir_inproduct_grant(user) == NULL) {
 		page_el(td, "span", "Managed by its roster source");
 		return;
 	}
@@ -434,6 +419,31 @@ admins_error(xmlNodePtr parent, const json_t *errors, const char *field)
 }
 
 /*
+ * The region a partnership form is about: the one chosen, else (an edit of
+ * a school role) the region of its first school; NULL when neither.
+ * Borrowed from `values` or the tenant's schools.
+ */
+static const char *
+admins_region_of(struct console_req *cr, const json_t *values)
+{
+	struct rb_error err;
+	const char *region = form_get(values, "region"), *first;
+	const json_t *schools, *s;
+	size_t i;
+
+	if (region != NULL && *region != '\0')
+		return region;
+	first = json_string_value(json_array_get(form_all(values, "school"), 0));
+	error_clear(&err);
+	schools = first ? console_schools(cr, &err) : NULL;
+	json_array_foreach(
+	    schools, i,
+	    s) if (!strcasecmp(json_string_value(json_object_get(s, "id")),
+	                       first)) return json_string_value(json_object_get(s, "region"));
+	return NULL;
+}
+
+/*
  * The grant part of the invite and edit forms: role (partnership), all
  * schools (district), the schools the actor covers, permission, the
  * can-manage-admins checkbox. `values` is the posted form, or for an edit
@@ -444,9 +454,10 @@ admins_grant_fields(struct console_req *cr, xmlNodePtr f, const json_t *values,
                     const json_t *errors, struct rb_error *err)
 {
 	const json_t *tenant = console_tenant(cr, err), *schools = console_schools(cr, err), *s;
+	const char *region = NULL;
 	bool partnership;
 	struct scope sc;
-	xmlNodePtr fs;
+	xmlNodePtr fs, b;
 	size_t i;
 
 	if (tenant == NULL || schools == NULL || scope_of(cr, &sc, err) < 0)
@@ -475,29 +486,53 @@ admins_grant_fields(struct console_req *cr, xmlNodePtr f, const json_t *values,
 		page_attr(sel, "id", "f-region");
 		page_attr(sel, "name", "region");
 		page_el(sel, "option", "—");
+		region = admins_region_of(cr, values);
 		json_array_foreach(regions, i, r)
 		{
 			xmlNodePtr o =
 			    page_el(sel, "option", json_string_value(json_object_get(r, "name")));
 			const char *rid = json_string_value(json_object_get(r, "id"));
 			page_attr(o, "value", rid);
-			if (admins_checked(values, "region", rid))
+			if (region != NULL && !strcmp(region, rid))
 				page_attr(o, "selected", "selected");
 		}
+		/* Without JavaScript, the school step is a round trip: this button sends the
+		 * form back (nothing is saved) and the page lists that region's schools. */
+		b = page_el(div, "button", "Show the schools of this region");
+		page_attr(b, "type", "submit");
+		page_attr(b, "name", "step");
+		page_attr(b, "value", "schools");
+		page_attr(b, "class", "secondary");
 	}
 	fs = page_el(f, "fieldset", NULL);
-	page_el(fs, "legend", "Schools");
+	if (partnership && region != NULL) {
+		char legend[300];
+		snprintf(legend, sizeof(legend), "Schools of %s (school role)",
+		         scope_region_name(cr, region));
+		page_el(fs, "legend", legend);
+	} else {
+		page_el(fs, "legend", partnership ? "Schools (school role)" : "Schools");
+	}
 	admins_error(fs, errors, "schools");
 	if (!partnership && sc.all)
 		admins_choice(fs, "checkbox", "all", "1", "All schools (district-level access)",
 		              admins_checked(values, "all", "1"));
+	if (partnership && region == NULL)
+		page_attr(page_el(fs, "p",
+		                  "Choose the region above and press \"Show the schools of this "
+		                  "region\": a school role is for schools of one region."),
+		          "class", "hint");
 	json_array_foreach(schools, i, s)
 	{
 		const char *id = json_string_value(json_object_get(s, "id"));
+		const char *sregion = json_string_value(json_object_get(s, "region"));
 		bool mine = sc.all;
 		size_t j;
 		for (j = 0; !mine && j < json_array_size(sc.schools); j++)
 			mine = !strcasecmp(json_string_value(json_array_get(sc.schools, j)), id);
+		/* A partnership's school step lists the chosen region's schools only. */
+		if (partnership && (region == NULL || sregion == NULL || strcmp(sregion, region)))
+			continue;
 		if (mine)
 			admins_choice(fs, "checkbox", "school", id,
 			              json_string_value(json_object_get(s, "name")),
@@ -517,6 +552,44 @@ admins_grant_fields(struct console_req *cr, xmlNodePtr f, const json_t *values,
 	              admins_checked(values, "can_manage", "1"));
 	scope_free(&sc);
 	return 0;
+}
+
+/*
+ * A partnership's school role is for schools of the region chosen in the
+ * role step: the server refuses any other (the form lists only those, but a
+ * form is only what the browser sends). Sets errors["schools"].
+ */
+static void
+admins_schools_in_region(struct console_req *cr, const json_t *list, const char *region,
+                         json_t *errors)
+{
+	struct rb_error err;
+	const json_t *schools, *want, *s;
+	char msg[600];
+	size_t i, j;
+
+	if (region == NULL || *region == '\0') {
+		json_object_set_new(errors, "schools",
+		                    json_string("Choose the region of the schools first (Region, "
+		                                "then \"Show the schools of this region\")."));
+		return;
+	}
+	error_clear(&err);
+	schools = console_schools(cr, &err);
+	json_array_foreach(list, i, want)
+	{
+		const char *id = json_string_value(want), *sregion = NULL;
+		json_array_foreach(
+		    schools, j, s) if (!strcasecmp(json_string_value(json_object_get(s, "id")), id))
+		    sregion = json_string_value(json_object_get(s, "region"));
+		if (sregion != NULL && !strcmp(sregion, region))
+			continue;
+		snprintf(msg, sizeof(msg),
+		         "%s is not a school of %s: choose schools of the region chosen above.",
+		         scope_school_name(cr, id), scope_region_name(cr, region));
+		json_object_set_new(errors, "schools", json_string(msg));
+		return;
+	}
 }
 
 /* The grant a posted form asks for, or the errors of the form. */
@@ -572,6 +645,8 @@ admins_grant_read(struct console_req *cr, struct grant_input *gi, struct rb_erro
 			                                      "another role."
 			                                    : "Choose at least one school, or All "
 			                                      "schools."));
+		else if (partnership)
+			admins_schools_in_region(cr, list, region, gi->errors);
 		json_object_set_new(gi->grant, "schools", list);
 	}
 	return 0;
@@ -604,58 +679,6 @@ admins_form_of(const json_t *g)
 	    json_array_append_new(schools, json_copy((json_t *)s));
 	json_object_set_new(form, "school", schools);
 	return form;
-}
-
-/* The PATCH operations that make the in-product grant `g` (and `active`). NEW. */
-static json_t *
-admins_grant_patch(const json_t *g, int active)
-{
-	json_t *ops = json_array();
-	const char *scope = json_string_value(json_object_get(g, "scope"));
-
-	json_array_append_new(ops, json_pack("{s:s, s:s, s:O}", "op", "replace", "path",
-	                                     SCHEMA_ADMIN_USER ":permission", "value",
-	                                     json_object_get(g, "permission")));
-	json_array_append_new(ops, json_pack("{s:s, s:s, s:O}", "op", "replace", "path",
-	                                     SCHEMA_ADMIN_USER ":canManageAdmins", "value",
-	                                     json_object_get(g, "canManageAdmins")));
-	json_array_append_new(ops, json_pack("{s:s, s:s, s:s}", "op", "replace", "path",
-	                                     SCHEMA_ADMIN_USER ":scope", "value", scope));
-	if (!strcmp(scope, "school"))
-		json_array_append_new(ops, json_pack("{s:s, s:s, s:O}", "op", "replace", "path",
-		                                     SCHEMA_ADMIN_USER ":schools", "value",
-		                                     json_object_get(g, "schools")));
-	else
-		json_array_append_new(ops, json_pack("{s:s, s:s}", "op", "remove", "path",
-		                                     SCHEMA_ADMIN_USER ":schools"));
-	if (!strcmp(scope, "region"))
-		json_array_append_new(ops, json_pack("{s:s, s:s, s:O}", "op", "replace", "path",
-		                                     SCHEMA_ADMIN_USER ":region", "value",
-		                                     json_object_get(g, "region")));
-	else
-		json_array_append_new(ops, json_pack("{s:s, s:s}", "op", "remove", "path",
-		                                     SCHEMA_ADMIN_USER ":region"));
-	if (active >= 0)
-		json_array_append_new(ops, json_pack("{s:s, s:s, s:b}", "op", "replace", "path",
-		                                     "active", "value", active));
-	return json_pack("{s:[s], s:o}", "schemas", SCHEMA_PATCH_OP, "Operations", ops);
-}
-
-static bool
-admins_email_valid(const char *s)
-{
-	const char *at = strchr(s, '@');
-	size_t n = strlen(s), i;
-
-	if (n < 3 || n > 254 || at == NULL || at == s || strchr(at + 1, '@') || at[1] == '\0' ||
-	    strchr(at, '.') == NULL)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= ' ' || c >= 127 || strchr("<>()[]\\,;:\"", c))
-			return false;
-	}
-	return true;
 }
 
 static void
@@ -699,12 +722,12 @@ admins_invite(struct console_req *cr)
 	struct grant_input gi = {NULL, NULL};
 	struct rb_error err;
 	const char *name = form_get(cr->form, "name"), *email = form_get(cr->form, "email");
-	char id[37], loc[160];
-	json_t *user = NULL, *body = NULL, *valid = NULL, *existing = NULL, *patch = NULL;
-	int found;
+	char loc[160];
+	json_t *user = NULL;
 
 	error_clear(&err);
-	if (cr->req->method != HTTP_POST) {
+	if (cr->req->method != HTTP_POST || form_get(cr->form, "step") != NULL) {
+		/* a GET, or the role step's round trip (nothing is saved) */
 		admins_invite_page(cr, 200, NULL, NULL);
 		return;
 	}
@@ -715,26 +738,21 @@ admins_invite(struct console_req *cr)
 	if (name == NULL || *name == '\0' || strlen(name) > 200)
 		json_object_set_new(gi.errors, "name",
 		                    json_string("Enter the administrator's name."));
-	if (email == NULL || !admins_email_valid(email))
+	if (email == NULL || !dir_email_valid(email))
 		json_object_set_new(gi.errors, "email",
 		                    json_string("Enter an e-mail address like name@school.org."));
 	if (json_object_size(gi.errors) > 0) {
 		admins_invite_page(cr, 400, gi.errors, "Check the fields marked below.");
 		goto done;
 	}
-	if (scope_may_grant(cr, gi.grant, &err) < 0) {
-		log_info("console: invite refused (tenant %s): %s", cr->tenant, err.detail);
-		admins_invite_page(cr, err.status == 403 ? 403 : 503, gi.errors, err.detail);
-		goto done;
-	}
-	found = dir_person_by_mail(&cr->ctx, email, id, &err);
-	if (found < 0)
-		goto fail;
-	if (found == 0) { /* one person, one entry: the grant attaches to it */
-		existing = dir_user_get(&cr->ctx, id, &err);
-		if (existing == NULL)
-			goto fail;
-		if (admins_inproduct(existing) != NULL) {
+	if (dir_admin_invite(&cr->ctx, cr->grants, name, email, gi.grant, console_schools(cr, &err),
+	                     &user, &err) < 0) {
+		if (err.status == 403) {
+			log_info("console: invite refused (tenant %s): %s", cr->tenant, err.detail);
+			admins_invite_page(cr, 403, gi.errors, err.detail);
+			goto done;
+		}
+		if (err.status == 409) {
 			json_object_set_new(
 			    gi.errors, "email",
 			    json_string("This person already has in-product access: "
@@ -742,32 +760,8 @@ admins_invite(struct console_req *cr)
 			admins_invite_page(cr, 409, gi.errors, NULL);
 			goto done;
 		}
-		patch = admins_grant_patch(gi.grant, 0);
-		user = dir_user_patch(&cr->ctx, id, patch, NULL, &err);
-	} else {
-		json_t *admin = json_deep_copy(gi.grant);
-		json_object_del(admin, "active");
-		if (json_array_size(json_object_get(admin, "schools")) == 0)
-			json_object_del(admin, "schools");
-		if (json_string_length(json_object_get(admin, "region")) == 0)
-			json_object_del(admin, "region");
-		body = json_pack("{s:[s,s], s:s, s:s, s:{s:s}, s:[{s:s, s:s, s:b}], s:b, s:o}",
-		                 "schemas", SCHEMA_CORE_USER, SCHEMA_ADMIN_USER, "userName", email,
-		                 "displayName", name, "name", "formatted", name, "emails", "value",
-		                 email, "type", "work", "primary", 1, "active", 0,
-		                 SCHEMA_ADMIN_USER, admin);
-		valid = body ? validate_resource(schema_resource_type("User"), body,
-		                                 VALIDATE_CREATE, NULL, &err)
-		             : NULL;
-		user = valid ? dir_user_create(&cr->ctx, valid, &err) : NULL;
-		if (user != NULL)
-			snprintf(id, sizeof(id), "%s",
-			         json_string_value(json_object_get(user, "id")));
+		goto fail;
 	}
-	if (user == NULL)
-		goto fail;
-	if (dir_invite_mark(&cr->ctx, id, email, &err) < 0)
-		goto fail;
 	mail_outbox_kick(cr->req->app->outbox);
 	log_info("console: invitation queued (tenant %s)", cr->tenant);
 	snprintf(loc, sizeof(loc), "%s/admins?notice=invited", cr->prefix);
@@ -781,10 +775,6 @@ done:
 	json_decref(gi.grant);
 	json_decref(gi.errors);
 	json_decref(user);
-	json_decref(body);
-	json_decref(valid);
-	json_decref(existing);
-	json_decref(patch);
 }
 
 /* ---- the row menu ---- */
@@ -902,7 +892,7 @@ admins_row(struct console_req *cr, const char *id, const char *action)
 	state = dir_admin_invite_state(&cr->ctx, id, &err);
 	if (state != NULL)
 		json_object_set(user, "invite", state);
-	g = admins_inproduct(user);
+	g = dir_inproduct_grant(user);
 	if (g == NULL) {
 		page_message(cr, 404, "Administrator",
 		             "This administrator has no in-product access: their roster source "
@@ -924,6 +914,10 @@ admins_row(struct console_req *cr, const char *id, const char *action)
 			admins_edit_page(cr, user, values, NULL, 200, NULL);
 			goto done;
 		}
+		if (form_get(cr->form, "step") != NULL) { /* the role step's round trip */
+			admins_edit_page(cr, user, cr->form, NULL, 200, NULL);
+			goto done;
+		}
 		if (admins_grant_read(cr, &gi, &err) < 0)
 			goto fail;
 		if (json_object_size(gi.errors) > 0) {
@@ -936,27 +930,26 @@ admins_row(struct console_req *cr, const char *id, const char *action)
 			                 err.status == 403 ? 403 : 503, err.detail);
 			goto done;
 		}
-		patch = admins_grant_patch(gi.grant, -1);
+		patch = dir_grant_patch(gi.grant, -1);
 		after = dir_user_patch(&cr->ctx, id, patch, NULL, &err);
 		if (after == NULL)
 			goto fail;
 		snprintf(loc, sizeof(loc), "%s/admins?notice=edited", cr->prefix);
 		page_redirect(cr, loc);
 	} else if (!strcmp(action, "resend")) {
-		const char *status = json_string_value(json_object_get(state, "status"));
-		const char *mail = json_string_value(json_object_get(state, "mail"));
 		if (!post) {
 			page_message(cr, 405, "Resend invitation",
 			             "Use the Resend invitation button.");
 			goto done;
 		}
-		if (status == NULL || strcmp(status, "invited") || mail == NULL) {
+		if (dir_admin_resend(&cr->ctx, cr->grants, id, console_schools(cr, &err), &after,
+		                     &err) < 0) {
+			if (err.status != 409)
+				goto fail;
 			page_message(cr, 409, "Resend invitation",
 			             "This administrator has already confirmed their account.");
 			goto done;
 		}
-		if (dir_invite_mark(&cr->ctx, id, mail, &err) < 0)
-			goto fail;
 		mail_outbox_kick(cr->req->app->outbox);
 		snprintf(loc, sizeof(loc), "%s/admins?notice=resent", cr->prefix);
 		page_redirect(cr, loc);

@@ -14,6 +14,8 @@
  *   page.c      the page skeleton and element helpers (libxml2)
  *   form.c      application/x-www-form-urlencoded bodies, cookies
  *   scope.c     the actor's rights and coverage, grants from forms
+ *   api.c       the invitations API (/scim/v2/Invitations) for token holders
+ *               (rosterctl): the console's invite and resend, one path
  */
 #ifndef RB_CONSOLE_H
 #define RB_CONSOLE_H
@@ -36,6 +38,9 @@ str_or(const char *a, const char *b)
 
 /* console_handle — answer one request under /console (the route's handler). */
 void console_handle(struct http_request *req, struct http_response *res);
+
+/* console_invitations — answer one request under /scim/v2/Invitations (api.c; authenticated). */
+void console_invitations(struct http_request *req, struct http_response *res);
 
 /* One console request: where, who (when signed in). Everything owned is freed by console_req_end.
  */

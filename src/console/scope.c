@@ -2,8 +2,9 @@
  * scope.c — the actor's rights and what they cover; see console.h.
  *
  * The console decides nothing about escalation itself: scope_may_grant is
- * grants_may_grant (dir/grants.h) fed with the actor's grants and the
- * regions of the schools involved. Coverage (who appears in the list) is
+ * dir_may_grant (grants_may_grant, dir/grants.h, fed with the actor's
+ * grants and the regions of the schools involved), the check the
+ * invitations API makes too. Coverage (who appears in the list) is
  * the union of the actor's active canManageAdmins grants: all schools, or
  * regions and schools, each school also bringing its region.
  */
@@ -14,7 +15,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dir/grants.h"
 #include "lib/strbuf.h"
 
 const json_t *
@@ -119,23 +119,11 @@ scope_free(struct scope *s)
 int
 scope_may_grant(struct console_req *cr, const json_t *grant, struct rb_error *err)
 {
-	const json_t *schools = console_schools(cr, err), *school;
-	json_t *regions;
-	size_t i;
-	int rc;
+	const json_t *schools = console_schools(cr, err);
 
 	if (schools == NULL)
 		return -1;
-	regions = json_object();
-	json_array_foreach(schools, i, school)
-	{
-		const char *region = json_string_value(json_object_get(school, "region"));
-		json_object_set_new(regions, json_string_value(json_object_get(school, "id")),
-		                    region ? json_string(region) : json_null());
-	}
-	rc = grants_may_grant(cr->grants, grant, regions, err);
-	json_decref(regions);
-	return rc;
+	return dir_may_grant(&cr->ctx, cr->grants, grant, schools, err);
 }
 
 const char *

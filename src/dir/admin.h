@@ -27,6 +27,8 @@
  *   session.c   sessions, sign-in (the person's own bind), GeneralizedTime
  *   admins.c    the administrators list, schools, regions, tenant
  *   invite.c    invitation state, tokens, confirmation, password
+ *   invitations.c  inviting and resending (the console's and the API's one
+ *               path): the no-escalation check, person and grant, the mark
  *   outbox.c    the outbox: queue, due, claim (assertion), done, failed
  */
 #ifndef RB_DIR_ADMIN_H
@@ -196,6 +198,58 @@ int dir_set_password(const struct dir_ctx *ctx, const char *dn, const char *pass
  */
 int dir_invite_issue_token(const struct dir_ctx *ctx, const char *dn, const char *hash,
                            time_t expires, struct rb_error *err);
+
+/* ---- invitations.c ---- */
+
+/* dir_email_valid — is `s` an address an invitation may go to (one rule for every caller)? */
+bool dir_email_valid(const char *s);
+
+/*
+ * dir_inproduct_grant — the in-product direct grant among the `grants` of
+ * `user` (a SCIM User; borrowed), or NULL.
+ */
+const json_t *dir_inproduct_grant(const json_t *user);
+
+/*
+ * dir_may_grant — may an actor holding `actor` (grants_list shape:
+ * borrowed) give, change or remove `grant`? grants_may_grant with the
+ * regions of the tenant's schools: `schools` is dir_schools_all's array
+ * (borrowed; NULL: read here). 0, or -1 with *err (403 saying what is
+ * beyond the actor's rights, or the directory's error).
+ */
+int dir_may_grant(const struct dir_ctx *ctx, const json_t *actor, const json_t *grant,
+                  const json_t *schools, struct rb_error *err);
+
+/*
+ * dir_grant_patch — the SCIM PATCH body that writes `grant` (scope,
+ * schools, region, permission, canManageAdmins) as the caller's direct
+ * grant, and `active` unless it is -1. NEW.
+ */
+json_t *dir_grant_patch(const json_t *grant, int active);
+
+/*
+ * dir_admin_invite — invite `email` (named `name`; both borrowed) with the
+ * in-product grant `grant` on behalf of an actor holding `actor`:
+ * dir_may_grant first, then the person of the tenant with that e-mail gets
+ * the grant (one person, one entry) or is created with it, inactive until
+ * confirmed, and the invitation is queued (dir_invite_mark). ctx's source
+ * must be in-product. *user: the NEW SCIM User afterwards. 0, or -1 with
+ * *err: 400 (name, e-mail), 403 (escalation), 409 uniqueness (the person
+ * already has in-product access), or the directory's error.
+ */
+int dir_admin_invite(const struct dir_ctx *ctx, const json_t *actor, const char *name,
+                     const char *email, const json_t *grant, const json_t *schools, json_t **user,
+                     struct rb_error *err);
+
+/*
+ * dir_admin_resend — a new link for the invitation of person `id` (the old
+ * one dies): their in-product grant must pass dir_may_grant for `actor`,
+ * and the invitation must not be confirmed yet (an expired one may be
+ * resent). *user: the NEW SCIM User. 0, or -1 with *err: 404 (no such
+ * person, or no in-product access), 403, 409 (confirmed already).
+ */
+int dir_admin_resend(const struct dir_ctx *ctx, const json_t *actor, const char *id,
+                     const json_t *schools, json_t **user, struct rb_error *err);
 
 /* ---- outbox.c ---- */
 

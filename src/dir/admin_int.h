@@ -1,6 +1,6 @@
 /*
  * admin_int.h — what the in-product files of the directory layer
- * (session.c, admins.c, invite.c, outbox.c) share; see admin.h.
+ * (session.c, admins.c, invite.c, invitations.c, outbox.c) share; see admin.h.
  */
 #ifndef RB_DIR_ADMIN_INT_H
 #define RB_DIR_ADMIN_INT_H

@@ -9,12 +9,16 @@
  *     compiled in at build time), the server offers the controls the bridge
  *     uses (server-side sorting, VLV, assertion, post-read; slapd does not
  *     list permissive modify, which it supports), each configured tenant exists, and an anonymous
- * client reads nothing;
+ * client reads nothing; the password policies (ppolicy): the kit's
+ *     lockout policy for people exists, and the service account and each
+ *     tenant's reader name a policy of their own that never locks out (else
+ *     anyone reaching slapd could lock the bridge out with wrong passwords);
  *   - with --config-uri (cn=config, e.g. ldapi:/// as root through SASL
  *     EXTERNAL): the attribute options, the overlays and their settings, the
- *     equality indexes the bridge's searches need, and the access rules that
+ *     equality indexes the bridge's searches need, the access rules that
  *     matter (the bind lock, userPassword for authentication only, each
- *     configured tenant's reader rule and limits).
+ *     configured tenant's reader rule and limits), and the default password
+ *     policy (olcPPolicyDefault, upgrade step 0003) naming a lockout policy.
  * Each problem is one line that says what is missing and which step of the
  * directory kit (conf/directory, scripts/directory-kit) puts it right.
  */
@@ -42,6 +46,7 @@
 struct check {
 	FILE *out;
 	int problems;
+	char default_policy[600]; /* olcPPolicyDefault, lower case, when cn=config was read */
 };
 
 static void
@@ -204,6 +209,102 @@ check_tenants(struct check *c, LDAP *ld, const struct config *cfg)
 			check_fail(c, "rosterctl tenant create NAME (prints the LDIF to ldapadd)",
 			           "tenant %s: no %s", cfg->tenants[i].name, base);
 		free(v);
+	}
+}
+
+/* The fix for anything about the password policies (data, not cn=config). */
+#define POLICY_FIX                                                                                 \
+	"add conf/directory/policies.ldif and the accounts' pwdPolicySubentry as the directory's " \
+	"admin (scripts/directory-kit --policies SUFFIX [TENANT...] | ldapmodify -x -D ADMIN_DN "  \
+	"-W)"
+
+/*
+ * Does the pwdPolicy entry `dn` lock out? 1 yes (pwdLockout TRUE and
+ * pwdMaxFailure > 0), 0 no, -1 no such policy entry (or unreadable).
+ */
+static int
+check_policy_locks(LDAP *ld, const char *dn)
+{
+	char *lock = check_values(ld, dn, LDAP_SCOPE_BASE, "(objectClass=pwdPolicy)", "pwdLockout");
+	char *max =
+	    check_values(ld, dn, LDAP_SCOPE_BASE, "(objectClass=pwdPolicy)", "pwdMaxFailure");
+	char *mark =
+	    check_values(ld, dn, LDAP_SCOPE_BASE, "(objectClass=pwdPolicy)", "objectClass");
+	int rc = -1;
+
+	if (mark != NULL && *mark != '\0')
+		rc = check_has(lock, "true") && max != NULL && strtol(max, NULL, 10) > 0;
+	free(lock);
+	free(max);
+	free(mark);
+	return rc;
+}
+
+/*
+ * An account a program binds as (`what`, at `dn`) names a policy of its own
+ * (pwdPolicySubentry) that does not lock out. An absent entry is fine (a
+ * tenant made without a reader).
+ */
+static void
+check_account_policy(struct check *c, LDAP *ld, const char *what, const char *dn)
+{
+	char *exists = check_values(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", "objectClass");
+	char *policy = NULL, ok[700];
+	int locks;
+
+	if (exists == NULL || *exists == '\0')
+		goto done;
+	policy = check_values(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", "pwdPolicySubentry");
+	if (policy == NULL || *policy == '\0') {
+		check_fail(c, POLICY_FIX,
+		           "password policy: the %s %s names no policy of its own "
+		           "(pwdPolicySubentry): the default one applies, and a few wrong "
+		           "passwords from anyone would lock it out",
+		           what, dn);
+		goto done;
+	}
+	policy[strcspn(policy, "\n")] = '\0';
+	locks = check_policy_locks(ld, policy);
+	snprintf(ok, sizeof(ok), "password policy of the %s: %s, no lockout", what, policy);
+	if (locks == 0)
+		check_ok(c, ok);
+	else if (locks > 0)
+		check_fail(c, POLICY_FIX,
+		           "password policy: the %s %s has a policy that locks out (%s)", what, dn,
+		           policy);
+	else
+		check_fail(c, POLICY_FIX, "password policy: the %s %s names %s, which is not there",
+		           what, dn, policy);
+done:
+	free(exists);
+	free(policy);
+}
+
+/* The kit's policies: people lock out; the service account and the readers never. */
+static void
+check_policies(struct check *c, LDAP *ld, const struct config *cfg)
+{
+	char dn[600], what[700];
+	size_t i;
+
+	snprintf(dn, sizeof(dn), "cn=administrators,ou=policies,%s", cfg->ldap_suffix);
+	if (check_policy_locks(ld, dn) > 0) {
+		snprintf(what, sizeof(what), "password policy for people (lockout): %s", dn);
+		check_ok(c, what);
+	} else {
+		check_fail(c, POLICY_FIX,
+		           "password policy: no lockout policy %s: repeated wrong passwords never "
+		           "lock an administrator out",
+		           dn);
+	}
+	if (cfg->ldap_bind_dn != NULL)
+		check_account_policy(c, ld, "service account", cfg->ldap_bind_dn);
+	for (i = 0; i < cfg->ntenants; i++) {
+		char rdn[600], w[128];
+		snprintf(rdn, sizeof(rdn), "cn=reader,o=%s,%s", cfg->tenants[i].name,
+		         cfg->ldap_suffix);
+		snprintf(w, sizeof(w), "reader of tenant %s", cfg->tenants[i].name);
+		check_account_policy(c, ld, w, rdn);
 	}
 }
 
@@ -482,6 +583,20 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 			           db);
 		free(v);
 	}
+	v = check_values(ld, db, LDAP_SCOPE_ONELEVEL, "(objectClass=olcPPolicyConfig)",
+	                 "olcPPolicyDefault");
+	if (v != NULL && *v != '\0') {
+		v[strcspn(v, "\n")] = '\0';
+		snprintf(c->default_policy, sizeof(c->default_policy), "%s", v);
+	} else {
+		check_fail(c,
+		           "apply upgrade step 0003 (scripts/directory-kit --step 0003 SUFFIX "
+		           "DATABASE_DN | ldapmodify -Y EXTERNAL -H ldapi:///)",
+		           "ppolicy on %s has no default policy (olcPPolicyDefault): nobody is "
+		           "locked out after wrong passwords, and no quality rule applies",
+		           db);
+	}
+	free(v);
 	v = check_values(ld, db, LDAP_SCOPE_BASE, "(objectClass=*)", "olcDbIndex");
 	for (i = 0; indexes[i] != NULL; i++) {
 		char what[96];
@@ -514,10 +629,36 @@ done:
 	ldap_unbind_ext_s(ld, NULL, NULL);
 }
 
+/* The default policy cn=config names (read over the service account) locks out. */
+static void
+check_default_policy(struct check *c, struct pool *pool, const char *dn)
+{
+	struct pool_conn *conn;
+	struct rb_error err;
+	char what[700];
+	int locks;
+
+	error_clear(&err);
+	conn = pool_acquire(pool, &err);
+	if (conn == NULL)
+		return; /* said already */
+	locks = check_policy_locks(conn->ld, dn);
+	pool_release(pool, conn, false);
+	snprintf(what, sizeof(what), "default password policy (olcPPolicyDefault): %s, lockout",
+	         dn);
+	if (locks > 0)
+		check_ok(c, what);
+	else
+		check_fail(c, POLICY_FIX,
+		           locks == 0 ? "the default password policy %s does not lock out"
+		                      : "the default password policy %s is not in the directory",
+		           dn);
+}
+
 int
 dir_check(const struct config *cfg, struct pool *pool, const char *config_uri, FILE *out)
 {
-	struct check c = {out, 0};
+	struct check c = {out, 0, ""};
 	struct pool_conn *conn;
 	struct rb_error err;
 
@@ -530,11 +671,14 @@ dir_check(const struct config *cfg, struct pool *pool, const char *config_uri, F
 	check_schema(&c, conn->ld);
 	check_controls(&c, conn->ld);
 	check_tenants(&c, conn->ld, cfg);
+	check_policies(&c, conn->ld, cfg);
 	pool_release(pool, conn, false);
 	check_anonymous(&c, cfg);
-	if (config_uri != NULL)
+	if (config_uri != NULL) {
 		check_config(&c, cfg, config_uri);
-	else
+		if (c.default_policy[0] != '\0')
+			check_default_policy(&c, pool, c.default_policy);
+	} else
 		fprintf(out, "skipped  cn=config checks (overlays, indexes, access rules): give "
 		             "--config-uri ldapi:/// (as root on the directory's host)\n");
 	return c.problems;

@@ -5,10 +5,13 @@
 #include "dir/dir_int.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
 
 #include "dir/entry.h"
 #include "dir/escape.h"
@@ -585,10 +588,55 @@ dir_rdn_stored_len(const char *attr, const char *value, size_t n)
 	return len;
 }
 
+/*
+ * The bytes of `value` (n bytes of UTF-8) as slapd normalizes it for its
+ * matching rules (caseIgnore: Unicode compatibility mapping, composition
+ * and case folding) — ICU's NFKC_Casefold, the same mapping up to the
+ * Unicode version. U+FDFA (3 bytes) becomes 18 characters (33 bytes).
+ * 0 when ICU cannot tell (the caller's other checks still hold).
+ */
+static size_t
+dir_normalized_len(const char *value, size_t n)
+{
+	UErrorCode st = U_ZERO_ERROR;
+	const UNormalizer2 *nfkc = unorm2_getNFKCCasefoldInstance(&st);
+	UChar *in = NULL, *out = NULL;
+	int32_t ilen = 0, olen = 0, blen = 0;
+	size_t len = 0;
+
+	if (U_FAILURE(st) || n > INT32_MAX / 4)
+		return 0;
+	u_strFromUTF8(NULL, 0, &ilen, value, (int32_t)n, &st);
+	if (st != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(st))
+		return 0;
+	st = U_ZERO_ERROR;
+	in = malloc(sizeof(UChar) * ((size_t)ilen + 1));
+	if (in == NULL)
+		goto done;
+	u_strFromUTF8(in, ilen + 1, NULL, value, (int32_t)n, &st);
+	olen = unorm2_normalize(nfkc, in, ilen, NULL, 0, &st);
+	if (st != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(st))
+		goto done;
+	st = U_ZERO_ERROR;
+	out = malloc(sizeof(UChar) * ((size_t)olen + 1));
+	if (out == NULL)
+		goto done;
+	unorm2_normalize(nfkc, in, ilen, out, olen + 1, &st);
+	if (U_FAILURE(st))
+		goto done;
+	u_strToUTF8(NULL, 0, &blen, out, olen, &st);
+	if (st == U_BUFFER_OVERFLOW_ERROR || U_SUCCESS(st))
+		len = (size_t)blen;
+done:
+	free(in);
+	free(out);
+	return len;
+}
+
 char *
 dir_rdn(const char *attr, const char *value, const char *scim_name, struct rb_error *err)
 {
-	size_t n = value ? strlen(value) : 0;
+	size_t n = value ? strlen(value) : 0, norm;
 	char *rdn;
 
 	if (n == 0) {
@@ -607,6 +655,19 @@ dir_rdn(const char *attr, const char *value, const char *scim_name, struct rb_er
 		          "%s needs %zu bytes in the directory once its special characters are "
 		          "escaped; at most %d are taken (use fewer of , + \" \\ < > ; =)",
 		          scim_name, dir_rdn_stored_len(attr, value, n), DIR_RDN_MAX);
+		return NULL;
+	}
+	/* slapd keeps the RDN as given and normalized: both must fit (2 × DIR_RDN_MAX). */
+	norm = dir_normalized_len(value, n);
+	if (dir_rdn_stored_len(attr, value, n) + strlen(attr) + 1 + norm >
+	    (size_t)2 * DIR_RDN_MAX) {
+		error_set(err, 400, SCIM_INVALID_VALUE,
+		          "%s becomes %zu bytes once the directory normalizes it (Unicode "
+		          "compatibility mapping: some characters expand, U+FDFA to 18); at most "
+		          "%zu are taken",
+		          scim_name, norm,
+		          (size_t)2 * DIR_RDN_MAX - dir_rdn_stored_len(attr, value, n) -
+		              strlen(attr) - 1);
 		return NULL;
 	}
 	rdn = escape_rdn(attr, value);

@@ -20,6 +20,7 @@ struct dir {
 	/* the repair thread (access.c): started by dir_repair_start, stopped by dir_destroy;
 	 * it works through repair_dir, over a one-connection pool of its own (never a SCIM slot) */
 	struct dir *repair_dir;
+	json_t *repair_seen; /* access_repair's memory between rounds (repair thread only) */
 	pthread_t repair;
 	bool repair_started, repair_stop;
 	pthread_mutex_t repair_lock;
@@ -344,11 +345,24 @@ char *access_pending_begin(struct dir_op *op, const json_t *old, const json_t *n
 void access_pending_end(struct dir_op *op, char *pending_dn);
 /*
  * access_repair — for each pending entry of the tenant created more than
- * `settle_s` seconds ago: refresh every person its filter matches, then
- * delete it (asserted on its entryCSN). *fixed = people whose derived
- * values were wrong. 0, or -1 with *err.
+ * `settle_s` seconds ago whose groups memberof has finished: refresh every
+ * person its filter matches, then delete it (asserted on its entryCSN). A
+ * group whose memberOf count did not move since the last round (`seen`,
+ * borrowed, the repair thread's memory) is healed: slapd stopped in the
+ * middle of memberof's updates. *fixed = people whose derived values were
+ * wrong. 0, or -1 with *err.
  */
-int access_repair(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err);
+int access_repair(struct dir_op *op, int settle_s, json_t *seen, int *fixed, struct rb_error *err);
+
+/*
+ * dir_user_repair_creates (users.c) — take away the half creates of
+ * `op`'s tenant: people still carrying rbCreatePending (the create was
+ * never answered 2xx) added more than `settle_s` seconds ago. One held by
+ * the creating source alone is deleted (asserted on its entryCSN); one
+ * another source has written since keeps its entry and loses the marker.
+ * *fixed counts them. 0, or -1 with *err.
+ */
+int dir_user_repair_creates(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err);
 /* access_repair_stop — stop and join the repair thread, if dir_repair_start started one. */
 void access_repair_stop(struct dir *dir);
 

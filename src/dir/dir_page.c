@@ -169,6 +169,37 @@ dir_page_single(const struct filter *f)
 	       f->attr.attr->uniqueness != UNIQ_NONE && json_is_string(f->value);
 }
 
+/*
+ * The candidates a search that slapd cannot answer exactly (the bridge
+ * reads, converts and checks each one) may cost this request: the
+ * configured allowance (max_candidates) plus 10 per result up to the end
+ * of the page asked for, never above max_results. A page of 100 over a
+ * filter matching 100,000 people is refused (400 tooMany) after reading
+ * max_candidates + 1,000 entries, not after converting 100,000.
+ */
+static long
+dir_page_budget(const struct config *cfg, const struct dir_query *q)
+{
+	long start = q->start_index < 1 ? 1 : q->start_index;
+	long end = start - 1 + (q->count > 0 ? q->count : 0);
+	long budget = (long)cfg->max_candidates + 10 * end;
+
+	return budget > cfg->max_results ? cfg->max_results : budget;
+}
+
+/* The 400 tooMany of an over-budget search: what to do about it. */
+static void
+dir_page_too_many(struct rb_error *err, long budget, const struct dir_query *q)
+{
+	error_clear(err);
+	error_set(err, 400, SCIM_TOO_MANY,
+	          "the filter leaves more than %ld candidates for the bridge to check for a page "
+	          "ending at result %ld; narrow it with `and` and a condition the directory "
+	          "answers itself (e.g. userName sw \"…\", externalId eq \"…\", "
+	          "displayName co \"…\"), or ask for fewer results",
+	          budget, (q->start_index < 1 ? 1 : q->start_index) - 1 + q->count);
+}
+
 json_t *
 dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_query *q, long *total,
                 struct rb_error *err)
@@ -179,6 +210,7 @@ dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_qu
 	LDAPMessage *res = NULL, *e;
 	json_t *maps = NULL, *all = NULL, *out = NULL, *page = NULL;
 	bool exact = false;
+	long budget;
 	size_t i;
 
 	base = dir_ou_dn(op, t->ou);
@@ -207,19 +239,22 @@ dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_qu
 	}
 
 	/* Inexact, or at most one match: every candidate, evaluated and sorted here. */
-	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, t->attrs, NULL, cfg->max_results + 1,
-	               &res, err) < 0)
+	budget = dir_page_budget(cfg, q);
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, t->attrs, NULL, (int)budget + 1, &res,
+	               err) < 0) {
+		if (err->status == 400 && err->scim_type != NULL &&
+		    !strcmp(err->scim_type, SCIM_TOO_MANY))
+			dir_page_too_many(err, budget, q);
 		goto done;
+	}
 	maps = json_array();
 	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
 	     e = ldap_next_entry(op->conn->ld, e))
 		json_array_append_new(maps, entry_to_map(op->conn->ld, e));
 	ldap_msgfree(res);
 	res = NULL;
-	if ((long)json_array_size(maps) > cfg->max_results) {
-		error_set(err, 400, SCIM_TOO_MANY,
-		          "the filter needs more than %d candidates to be checked; narrow it",
-		          cfg->max_results);
+	if ((long)json_array_size(maps) > budget) {
+		dir_page_too_many(err, budget, q);
 		goto done;
 	}
 	all = t->to_json(op, maps, q->want_members || dir_page_mentions(q->filter, "members"), err);

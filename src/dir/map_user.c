@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dir/admin.h" /* dir_gentime_parse */
 #include "dir/entry.h"
 #include "engine/path.h"
 #include "engine/schema.h"
@@ -581,8 +582,23 @@ map_user_from_ldap(const json_t *map, const char *source, const struct map_meta 
 		else
 			json_object_set(admin, map_user_sourced[i].scim, json_array_get(vals, 0));
 	}
-	if ((s = entry_map_first(map, "rbinvitestatus")) != NULL)
+	/*
+	 * The invitation (SPEC §2.3): the stored state, and "expired" for an
+	 * invitation whose link ran out (read, never stored: invite.c). A
+	 * delivery the outbox could not make yet (rbInviteError, being retried)
+	 * reads inviteDeliveryFailed: true beside it.
+	 */
+	if ((s = entry_map_first(map, "rbinvitestatus")) != NULL) {
+		time_t exp;
+		bool pending = strcasecmp(s, "active") != 0;
+		if (!strcasecmp(s, "invited") &&
+		    dir_gentime_parse(entry_map_first(map, "rbinviteexpires"), &exp) == 0 &&
+		    exp <= time(NULL))
+			s = "expired";
 		json_object_set_new(admin, "inviteStatus", json_string(s));
+		if (pending && entry_map_first(map, "rbinviteerror") != NULL)
+			json_object_set_new(admin, "inviteDeliveryFailed", json_true());
+	}
 	if (json_object_size(ent) > 0) {
 		json_array_append_new(schemas, json_string(SCHEMA_ENTERPRISE_USER));
 		json_object_set(user, SCHEMA_ENTERPRISE_USER, ent);

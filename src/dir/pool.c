@@ -71,8 +71,16 @@ struct pool *
 pool_create(const struct config *cfg, int size)
 {
 	struct pool *pool;
-	int i;
+	int i, level = 0;
 
+	/*
+	 * libldap sets up its global options (and their mutex) on first use,
+	 * unguarded: two threads making their first connection at once race
+	 * (ThreadSanitizer saw the outbox thread's first connection race the
+	 * main thread's ping). A read of a global option does the set-up here,
+	 * on the thread that creates the pools, before any other thread runs.
+	 */
+	ldap_get_option(NULL, LDAP_OPT_DEBUG_LEVEL, &level);
 	pool = calloc(1, sizeof(*pool));
 	if (pool == NULL)
 		return NULL;

@@ -10,10 +10,12 @@
  */
 #include "dir/dir_int.h"
 
+#include <gnutls/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "dir/entry.h"
 #include "dir/escape.h"
@@ -21,6 +23,7 @@
 #include "dir/query.h"
 #include "engine/patch.h"
 #include "lib/log.h"
+#include "lib/strbuf.h"
 
 #define USER_OBJFILTER DIR_PERSON_FILTER
 
@@ -500,6 +503,122 @@ dir_user_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err)
 	return user;
 }
 
+/*
+ * A create with a password is two LDAP operations (the add, then the
+ * password-modify extended operation, RFC 3062): the entry is added
+ * carrying rbCreatePending "<source> <nonce>" and the marker is removed
+ * (that value only) once the password is set, before the answer. An
+ * entry still carrying a marker was never answered 2xx: the directory
+ * failed in between (slapd killed, the connection lost) and the client got
+ * 503. Such an entry is taken away (asserted on its entryCSN) by the next
+ * create of the same userName from the same source — a client retrying
+ * after the 503 converges — and by the repair (dir_user_repair_creates)
+ * once it is older than the settle time.
+ */
+#define USERS_MARKER "rbcreatepending"
+
+/* A NEW "<source> <32 hex digits>" marker, or NULL. */
+static char *
+users_marker(const char *source)
+{
+	unsigned char rnd[16];
+	char hex[sizeof(rnd) * 2 + 1];
+	struct strbuf b = {0};
+	size_t i;
+
+	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd)) != 0)
+		return NULL;
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+	strbuf_add(&b, source);
+	strbuf_add(&b, " ");
+	strbuf_add(&b, hex);
+	if (b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* Does `marker` (may be NULL) name `source`? */
+static bool
+users_marker_of(const char *marker, const char *source)
+{
+	size_t n = strlen(source);
+
+	return marker != NULL && !strncmp(marker, source, n) && marker[n] == ' ';
+}
+
+/*
+ * The create of `dn` was refused as existing (409): if the entry there is
+ * a half create of the same source (a marker of `source`, held by `source`
+ * alone), delete it, asserted on its entryCSN. 1 deleted (add again), 0
+ * not a half create (the 409 stands), -1 with *err.
+ */
+static int
+users_reclaim(struct dir_op *op, const char *dn, const char *source, struct rb_error *err)
+{
+	static char *attrs[] = {"rbCreatePending", "rbSource", "entryCSN", NULL};
+	LDAPMessage *res = NULL, *e;
+	json_t *m = NULL;
+	int rc = 0;
+
+	if (dir_search(op, dn, LDAP_SCOPE_BASE, USER_OBJFILTER, attrs, NULL, 1, &res, err) < 0) {
+		rc = -1;
+		goto done;
+	}
+	e = res ? ldap_first_entry(op->conn->ld, res) : NULL;
+	m = e ? entry_to_map(op->conn->ld, e) : NULL;
+	if (m == NULL || !users_marker_of(entry_map_first(m, USERS_MARKER), source) ||
+	    json_array_size(json_object_get(m, "rbsource")) != 1 ||
+	    strcmp(entry_map_first(m, "rbsource"), source) != 0)
+		goto done;
+	if (dir_delete_dn(op, dn, entry_map_first(m, "entrycsn"), err) < 0) {
+		rc = err->status == 412 || err->status == 404 ? 0 : -1;
+		goto done;
+	}
+	log_info("create of %s: took away the half create a failed earlier request left", dn);
+	rc = 1;
+done:
+	ldap_msgfree(res);
+	json_decref(m);
+	return rc;
+}
+
+/*
+ * Finish the create of `after` (a map, borrowed): set the password, then
+ * remove `marker`. Returns the NEW map after the marker's removal, or NULL
+ * with *err. When the password is refused the entry is taken away if it
+ * still is as added (asserted on its entryCSN); when the connection failed
+ * it stays, marked, for the retry or the repair.
+ */
+static json_t *
+users_create_finish(struct dir_op *op, const json_t *after, const char *pw, const char *marker,
+                    struct rb_error *err)
+{
+	const char *dn = entry_map_first(after, "dn");
+	json_t *vals = json_pack("[s]", marker), *done = NULL;
+	LDAPMod **mods = NULL;
+	struct rb_error ignore;
+
+	if (vals == NULL ||
+	    (mods = entry_mods_append(NULL, LDAP_MOD_DELETE, "rbCreatePending", vals)) == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	if (dir_password_set(op, dn, pw, err) < 0) {
+		error_clear(&ignore);
+		if (err->status < 500 || !op->broken)
+			dir_delete_dn(op, dn, entry_map_first(after, "entrycsn"), &ignore);
+		goto done;
+	}
+	done = dir_write(op, false, dn, mods, NULL, user_attrs, err);
+done:
+	entry_mods_free(mods);
+	json_decref(vals);
+	return done;
+}
+
 static json_t *users_write(struct dir_op *op, const json_t *old, const json_t *user,
                            const char *if_match, struct rb_error *err);
 
@@ -541,8 +660,9 @@ json_t *
 dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *err)
 {
 	struct dir_op op;
-	char *base = NULL, *pw = NULL;
+	char *base = NULL, *pw = NULL, *marker = NULL, *rdn = NULL, *dn = NULL;
 	json_t *map = NULL, *after = NULL, *out = NULL;
+	int reclaimed;
 
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
@@ -553,23 +673,36 @@ dir_user_create(const struct dir_ctx *ctx, const json_t *user, struct rb_error *
 		goto done;
 	entry_map_add(map, "rbsource", ctx->source);
 	base = dir_ou_dn(&op, "people");
-	if (base == NULL) {
+	if (base == NULL || (pw != NULL && ((marker = users_marker(ctx->source)) == NULL ||
+	                                    entry_map_add(map, USERS_MARKER, marker) < 0))) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
 	after = dir_add_entry(&op, base, "uid", "userName", map, user_attrs, "userName", err);
 	if (after == NULL && err->status == 409) {
-		out = users_reuse(&op, user, err);
-		goto done;
+		struct rb_error first = *err;
+		rdn = dir_rdn("uid", entry_map_first(map, "uid"), "userName", err);
+		dn = rdn ? escape_dn_join(rdn, base) : NULL;
+		reclaimed = dn ? users_reclaim(&op, dn, ctx->source, err) : -1;
+		if (reclaimed < 0)
+			goto done;
+		*err = first;
+		if (reclaimed != 1) {
+			out = users_reuse(&op, user, err);
+			goto done;
+		}
+		error_clear(err);
+		after =
+		    dir_add_entry(&op, base, "uid", "userName", map, user_attrs, "userName", err);
 	}
 	if (after == NULL)
 		goto done;
-	if (pw != NULL && dir_password_set(&op, entry_map_first(after, "dn"), pw, err) < 0) {
-		/* The create fails as a whole: take the entry away again. */
-		struct rb_error ignore;
-		error_clear(&ignore);
-		dir_delete_dn(&op, entry_map_first(after, "dn"), NULL, &ignore);
-		goto done;
+	if (pw != NULL) {
+		json_t *whole = users_create_finish(&op, after, pw, marker, err);
+		if (whole == NULL)
+			goto done;
+		json_decref(after);
+		after = whole;
 	}
 	if (users_note_duplicates(&op, after, err) < 0)
 		error_clear(err); /* recorded best effort; the person exists */
@@ -579,8 +712,76 @@ done:
 	json_decref(after);
 	free(base);
 	free(pw);
+	free(marker);
+	free(rdn);
+	free(dn);
 	dir_op_end(&op);
 	return out;
+}
+
+int
+dir_user_repair_creates(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err)
+{
+	static char *attrs[] = {"rbCreatePending", "rbSource", "entryCSN", NULL};
+	LDAPMessage *res = NULL, *e;
+	char *people = dir_ou_dn(op, "people"), filter[96], stamp[32];
+	time_t limit = time(NULL) - settle_s;
+	struct tm tm;
+	int rc = -1;
+
+	*fixed = 0;
+	if (people == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	gmtime_r(&limit, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%SZ", &tm);
+	snprintf(filter, sizeof(filter), "(&(rbCreatePending=*)(createTimestamp<=%s))", stamp);
+	if (dir_search(op, people, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 0, &res, err) < 0)
+		goto done;
+	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+	     e = ldap_next_entry(op->conn->ld, e)) {
+		json_t *m = entry_to_map(op->conn->ld, e), *vals;
+		const char *dn = entry_map_first(m, "dn"),
+		           *marker = entry_map_first(m, USERS_MARKER);
+		const char *owner = entry_map_first(m, "rbsource");
+		LDAPMod **mods = NULL;
+		json_t *after = NULL;
+		int drc = 0;
+
+		if (dn == NULL || marker == NULL) {
+			json_decref(m);
+			continue;
+		}
+		if (json_array_size(json_object_get(m, "rbsource")) == 1 && owner != NULL &&
+		    users_marker_of(marker, owner)) {
+			/* Held by the creating source alone: the half create goes. */
+			drc = dir_delete_dn(op, dn, entry_map_first(m, "entrycsn"), err);
+			if (drc == 0)
+				log_info("repair: deleted %s, a create never answered", dn);
+		} else if ((vals = json_pack("[s]", marker)) != NULL) {
+			/* Another source wrote it since (and was answered): keep it, drop the
+			 * marker. */
+			mods = entry_mods_append(NULL, LDAP_MOD_DELETE, "rbCreatePending", vals);
+			json_decref(vals);
+			after = mods ? dir_write(op, false, dn, mods, NULL, attrs, err) : NULL;
+			entry_mods_free(mods);
+			drc = after ? 0 : -1;
+			json_decref(after);
+		}
+		json_decref(m);
+		if (drc == 0)
+			(*fixed)++;
+		else if (err->status == 404 || err->status == 412 || err->status == 409)
+			error_clear(err); /* changed meanwhile: the next round looks again */
+		else
+			goto done;
+	}
+	rc = 0;
+done:
+	ldap_msgfree(res);
+	free(people);
+	return rc;
 }
 
 /*

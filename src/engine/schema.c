@@ -480,7 +480,13 @@ static const struct attr_def admin_user_attrs[] = {
      .type = ATTR_STRING,
      .mutability = MUT_READONLY,
      .canonical_values = cv_invite_status,
-     .description = "State of the in-product invitation: invited, active or expired."},
+     .description = "State of the in-product invitation: invited, active or expired "
+                    "(invited, and its link ran out)."},
+    {.name = "inviteDeliveryFailed",
+     .type = ATTR_BOOLEAN,
+     .mutability = MUT_READONLY,
+     .description = "Present and true while the last attempt to e-mail the invitation "
+                    "failed; the bridge keeps retrying (the reason is in the console)."},
     ATTR_END,
 };
 

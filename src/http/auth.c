@@ -38,6 +38,7 @@ auth_check(struct http_request *req, struct rb_error *err)
 	req->auth.source = tok->source;
 	req->auth.rights = tok->rights;
 	req->auth.passwords = tok->passwords;
+	req->auth.invite = tok->invite;
 	req->authenticated = true;
 	return 0;
 }

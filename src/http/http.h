@@ -52,6 +52,9 @@ struct app {
 	/* The web console's handler (console/console.h), set by main.c so that http/ does
 	 * not depend on console/ (which uses http/); NULL: /console answers 404. */
 	void (*console)(struct http_request *req, struct http_response *res);
+	/* The invitations API's handler (console/console.h: console_invitations), set the same
+	 * way; NULL: /Invitations answers 404. */
+	void (*invitations)(struct http_request *req, struct http_response *res);
 	struct mail_outbox *outbox; /* the invitation sender (mail/mail.h), or NULL */
 };
 
@@ -70,7 +73,8 @@ struct http_auth {
 	const struct config_tenant *tenant; /* borrowed from the config */
 	const char *source;                 /* borrowed: the token's source name */
 	enum token_rights rights;
-	bool passwords; /* the token may set passwords (its passwords=yes) */
+	bool passwords;     /* the token may set passwords (its passwords=yes) */
+	const char *invite; /* borrowed: its invite= ("" none, "yes", or a login) */
 };
 
 struct http_request {

@@ -75,6 +75,17 @@ routes_console(struct http_request *req, struct http_response *res)
 	req->app->console(req, res);
 }
 
+/* /scim/v2/Invitations — the invitations API (console/api.c), plugged in like the console. */
+static void
+routes_invitations(struct http_request *req, struct http_response *res)
+{
+	if (req->app->invitations == NULL) {
+		response_errorf(res, 404, NULL, "no such endpoint: %s", req->path);
+		return;
+	}
+	req->app->invitations(req, res);
+}
+
 #define SCIM "/scim/v2"
 #define READ (HTTP_GET | HTTP_HEAD)
 #define ALL (HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
@@ -93,6 +104,7 @@ static const struct route routes[] = {
     {SCIM "/Schools", false, ALL, true, "schools", resources_schools},
     {SCIM "/Regions", false, ALL, true, "regions", resources_regions},
     {SCIM "/Bulk", true, HTTP_POST, true, "bulk", resources_bulk},
+    {SCIM "/Invitations", false, HTTP_POST, true, "invitations", routes_invitations},
     {SCIM "/.search", true, HTTP_POST, true, "search", resources_search_root},
     {"/operator/v1", false, READ | HTTP_POST, true, "operator", operator_route},
 };

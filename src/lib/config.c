@@ -93,6 +93,9 @@ static const struct config_row config_table[] = {
      "PEM CA certificate(s) trusted for the directory (default: the system's)"},
     {"max_results", CT_INT, OFF(max_results), 1, 10000000, "100000",
      "largest filtered result set (tooMany beyond)"},
+    {"max_candidates", CT_INT, OFF(max_candidates), 1, 10000000, "5000",
+     "candidates a filter the directory cannot answer exactly may have per request, plus 10 per "
+     "result up to the end of the page (tooMany beyond; never above max_results)"},
     {"default_count", CT_INT, OFF(default_count), 1, 100000, "100", "page size by default"},
     {"max_count", CT_INT, OFF(max_count), 1, 100000, "1000", "largest page served"},
     {"bulk_max_operations", CT_INT, OFF(bulk_max_operations), 1, 100000, "1000",
@@ -469,8 +472,9 @@ config_hex_decode(const char *hex, unsigned char *out, size_t outlen)
 
 /*
  * token sha256:HEX tenant=NAME source=NAME rights=read|write [passwords=yes|no]
+ *       [invite=yes|no|LOGIN]
  * — tenant names resolved later. passwords=yes lets the token set `password`
- * (default no: 403 mutability).
+ * (default no: 403 mutability). invite= opens the invitations API to it.
  */
 struct config_pending_token {
 	char tenant[CONFIG_NAME_MAX];
@@ -523,13 +527,27 @@ config_add_token(struct config *cfg, int argc, char **argv, int line,
 				tok.passwords = false;
 			else
 				return "passwords= must be yes or no";
+		} else if (klen == 6 && !strncmp(argv[i], "invite", 6)) {
+			size_t j, n = strlen(val);
+			if (n == 0 || n >= sizeof(tok.invite))
+				return "invite= must be yes, no, or the login (uid or e-mail) of "
+				       "the administrator the token invites for";
+			for (j = 0; j < n; j++)
+				if ((unsigned char)val[j] <= ' ' || (unsigned char)val[j] >= 127)
+					return "invite=: a login of printable ASCII";
+			snprintf(tok.invite, sizeof(tok.invite), "%s",
+			         strcmp(val, "no") ? val : "");
 		} else {
 			return "unknown token option (expected tenant=, source=, rights=, "
-			       "passwords=)";
+			       "passwords=, invite=)";
 		}
 	}
 	if (tenant[0] == '\0' || tok.source[0] == '\0' || tok.rights == 0)
 		return "a token needs tenant=, source= and rights=";
+	if (tok.invite[0] != '\0' &&
+	    (strcmp(tok.source, "in-product") || tok.rights != TOKEN_WRITE))
+		return "invite= is for a token of source=in-product with rights=write (the "
+		       "invitation's grant is an in-product one)";
 	/*
 	 * source=in-product is allowed: it is the token of rosterctl, the
 	 * district operator's own tool (SPEC §1: in-product = console and CLI).

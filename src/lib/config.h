@@ -13,6 +13,7 @@
  *   ldap_suffix dc=example,dc=org
  *   tenant demo
  *   token sha256:<64 hex> tenant=demo source=okta rights=write [passwords=yes]
+ *         [invite=yes|LOGIN]   (source=in-product rights=write only)
  */
 #ifndef RB_CONFIG_H
 #define RB_CONFIG_H
@@ -37,7 +38,14 @@ struct config_token {
 	char source[CONFIG_NAME_MAX];       /* [a-z0-9-]+ (an LDAP attribute option) */
 	enum token_rights rights;
 	bool passwords; /* passwords=yes: may set a person's password (default no) */
-	int line;       /* where it was declared, for messages */
+	/*
+	 * invite=: may use the invitations API (source in-product, rights write
+	 * only): "" no (default); "yes" with the whole tenant as its ceiling; or
+	 * the login (uid or e-mail) of the administrator on whose behalf it
+	 * invites, whose grants are its ceiling.
+	 */
+	char invite[256];
+	int line; /* where it was declared, for messages */
 };
 
 struct config {
@@ -67,9 +75,10 @@ struct config {
 	bool ldap_tls;          /* derived: StartTLS or ldaps:// */
 	char *ldap_tls_ca_file; /* PEM CA certificates that sign the directory's */
 	/* SCIM */
-	int max_results;   /* cap on a filter's result set (tooMany beyond) */
-	int default_count; /* page size when the client gives none */
-	int max_count;     /* largest page served */
+	int max_results;    /* cap on a filter's result set (tooMany beyond) */
+	int max_candidates; /* inexact filters: candidates checked per request, + 10 per result */
+	int default_count;  /* page size when the client gives none */
+	int max_count;      /* largest page served */
 	int bulk_max_operations;
 	long bulk_max_payload;
 	bool strict_attributes;  /* unknown attributes: 400 (yes) or ignored+logged (no) */

@@ -4,11 +4,13 @@
 // the SMTP listener captured, open the link, set a password, ldapwhoami,
 // sign in as the new administrator, edit, resend (the old link is dead),
 // delete (and the "still granted by" message), with names carrying script
-// payloads checked inert in the DOM. Called by
+// payloads checked inert in the DOM; five wrong passwords lock a person out
+// (slapd's ppolicy), the right one then refused with the same message. Called by
 // tests/integration/71-console-browser.t, which starts slapd, the daemon
 // and the SMTP listener and reads the report this writes:
 //   node flow.js --base URL --tenant demo --login L --password P
 //                --mail-dir DIR --ldap-uri URI --suffix S --artifacts DIR --report FILE
+//                [--lock-login L --lock-password P]
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -212,6 +214,26 @@ async function rowMenu(page, name, item) {
     await shot(page, '11-deleted');
     await go(page, `/console/${args.tenant}/admins`);
     await shot(page, '12-manage-administrators-after');
+    // Lockout (slapd's ppolicy): five wrong passwords, then the right one is refused
+    // with the same message as a wrong one (71-console-browser.t then reads
+    // pwdAccountLockedTime from slapd).
+    if (args['lock-login']) {
+      const ctx3 = await browser.createBrowserContext();
+      const p3 = await ctx3.newPage();
+      const alertText = async () => p3.$eval('[role=alert]', (e) => e.textContent).catch(() => '');
+      let first = '';
+      for (let i = 1; i <= 5; i++) {
+        await signIn(p3, args['lock-login'], 'not-the-password-' + i);
+        if (i === 1) first = await alertText();
+      }
+      check('lockout: a wrong password shows the one refusal message', first.length > 0, first);
+      await signIn(p3, args['lock-login'], args['lock-password']);
+      check('lockout: after five wrong passwords the right one is refused',
+        p3.url().includes('/signin') && !(await p3.title()).startsWith('Dashboard'), p3.url());
+      check('lockout: with the same message, word for word', (await alertText()) === first, await alertText());
+      await shot(p3, '13-locked-out');
+      await ctx3.close();
+    }
     check('no script error on any page', consoleErrors.length === 0, consoleErrors.join('\n'));
     await ctx2.close();
   } catch (e) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env perl
 # 61-names.t — names that become an RDN (userName, group displayName,
 # school name, region) are checked against the directory's limits before
-# any LDAP operation: 200 bytes of UTF-8, 240 once RFC 4514-escaped. Over
+# any LDAP operation: 200 bytes of UTF-8, 240 once RFC 4514-escaped, and
+# room for the form slapd normalizes it to (Unicode NFKC + case fold). Over
 # the limit: 400 invalidValue naming the attribute (never slapd's `other`
 # as a 500), on create and on rename; at the limit: created.
 use strict;
@@ -65,20 +66,46 @@ for my $ep (sort keys %kind) {
 # Nothing above reached slapd as a too-long RDN.
 unlike($b->log_text, qr/result 80|answering 500/, 'no 500 and no LDAP other in the log');
 
-# A limit the bridge cannot see: slapd normalizes (compatibility mapping)
-# before it stores, and U+FDFA becomes 18 characters. 30 of them (90
-# bytes) pass the bridge's check and slapd answers `other` (80): the
-# client gets a generic 500 detail, the operator the result in the log.
-my $r = create('Users', "\x{FDFA}" x 30);
-is($r->{status}, 500, 'a name slapd expands beyond its limit: 500');
-is($r->{json}{detail}, 'add: directory error', '... with a generic detail');
+# slapd normalizes a name (Unicode compatibility mapping and case folding)
+# and keeps both forms: U+FDFA (3 bytes) becomes 18 characters (33 bytes).
+# The bridge measures the normalized form too (ICU's NFKC_Casefold): 14 of
+# them (42 bytes) are refused with 400 before any LDAP operation (they used
+# to reach slapd, which answered `other`: a 500); 13 fit and are created.
+for my $ep (sort keys %kind) {
+    my $attr = $kind{$ep}[1];
+    my $r = create($ep, "\x{FDFA}" x 14);
+    is($r->{status}, 400, "$ep: a $attr that slapd's normalization expands beyond the limit: 400")
+        or diag explain $r->{json};
+    is($r->{json}{scimType}, 'invalidValue', '... invalidValue');
+    like($r->{json}{detail} // '', qr/^\Q$attr\E becomes \d+ bytes once the directory normalizes it/, '... saying why');
+    $r = create($ep, "\x{FDFA}" x 13);
+    is($r->{status}, 201, "$ep: 13 × U+FDFA fit: created") or diag explain $r->{json};
+    $r = create($ep, "\x{FDFA}" x 30);
+    is($r->{status}, 400, "$ep: 30 × U+FDFA: 400");
+}
+unlike($b->log_text, qr/result 80|answering 500/, 'none reached slapd: no 500 and no LDAP other in the log');
+
+# An LDAP failure that maps to a 5xx: the database made read-only (cn=config
+# over ldapi, olcReadOnly), slapd answers unwillingToPerform (53) to the
+# add: the client gets a generic 500 detail, the operator the result in
+# the log, each line with the request id.
+my $ldapi = $dir->{env}{LDAPI_URI};
+my (undef, $dbs) = RBTest::_run(['ldapsearch', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-LLL', '-b', 'cn=config',
+    '(olcSuffix=' . $dir->{suffix} . ')', 'dn']);
+my ($db) = $dbs =~ /^dn: (.*)$/m;
+my ($rrc, $rout, $rerr) = RBTest::_run(['ldapmodify', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi],
+    stdin => "dn: $db\nchangetype: modify\nreplace: olcReadOnly\nolcReadOnly: TRUE\n");
+is($rrc, 0, 'the database made read-only') or diag "$rout$rerr";
+my $r = create('Users', 'readonly@names.example');
+is($r->{status}, 500, 'a write slapd is unwilling to perform: 500');
+is($r->{json}{detail}, 'add: the directory is unwilling to perform this', '... with a generic detail');
 my $rid = $r->{headers}{'x-request-id'} // '';
 like($rid, qr/^[0-9a-f]{16,}$/, '... and a request id');
 $b->stop;
 my $log = $b->log_text;
-like($log, qr/warn ldap: add failed: result 80 \(Other.* req=\Q$rid\E$/m,
+like($log, qr/warn ldap: add failed: result 53 \(Server is unwilling to perform\).* req=\Q$rid\E$/m,
      '... the LDAP result in the log, with the request id');
-like($log, qr/warn http: answering 500: add: directory error req=\Q$rid\E$/m,
+like($log, qr/warn http: answering 500: add: the directory is unwilling to perform this req=\Q$rid\E$/m,
      '... the 500 with its cause, with the request id');
 like($log, qr/ 500 .* req=\Q$rid\E /, '... the id of the access line');
 done_testing();

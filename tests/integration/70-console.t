@@ -277,6 +277,11 @@ like($r->{content}, qr/I already have an account/, '... or use an existing one')
 like($r->{headers}{'referrer-policy'} // '', qr/no-referrer/, 'the token never leaks in a Referer');
 $r = $n->post('/confirm', { token => $tok, action => 'create', password => 'ivy-pw-1234', password2 => 'nope' });
 is($r->{status}, 400, 'passwords that differ: 400');
+$r = $n->post('/confirm', { token => $tok, action => 'create', password => 'ivy-7', password2 => 'ivy-7' });
+is($r->{status}, 400, "a password slapd's default policy finds too short (ppolicy pwdMinLength 8): 400");
+like($r->{content}, qr/the directory refused this password: .*quality/i, '... saying slapd refused it, next to the field')
+    or diag $r->{content};
+$n->get("/confirm?token=$tok");
 $r = $n->post('/confirm', { token => $tok, action => 'create', password => 'ivy-pw-1234', password2 => 'ivy-pw-1234' }, csrf => undef);
 is($r->{status}, 403, 'confirm without a CSRF token: refused');
 $n->get("/confirm?token=$tok");
@@ -466,7 +471,7 @@ is(signin($rc2, 'rob@sep.example', 'rob-pw-1')->{status}, 303, 'a region (north)
 for my $case (
     [{ role => 'partnership', permission => 'view' }, 'a partnership role from a region role'],
     [{ role => 'region', region => 'south', permission => 'view' }, 'another region'],
-    [{ role => 'school', school => $SBM, permission => 'view' }, 'a school of another region'],
+    [{ role => 'school', region => 'south', school => $SBM, permission => 'view' }, 'a school of another region'],
 ) {
     my ($f, $what) = @$case;
     $rc2->get('/admins/invite');
@@ -475,7 +480,7 @@ for my $case (
 }
 $rc2->get('/admins/invite');
 $r = $rc2->post('/admins/invite', { name => 'Nick', email => 'nick@sep.example', role => 'school',
-                                    school => $NVH, permission => 'manage' });
+                                    region => 'north', school => $NVH, permission => 'manage' });
 is($r->{status}, 303, 'a school of his region: invited');
 $r = $rc2->get('/admins');
 %seen = map { $_ => 1 } $r->{content} =~ /<tr data-id="[^"]+"><td>([^<]+)</g;

@@ -60,8 +60,10 @@ admin('demo-clever', 'carl@demo.example', 'Carl Clever',
 admin('demo-entra', 'erin@demo.example', 'Erin Entra',
       { permission => 'view', scope => 'school', schools => ['5eed0001-0000-4000-8000-000000000003'] });
 
+admin('demo-okta', 'lou@demo.example', 'Lou Locked',
+      { permission => 'view', scope => 'school', schools => ['5eed0001-0000-4000-8000-000000000001'] }, 'Lou-pw-12345');
 my (undef, $report) = tempfile(UNLINK => 1);
-$out = qx{cd '$bdir' && node flow.js --base '$b->{base}' --tenant demo --login dana\@demo.example --password Dana-pw-1 --mail-dir '$smtp->{dir}' --ldap-uri '$dir->{uri}' --suffix '$S' --artifacts '$art' --report '$report' 2>&1};
+$out = qx{cd '$bdir' && node flow.js --base '$b->{base}' --tenant demo --login dana\@demo.example --password Dana-pw-1 --mail-dir '$smtp->{dir}' --ldap-uri '$dir->{uri}' --suffix '$S' --artifacts '$art' --report '$report' --lock-login lou\@demo.example --lock-password Lou-pw-12345 2>&1};
 is($? >> 8, 0, 'the browser flow ran') or diag($out);
 my $results = eval { local $/; open my $f, '<', $report or die; decode_json(<$f>) } // [];
 cmp_ok(scalar @$results, '>=', 25, 'every step reported') or diag($out);
@@ -69,5 +71,8 @@ for my $r (@$results) {
     ok($r->{ok}, "browser: $r->{name}") or diag($r->{diag});
 }
 ok(-s "$art/03-manage-administrators.png", 'screenshot of Manage Administrators written');
+my ($lou) = RBTest::ldapsearch($dir, as => 'admin', base => "uid=lou\@demo.example,ou=people,o=demo,$S",
+                               scope => 'base', attrs => ['pwdAccountLockedTime']);
+ok($lou->[0]{pwdAccountLockedTime}, "the browser's five wrong passwords: slapd locked Lou (pwdAccountLockedTime)");
 note("screenshots in $art");
 done_testing;

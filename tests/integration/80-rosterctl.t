@@ -156,9 +156,9 @@ is($rc, 0, 'admins remove') or diag $err;
 like($out, qr/still granted by: okta/, '... says okta still grants access');
 $r = $bridge->req(GET => "/Users?filter=userName%20eq%20%22grace\@demo.example%22", token => 'demo-okta');
 is($r->{json}{totalResults}, 1, 'okta\'s grant and person stay');
-($rc, undef, $err) = ctl([qw(admins invite x@demo.example)]);
-is($rc, 8, 'admins invite: refused (exit 8) while the daemon sends no invitations');
-like($err, qr/admins add/, '... and says what works instead');
+($rc, undef, $err) = ctl([qw(admins invite x@demo.example --scope district)]);
+is($rc, 5, 'admins invite with a token whose line lacks invite=: refused (exit 5; 76-rosterctl-invite.t invites)');
+like($err, qr/invite=yes/, '... saying what the configuration line needs');
 ($rc, undef, $err) = ctl([qw(admins list --filter), 'userName eq']);
 is($rc, 2, 'a bad --filter is caught before anything is sent');
 ($rc, undef, $err) = ctl([qw(admins add zed@demo.example --email zed@demo.example)],

@@ -130,6 +130,10 @@ is($rc, 0, 'the schema, over ldapi') or diag "$out$err";
 my ($krc, $kit) = run(["$share/scripts/directory-kit", $S]);
 ($rc, $out, $err) = ext('ldapmodify', $kit);
 is($rc, 0, 'the installed directory kit, over ldapi') or diag "$out$err";
+my ($prc, $pol) = run(["$share/scripts/directory-kit", '--policies', $S]);
+($rc, $out, $err) = run(['ldapmodify', '-x', '-H', "ldap://127.0.0.1:$port", '-D', "cn=admin,$S", '-w', $admin_pw],
+                        stdin => $pol);
+is($rc, 0, "the kit's password policies and the service account's, as the directory admin") or diag "$out$err";
 
 # --- §3 configure -------------------------------------------------------------------------------
 open my $pw, '>', "$etc/ldap.secret" or die;
@@ -157,6 +161,9 @@ my ($reader_pw) = $err =~ /password \(shown only now\): (\S+)/;
 ($rc, $out, $err) = run(['ldapadd', '-x', '-H', "ldap://127.0.0.1:$port", '-D', "cn=admin,$S", '-w', $admin_pw],
                         stdin => $ldif);
 is($rc, 0, '... applied with ldapadd as the directory admin') or diag "$out$err";
+($rc, $out) = run(['ldapsearch', '-x', '-LLL', '-H', "ldap://127.0.0.1:$port", '-D', "cn=admin,$S", '-w', $admin_pw,
+                   '-b', "cn=reader,o=lincoln,$S", '-s', 'base', 'pwdPolicySubentry']);
+like($out, qr/^pwdPolicySubentry: cn=service-accounts,ou=policies,\Q$S\E$/m, "... its reader has the kit's no-lockout policy");
 my ($trc, $trule) = run(["$share/scripts/directory-kit", '--tenant', 'lincoln', $S]);
 ($rc, $out, $err) = ext('ldapmodify', $trule);
 is($rc, 0, "... and the kit's rule for its reader") or diag "$out$err";

@@ -4,9 +4,12 @@
 # changed ONLINE over its ldapi socket (as docs/install.md says): the kit as
 # it was one step ago (directory-kit --upto) → `rosterbridge
 # --check-directory --config-uri` names the last step, with the command
-# that applies it, and nothing else; that command → the check passes. The
-# last step today is 0002, Argon2: before it a password the bridge sets is
-# stored {SSHA}, after it {ARGON2} (read as the rootdn); both bind.
+# that applies it, and nothing else; that command → the check passes. Here
+# the kit as of step 0001, then 0002, Argon2: before it a password the bridge
+# sets is stored {SSHA}, after it {ARGON2} (read as the rootdn); both bind.
+# Then 0003, the default password policy: before it five wrong passwords lock
+# nobody, after it they lock a person (slapd's pwdAccountLockedTime), never
+# the service account (its pwdPolicySubentry, added with the policies).
 use strict;
 use warnings;
 use Test::More;
@@ -102,9 +105,10 @@ ok($up, "the operator's slapd answers") or BAIL_OUT('no slapd');
 # ---- the kit as it was before the last step ---------------------------------------------------
 my @steps = split /\n/, kit('--list');
 ok(@steps >= 2, "the kit has numbered steps: @steps");
-my ($last) = $steps[-1] =~ /^(\d{4})-/;
-my ($before) = $steps[-2] =~ /^(\d{4})-/;
-is($steps[-1], '0002-argon2', 'the last step is 0002-argon2 (update this test with the next step)');
+is_deeply([@steps[1, 2]], ['0002-argon2', '0003-password-policy'], 'steps 0002-argon2 and 0003-password-policy');
+my ($last, $before, $policy_step) = ('0002', '0001', '0003');
+my $policy_name = $steps[2];
+my @later = @steps[3 .. $#steps];    # steps after 0003 (applied at the end)
 ($rc, $out, $err) = run_cmd(['ldapadd', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-f', "$src/schema/rosterbridge.ldif"]);
 is($rc, 0, 'ldapadd schema/rosterbridge.ldif') or diag "$out$err";
 ($rc, $out, $err) = ext(kit('--upto', $before, $S));
@@ -132,6 +136,8 @@ for my $t (qw(demo other statewide)) {
 }
 ($rc, $out) = ldapadd($dir, $base, as => 'admin');
 is($rc, 0, 'the suffix, the service account and three tenants') or diag $out;
+($rc, $out) = RBTest::ldapmodify($dir, kit('--policies', $S, qw(demo other statewide)), as => 'admin');
+is($rc, 0, "the kit's password policies and the accounts' pwdPolicySubentry, as the directory admin") or diag $out;
 
 my $b = RBBridge->start($dir);
 my $bin = RBBridge::build_dir() . '/rosterbridge';
@@ -155,10 +161,11 @@ sub stored { my ($e) = ldapsearch($dir, as => 'admin', base => $_[0], scope => '
 ($rc, $out) = check();
 is($rc, 1, "check without step $last: exit 1");
 my $fix = "scripts/directory-kit --step $last \Q$S\E DATABASE_DN \\| ldapmodify -Y EXTERNAL -H ldapi:///";
-like($out, qr/^MISSING\s+directory kit upgrade step \Q$steps[-1]\E not applied\n\s+fix: $fix/m,
-     "it names step $steps[-1] and the command that applies it");
-my @missing = $out =~ /^MISSING\s+(.*)$/mg;
-is_deeply(\@missing, ["directory kit upgrade step $steps[-1] not applied"], '... and nothing else')
+like($out, qr/^MISSING\s+directory kit upgrade step \Q$steps[1]\E not applied\n\s+fix: $fix/m,
+     "it names step $steps[1] and the command that applies it");
+# (the later steps are missing too: 0003's default password policy is checked below)
+my @missing = grep { !/upgrade step (?!\Q$steps[1]\E)/ && !/olcPPolicyDefault/ } $out =~ /^MISSING\s+(.*)$/mg;
+is_deeply(\@missing, ["directory kit upgrade step $steps[1] not applied"], '... and nothing else')
     or diag $out;
 like($out, qr/^note\s+password hashing: \{SSHA\}/m, '... and says passwords are hashed {SSHA}');
 my $ada = person('ada', 'ada-secret-1');
@@ -170,8 +177,7 @@ like($step, qr/olcModuleLoad: argon2/, 'step 0002 loads the argon2 module (Debia
 ($rc, $out, $err) = ext($step);
 is($rc, 0, "step $last applied with ldapmodify -Y EXTERNAL") or diag "$out$err";
 ($rc, $out) = check();
-is($rc, 0, 'now the check passes') or diag $out;
-like($out, qr/^ok\s+directory kit upgrade steps: all \d+ applied \(up to \Q$steps[-1]\E\)$/m, '... every step applied');
+unlike($out, qr/^MISSING\s+directory kit upgrade step \Q$steps[1]\E/m, "step $steps[1] is no longer named") or diag $out;
 like($out, qr/^ok\s+password hashing: \{ARGON2\}$/m, '... hashing with Argon2');
 
 my $grace = person('grace', 'grace-secret-2');
@@ -187,5 +193,31 @@ my $r = $b->req(PATCH => "/Users/$id", token => 'demo-okta', json => {
 ok($r->{status} == 200 || $r->{status} == 204, 'ada\'s password set again') or diag explain $r->{json};
 like(stored($ada), qr/^\{ARGON2\}/, '... and now stored {ARGON2}');
 is((ldapwhoami($dir, dn => $ada, pw => 'ada-secret-3'))[0], 0, '... binding with the new one');
+
+# ---- step 0003: the default password policy -------------------------------------------------------------
+sub locked { my ($e) = ldapsearch($dir, as => 'admin', base => $_[0], scope => 'base', attrs => ['pwdAccountLockedTime']);
+             return $e->[0]{pwdAccountLockedTime}; }
+like($out, qr/^MISSING\s+directory kit upgrade step \Q$policy_name\E not applied/m, "the check names step $policy_name");
+like($out, qr/^MISSING\s+ppolicy on .* has no default policy \(olcPPolicyDefault\)/m, '... and the missing default policy');
+isnt((ldapwhoami($dir, dn => $grace, pw => "wrong-$_"))[0], 0, "grace: wrong password $_ (no policy yet)") for 1 .. 5;
+ok(!locked($grace), '... nobody locked before the step');
+is((ldapwhoami($dir, dn => $grace, pw => 'grace-secret-2'))[0], 0, '... grace binds');
+($rc, $out, $err) = ext(kit('--step', $policy_step, $S));
+is($rc, 0, "step $policy_step applied with ldapmodify -Y EXTERNAL") or diag "$out$err";
+for my $later (@later) {
+    my ($n) = $later =~ /^(\d{4})-/;
+    ($rc, $out, $err) = ext(kit('--step', $n, $S));
+    is($rc, 0, "(later step $later applied)") or diag "$out$err";
+}
+($rc, $out) = check();
+is($rc, 0, 'now the check passes') or diag $out;
+like($out, qr/^ok\s+directory kit upgrade steps: all \d+ applied \(up to \Q$steps[-1]\E\)$/m, '... every step applied');
+like($out, qr/^ok\s+default password policy \(olcPPolicyDefault\): cn=administrators,ou=policies,/m, '... the default policy locks out');
+isnt((ldapwhoami($dir, dn => $grace, pw => "wrong-$_"))[0], 0, "grace: wrong password $_") for 1 .. 5;
+ok(locked($grace), '... now slapd locks her (pwdAccountLockedTime)');
+isnt((ldapwhoami($dir, dn => $grace, pw => 'grace-secret-2'))[0], 0, '... and refuses her right password');
+isnt((ldapwhoami($dir, dn => $dir->{service_dn}, pw => "wrong-$_"))[0], 0, "service account: wrong password $_") for 1 .. 6;
+ok(!locked($dir->{service_dn}), '... the service account is never locked (its no-lockout policy)');
+is((ldapwhoami($dir, as => 'service'))[0], 0, '... and still binds');
 
 done_testing();

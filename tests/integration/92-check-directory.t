@@ -35,6 +35,12 @@ like($out, qr/^ok\s+schema: every rosterbridge attribute type and object class$/
 like($out, qr/^ok\s+an anonymous client reads nothing$/m, 'anonymous access checked');
 like($out, qr/^ok\s+the ppolicy overlay hashing cleartext passwords$/m, 'overlays checked');
 like($out, qr/^ok\s+equality index on rbmanageall$/m, 'indexes checked');
+like($out, qr/^ok\s+password policy for people \(lockout\): cn=administrators,ou=policies,/mi, 'the lockout policy checked');
+like($out, qr/^ok\s+default password policy \(olcPPolicyDefault\): cn=administrators,ou=policies,.*, lockout$/mi,
+     'the default policy of cn=config checked');
+like($out, qr/^ok\s+password policy of the service account: cn=service-accounts,ou=policies,.*, no lockout$/m,
+     'the service account has the no-lockout policy');
+like($out, qr/^ok\s+password policy of the reader of tenant demo: cn=service-accounts,/m, '... and the reader of demo');
 unlike($out, qr/^MISSING/m, 'nothing missing');
 ($rc, $out) = check();
 is($rc, 0, 'without --config-uri: the checks over the service account pass');
@@ -52,6 +58,11 @@ my (undef, $pp) = RBTest::_run(['ldapsearch', '-Q', '-LLL', '-Y', 'EXTERNAL', '-
     '(objectClass=olcPPolicyConfig)', 'dn']);
 my ($ppdn) = $pp =~ /^dn: (.*)$/m;
 config_modify("dn: $ppdn\nchangetype: modify\nreplace: olcPPolicyHashCleartext\nolcPPolicyHashCleartext: FALSE\n");
+config_modify("dn: $ppdn\nchangetype: modify\ndelete: olcPPolicyDefault\n");
+for my $acct ($dir->{service_dn}, $dir->{readers}{demo}{dn}) {    # as the directory's admin
+    my ($mrc, $mout) = RBTest::ldapmodify($dir, "dn: $acct\nchangetype: modify\ndelete: pwdPolicySubentry\n", as => 'admin');
+    is($mrc, 0, "pwdPolicySubentry removed from $acct") or diag $mout;
+}
 
 ($rc, $out) = check('--config-uri', $ldapi);
 isnt($rc, 0, 'a broken directory: non-zero exit');
@@ -61,6 +72,14 @@ like($out, qr/^MISSING\s+access rule: no bind lock/m, 'the missing bind-lock rul
 like($out, qr/^MISSING\s+the ppolicy overlay hashing cleartext passwords.*\n\s+fix: apply conf\/directory\/40-overlays\.ldif/m,
      'ppolicy no longer hashing cleartext passwords');
 like($out, qr/^MISSING\s+an anonymous client reads \d+ entries/m, 'anonymous read access');
+like($out, qr/^MISSING\s+ppolicy on .* has no default policy \(olcPPolicyDefault\).*\n\s+fix: apply upgrade step 0003 \(scripts\/directory-kit --step 0003/m,
+     'no default password policy');
+like($out, qr/^MISSING\s+password policy: the service account \Q$dir->{service_dn}\E names no policy of its own.*lock it out\n\s+fix: .*directory-kit --policies/m,
+     'the service account without its no-lockout policy');
+like($out, qr/^MISSING\s+password policy: the reader of tenant demo \Q$dir->{readers}{demo}{dn}\E names no policy/m,
+     '... and the reader');
+($rc, $out) = check();
+like($out, qr/^MISSING\s+password policy: the service account/m, '(that one is found without cn=config too)');
 
 my $b2 = RBBridge->start($dir);
 for (1 .. 100) { last if $b2->log_text =~ /directory check/; select(undef, undef, undef, 0.1) }    # after ready
