@@ -53,7 +53,7 @@ ifeq ($(SANITIZE),1)
 BUILD ?= build/san
 OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 else ifeq ($(SANITIZE),thread)
-# ThreadSanitizer (README, Reliability): run with TSAN_OPTIONS from tests/tsan.supp.
+# ThreadSanitizer (README, Reliability; .ci/run runs the threaded integration tests on it).
 BUILD ?= build/tsan
 OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 else

@@ -212,6 +212,7 @@ json_t *json_get_ci(const json_t *obj, const char *key);
 
 /* The verbs. */
 int retained_main(struct cli *c, int argc, char **argv);
+int guard_main(struct cli *c, int argc, char **argv);
 int admins_main(struct cli *c, int argc, char **argv);
 int schools_main(struct cli *c, int argc, char **argv);
 int groups_main(struct cli *c, int argc, char **argv);

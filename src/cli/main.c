@@ -42,6 +42,7 @@ static const char usage_text[] =
     "  token create --tenant T --source S --rights read|write\n"
     "  tenant create NAME [--partnership] --suffix DN\n"
     "  retained list|restore USERNAME     deprovisioned people kept disabled\n"
+    "  guard list|approve|reject ID       removals the mass-deprovision guard holds\n"
     "  version\n"
     "\n"
     "Output: a table on a terminal, CSV when piped; --json or --csv to choose.\n"
@@ -308,7 +309,8 @@ static const struct {
     {"regions", regions_main, true},   {"export", export_main, true},
     {"report", report_main, true},     {"token", token_main, false},
     {"tenant", tenant_main, true},     {"version", main_version, false},
-    {"retained", retained_main, true}, {"audit", audit_main, true},
+    {"retained", retained_main, true}, {"guard", guard_main, true},
+    {"audit", audit_main, true},
 };
 
 int

@@ -1,11 +1,14 @@
 /*
- * operator.c — `rosterctl retained list|restore` (issue 16 item 4): the
- * daemon's /operator/v1 endpoints, with an in-product token.
+ * operator.c — `rosterctl retained list|restore` and `rosterctl guard
+ * list|approve|reject` (issue 16 items 4 and 5): the daemon's /operator/v1
+ * endpoints, with an in-product token.
  *
  *   retained list            people the last source released, kept disabled
  *                            (retention_days > 0) until the purge
  *   retained restore NAME    make NAME a person again: held by in-product,
  *                            with no grant (give one with `admins edit`)
+ *   guard list               removals the mass-deprovision guard holds
+ *   guard approve|reject ID  apply one (as its source) or drop it
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,4 +92,85 @@ retained_main(struct cli *c, int argc, char **argv)
 		return retained_restore(c, argv[2]);
 	return cli_usage_error("retained",
 	                       "expected `retained list` or `retained restore USERNAME`");
+}
+
+static const char guard_help[] =
+    "usage: rosterctl guard list\n"
+    "       rosterctl guard approve ID\n"
+    "       rosterctl guard reject ID\n"
+    "\n"
+    "The mass-deprovision guard holds a source's removals (DELETE) and suspensions\n"
+    "(active=false) beyond guard_share_percent of its people within guard_window_s.\n"
+    "`approve` applies one as its source; `reject` drops it (nothing changes).\n"
+    "Needs a token of source in-product (write rights to decide).\n";
+
+static int
+guard_list(struct cli *c)
+{
+	static const char *const cols[] = {"id", "source", "action", "userName", "heldAt"};
+	struct rb_error err;
+	json_t *out = NULL, *rows, *r;
+	size_t i;
+
+	error_clear(&err);
+	if (client_operator(c, "GET", "/held", NULL, &out, &err) < 0)
+		return cli_fail(&err);
+	rows = json_array();
+	json_array_foreach(json_object_get(out, "Resources"), i, r)
+	{
+		json_array_append_new(rows,
+		                      json_pack("[s,s,s,s,s]", json_str(r, "id"),
+		                                json_str(r, "source"), json_str(r, "action"),
+		                                json_str(r, "userName"), json_str(r, "heldAt")));
+	}
+	output_rows(c, cols, 5, rows, json_object_get(out, "Resources"));
+	json_decref(rows);
+	json_decref(out);
+	return CLI_OK;
+}
+
+static int
+guard_decide(struct cli *c, const char *id, const char *decision)
+{
+	struct rb_error err;
+	char *esc = client_escape(c, id), path[600];
+	int rc;
+
+	if (esc == NULL) {
+		error_set(&err, CLI_ERR_CONFIG, NULL, "out of memory");
+		return cli_fail(&err);
+	}
+	snprintf(path, sizeof(path), "/held/%s/%s", esc, decision);
+	free(esc);
+	error_clear(&err);
+	rc = client_operator(c, "POST", path, NULL, NULL, &err);
+	if (rc < 0)
+		return cli_fail(&err);
+	printf("%s %s\n", !strcmp(decision, "approve") ? "approved" : "rejected", id);
+	return CLI_OK;
+}
+
+int
+guard_main(struct cli *c, int argc, char **argv)
+{
+	const struct cli_opt opts[] = {{NULL, OPT_FLAG, NULL}};
+	bool help;
+	int npos;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(guard_help, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	if (opts_parse(argc - 1, argv + 1, opts, &npos, &help, "guard") != 0)
+		return CLI_USAGE;
+	if (help) {
+		fputs(guard_help, stdout);
+		return CLI_OK;
+	}
+	if (!strcmp(argv[1], "list") && npos == 0)
+		return guard_list(c);
+	if ((!strcmp(argv[1], "approve") || !strcmp(argv[1], "reject")) && npos == 1)
+		return guard_decide(c, argv[2], argv[1]);
+	return cli_usage_error("guard",
+	                       "expected `guard list`, `guard approve ID` or `guard reject ID`");
 }

@@ -19,6 +19,7 @@
  *   map_*.c      SCIM ⇄ attribute maps entry.c    attribute maps ⇄ LDAP
  *   escape.c     RFC 4515/4514 escaping ldaperr.c  LDAP result → SCIM error
  *   retain.c     deprovisioned people kept disabled, restore, purge
+ *   guard.c      the mass-deprovision guard: windows, held removals
  *   pool.c       LDAP connection pool   dir_page.c paged, sorted searches
  */
 #ifndef RB_DIR_H
@@ -47,6 +48,11 @@ struct dir_ctx {
 	bool passwords;          /* the source may set `password` (else 403 mutability) */
 	const char *request_id;  /* the HTTP request's id, or NULL (audit trail) */
 	const char *client_addr; /* the client's address, or NULL (audit trail) */
+	/* The mass-deprovision guard (guard.c): `held` (may be NULL) is set
+	 * when it held this request's removal for an operator; `guard_off`
+	 * skips it (an operator's approval applying a held removal). */
+	bool *held;
+	bool guard_off;
 	/* What PATCH does with unknown attributes (engine/validate.h): borrowed,
 	 * the ignored names are appended to input->ignored; NULL: strict. */
 	struct validate_opts *input;
@@ -196,6 +202,16 @@ int dir_access_may_grant(const struct dir_ctx *ctx, const char *actor_id, const 
  */
 json_t *dir_audit_person(const struct dir_ctx *ctx, const char *user_name, struct rb_error *err);
 json_t *dir_retained_list(const struct dir_ctx *ctx, struct rb_error *err);
+/*
+ * The mass-deprovision guard (guard.c). dir_guard_list — the removals it
+ * holds in ctx's tenant: a NEW array of {id, source, action (delete |
+ * suspend), person (entryUUID), userName, heldAt}, or NULL with *err.
+ * dir_guard_decide — approve (apply it as its source, past the guard) or
+ * reject (drop it) the held removal `id`. 0, or -1 with *err (404 no such
+ * held removal, 409 its person is gone).
+ */
+json_t *dir_guard_list(const struct dir_ctx *ctx, struct rb_error *err);
+int dir_guard_decide(const struct dir_ctx *ctx, const char *id, bool approve, struct rb_error *err);
 char *dir_retained_restore(const struct dir_ctx *ctx, const char *user_name, struct rb_error *err);
 
 /*

@@ -36,6 +36,8 @@ struct dir_op {
 	                    deleting an absent one, are not errors) */
 	int last_rc; /* the LDAP result code of the last write (dir_write, dir_delete_dn, …) */
 	char *tenant_dn; /* owned: o=<tenant>,<suffix> */
+	int guard;       /* guard_check's decision for this operation: 0 not yet, 1 apply,
+	                    2 held (a retried attempt does not count twice) */
 	json_t *groups;  /* owned: groups read during this operation, {dn: entry map}
 	                    (users.c: a PATCH reads the person's groups once, not three times) */
 };
@@ -398,6 +400,19 @@ json_t *retain_find_name(struct dir_op *op, const char *uid, char **attrs, struc
  * wins; another bridge's purge is a 404, ignored). *purged = how many. 0 or -1.
  */
 int retain_purge(struct dir_op *op, int *purged, struct rb_error *err);
+
+/* ---- guard.c: the mass-deprovision guard ---- */
+
+/*
+ * guard_check — before a removal (`action` "delete" or "suspend") by
+ * ctx's source of `person` (its entry map): 0 to apply it (counted in
+ * the source's window), 1 when it is over the window's share and was held
+ * for an operator (ctx->held set; the caller applies nothing of it), or -1
+ * with *err. Not counted: guard off (guard_share_percent 0, ctx->guard_off),
+ * the in-product source (the operators themselves), a person the source
+ * does not hold. Decided once per operation (op->guard).
+ */
+int guard_check(struct dir_op *op, const char *action, const json_t *person, struct rb_error *err);
 
 /* ---- dir_page.c: paged, sorted searches shared by users, groups, schools ---- */
 

@@ -782,6 +782,34 @@ done:
 }
 
 /*
+ * The mass-deprovision guard on a write that suspends: when `map` (the
+ * caller's write) turns the source's `active` to false on `old`, ask
+ * guard_check; if it holds the suspension, the flag in `map` goes back to
+ * old's, and the rest of the write proceeds. 0, or -1 with *err.
+ */
+static int
+users_guard_suspend(struct dir_op *op, const json_t *old, json_t *map, struct rb_error *err)
+{
+	char desc[128];
+	const char *was, *now;
+	int rc;
+
+	snprintf(desc, sizeof(desc), "rbactive;x-src-%s", op->ctx->source);
+	was = entry_map_first(old, desc);
+	now = entry_map_first(map, desc);
+	if (now == NULL || strcasecmp(now, "FALSE") != 0 || (was && !strcasecmp(was, "FALSE")))
+		return 0;
+	rc = guard_check(op, "suspend", old, err);
+	if (rc <= 0)
+		return rc;
+	if (was != NULL)
+		json_object_set_new(map, desc, json_pack("[s]", was));
+	else
+		json_object_del(map, desc);
+	return 0;
+}
+
+/*
  * Write `user` (the complete new state as the caller's source sees it) over
  * the entry `old` (a map): one rename + modify (dir_rename_modify) asserting
  * old's entryCSN, so the derived values computed from `old` land only on
@@ -804,7 +832,7 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 		goto done;
 	map = users_to_map(op, user, err);
 	if (map == NULL || users_take_password(op, map, &pw, err) < 0 ||
-	    access_grant_prepare(op, map, err) < 0 ||
+	    access_grant_prepare(op, map, err) < 0 || users_guard_suspend(op, old, map, err) < 0 ||
 	    access_summarize(op, old, source, map, err) < 0)
 		goto done;
 	if (strcmp(old_uid, entry_map_first(map, "uid")) != 0 &&
@@ -1005,6 +1033,10 @@ users_delete_once(struct dir_op *op, const json_t *old, const char *if_match, st
 
 	if (dir_check_version(old, if_match, err) < 0)
 		return -1;
+	rc = guard_check(op, "delete", old, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0; /* held for an operator: nothing applied */
+	rc = -1;
 	for (i = 0; i < json_array_size(srcs); i++) {
 		if (!strcasecmp(json_string_value(json_array_get(srcs, i)), source))
 			held = true;

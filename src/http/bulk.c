@@ -264,30 +264,32 @@ bulk_apply(const struct bulk *b, const struct bulk_op *op, const json_t *data, j
            struct rb_error *err)
 {
 	const struct resource_type_def *rt;
+	struct dir_ctx ctx = b->ctx;
 	json_t *valid = NULL;
 	int status = -1;
+	bool held = false;
 
 	*resource = NULL;
+	ctx.held = &held; /* the mass-deprovision guard held the removal: 202 */
 	if (op->ops == NULL)
 		return error_set(err, 404, NULL, "no such endpoint: %s", op->path);
 	rt = schema_resource_type(op->ops->type);
 	switch (op->verb) {
 	case HTTP_POST:
 		valid = validate_resource(rt, data, VALIDATE_CREATE, b->ctx.input, err);
-		*resource = valid != NULL ? op->ops->create(&b->ctx, valid, err) : NULL;
+		*resource = valid != NULL ? op->ops->create(&ctx, valid, err) : NULL;
 		status = *resource != NULL ? 201 : -1;
 		break;
 	case HTTP_PUT:
 		valid = validate_resource(rt, data, VALIDATE_REPLACE, b->ctx.input, err);
-		*resource = valid != NULL
-		                ? op->ops->replace(&b->ctx, op->id, valid, op->version, err)
-		                : NULL;
+		*resource =
+		    valid != NULL ? op->ops->replace(&ctx, op->id, valid, op->version, err) : NULL;
 		status = *resource != NULL ? 200 : -1;
 		break;
 	case HTTP_PATCH:
 		/* As the single request: 204 where that answers 204 (groups), which
 		 * never reads a group's member list back. */
-		*resource = op->ops->patch(&b->ctx, op->id, data, op->version,
+		*resource = op->ops->patch(&ctx, op->id, data, op->version,
 		                           !op->ops->patch_no_content, err);
 		if (error_is_set(err)) {
 			json_decref(*resource);
@@ -297,14 +299,14 @@ bulk_apply(const struct bulk *b, const struct bulk_op *op, const json_t *data, j
 		status = *resource != NULL ? 200 : 204;
 		break;
 	case HTTP_DELETE:
-		status = op->ops->delete (&b->ctx, op->id, op->version, err) < 0 ? -1 : 204;
+		status = op->ops->delete (&ctx, op->id, op->version, err) < 0 ? -1 : 204;
 		break;
 	default:
 		error_set(err, 400, SCIM_INVALID_SYNTAX, "unsupported method");
 		break;
 	}
 	json_decref(valid);
-	return status;
+	return status > 0 && held ? 202 : status;
 }
 
 /*

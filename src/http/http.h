@@ -202,6 +202,12 @@ const struct resource_ops *resources_ops_find(const char *endpoint);
 void resources_ctx(struct http_request *req, struct dir_ctx *ctx, char *base, size_t baselen);
 /* resources_fail — answer *err as a SCIM error (503s carry Retry-After). */
 void resources_fail(struct http_response *res, const struct rb_error *err);
+/*
+ * resources_held_body — the body of a 202 for a removal the
+ * mass-deprovision guard held (docs/mapping.md): NEW reference.
+ */
+#define RESOURCES_HELD_SCHEMA "urn:rosterbridge:params:scim:api:messages:2.0:Held"
+json_t *resources_held_body(void);
 /* list_params_from_body — fill *p (zeroed by the caller) from a SearchRequest body; the
  * strings it builds are owned by *p (free with list_params_clear). -1 with *err (400). */
 int list_params_from_body(struct http_request *req, struct list_params *p, struct rb_error *err);

@@ -4,12 +4,15 @@
  *
  *   GET  /operator/v1/retained                 the tenant's retained people
  *   POST /operator/v1/retained/restore         {"userName": U}: make U a person again
+ *   GET  /operator/v1/held                     removals the mass-deprovision guard holds
+ *   POST /operator/v1/held/<id>/approve        apply one (as its source)
+ *   POST /operator/v1/held/<id>/reject         drop one (nothing changes)
  *   GET  /operator/v1/audit?userName=U         who changed U (the audit trail)
  *
  * Who may: a Bearer token of the tenant whose source is `in-product` (the
  * district's own hand: rosterctl's and the console's source), with write
- * rights for the POSTs. An identity provider's or SIS's token is 403.
- * Answers
+ * rights for the POSTs. An identity provider's or SIS's token is 403: the
+ * source whose removals are held must not approve them itself. Answers
  * are JSON; errors the SCIM Error body, like the rest of the daemon.
  */
 #include "http/http.h"
@@ -70,6 +73,42 @@ operator_retained(struct http_request *req, struct http_response *res, const cha
 	json_decref(body);
 }
 
+static void
+operator_held(struct http_request *req, struct http_response *res, const char *rest,
+              struct rb_error *err)
+{
+	struct dir_ctx ctx = {0};
+	char base[512], id[256];
+	const char *slash;
+	json_t *list;
+	bool approve;
+
+	if (operator_ctx(req, &ctx, base, sizeof(base), err) < 0)
+		return;
+	if (*rest == '\0' && (req->method == HTTP_GET || req->method == HTTP_HEAD)) {
+		list = dir_guard_list(&ctx, err);
+		if (list != NULL)
+			response_json(res, 200, json_pack("{s:o}", "Resources", list));
+		return;
+	}
+	slash = *rest == '/' ? strchr(rest + 1, '/') : NULL;
+	if (slash == NULL || req->method != HTTP_POST || (size_t)(slash - rest - 1) >= sizeof(id) ||
+	    (strcasecmp(slash, "/approve") != 0 && strcasecmp(slash, "/reject") != 0)) {
+		error_set(err, 404, NULL, "no such endpoint: %s %s", req->method_text, req->path);
+		return;
+	}
+	memcpy(id, rest + 1, (size_t)(slash - rest - 1));
+	id[slash - rest - 1] = '\0';
+	approve = !strcasecmp(slash, "/approve");
+	if (dir_guard_decide(&ctx, id, approve, err) < 0)
+		return;
+	log_info("tenant %s: operator %s held removal %s (request %s)", ctx.tenant,
+	         approve ? "approved" : "rejected", id, req->request_id);
+	response_json(
+	    res, 200,
+	    json_pack("{s:s, s:s}", "id", id, "decision", approve ? "approved" : "rejected"));
+}
+
 /* GET /operator/v1/audit?userName=U: who changed U, from the audit trail (rosterctl audit). */
 static void
 operator_audit(struct http_request *req, struct http_response *res, const char *rest,
@@ -104,6 +143,8 @@ operator_route(struct http_request *req, struct http_response *res)
 	error_clear(&err);
 	if (!strncasecmp(sub, "/retained", 9) && (sub[9] == '\0' || sub[9] == '/'))
 		operator_retained(req, res, sub + 9, &err);
+	else if (!strncasecmp(sub, "/held", 5) && (sub[5] == '\0' || sub[5] == '/'))
+		operator_held(req, res, sub + 5, &err);
 	else if (!strncasecmp(sub, "/audit", 6) && (sub[6] == '\0' || sub[6] == '/'))
 		operator_audit(req, res, sub + 6, &err);
 	else

@@ -117,6 +117,7 @@ void
 resources_ctx(struct http_request *req, struct dir_ctx *ctx, char *base, size_t baselen)
 {
 	snprintf(base, baselen, "%s/scim/v2", req->app->cfg->base_url);
+	memset(ctx, 0, sizeof(*ctx)); /* what is not set here is off (held, guard_off) */
 	ctx->dir = req->app->dir;
 	ctx->tenant = req->auth.tenant->name;
 	ctx->source = req->auth.source;
@@ -125,6 +126,16 @@ resources_ctx(struct http_request *req, struct dir_ctx *ctx, char *base, size_t 
 	ctx->request_id = req->request_id;
 	ctx->client_addr = req->client_addr;
 	ctx->input = &req->input;
+}
+
+json_t *
+resources_held_body(void)
+{
+	return json_pack(
+	    "{s:[s], s:s, s:s}", "schemas", RESOURCES_HELD_SCHEMA, "status", "202", "detail",
+	    "held by the mass-deprovision guard: this source removed or suspended more "
+	    "than its share of the tenant's people within the window; nothing was "
+	    "changed, an operator approves or rejects it (rosterctl guard list)");
 }
 
 /* Answer an error; 503s carry Retry-After. */
@@ -370,7 +381,7 @@ resources_one(struct http_request *req, struct http_response *res, const struct 
 	struct rb_error err;
 	char base[512];
 	json_t *body = NULL, *valid = NULL, *resource = NULL;
-	bool want_members;
+	bool want_members, held = false;
 
 	error_clear(&err);
 	if (pre == NULL && (im != NULL || inm != NULL)) {
@@ -378,6 +389,7 @@ resources_one(struct http_request *req, struct http_response *res, const struct 
 		goto fail;
 	}
 	resources_ctx(req, &ctx, base, sizeof(base));
+	ctx.held = &held; /* the mass-deprovision guard held the removal: 202 */
 	proj = project_new(rt, request_arg(req, "attributes"),
 	                   request_arg(req, "excludedAttributes"), &err);
 	if (proj == NULL)
@@ -408,7 +420,7 @@ resources_one(struct http_request *req, struct http_response *res, const struct 
 		resource = valid ? ops->replace(&ctx, id, valid, if_match, &err) : NULL;
 		if (resource == NULL)
 			goto fail;
-		resources_answer(req, res, ops, resource, 200, proj);
+		resources_answer(req, res, ops, resource, held ? 202 : 200, proj);
 		goto done;
 	case HTTP_PATCH: {
 		bool want = !ops->patch_no_content || request_arg(req, "attributes") != NULL ||
@@ -423,13 +435,16 @@ resources_one(struct http_request *req, struct http_response *res, const struct 
 			response_text(res, 204, "text/plain", "");
 			goto done;
 		}
-		resources_answer(req, res, ops, resource, 200, proj);
+		resources_answer(req, res, ops, resource, held ? 202 : 200, proj);
 		goto done;
 	}
 	case HTTP_DELETE:
 		if (ops->delete (&ctx, id, if_match, &err) < 0)
 			goto fail;
-		response_text(res, 204, "text/plain", "");
+		if (held)
+			response_json(res, 202, resources_held_body());
+		else
+			response_text(res, 204, "text/plain", "");
 		goto done;
 	default:
 		error_set(&err, 405, NULL, "%s is not allowed on a %s", req->method_text,

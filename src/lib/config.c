@@ -106,6 +106,13 @@ static const struct config_row config_table[] = {
      "unknown attributes in a body are 400 invalidSyntax (no: ignored, logged, counted)"},
     {"retention_days", CT_INT, OFF(retention_days), 0, 3650, "0",
      "days a deprovisioned person is kept disabled, invisible to SCIM (0: deleted at once)"},
+    {"guard_share_percent", CT_INT, OFF(guard_share_percent), 0, 100, "50",
+     "a source removing or suspending more than this share of its people in a window is held "
+     "(0: no guard)"},
+    {"guard_window_s", CT_INT, OFF(guard_window_s), 60, 31536000, "86400",
+     "the mass-deprovision guard's window"},
+    {"guard_min", CT_INT, OFF(guard_min), 0, 1000000, "2",
+     "removals per window a source may always make, whatever the share (small tenants)"},
     {"repair_interval_s", CT_INT, OFF(repair_interval_s), 1, 86400, "300",
      "seconds between repairs of role-group changes a stopped bridge left half done"},
     {"log_level", CT_STRING, OFF(log_level), 0, 0, "info", "debug, info, warn or error"},

@@ -81,9 +81,13 @@ struct config {
 	int max_count;      /* largest page served */
 	int bulk_max_operations;
 	long bulk_max_payload;
-	bool strict_attributes; /* unknown attributes: 400 (yes) or ignored+logged (no) */
-	int retention_days;     /* deprovisioned people kept disabled this long */
-	int repair_interval_s;  /* access.c: pending role-group changes finished this often */
+	bool strict_attributes;  /* unknown attributes: 400 (yes) or ignored+logged (no) */
+	int retention_days;      /* deprovisioned people kept disabled this long */
+	int guard_share_percent; /* mass-deprovision guard: share of a source's people per window
+	                            (0: off) */
+	int guard_window_s;      /* … the window */
+	int guard_min;           /* … removals per window always allowed */
+	int repair_interval_s;   /* access.c: pending role-group changes finished this often */
 	char *log_level;
 	/* console and invitation e-mail (issue 13) */
 	int console_session_idle_s; /* a session unused this long is over */

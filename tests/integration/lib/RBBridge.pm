@@ -75,6 +75,12 @@ sub start {
     print $c "ldap_timeout_ms " . ($opt{ldap_timeout_ms} // 3000) . "\n";
     print $c "max_results $opt{max_results}\n" if $opt{max_results};
     print $c "repair_interval_s $opt{repair_interval_s}\n" if $opt{repair_interval_s};
+    # The mass-deprovision guard (default 50% per source and day) is off in
+    # test bridges unless asked for: tests of other behaviours remove most of
+    # the few people a source holds. guard_share_percent => undef: the
+    # daemon's default (96-guard.t).
+    print $c "guard_share_percent " . ($opt{guard_share_percent} // 0) . "\n"
+        unless exists $opt{guard_share_percent} && !defined $opt{guard_share_percent};
     print $c "max_body_bytes $opt{max_body_bytes}\n" if $opt{max_body_bytes};
     print $c "log_level info\n";
     print $c $opt{extra_conf} if defined $opt{extra_conf};

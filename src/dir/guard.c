@@ -1,0 +1,435 @@
+/*
+ * guard.c — the mass-deprovision guard (issue 16 item 5; docs/mapping.md
+ * "Mass-deprovision guard").
+ *
+ * Glossary
+ *   removal  a source's DELETE of a person it holds (the release of its
+ *            hold), or its `active` going from not-false to false on a
+ *            person it holds (the suspension of its grants).
+ *   base     the people the source held when its window opened: one
+ *            search `(rbSource=S)` under ou=people, once per window.
+ *   window   cn=window-<source>,ou=guard,o=<tenant> (rbGuardWindow): its
+ *            start (rbGuardAt), base (rbGuardBase), and one rbGuardRemoval
+ *            value per removal applied in it. guard_window_s after its
+ *            start the next removal opens a new one.
+ *   allowed  max(guard_min, base × guard_share_percent / 100) removals per
+ *            window; the ones beyond are held.
+ *   held     cn=<action>-<source>-<person id>,ou=guard,o=<tenant>
+ *            (rbGuardHeld): a removal not applied, waiting for an
+ *            operator (dir_guard_list, dir_guard_decide). The same removal
+ *            sent again is the same entry.
+ *
+ * Counting is race-safe on one directory: the removal's value is added
+ * asserting the window's entryCSN as read, so of two bridges counting the
+ * same last free place one gets a 412 and counts again (and holds). Across
+ * providers (multi-provider syncrepl) assertions are local: two removals
+ * through two providers within the replication delay can both pass; the
+ * values are separate adds, so replication merges them and both are
+ * counted for the rest of the window (the overshoot is bounded by what
+ * the providers accept before they see each other's adds).
+ *
+ * The state lives in the directory only; the daemon keeps none.
+ */
+#include "dir/dir_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "dir/admin.h"
+#include "dir/entry.h"
+#include "dir/escape.h"
+#include "lib/log.h"
+
+static char *guard_window_attrs[] = {"rbGuardAt", "rbGuardBase", "rbGuardRemoval", "entryCSN",
+                                     NULL};
+static char *guard_held_attrs[] = {"cn",  "rbSource",  "rbGuardAction",   "rbGuardPerson",
+                                   "uid", "rbGuardAt", "createTimestamp", "entryCSN",
+                                   NULL};
+
+/* "cn=<name>,ou=guard,o=<tenant>,<suffix>": NEW string or NULL. */
+static char *
+guard_dn(const struct dir_op *op, const char *name)
+{
+	char *base = dir_ou_dn(op, "guard"), *rdn = escape_rdn("cn", name), *dn = NULL;
+
+	if (base != NULL && rdn != NULL)
+		dn = escape_dn_join(rdn, base);
+	free(base);
+	free(rdn);
+	return dn;
+}
+
+/*
+ * Add `map` at `dn` under ou=guard, making ou=guard at first use in the
+ * tenant. 0, or -1 with *err (409 when the entry exists).
+ */
+static int
+guard_add(struct dir_op *op, const char *dn, const json_t *map, struct rb_error *err)
+{
+	static char *none[] = {"entryCSN", NULL};
+	LDAPMod **mods = entry_mods_build(NULL, map, NULL, NULL);
+	json_t *after = NULL;
+	int attempt;
+
+	if (mods == NULL)
+		return error_set(err, 500, NULL, "out of memory");
+	for (attempt = 0; attempt < 2; attempt++) {
+		after = dir_write(op, true, dn, mods, NULL, none, err);
+		if (after != NULL || err->status != 404 || attempt > 0)
+			break;
+		error_clear(err);
+		{
+			char *base = dir_ou_dn(op, "guard");
+			json_t *ou = json_pack("{s:[s,s], s:[s]}", "objectclass",
+			                       "organizationalUnit", "top", "ou", "guard");
+			LDAPMod **omods = ou ? entry_mods_build(NULL, ou, NULL, NULL) : NULL;
+			json_t *made = omods && base
+			                   ? dir_write(op, true, base, omods, NULL, none, err)
+			                   : NULL;
+			if (made == NULL && err->status == 409)
+				error_clear(err); /* another bridge made it */
+			json_decref(made);
+			entry_mods_free(omods);
+			json_decref(ou);
+			free(base);
+		}
+		if (error_is_set(err))
+			break;
+	}
+	entry_mods_free(mods);
+	if (after == NULL)
+		return -1;
+	json_decref(after);
+	return 0;
+}
+
+/* The people `source` holds in the tenant (one search for DNs only), or -1 with *err. */
+static long
+guard_base(struct dir_op *op, struct rb_error *err)
+{
+	static char *none[] = {"1.1", NULL};
+	LDAPMessage *res = NULL;
+	char *people = dir_ou_dn(op, "people"), *esc = NULL, filter[256];
+	long n = -1;
+
+	esc = escape_filter_value(op->ctx->source, strlen(op->ctx->source));
+	if (people == NULL || esc == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	snprintf(filter, sizeof(filter), "(&(rbSource=%s)" DIR_PERSON_FILTER ")", esc);
+	if (dir_search(op, people, LDAP_SCOPE_ONELEVEL, filter, none, NULL, 0, &res, err) < 0)
+		goto done;
+	n = res ? ldap_count_entries(op->conn->ld, res) : 0;
+done:
+	ldap_msgfree(res);
+	free(people);
+	free(esc);
+	return n;
+}
+
+/* An INTEGER value as read (rbGuardBase); a missing or bad one counts as 0. */
+static long
+guard_number(const char *s)
+{
+	char *end;
+	long n = s ? strtol(s, &end, 10) : 0;
+
+	return s && *end == '\0' && n >= 0 ? n : 0;
+}
+
+static long
+guard_allowed(const struct config *cfg, long base)
+{
+	long share = base * cfg->guard_share_percent / 100;
+
+	return share > cfg->guard_min ? share : cfg->guard_min;
+}
+
+/*
+ * Record one removal in the window of ctx's source, if the window allows
+ * it. 0 = counted (apply it), 1 = over the limit (hold it), -1 with *err.
+ */
+static int
+guard_count(struct dir_op *op, const char *action, const char *person_id, struct rb_error *err)
+{
+	static char *none[] = {"entryCSN", NULL};
+	const struct config *cfg = op->ctx->dir->cfg;
+	char name[128], now_s[16], value[160], base_s[32];
+	char *dn;
+	time_t now = time(NULL);
+	int attempt, rc = -1;
+
+	snprintf(name, sizeof(name), "window-%s", op->ctx->source);
+	dn = guard_dn(op, name);
+	if (dn == NULL)
+		return error_set(err, 500, NULL, "out of memory");
+	dir_gentime(now, now_s);
+	snprintf(value, sizeof(value), "%s %s %s", action, person_id, now_s);
+	for (attempt = 0; attempt < DIR_RETRIES; attempt++) {
+		LDAPMessage *res = NULL, *e;
+		json_t *w = NULL, *map = NULL, *after = NULL;
+		LDAPMod **mods = NULL;
+		time_t start = 0;
+		long base, used;
+		bool fresh;
+
+		if (dir_search(op, dn, LDAP_SCOPE_BASE, "(objectClass=rbGuardWindow)",
+		               guard_window_attrs, NULL, 1, &res, err) < 0)
+			goto done;
+		e = res ? ldap_first_entry(op->conn->ld, res) : NULL;
+		w = e ? entry_to_map(op->conn->ld, e) : NULL;
+		ldap_msgfree(res);
+		fresh = w == NULL ||
+		        dir_gentime_parse(entry_map_first(w, "rbguardat"), &start) < 0 ||
+		        start + cfg->guard_window_s <= now;
+		base =
+		    fresh ? guard_base(op, err) : guard_number(entry_map_first(w, "rbguardbase"));
+		used = fresh ? 0 : (long)json_array_size(json_object_get(w, "rbguardremoval"));
+		if (base < 0) {
+			json_decref(w);
+			goto done;
+		}
+		if (used + 1 > guard_allowed(cfg, base)) {
+			json_decref(w);
+			rc = 1;
+			goto done;
+		}
+		snprintf(base_s, sizeof(base_s), "%ld", base);
+		if (w == NULL) {
+			map = json_pack("{s:[s], s:[s], s:[s], s:[s], s:[s], s:[s]}", "objectclass",
+			                "rbGuardWindow", "cn", name, "rbsource", op->ctx->source,
+			                "rbguardat", now_s, "rbguardbase", base_s, "rbguardremoval",
+			                value);
+			rc = map ? guard_add(op, dn, map, err) : error_set(err, 500, NULL, "oom");
+		} else {
+			json_t *v = json_pack("[s]", value);
+			if (fresh) { /* a new window: its start, base and this one removal */
+				json_t *at = json_pack("[s]", now_s),
+				       *bs = json_pack("[s]", base_s);
+				mods = entry_mods_append(NULL, LDAP_MOD_REPLACE, "rbGuardAt", at);
+				mods = mods ? entry_mods_append(mods, LDAP_MOD_REPLACE,
+				                                "rbGuardBase", bs)
+				            : NULL;
+				mods = mods ? entry_mods_append(mods, LDAP_MOD_REPLACE,
+				                                "rbGuardRemoval", v)
+				            : NULL;
+				json_decref(at);
+				json_decref(bs);
+			} else {
+				mods = entry_mods_append(NULL, LDAP_MOD_ADD, "rbGuardRemoval", v);
+			}
+			json_decref(v);
+			after = mods ? dir_write(op, false, dn, mods,
+			                         entry_map_first(w, "entrycsn"), none, err)
+			             : NULL;
+			rc = after ? 0 : mods ? -1 : error_set(err, 500, NULL, "out of memory");
+		}
+		entry_mods_free(mods);
+		json_decref(after);
+		json_decref(map);
+		json_decref(w);
+		/* 412: counted by somebody else since our read; 409: made by somebody else. */
+		if (rc == 0 || (err->status != 412 && err->status != 409))
+			goto done;
+		error_clear(err);
+		rc = -1;
+	}
+	error_set(err, 503, NULL, "the guard window of source %s kept changing; try again",
+	          op->ctx->source);
+done:
+	free(dn);
+	return rc;
+}
+
+/* Make the held entry for (action, source, person). 0 (made, or there already), or -1. */
+static int
+guard_hold(struct dir_op *op, const char *action, const json_t *person, char *id, size_t idlen,
+           struct rb_error *err)
+{
+	const char *pid = entry_map_first(person, "entryuuid");
+	const char *uid = entry_map_first(person, "uid");
+	char now_s[16], *dn;
+	json_t *map;
+	int rc;
+
+	snprintf(id, idlen, "%s-%s-%s", action, op->ctx->source, pid ? pid : "");
+	dn = guard_dn(op, id);
+	dir_gentime(time(NULL), now_s);
+	map = json_pack("{s:[s], s:[s], s:[s], s:[s], s:[s], s:[s]}", "objectclass", "rbGuardHeld",
+	                "cn", id, "rbsource", op->ctx->source, "rbguardaction", action,
+	                "rbguardperson", pid ? pid : "", "rbguardat", now_s);
+	if (dn == NULL || map == NULL || pid == NULL) {
+		free(dn);
+		json_decref(map);
+		return error_set(err, 500, NULL, "out of memory");
+	}
+	if (uid != NULL)
+		entry_map_add(map, "uid", uid);
+	rc = guard_add(op, dn, map, err);
+	if (rc < 0 && err->status == 409) { /* sent again: still held */
+		error_clear(err);
+		rc = 0;
+	}
+	if (rc == 0)
+		log_warnx("tenant %s source %s: mass-deprovision guard: %s of %s held for an "
+		          "operator (%s)",
+		          op->ctx->tenant, op->ctx->source, action, uid ? uid : pid, id);
+	free(dn);
+	json_decref(map);
+	return rc;
+}
+
+int
+guard_check(struct dir_op *op, const char *action, const json_t *person, struct rb_error *err)
+{
+	char id[200];
+	int rc;
+
+	if (op->guard != 0)
+		return op->guard == 2 ? 1 : 0; /* decided on an earlier attempt */
+	/* in-product is the district's own hand (console, rosterctl): the people
+	 * who would approve a held removal; the guard is for sync sources. */
+	if (op->ctx->guard_off || op->ctx->dir->cfg->guard_share_percent == 0 ||
+	    !strcmp(op->ctx->source, DIR_INPRODUCT) || !dir_held_by(person, op->ctx->source)) {
+		op->guard = 1;
+		return 0;
+	}
+	rc = guard_count(op, action, entry_map_first(person, "entryuuid"), err);
+	if (rc == 1 && guard_hold(op, action, person, id, sizeof(id), err) < 0)
+		return -1;
+	if (rc < 0)
+		return -1;
+	op->guard = rc == 1 ? 2 : 1;
+	if (rc == 1 && op->ctx->held != NULL)
+		*op->ctx->held = true;
+	return rc;
+}
+
+json_t *
+dir_guard_list(const struct dir_ctx *ctx, struct rb_error *err)
+{
+	LDAPMessage *res = NULL, *e;
+	struct dir_op op;
+	char *base;
+	json_t *out = NULL;
+
+	if (dir_op_begin(&op, ctx, err) < 0)
+		return NULL;
+	base = dir_ou_dn(&op, "guard");
+	if (base == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	/* A missing ou=guard is noSuchObject: dir_search answers it as "no entry". */
+	if (dir_search(&op, base, LDAP_SCOPE_ONELEVEL, "(objectClass=rbGuardHeld)",
+	               guard_held_attrs, NULL, 0, &res, err) < 0)
+		goto done;
+	out = json_array();
+	for (e = res ? ldap_first_entry(op.conn->ld, res) : NULL; out != NULL && e != NULL;
+	     e = ldap_next_entry(op.conn->ld, e)) {
+		json_t *m = entry_to_map(op.conn->ld, e);
+		json_array_append_new(out, json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "id",
+		                                     entry_map_first(m, "cn"), "source",
+		                                     entry_map_first(m, "rbsource"), "action",
+		                                     entry_map_first(m, "rbguardaction"), "person",
+		                                     entry_map_first(m, "rbguardperson"),
+		                                     "userName", entry_map_first(m, "uid"),
+		                                     "heldAt", entry_map_first(m, "rbguardat")));
+		json_decref(m);
+	}
+	if (out == NULL)
+		error_set(err, 500, NULL, "out of memory");
+done:
+	ldap_msgfree(res);
+	free(base);
+	dir_op_end(&op);
+	return out;
+}
+
+/* Apply held removal `m` (its entry map) as its source, past the guard. 0 or -1 with *err. */
+static int
+guard_apply(const struct dir_ctx *ctx, const json_t *m, struct rb_error *err)
+{
+	struct dir_ctx as = *ctx;
+	const char *action = entry_map_first(m, "rbguardaction");
+	const char *person = entry_map_first(m, "rbguardperson");
+	json_t *patch, *out;
+
+	as.source = entry_map_first(m, "rbsource");
+	as.guard_off = true;
+	as.held = NULL;
+	as.input = NULL;
+	if (as.source == NULL || action == NULL || person == NULL)
+		return error_set(err, 500, NULL, "held removal %s is incomplete",
+		                 entry_map_first(m, "cn"));
+	if (!strcasecmp(action, "delete"))
+		return dir_user_delete(&as, person, NULL, err);
+	patch = json_pack("{s:[s], s:[{s:s, s:s, s:b}]}", "schemas",
+	                  "urn:ietf:params:scim:api:messages:2.0:PatchOp", "Operations", "op",
+	                  "replace", "path", "active", "value", 0);
+	out = patch ? dir_user_patch(&as, person, patch, NULL, err) : NULL;
+	json_decref(patch);
+	if (out == NULL)
+		return error_is_set(err) ? -1 : error_set(err, 500, NULL, "out of memory");
+	json_decref(out);
+	return 0;
+}
+
+int
+dir_guard_decide(const struct dir_ctx *ctx, const char *id, bool approve, struct rb_error *err)
+{
+	LDAPMessage *res = NULL, *e;
+	struct dir_op op;
+	char *dn = NULL;
+	json_t *m = NULL;
+	int rc = -1;
+
+	if (dir_op_begin(&op, ctx, err) < 0)
+		return -1;
+	dn = guard_dn(&op, id);
+	if (dn == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	if (dir_search(&op, dn, LDAP_SCOPE_BASE, "(objectClass=rbGuardHeld)", guard_held_attrs,
+	               NULL, 1, &res, err) < 0)
+		goto done;
+	e = res ? ldap_first_entry(op.conn->ld, res) : NULL;
+	m = e ? entry_to_map(op.conn->ld, e) : NULL;
+	if (m == NULL) {
+		error_set(err, 404, NULL, "no held removal %s in this tenant", id);
+		goto done;
+	}
+	/* The removal applies on a connection of its own (dir_user_*): give ours
+	 * back first, so a full pool cannot wait on itself. */
+	dir_op_end(&op);
+	if (approve && guard_apply(ctx, m, err) < 0) {
+		if (err->status == 404) {
+			error_clear(err);
+			error_set(err, 409, NULL,
+			          "held removal %s: the person is gone (released or purged since); "
+			          "reject it",
+			          id);
+		}
+		goto out;
+	}
+	if (dir_op_begin(&op, ctx, err) < 0)
+		goto out;
+	/* Applying twice is harmless (a release or suspension already made is
+	 * a no-op), so the entry goes after: asserted on the version read. */
+	if (dir_delete_dn(&op, dn, entry_map_first(m, "entrycsn"), err) < 0 &&
+	    (err->status == 404 || err->status == 412))
+		error_clear(err);
+	rc = error_is_set(err) ? -1 : 0;
+done:
+	dir_op_end(&op);
+out:
+	ldap_msgfree(res);
+	json_decref(m);
+	free(dn);
+	return rc;
+}

@@ -1,0 +1,186 @@
+#!/usr/bin/env perl
+# 96-guard.t — the mass-deprovision guard (issue 16 item 5): a source
+# removing (DELETE) or suspending (active=false) more than
+# guard_share_percent (50) of the people it holds within guard_window_s
+# (24 h) gets the removals beyond max(guard_min, share) held, not applied,
+# answered 202; an operator lists them (`rosterctl guard list`) and
+# approves (applied as the source) or rejects (dropped) each. Cases: Okta
+# "unassigning" everyone with PATCH active=false; Entra DELETEing all 3 of
+# its people in a small tenant (guard_min 2); the same removal sent again;
+# an approval whose person is gone; and two bridges on one directory
+# DELETEing concurrently, whose count must still be exact (the window's
+# value add is asserted on its entryCSN).
+use strict;
+use warnings;
+use Test::More;
+use File::Temp qw(tempdir);
+use POSIX ();
+use RBTest;
+use RBBridge;
+
+my $ADM   = 'urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User';
+my $CORE  = 'urn:ietf:params:scim:schemas:core:2.0:User';
+my $PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+my $LINCOLN = '5eed0001-0000-4000-8000-000000000001';
+
+my $dir = RBTest::start_directory();
+my $S = $dir->{suffix};
+my $BIN = RBBridge::build_dir();
+my $optoken = 'demo-inproduct-operator';
+my $ophash = `$BIN/rosterbridge -H $optoken`;
+chomp $ophash;
+my %conf = (guard_share_percent => undef,    # the daemon's defaults: 50%, 24 h, 2 (test bridges run without)
+            extra_conf => "token $ophash tenant=demo source=in-product rights=write\n");
+my $b = RBBridge->start($dir, %conf);
+
+sub dn_of { "uid=$_[0],ou=people,o=demo,$S" }
+sub entry {
+    my ($uid, @attrs) = @_;
+    my ($e) = RBTest::ldapsearch($dir, base => dn_of($uid), scope => 'base', attrs => [@attrs]);
+    return $e->[0];
+}
+sub ctl {
+    my (@args) = @_;
+    my $tmp = tempdir(CLEANUP => 1);
+    return RBTest::_run(["$BIN/rosterctl", @args],
+                        env => { HOME => $tmp, XDG_CONFIG_HOME => "$tmp/xdg",
+                                 ROSTERCTL_URL => $b->{base}, ROSTERCTL_TOKEN => $optoken });
+}
+sub held_list {
+    my $r = $b->req(GET => '/operator/v1/held', token => $optoken);
+    return @{ $r->{json}{Resources} // [] };
+}
+sub create {
+    my ($token, $uid) = @_;
+    my $r = $b->req(POST => '/Users', token => $token, json => {
+        schemas => [$CORE, $ADM], userName => $uid, active => JSON::PP::true,
+        $ADM => { permission => 'view', scope => 'school', schools => [$LINCOLN] } });
+    die "create $uid: $r->{status}\n" unless $r->{status} == 201;
+    return $r->{json}{id};
+}
+sub set_active {
+    my ($token, $id, $v) = @_;
+    return $b->req(PATCH => "/Users/$id", token => $token, json => { schemas => [$PATCH],
+        Operations => [{ op => 'Replace', path => 'active', value => $v ? 'True' : 'False' }] });
+}
+
+# ---- Okta unassigns everyone it holds: 10 people, active=false --------------------------
+my %okta = map { ("okta$_\@lincoln.example" => create('demo-okta', "okta$_\@lincoln.example")) } 0 .. 9;
+my (@applied, @held);
+for my $uid (sort keys %okta) {
+    my $r = set_active('demo-okta', $okta{$uid}, 0);
+    if ($r->{status} == 200) { push @applied, $uid }
+    elsif ($r->{status} == 202) { push @held, $uid }
+    else { fail("PATCH active=false of $uid: $r->{status}"); diag explain $r->{json} }
+    if ($r->{status} == 202) {
+        ok($r->{json}{active}, "202 for $uid carries the person as stored: still active");
+    }
+}
+is(scalar @applied, 5, 'the first 5 of 10 (50%) suspensions are applied (200)');
+is(scalar @held, 5, 'the other 5 are held (202)');
+is_deeply([@applied], [(sort keys %okta)[0 .. 4]], '... in request order');
+for my $uid (@held) {
+    my $e = entry($uid, 'rbActive;x-src-okta', 'rbViewSchool', 'rbBindLocked');
+    ok(!$e->{'rbActive;x-src-okta'} || $e->{'rbActive;x-src-okta'}[0] eq 'TRUE', "$uid: Okta's flag unchanged");
+    is($e->{rbViewSchool}[0], $LINCOLN, "$uid: access at Lincoln kept");
+}
+is(entry($applied[0], 'rbActive;x-src-okta')->{'rbActive;x-src-okta'}[0], 'FALSE', 'an applied one is suspended');
+
+my $r = set_active('demo-okta', $okta{ $held[0] }, 0);
+is($r->{status}, 202, 'the same suspension sent again: 202 again');
+my @h = held_list();
+is(scalar(grep { $_->{source} eq 'okta' } @h), 5, 'still one held entry per person (5)');
+my ($one) = grep { $_->{userName} eq $held[0] } @h;
+is($one->{action}, 'suspend', 'a held entry says suspend');
+is($one->{person}, $okta{ $held[0] }, '... names the person by id');
+
+my ($rc, $out, $err) = ctl(qw(guard list));
+is($rc, 0, 'rosterctl guard list') or diag $err;
+like($out, qr/\Q$held[1]\E/, '... shows a held person');
+
+# approve one, reject one
+my ($h1) = grep { $_->{userName} eq $held[1] } @h;
+my ($h2) = grep { $_->{userName} eq $held[2] } @h;
+($rc, $out, $err) = ctl('guard', 'approve', $h1->{id});
+is($rc, 0, 'rosterctl guard approve') or diag $err;
+is(entry($held[1], 'rbActive;x-src-okta')->{'rbActive;x-src-okta'}[0], 'FALSE',
+   'approved: the suspension is applied, as Okta');
+$r = $b->req(GET => "/Users/$okta{$held[1]}", token => 'demo-okta');
+ok(!$r->{json}{active}, '... Okta reads active=false');
+($rc, $out, $err) = ctl('guard', 'reject', $h2->{id});
+is($rc, 0, 'rosterctl guard reject') or diag $err;
+is(entry($held[2], 'rbViewSchool')->{rbViewSchool}[0], $LINCOLN, 'rejected: still active with access');
+@h = held_list();
+is(scalar(grep { $_->{source} eq 'okta' } @h), 3, 'two decided, three left');
+($rc, undef, $err) = ctl('guard', 'approve', $h1->{id});
+is($rc, 6, 'deciding it again: not found (6)') or diag $err;
+$r = $b->req(POST => "/operator/v1/held/$h2->{id}/approve", token => 'demo-okta');
+is($r->{status}, 403, 'the source itself may not approve (403)');
+
+# ---- Entra deletes all 3 of its people: guard_min 2 applies, the third is held ----------
+my %entra = map { ("entra$_\@lincoln.example" => create('demo-entra', "entra$_\@lincoln.example")) } 0 .. 2;
+my @st = map { $b->req(DELETE => "/Users/$entra{$_}", token => 'demo-entra') } sort keys %entra;
+is_deeply([map { $_->{status} } @st], [204, 204, 202], 'Entra DELETEs 3 of 3: 204, 204, 202 (at least guard_min 2 pass)');
+like($st[2]{json}{detail} // '', qr/held/i, 'the 202 says it is held') or diag explain $st[2];
+my $third = (sort keys %entra)[2];
+is($b->req(GET => "/Users/$entra{$third}", token => 'demo-entra')->{status}, 200, 'the held one still exists');
+($h1) = grep { $_->{userName} eq $third } held_list();
+is($h1->{action}, 'delete', 'held as a delete');
+$r = $b->req(POST => "/operator/v1/held/$h1->{id}/approve", token => $optoken);
+is($r->{status}, 200, 'approved over HTTP') or diag explain $r->{json};
+ok(!entry($third, 'uid'), '... the release is applied: the entry is gone');
+
+# an approval whose person is gone meanwhile
+my $z = create('demo-entra', 'entraz@lincoln.example');
+is($b->req(DELETE => "/Users/$z", token => 'demo-entra')->{status}, 202, 'a fourth Entra DELETE is held');
+RBTest::ldapdelete($dir, dn_of('entraz@lincoln.example'));
+($h1) = grep { $_->{userName} eq 'entraz@lincoln.example' } held_list();
+$r = $b->req(POST => "/operator/v1/held/$h1->{id}/approve", token => $optoken);
+is($r->{status}, 409, 'approving a removal whose person is gone: 409') or diag explain $r->{json};
+
+# /Bulk answers a held removal 202 too
+my $y = create('demo-entra', 'entray@lincoln.example');
+$r = $b->req(POST => '/Bulk', token => 'demo-entra', json => {
+    schemas => ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+    Operations => [{ method => 'DELETE', path => "/Users/$y" }] });
+is($r->{json}{Operations}[0]{status}, '202', '/Bulk: a held DELETE is "202"') or diag explain $r->{json};
+ok(entry('entray@lincoln.example', 'uid'), '... and not applied');
+
+# ---- two bridges, one directory, concurrent DELETEs: the count stays exact -------------
+my $b2 = RBBridge->start($dir, %conf);
+my @ids = map { create('demo-clever', "clever$_\@lincoln.example") } 0 .. 11;
+my @kids;
+for my $k (0, 1) {
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        my $br = $k ? $b2 : $b;
+        my %c = (0 => 0);
+        for my $i (grep { $_ % 2 == $k } 0 .. $#ids) {
+            my $st = $br->req(DELETE => "/Users/$ids[$i]", token => 'demo-clever')->{status};
+            $c{$st}++;
+        }
+        open my $f, '>', "$dir->{data_dir}/guard-kid-$k" or die;
+        print $f join(' ', map { "$_=$c{$_}" } sort keys %c), "\n";
+        close $f;
+        POSIX::_exit(0);
+    }
+    push @kids, $pid;
+}
+waitpid($_, 0) for @kids;
+my %tot;
+for my $k (0, 1) {
+    open my $f, '<', "$dir->{data_dir}/guard-kid-$k" or die;
+    my $line = <$f>;
+    $tot{$1} += $2 while $line =~ /(\d+)=(\d+)/g;
+}
+is($tot{204}, 6, 'two bridges at once: exactly 6 of 12 DELETEs applied') or diag explain \%tot;
+is($tot{202}, 6, '... 6 held') or diag explain \%tot;
+my ($gone) = RBTest::ldapsearch($dir, base => "ou=people,o=demo,$S", scope => 'one',
+                                filter => '(uid=clever*)', attrs => ['uid']);
+is(scalar @$gone, 6, 'the directory agrees: 6 of the 12 remain');
+my ($w) = RBTest::ldapsearch($dir, base => "cn=window-clever,ou=guard,o=demo,$S", scope => 'base',
+                             attrs => ['rbGuardRemoval', 'rbGuardBase']);
+is(scalar @{ $w->[0]{rbGuardRemoval} // [] }, 6, 'the window records 6 removals');
+is($w->[0]{rbGuardBase}[0], 12, '... of a base of 12');
+
+done_testing;
