@@ -205,24 +205,6 @@ console_activate(struct console_req *cr, const char *id, struct rb_error *err)
 	return rc;
 }
 
-/* The in-product direct grant among a SCIM user's grants (borrowed), or NULL. */
-static const json_t *
-console_inproduct_grant(const json_t *user)
-{
-	const json_t *grants = json_object_get(json_object_get(user, SCHEMA_ADMIN_USER), "grants");
-	const json_t *g;
-	size_t i;
-
-	json_array_foreach(grants, i, g)
-	{
-		const char *src = json_string_value(json_object_get(g, "source"));
-		const char *origin = json_string_value(json_object_get(g, "origin"));
-		if (src && !strcmp(src, DIR_INPRODUCT) && (!origin || !strcmp(origin, "direct")))
-			return g;
-	}
-	return NULL;
-}
-
 /*
  * The invited person signed in to another account (`dn2`): that account
  * receives the invited e-mail and the in-product grant; the invitation's
@@ -241,7 +223,7 @@ console_move_invite(struct console_req *cr, const char *id, const char *dn2, str
 	if (invitee == NULL || dir_person_id(&cr->ctx, dn2, id2, err) < 0)
 		goto done;
 	state = dir_admin_invite_state(&cr->ctx, id, err);
-	g = console_inproduct_grant(invitee);
+	g = dir_inproduct_grant(invitee);
 	mail = json_string_value(json_object_get(state, "mail"));
 	if (g == NULL || mail == NULL) {
 		error_set(err, 404, NULL, "this invitation no longer grants anything");
