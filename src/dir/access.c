@@ -845,14 +845,14 @@ access_repair_round(struct dir *dir)
 		struct dir_op op;
 		int fixed = 0, halves = 0;
 		error_clear(&err);
-		int purged = 0;
+		int purged = 0, expired = 0;
 		if (dir_op_begin(&op, &ctx, &err) == 0) {
 			if (access_repair(&op, access_settle_s(dir->cfg), dir->repair_seen, &fixed,
 			                  &err) == 0 &&
 			    dir_user_repair_creates(&op, access_settle_s(dir->cfg), &halves,
 			                            &err) == 0 &&
-			    retain_enabled(&op))
-				retain_purge(&op, &purged, &err);
+			    (!retain_enabled(&op) || retain_purge(&op, &purged, &err) == 0))
+				guard_expire(&op, &expired, &err);
 			dir_op_end(&op);
 		}
 		if (halves > 0)
@@ -868,6 +868,9 @@ access_repair_round(struct dir *dir)
 			         ctx.tenant, fixed);
 		if (purged > 0)
 			log_info("tenant %s: %d retained people purged", ctx.tenant, purged);
+		if (expired > 0)
+			log_info("tenant %s: %d held removals expired (dropped, not applied)",
+			         ctx.tenant, expired);
 	}
 }
 
