@@ -321,7 +321,8 @@ run-cluster: deps all
 stop-cluster:
 	@scripts/cluster stop $${RB_VAR:-var}/cluster
 
-# One bridge on one slapd vs two bridges on two providers, as ratios (bench/cluster).
+# `make bench` in cluster mode: raw slapd, one bridge on it, two bridges on two
+# providers, as ratios, plus the replication delay (bench/run, BENCH_CLUSTER=1).
 bench-cluster: deps
-	@$(MAKE) --no-print-directory BUILD=build/release OPT=-O2 all build/bench/httpbench
-	@bench/cluster
+	@$(MAKE) --no-print-directory BUILD=build/release OPT=-O2 all
+	@BENCH_CLUSTER=1 bench/run
