@@ -752,6 +752,37 @@ done:
 	return after;
 }
 
+long
+dir_delete_found(struct dir_op *op, const char *base, const char *filter, char **attrs,
+                 void (*deleted)(struct dir_op *op, const json_t *map, void *arg), void *arg,
+                 struct rb_error *err)
+{
+	LDAPMessage *res = NULL, *e;
+	long n = 0;
+
+	/* A missing base is noSuchObject: dir_search answers it as "no entry". */
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 0, &res, err) < 0)
+		return -1;
+	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+	     e = ldap_next_entry(op->conn->ld, e)) {
+		json_t *m = entry_to_map(op->conn->ld, e);
+		const char *dn = entry_map_first(m, "dn");
+
+		if (dn != NULL && dir_delete_dn(op, dn, entry_map_first(m, "entrycsn"), err) == 0) {
+			n++;
+			if (deleted != NULL)
+				deleted(op, m, arg);
+		} else if (err->status == 404 || err->status == 412) {
+			error_clear(err);
+		}
+		json_decref(m);
+		if (error_is_set(err))
+			break;
+	}
+	ldap_msgfree(res);
+	return error_is_set(err) ? -1 : n;
+}
+
 int
 dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb_error *err)
 {

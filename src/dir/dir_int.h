@@ -209,6 +209,19 @@ json_t *dir_add_entry(struct dir_op *op, const char *base, const char *rdn_attr,
  */
 int dir_password_set(struct dir_op *op, const char *dn, const char *password, struct rb_error *err);
 
+/*
+ * dir_delete_found — delete every entry a one-level search under `base`
+ * for `filter` finds (reading `attrs`, which must name entryCSN), each
+ * asserted on the entryCSN read: one changed meanwhile (412: restored,
+ * reused) or gone (404: another bridge was first) is left alone.
+ * `deleted` (may be NULL) is called with each deleted entry's map and
+ * `arg`. A missing base finds nothing. Returns how many were deleted, or
+ * -1 with *err.
+ */
+long dir_delete_found(struct dir_op *op, const char *base, const char *filter, char **attrs,
+                      void (*deleted)(struct dir_op *op, const json_t *map, void *arg), void *arg,
+                      struct rb_error *err);
+
 /* dir_delete_dn — delete `dn`, with the If-Match assertion when given. 0 or -1. */
 int dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb_error *err);
 

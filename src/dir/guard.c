@@ -428,6 +428,18 @@ guard_expiry(const struct config *cfg, const json_t *m)
 	return at + (time_t)cfg->guard_hold_days * 86400;
 }
 
+/* dir_delete_found's callback of guard_drop: the log line of one dropped held removal. */
+static void
+guard_dropped(struct dir_op *op, const json_t *m, void *why)
+{
+	const char *uid = entry_map_first(m, "uid");
+
+	log_warnx("tenant %s source %s: held %s of %s (person %s, held %s) %s", op->ctx->tenant,
+	          entry_map_first(m, "rbsource"), entry_map_first(m, "rbguardaction"),
+	          uid ? uid : "?", entry_map_first(m, "rbguardperson"),
+	          entry_map_first(m, "rbguardat"), (const char *)why);
+}
+
 /*
  * Delete the held entries `filter` finds under ou=guard, each asserted on
  * the entryCSN read, logging each with `why`. *n = how many. 0 or -1 with
@@ -436,43 +448,18 @@ guard_expiry(const struct config *cfg, const json_t *m)
 static int
 guard_drop(struct dir_op *op, const char *filter, const char *why, int *n, struct rb_error *err)
 {
-	LDAPMessage *res = NULL, *e;
 	char *base = dir_ou_dn(op, "guard");
-	int rc = -1;
+	long got;
 
 	*n = 0;
-	if (base == NULL) {
-		error_set(err, 500, NULL, "out of memory");
-		goto done;
-	}
-	/* A missing ou=guard is noSuchObject: dir_search answers it as "no entry". */
-	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, guard_held_attrs, NULL, 0, &res,
-	               err) < 0)
-		goto done;
-	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
-	     e = ldap_next_entry(op->conn->ld, e)) {
-		json_t *m = entry_to_map(op->conn->ld, e);
-		const char *dn = entry_map_first(m, "dn"), *uid = entry_map_first(m, "uid");
-
-		if (dn != NULL && dir_delete_dn(op, dn, entry_map_first(m, "entrycsn"), err) == 0) {
-			(*n)++;
-			log_warnx("tenant %s source %s: held %s of %s (person %s, held %s) %s",
-			          op->ctx->tenant, entry_map_first(m, "rbsource"),
-			          entry_map_first(m, "rbguardaction"), uid ? uid : "?",
-			          entry_map_first(m, "rbguardperson"),
-			          entry_map_first(m, "rbguardat"), why);
-		} else if (err->status == 404 || err->status == 412) {
-			error_clear(err);
-		}
-		json_decref(m);
-		if (error_is_set(err))
-			goto done;
-	}
-	rc = 0;
-done:
-	ldap_msgfree(res);
+	if (base == NULL)
+		return error_set(err, 500, NULL, "out of memory");
+	got = dir_delete_found(op, base, filter, guard_held_attrs, guard_dropped, (void *)why, err);
 	free(base);
-	return rc;
+	if (got < 0)
+		return -1;
+	*n = (int)got;
+	return 0;
 }
 
 void

@@ -149,47 +149,36 @@ retain_forget_password(struct dir_op *op, json_t *old, struct rb_error *err)
 	return 0;
 }
 
+/* dir_delete_found's callback of retain_purge: the log line of one purged person. */
+static void
+retain_purged(struct dir_op *op, const json_t *m, void *arg)
+{
+	(void)arg;
+	log_info("tenant %s: purged %s (deprovisioned %s, retention %d days)", op->ctx->tenant,
+	         entry_map_first(m, "dn"), entry_map_first(m, "rbdisabledat"),
+	         op->ctx->dir->cfg->retention_days);
+}
+
 int
 retain_purge(struct dir_op *op, int *purged, struct rb_error *err)
 {
 	static char *attrs[] = {"entryCSN", "rbDisabledAt", NULL};
-	LDAPMessage *res = NULL, *e;
 	char *people = dir_ou_dn(op, "people"), filter[128], stamp[16];
-	int rc = -1;
+	long n;
 
 	*purged = 0;
-	if (people == NULL) {
-		error_set(err, 500, NULL, "out of memory");
-		goto done;
-	}
+	if (people == NULL)
+		return error_set(err, 500, NULL, "out of memory");
 	dir_gentime(time(NULL) - (time_t)op->ctx->dir->cfg->retention_days * 86400, stamp);
 	snprintf(filter, sizeof(filter), "(&(rbDisabledAt<=%s)(objectClass=rbPerson))", stamp);
-	if (dir_search(op, people, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 0, &res, err) < 0)
-		goto done;
-	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
-	     e = ldap_next_entry(op->conn->ld, e)) {
-		json_t *m = entry_to_map(op->conn->ld, e);
-		const char *dn = entry_map_first(m, "dn");
-
-		/* Asserted on the entryCSN read: restored or reused meanwhile is a
-		 * 412, purged by another bridge a 404; both leave it be. */
-		if (dn != NULL && dir_delete_dn(op, dn, entry_map_first(m, "entrycsn"), err) == 0) {
-			(*purged)++;
-			log_info("tenant %s: purged %s (deprovisioned %s, retention %d days)",
-			         op->ctx->tenant, dn, entry_map_first(m, "rbdisabledat"),
-			         op->ctx->dir->cfg->retention_days);
-		} else if (err->status == 404 || err->status == 412) {
-			error_clear(err);
-		}
-		json_decref(m);
-		if (error_is_set(err))
-			goto done;
-	}
-	rc = 0;
-done:
-	ldap_msgfree(res);
+	/* Asserted on the entryCSN read: restored or reused meanwhile is a 412, purged by
+	 * another bridge a 404; both leave it be. */
+	n = dir_delete_found(op, people, filter, attrs, retain_purged, NULL, err);
 	free(people);
-	return rc;
+	if (n < 0)
+		return -1;
+	*purged = (int)n;
+	return 0;
 }
 
 json_t *
