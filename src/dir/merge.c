@@ -447,7 +447,8 @@ merge_provider_round(struct merge_provider *mp, const char *tenant, json_t *seen
                      struct rb_error *err)
 {
 	static char *attrs[] = {"reqStart", "reqDN", "reqEntryUUID", NULL};
-	struct dir_ctx ctx = {.dir = mp->dir, .tenant = tenant, .source = "(merge)", .base_url = ""};
+	struct dir_ctx ctx = {
+	    .dir = mp->dir, .tenant = tenant, .source = "(merge)", .base_url = ""};
 	struct dir_op lop;
 	LDAPMessage *res = NULL, *e;
 	struct strbuf key = {0}, f = {0};
@@ -521,8 +522,8 @@ merge_round(struct dir *dir, const char *tenant, int *merged, struct rb_error *e
 	for (i = 0; dir->merge != NULL && i < dir->merge->n; i++) {
 		struct rb_error one;
 		error_clear(&one);
-		if (merge_provider_round(&dir->merge->p[i], tenant, dir->repair_seen, merged, &one) ==
-		    0)
+		if (merge_provider_round(&dir->merge->p[i], tenant, dir->repair_seen, merged,
+		                         &one) == 0)
 			continue;
 		/* A provider down is another's business (its log waits for it); the
 		 * others are still read. The first other failure is reported. */
