@@ -242,21 +242,20 @@ admins_list(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
+/*
+ * The start of a verb that takes one USER (id or userName) and no option:
+ * parse argv (--help prints the help), then look the user up. Returns -1
+ * with *user NEW, or the exit code the verb returns (--help: CLI_OK).
+ */
 static int
-admins_show(struct cli *c, int argc, char **argv)
+admins_one_user(struct cli *c, int argc, char **argv, json_t **user)
 {
-	static const char *const keys[] = {
-	    "userName",        "name",    "email",        "permission", "schools",
-	    "canManageAdmins", "sources", "inviteStatus", "active",     "id",
-	    "grants",          "created", "lastModified"};
 	const struct cli_opt opts[] = {{NULL, OPT_FLAG, NULL}};
 	struct rb_error err;
-	json_t *user, *names, *row, *g, *meta;
-	struct strbuf gb = {0};
 	bool help;
-	size_t i;
 	int npos;
 
+	*user = NULL;
 	if (opts_parse(argc, argv, opts, &npos, &help, "admins") != 0)
 		return CLI_USAGE;
 	if (help) {
@@ -264,11 +263,29 @@ admins_show(struct cli *c, int argc, char **argv)
 		return CLI_OK;
 	}
 	if (npos != 1)
-		return cli_usage_error("admins", "admins show needs one USER (id or userName)");
+		return cli_usage_error("admins", "admins %s needs one USER (id or userName)",
+		                       argv[0]);
 	error_clear(&err);
-	user = client_find(c, "Users", "userName", argv[1], &err);
-	if (user == NULL)
-		return cli_fail(&err);
+	*user = client_find(c, "Users", "userName", argv[1], &err);
+	return *user != NULL ? -1 : cli_fail(&err);
+}
+
+static int
+admins_show(struct cli *c, int argc, char **argv)
+{
+	static const char *const keys[] = {
+	    "userName",        "name",    "email",        "permission", "schools",
+	    "canManageAdmins", "sources", "inviteStatus", "active",     "id",
+	    "grants",          "created", "lastModified"};
+	struct rb_error err;
+	json_t *user, *names, *row, *g, *meta;
+	struct strbuf gb = {0};
+	size_t i;
+	int rc;
+
+	if ((rc = admins_one_user(c, argc, argv, &user)) >= 0)
+		return rc;
+	error_clear(&err);
 	names = admins_school_names(c, &err);
 	if (names == NULL) {
 		json_decref(user);
@@ -490,26 +507,15 @@ done:
 static int
 admins_remove(struct cli *c, int argc, char **argv)
 {
-	const struct cli_opt opts[] = {{NULL, OPT_FLAG, NULL}};
 	struct rb_error err;
 	json_t *user, *after = NULL;
 	char path[128];
 	char *others;
-	bool help;
-	int npos;
+	int rc;
 
-	if (opts_parse(argc, argv, opts, &npos, &help, "admins") != 0)
-		return CLI_USAGE;
-	if (help) {
-		fputs(admins_help, stdout);
-		return CLI_OK;
-	}
-	if (npos != 1)
-		return cli_usage_error("admins", "admins remove needs one USER");
+	if ((rc = admins_one_user(c, argc, argv, &user)) >= 0)
+		return rc;
 	error_clear(&err);
-	user = client_find(c, "Users", "userName", argv[1], &err);
-	if (user == NULL)
-		return cli_fail(&err);
 	snprintf(path, sizeof(path), "/Users/%s", json_str(user, "id"));
 	if (client_request(c, "DELETE", path, NULL, NULL, &err) < 0) {
 		json_decref(user);
@@ -648,25 +654,14 @@ admins_invite(struct cli *c, int argc, char **argv)
 static int
 admins_resend(struct cli *c, int argc, char **argv)
 {
-	const struct cli_opt opts[] = {{NULL, OPT_FLAG, NULL}};
 	struct rb_error err;
 	json_t *user, *result = NULL;
 	char path[160];
-	bool help;
-	int npos, rc;
+	int rc;
 
-	if (opts_parse(argc, argv, opts, &npos, &help, "admins") != 0)
-		return CLI_USAGE;
-	if (help) {
-		fputs(admins_help, stdout);
-		return CLI_OK;
-	}
-	if (npos != 1)
-		return cli_usage_error("admins", "admins resend needs one USER");
+	if ((rc = admins_one_user(c, argc, argv, &user)) >= 0)
+		return rc;
 	error_clear(&err);
-	user = client_find(c, "Users", "userName", argv[1], &err);
-	if (user == NULL)
-		return cli_fail(&err);
 	snprintf(path, sizeof(path), "/Invitations/%s/resend", json_str(user, "id"));
 	if (client_request(c, "POST", path, NULL, &result, &err) < 0) {
 		rc = cli_fail(&err);

@@ -125,6 +125,12 @@ int opts_yes_no(const char *s);
 int client_request(struct cli *c, const char *method, const char *path, const json_t *body,
                    json_t **out, struct rb_error *err);
 /*
+ * client_remove — DELETE `endpoint`/<id of `found`> (a resource the verb
+ * looked up, borrowed) and say "removed <what> <name> (id <id>)" unless
+ * quiet. Returns CLI_OK, or cli_fail's exit code.
+ */
+int client_remove(struct cli *c, const char *endpoint, const char *what, const json_t *found);
+/*
  * client_operator — client_request to the daemon's /operator/v1 + path
  * (retained people, held removals; an in-product token), same contract.
  */

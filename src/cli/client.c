@@ -386,3 +386,19 @@ client_cleanup(struct cli *c)
 		curl_easy_cleanup(c->curl);
 	c->curl = NULL;
 }
+
+int
+client_remove(struct cli *c, const char *endpoint, const char *what, const json_t *found)
+{
+	struct rb_error err;
+	char path[160];
+
+	error_clear(&err);
+	snprintf(path, sizeof(path), "%s/%s", endpoint, json_str(found, "id"));
+	if (client_request(c, "DELETE", path, NULL, NULL, &err) < 0)
+		return cli_fail(&err);
+	if (!c->quiet)
+		printf("removed %s %s (id %s)\n", what, json_str(found, "name"),
+		       json_str(found, "id"));
+	return CLI_OK;
+}

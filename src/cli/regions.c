@@ -159,7 +159,6 @@ regions_remove(struct cli *c, int argc, char **argv)
 	const struct cli_opt opts[] = {{NULL, OPT_FLAG, NULL}};
 	struct rb_error err;
 	json_t *region;
-	char path[128];
 	int npos, rc;
 
 	if ((rc = regions_opts(argc, argv, opts, &npos)) != 0)
@@ -170,16 +169,9 @@ regions_remove(struct cli *c, int argc, char **argv)
 	region = regions_find(c, argv[1], &err);
 	if (region == NULL)
 		return cli_fail(&err);
-	snprintf(path, sizeof(path), "/Regions/%s", json_str(region, "id"));
-	if (client_request(c, "DELETE", path, NULL, NULL, &err) < 0) {
-		json_decref(region);
-		return cli_fail(&err);
-	}
-	if (!c->quiet)
-		printf("removed region %s (id %s)\n", json_str(region, "name"),
-		       json_str(region, "id"));
+	rc = client_remove(c, "/Regions", "region", region);
 	json_decref(region);
-	return CLI_OK;
+	return rc;
 }
 
 int

@@ -168,9 +168,8 @@ schools_remove(struct cli *c, int argc, char **argv)
 	const struct cli_opt opts[] = {{NULL, OPT_FLAG, NULL}};
 	struct rb_error err;
 	json_t *school;
-	char path[128];
 	bool help;
-	int npos;
+	int npos, rc;
 
 	if (opts_parse(argc, argv, opts, &npos, &help, "schools") != 0)
 		return CLI_USAGE;
@@ -184,16 +183,9 @@ schools_remove(struct cli *c, int argc, char **argv)
 	school = schools_find(c, argv[1], &err);
 	if (school == NULL)
 		return cli_fail(&err);
-	snprintf(path, sizeof(path), "/Schools/%s", json_str(school, "id"));
-	if (client_request(c, "DELETE", path, NULL, NULL, &err) < 0) {
-		json_decref(school);
-		return cli_fail(&err);
-	}
-	if (!c->quiet)
-		printf("removed school %s (id %s)\n", json_str(school, "name"),
-		       json_str(school, "id"));
+	rc = client_remove(c, "/Schools", "school", school);
 	json_decref(school);
-	return CLI_OK;
+	return rc;
 }
 
 int

@@ -473,4 +473,35 @@ struct dir_type {
 json_t *dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_query *q,
                         long *total, struct rb_error *err);
 
+/*
+ * struct dir_owned — one owned, named resource type whose reads and writes
+ * need nothing the others do not (schools, regions): how to find one by id,
+ * present it, and write a new version of it. The flows below serve each.
+ */
+struct dir_owned {
+	const char *kind;    /* "school": names the type in 403 messages */
+	const char *rt_name; /* "School": the SCIM resource type (for PATCH) */
+	/* find — the entry map of `id` (NEW), or NULL with *err (404) */
+	json_t *(*find)(struct dir_op *op, const char *id, struct rb_error *err);
+	/* one — the SCIM resource of entry map `map` (NEW), or NULL with *err */
+	json_t *(*one)(struct dir_op *op, const json_t *map, struct rb_error *err);
+	/* write — store `res` over entry map `old` under If-Match `if_match`;
+	 * the entry map after the write (NEW), or NULL with *err */
+	json_t *(*write)(struct dir_op *op, const json_t *old, const json_t *res,
+	                 const char *if_match, struct rb_error *err);
+};
+
+/*
+ * dir_owned_get / dir_owned_replace / dir_owned_patch — GET, PUT and PATCH
+ * of the resource `id` of type `t` (owned.c). Replace and patch check the
+ * owner first (access_check_owner). Each returns the NEW resource, or NULL
+ * with *err.
+ */
+json_t *dir_owned_get(const struct dir_owned *t, const struct dir_ctx *ctx, const char *id,
+                      struct rb_error *err);
+json_t *dir_owned_replace(const struct dir_owned *t, const struct dir_ctx *ctx, const char *id,
+                          const json_t *res, const char *if_match, struct rb_error *err);
+json_t *dir_owned_patch(const struct dir_owned *t, const struct dir_ctx *ctx, const char *id,
+                        const json_t *patch_body, const char *if_match, struct rb_error *err);
+
 #endif /* RB_DIR_INT_H */

@@ -9,9 +9,9 @@
  *   base     the people the source held when its window opened: one
  *            search `(rbSource=S)` under ou=people, once per window.
  *   window   cn=window-<source>,ou=guard,o=<tenant> (rbGuardWindow): its
- *            start (rbGuardAt), base (rbGuardBase), and one rbGuardRemoval
- *            value per removal applied in it. guard_window_s after its
- *            start the next removal opens a new one.
+ *            start (rbGuardAt), base (rbGuardBase), and the number of
+ *            removals applied in it (rbGuardCount). guard_window_s after
+ *            its start the next removal opens a new one.
  *   allowed  max(guard_min, base × guard_share_percent / 100) removals per
  *            window; the ones beyond are held.
  *   held     cn=<action>-<source>-<person id>,ou=guard,o=<tenant>
@@ -19,14 +19,15 @@
  *            operator (dir_guard_list, dir_guard_decide). The same removal
  *            sent again is the same entry.
  *
- * Counting is race-safe on one directory: the removal's value is added
- * asserting the window's entryCSN as read, so of two bridges counting the
- * same last free place one gets a 412 and counts again (and holds). Across
- * providers (multi-provider syncrepl) assertions are local: two removals
- * through two providers within the replication delay can both pass; the
- * values are separate adds, so replication merges them and both are
- * counted for the rest of the window (the overshoot is bounded by what
- * the providers accept before they see each other's adds).
+ * Counting is exact on one directory: a removal writes the window's
+ * count + 1 asserting the window as read (guard_count), so of bridges
+ * counting the same last free place one gets a 412, reads again and
+ * holds; the cost of one removal does not grow with the removals before
+ * it. Across providers (multi-provider syncrepl) assertions are local:
+ * two removals through two providers within the replication delay can
+ * both pass, and the later count replaces the earlier one, so the limit
+ * can be overshot by what the providers accept before they see each
+ * other's writes.
  *
  * The state lives in the directory only; the daemon keeps none.
  */
@@ -43,8 +44,11 @@
 #include "dir/escape.h"
 #include "lib/log.h"
 
-static char *guard_window_attrs[] = {"rbGuardAt", "rbGuardBase", "rbGuardRemoval", "entryCSN",
-                                     NULL};
+/* Attempts at counting one removal before 503 (each one small: guard_count). */
+#define GUARD_RETRIES 32
+
+static char *guard_window_attrs[] = {"rbGuardAt",      "rbGuardBase", "rbGuardCount",
+                                     "rbGuardRemoval", "entryCSN",    NULL};
 static char *guard_held_attrs[] = {"cn",  "rbSource",  "rbGuardAction",   "rbGuardPerson",
                                    "uid", "rbGuardAt", "createTimestamp", "entryCSN",
                                    NULL};
@@ -149,16 +153,39 @@ guard_allowed(const struct config *cfg, long base)
 	return share > cfg->guard_min ? share : cfg->guard_min;
 }
 
+/* After a 412 on the window: wait 0–2 ms, so concurrent counters spread out. */
+static void
+guard_backoff(void)
+{
+	struct timespec ts = {0, (long)arc4random_uniform(2000000)};
+
+	nanosleep(&ts, NULL);
+}
+
 /*
- * Record one removal in the window of ctx's source, if the window allows
- * it. 0 = counted (apply it), 1 = over the limit (hold it), -1 with *err.
+ * Count one removal in the window of ctx's source, if the window allows it.
+ * 0 = counted (apply it), 1 = over the limit (hold it), -1 with *err.
+ *
+ * The window keeps a number, rbGuardCount, written as count + 1 asserting
+ * the entryCSN it was read at (RFC 4528): of concurrent counters one wins,
+ * the others read again (after a short random wait) and count on. The
+ * window entry stays a few attributes long, so a removal costs the same
+ * however many came before it in the window. (Until this version the
+ * window held one rbGuardRemoval value per removal: reading and rewriting
+ * them made the k-th removal cost O(k), and slow attempts collided until
+ * the retries ran out — 503s under a parallel deprovisioning. A window
+ * written that way is counted from its values once, then by number.)
+ * A Modify-Increment would need no retries on one directory, but
+ * delta-syncrepl does not replay increments consistently: two providers
+ * that each took an increment ended with different values under the same
+ * entryCSN (tried on scripts/cluster, slapd 2.5.13). A replace converges.
  */
 static int
-guard_count(struct dir_op *op, const char *action, const char *person_id, struct rb_error *err)
+guard_count(struct dir_op *op, struct rb_error *err)
 {
 	static char *none[] = {"entryCSN", NULL};
 	const struct config *cfg = op->ctx->dir->cfg;
-	char name[128], now_s[16], value[160], base_s[32];
+	char name[128], now_s[16], base_s[32], count_s[32];
 	char *dn;
 	time_t now = time(NULL);
 	int attempt, rc = -1;
@@ -168,27 +195,32 @@ guard_count(struct dir_op *op, const char *action, const char *person_id, struct
 	if (dn == NULL)
 		return error_set(err, 500, NULL, "out of memory");
 	dir_gentime(now, now_s);
-	snprintf(value, sizeof(value), "%s %s %s", action, person_id, now_s);
-	for (attempt = 0; attempt < DIR_RETRIES; attempt++) {
+	for (attempt = 0; attempt < GUARD_RETRIES; attempt++) {
 		LDAPMessage *res = NULL, *e;
 		json_t *w = NULL, *map = NULL, *after = NULL;
 		LDAPMod **mods = NULL;
 		time_t start = 0;
 		long base, used;
+		const char *count = NULL;
 		bool fresh;
 
+		if (attempt > 0)
+			guard_backoff();
 		if (dir_search(op, dn, LDAP_SCOPE_BASE, "(objectClass=rbGuardWindow)",
 		               guard_window_attrs, NULL, 1, &res, err) < 0)
 			goto done;
 		e = res ? ldap_first_entry(op->conn->ld, res) : NULL;
 		w = e ? entry_to_map(op->conn->ld, e) : NULL;
 		ldap_msgfree(res);
+		count = entry_map_first(w, "rbguardcount");
 		fresh = w == NULL ||
 		        dir_gentime_parse(entry_map_first(w, "rbguardat"), &start) < 0 ||
 		        start + cfg->guard_window_s <= now;
 		base =
 		    fresh ? guard_base(op, err) : guard_number(entry_map_first(w, "rbguardbase"));
-		used = fresh ? 0 : (long)json_array_size(json_object_get(w, "rbguardremoval"));
+		used = fresh   ? 0
+		       : count ? guard_number(count)
+		               : (long)json_array_size(json_object_get(w, "rbguardremoval"));
 		if (base < 0) {
 			json_decref(w);
 			goto done;
@@ -199,30 +231,33 @@ guard_count(struct dir_op *op, const char *action, const char *person_id, struct
 			goto done;
 		}
 		snprintf(base_s, sizeof(base_s), "%ld", base);
+		snprintf(count_s, sizeof(count_s), "%ld", used + 1);
 		if (w == NULL) {
 			map = json_pack("{s:[s], s:[s], s:[s], s:[s], s:[s], s:[s]}", "objectclass",
 			                "rbGuardWindow", "cn", name, "rbsource", op->ctx->source,
-			                "rbguardat", now_s, "rbguardbase", base_s, "rbguardremoval",
-			                value);
+			                "rbguardat", now_s, "rbguardbase", base_s, "rbguardcount",
+			                count_s);
 			rc = map ? guard_add(op, dn, map, err) : error_set(err, 500, NULL, "oom");
 		} else {
-			json_t *v = json_pack("[s]", value);
-			if (fresh) { /* a new window: its start, base and this one removal */
+			json_t *cs = json_pack("[s]", count_s);
+			mods = entry_mods_append(NULL, LDAP_MOD_REPLACE, "rbGuardCount", cs);
+			json_decref(cs);
+			if (fresh) { /* a new window: its start and base */
 				json_t *at = json_pack("[s]", now_s),
 				       *bs = json_pack("[s]", base_s);
-				mods = entry_mods_append(NULL, LDAP_MOD_REPLACE, "rbGuardAt", at);
+				mods = mods ? entry_mods_append(mods, LDAP_MOD_REPLACE, "rbGuardAt",
+				                                at)
+				            : NULL;
 				mods = mods ? entry_mods_append(mods, LDAP_MOD_REPLACE,
 				                                "rbGuardBase", bs)
 				            : NULL;
-				mods = mods ? entry_mods_append(mods, LDAP_MOD_REPLACE,
-				                                "rbGuardRemoval", v)
-				            : NULL;
 				json_decref(at);
 				json_decref(bs);
-			} else {
-				mods = entry_mods_append(NULL, LDAP_MOD_ADD, "rbGuardRemoval", v);
 			}
-			json_decref(v);
+			if (json_object_get(w, "rbguardremoval") != NULL) /* counted from now on */
+				mods = mods ? entry_mods_append(mods, LDAP_MOD_DELETE,
+				                                "rbGuardRemoval", NULL)
+				            : NULL;
 			after = mods ? dir_write(op, false, dn, mods,
 			                         entry_map_first(w, "entrycsn"), none, err)
 			             : NULL;
@@ -298,7 +333,7 @@ guard_check(struct dir_op *op, const char *action, const json_t *person, struct 
 		op->guard = 1;
 		return 0;
 	}
-	rc = guard_count(op, action, entry_map_first(person, "entryuuid"), err);
+	rc = guard_count(op, err);
 	if (rc == 1 && guard_hold(op, action, person, id, sizeof(id), err) < 0)
 		return -1;
 	if (rc < 0)

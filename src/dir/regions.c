@@ -250,20 +250,13 @@ done:
 
 /* ---- flows ---- */
 
+static const struct dir_owned regions_type = {"region", "Region", regions_find, regions_one,
+                                              regions_write};
+
 json_t *
 dir_region_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err)
 {
-	struct dir_op op;
-	json_t *map, *out = NULL;
-
-	if (dir_op_begin(&op, ctx, err) < 0)
-		return NULL;
-	map = regions_find(&op, id, err);
-	if (map != NULL)
-		out = regions_one(&op, map, err);
-	json_decref(map);
-	dir_op_end(&op);
-	return out;
+	return dir_owned_get(&regions_type, ctx, id, err);
 }
 
 json_t *
@@ -302,56 +295,14 @@ json_t *
 dir_region_replace(const struct dir_ctx *ctx, const char *id, const json_t *region,
                    const char *if_match, struct rb_error *err)
 {
-	struct dir_op op;
-	json_t *old, *after = NULL, *out = NULL;
-
-	if (dir_op_begin(&op, ctx, err) < 0)
-		return NULL;
-	old = regions_find(&op, id, err);
-	if (old != NULL && access_check_owner(&op, old, "region", err) == 0)
-		after = regions_write(&op, old, region, if_match, err);
-	if (after != NULL)
-		out = regions_one(&op, after, err);
-	json_decref(old);
-	json_decref(after);
-	dir_op_end(&op);
-	return out;
+	return dir_owned_replace(&regions_type, ctx, id, region, if_match, err);
 }
 
 json_t *
 dir_region_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
                  const char *if_match, struct rb_error *err)
 {
-	const struct resource_type_def *rt = schema_resource_type("Region");
-	struct patch_result pr;
-	struct dir_op op;
-	json_t *old = NULL, *cur = NULL, *after = NULL, *out = NULL;
-
-	memset(&pr, 0, sizeof(pr));
-	TAILQ_INIT(&pr.changes);
-	if (dir_op_begin(&op, ctx, err) < 0)
-		return NULL;
-	old = regions_find(&op, id, err);
-	if (old == NULL || access_check_owner(&op, old, "region", err) < 0)
-		goto done;
-	cur = regions_one(&op, old, err);
-	if (cur == NULL || patch_apply(rt, cur, patch_body, NULL, ctx->input, &pr, err) != PATCH_OK)
-		goto done;
-	if (!pr.changed) {
-		if (dir_check_version(old, if_match, err) == 0)
-			out = json_incref(cur);
-		goto done;
-	}
-	after = regions_write(&op, old, pr.resource, if_match, err);
-	if (after != NULL)
-		out = regions_one(&op, after, err);
-done:
-	patch_result_clear(&pr);
-	json_decref(old);
-	json_decref(cur);
-	json_decref(after);
-	dir_op_end(&op);
-	return out;
+	return dir_owned_patch(&regions_type, ctx, id, patch_body, if_match, err);
 }
 
 int

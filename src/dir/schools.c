@@ -653,22 +653,6 @@ schools_undo(struct dir_op *op, const char *dn)
 /* ---- flows ---- */
 
 json_t *
-dir_school_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err)
-{
-	struct dir_op op;
-	json_t *map, *out = NULL;
-
-	if (dir_op_begin(&op, ctx, err) < 0)
-		return NULL;
-	map = schools_find(&op, id, err);
-	if (map != NULL)
-		out = schools_one(&op, map, err);
-	json_decref(map);
-	dir_op_end(&op);
-	return out;
-}
-
-json_t *
 dir_school_create(const struct dir_ctx *ctx, const json_t *school, struct rb_error *err)
 {
 	struct dir_op op;
@@ -794,60 +778,27 @@ done:
 	return after;
 }
 
+static const struct dir_owned schools_type = {"school", "School", schools_find, schools_one,
+                                              schools_write};
+
+json_t *
+dir_school_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err)
+{
+	return dir_owned_get(&schools_type, ctx, id, err);
+}
+
 json_t *
 dir_school_replace(const struct dir_ctx *ctx, const char *id, const json_t *school,
                    const char *if_match, struct rb_error *err)
 {
-	struct dir_op op;
-	json_t *old, *after = NULL, *out = NULL;
-
-	if (dir_op_begin(&op, ctx, err) < 0)
-		return NULL;
-	old = schools_find(&op, id, err);
-	if (old != NULL && access_check_owner(&op, old, "school", err) == 0)
-		after = schools_write(&op, old, school, if_match, err);
-	if (after != NULL)
-		out = schools_one(&op, after, err);
-	json_decref(old);
-	json_decref(after);
-	dir_op_end(&op);
-	return out;
+	return dir_owned_replace(&schools_type, ctx, id, school, if_match, err);
 }
 
 json_t *
 dir_school_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_body,
                  const char *if_match, struct rb_error *err)
 {
-	const struct resource_type_def *rt = schema_resource_type("School");
-	struct patch_result pr;
-	struct dir_op op;
-	json_t *old = NULL, *cur = NULL, *after = NULL, *out = NULL;
-
-	memset(&pr, 0, sizeof(pr));
-	TAILQ_INIT(&pr.changes);
-	if (dir_op_begin(&op, ctx, err) < 0)
-		return NULL;
-	old = schools_find(&op, id, err);
-	if (old == NULL || access_check_owner(&op, old, "school", err) < 0)
-		goto done;
-	cur = schools_one(&op, old, err);
-	if (cur == NULL || patch_apply(rt, cur, patch_body, NULL, ctx->input, &pr, err) != PATCH_OK)
-		goto done;
-	if (!pr.changed) {
-		if (dir_check_version(old, if_match, err) == 0)
-			out = json_incref(cur);
-		goto done;
-	}
-	after = schools_write(&op, old, pr.resource, if_match, err);
-	if (after != NULL)
-		out = schools_one(&op, after, err);
-done:
-	patch_result_clear(&pr);
-	json_decref(old);
-	json_decref(cur);
-	json_decref(after);
-	dir_op_end(&op);
-	return out;
+	return dir_owned_patch(&schools_type, ctx, id, patch_body, if_match, err);
 }
 
 int
