@@ -127,13 +127,17 @@ build/gen/schema_names.h: schema/rosterbridge.schema
 $(BUILD)/src/dir/check.o: build/gen/schema_names.h build/gen/kit_steps.h
 
 # The directory kit's numbered upgrade steps, for dir/check.c's "which steps
-# has this directory not had" (generated from the file names: never stale).
+# has this directory not had" (generated from the file names: never stale),
+# and those that change the schema entry (dn: @SCHEMA@: their fix names it).
 build/gen/kit_steps.h: $(wildcard conf/directory/upgrade/*.ldif) Makefile
 	@mkdir -p $(dir $@)
 	@{ echo '/* generated from conf/directory/upgrade/ by the Makefile */'; \
 	  printf '#define KIT_STEPS '; \
 	  for f in $(sort $(notdir $(wildcard conf/directory/upgrade/[0-9][0-9][0-9][0-9]-*.ldif))); do \
-	    printf '"%s", ' "$${f%.ldif}"; done; echo; } > $@.tmp && mv $@.tmp $@
+	    printf '"%s", ' "$${f%.ldif}"; done; echo; \
+	  printf '#define KIT_SCHEMA_STEPS '; \
+	  for f in $(sort $(notdir $(wildcard conf/directory/upgrade/[0-9][0-9][0-9][0-9]-*.ldif))); do \
+	    grep -q '^dn: @SCHEMA@' conf/directory/upgrade/$$f && printf '"%s", ' "$${f%.ldif}"; done; echo; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/librosterbridge.a: $(CORE_OBJS)
 	@rm -f $@
@@ -317,7 +321,8 @@ run-cluster: deps all
 stop-cluster:
 	@scripts/cluster stop $${RB_VAR:-var}/cluster
 
-# One bridge on one slapd vs two bridges on two providers, as ratios (bench/cluster).
+# `make bench` in cluster mode: raw slapd, one bridge on it, two bridges on two
+# providers, as ratios, plus the replication delay (bench/run, BENCH_CLUSTER=1).
 bench-cluster: deps
-	@$(MAKE) --no-print-directory BUILD=build/release OPT=-O2 all build/bench/httpbench
-	@bench/cluster
+	@$(MAKE) --no-print-directory BUILD=build/release OPT=-O2 all
+	@BENCH_CLUSTER=1 bench/run

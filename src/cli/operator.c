@@ -102,12 +102,32 @@ static const char guard_help[] =
     "The mass-deprovision guard holds a source's removals (DELETE) and suspensions\n"
     "(active=false) beyond guard_share_percent of its people within guard_window_s.\n"
     "`approve` applies one as its source; `reject` drops it (nothing changes).\n"
+    "`list` shows each one's age and when it expires: a held removal nobody decides\n"
+    "within guard_hold_days (default 7) is dropped, not applied; one the source\n"
+    "cancels by writing the person as active again (PUT/PATCH) goes too.\n"
     "Needs a token of source in-product (write rights to decide).\n";
+
+/* A held removal's age, "3d 4h", "5h 12m", "42s", into out. */
+static void
+guard_age(json_int_t s, char *out, size_t outlen)
+{
+	if (s >= 86400)
+		snprintf(out, outlen, "%lldd %lldh", (long long)(s / 86400),
+		         (long long)(s % 86400 / 3600));
+	else if (s >= 3600)
+		snprintf(out, outlen, "%lldh %lldm", (long long)(s / 3600),
+		         (long long)(s % 3600 / 60));
+	else if (s >= 60)
+		snprintf(out, outlen, "%lldm", (long long)(s / 60));
+	else
+		snprintf(out, outlen, "%llds", (long long)s);
+}
 
 static int
 guard_list(struct cli *c)
 {
-	static const char *const cols[] = {"id", "source", "action", "userName", "heldAt"};
+	static const char *const cols[] = {"id",     "source", "action",   "userName",
+	                                   "heldAt", "age",    "expiresAt"};
 	struct rb_error err;
 	json_t *out = NULL, *rows, *r;
 	size_t i;
@@ -118,12 +138,15 @@ guard_list(struct cli *c)
 	rows = json_array();
 	json_array_foreach(json_object_get(out, "Resources"), i, r)
 	{
-		json_array_append_new(rows,
-		                      json_pack("[s,s,s,s,s]", json_str(r, "id"),
-		                                json_str(r, "source"), json_str(r, "action"),
-		                                json_str(r, "userName"), json_str(r, "heldAt")));
+		char age[32];
+		const char *until = json_string_value(json_object_get(r, "expiresAt"));
+		guard_age(json_integer_value(json_object_get(r, "ageSeconds")), age, sizeof(age));
+		json_array_append_new(
+		    rows, json_pack("[s,s,s,s,s,s,s]", json_str(r, "id"), json_str(r, "source"),
+		                    json_str(r, "action"), json_str(r, "userName"),
+		                    json_str(r, "heldAt"), age, until ? until : "never"));
 	}
-	output_rows(c, cols, 5, rows, json_object_get(out, "Resources"));
+	output_rows(c, cols, 7, rows, json_object_get(out, "Resources"));
 	json_decref(rows);
 	json_decref(out);
 	return CLI_OK;

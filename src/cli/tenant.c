@@ -6,13 +6,21 @@
  * rosterctl holds no directory credentials. So this verb prints the LDIF
  * that creates it — the o=NAME entry (rbTenant, district or partnership),
  * its ou=people, groups, schools, regions, and its read-only account
- * cn=reader with a new random password ({SSHA}-hashed in the LDIF, the
- * password itself printed once on stderr; its pwdPolicySubentry names the
- * kit's no-lockout policy, conf/directory/policies.ldif, so nobody can lock
- * it out with wrong passwords) — for the operator to apply:
+ * cn=reader (its pwdPolicySubentry names the kit's no-lockout policy,
+ * conf/directory/policies.ldif, so nobody can lock it out with wrong
+ * passwords) — for the operator to apply — and a new random password for
+ * the reader, printed once on stderr (or written to --password-file). The
+ * LDIF holds no hash of it: passwords are hashed by slapd, with its
+ * olcPasswordHash ({ARGON2} with the kit's step 0002), so the operator sets
+ * it with the password-modify extended operation (RFC 3062, ldappasswd), as
+ * the bridge does for people. Until then the reader's userPassword is
+ * "{CRYPT}*", which no password matches (simpleSecurityObject needs one):
  *
- *   rosterctl tenant create lincoln --suffix dc=district,dc=example > t.ldif
+ *   rosterctl tenant create lincoln --suffix dc=district,dc=example \
+ *       --password-file reader.pw > t.ldif
  *   ldapadd -x -D cn=admin,dc=district,dc=example -W -f t.ldif
+ *   ldappasswd -x -D cn=admin,dc=district,dc=example -W -T reader.pw \
+ *       cn=reader,o=lincoln,dc=district,dc=example
  *
  * then the directory kit's access rule and limits for the new reader
  * (`directory-kit --tenant NAME SUFFIX | ldapmodify -Y EXTERNAL -H
@@ -20,7 +28,6 @@
  * the daemon's configuration.
  */
 #include <fcntl.h>
-#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +47,11 @@ static const char tenant_help[] =
     "\n"
     "Prints on stdout the LDIF that creates tenant NAME in the directory (o=NAME,\n"
     "its ou=people, groups, schools and regions, and its read-only account\n"
-    "cn=reader with a new random password, printed once on stderr or written to\n"
-    "--password-file, mode 0600). Apply it as the directory's administrator:\n"
+    "cn=reader) and a new random password for the reader, printed once on stderr\n"
+    "or written to --password-file (mode 0600). Apply it as the directory's\n"
+    "administrator, then set the reader's password (slapd hashes it, RFC 3062):\n"
     "  ldapadd -x -D cn=admin,SUFFIX -W -f tenant.ldif\n"
+    "  ldappasswd -x -D cn=admin,SUFFIX -W -T FILE cn=reader,o=NAME,SUFFIX\n"
     "then add `tenant NAME` to the daemon's configuration and reload it.\n"
     "The suffix: --suffix, ROSTERCTL_SUFFIX or `suffix` in the config file.\n";
 
@@ -51,25 +60,6 @@ static int
 open_private(const char *path)
 {
 	return open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-}
-
-/* {SSHA} of pw (what slappasswd -h {SSHA} makes) into out. 0 or -1. */
-static int
-tenant_ssha(const char *pw, char *out, size_t outlen)
-{
-	unsigned char buf[256 + 8], digest[20 + 8];
-	size_t n = strlen(pw);
-
-	if (n > 256 || outlen < 7 + 41)
-		return -1;
-	memcpy(buf, pw, n);
-	if (gnutls_rnd(GNUTLS_RND_NONCE, buf + n, 8) < 0 ||
-	    gnutls_hash_fast(GNUTLS_DIG_SHA1, buf, n + 8, digest) < 0)
-		return -1;
-	memcpy(digest + 20, buf + n, 8);
-	snprintf(out, outlen, "{SSHA}");
-	gnutls_memset(buf, 0, sizeof(buf));
-	return token_base64(digest, sizeof(digest), 0, out + 6, outlen - 6);
 }
 
 int
@@ -87,7 +77,7 @@ tenant_main(struct cli *c, int argc, char **argv)
 	    {"groups", "SCIM groups (role groups and plain groups)"},
 	    {"schools", "School sites"},
 	    {"regions", "Regions (partnerships)"}};
-	char pw[TOKEN_TEXT_MAX], hash[64];
+	char pw[TOKEN_TEXT_MAX];
 	struct rb_error err;
 	const char *name;
 	size_t i;
@@ -118,7 +108,7 @@ tenant_main(struct cli *c, int argc, char **argv)
 		                                        "dc=district,dc=example)");
 	error_clear(&err);
 	/* The reader's password: a token-grade random string without the rb_ prefix. */
-	if (token_generate(pw, &err) < 0 || tenant_ssha(pw + 3, hash, sizeof(hash)) < 0) {
+	if (token_generate(pw, &err) < 0) {
 		fprintf(stderr, "rosterctl: tenant create: cannot make a password\n");
 		return CLI_FAILED;
 	}
@@ -126,7 +116,8 @@ tenant_main(struct cli *c, int argc, char **argv)
 		FILE *f;
 		int fd = open_private(pwfile);
 		f = fd >= 0 ? fdopen(fd, "w") : NULL;
-		if (f == NULL || fprintf(f, "%s\n", pw + 3) < 0 || fclose(f) != 0) {
+		if (f == NULL || fputs(pw + 3, f) < 0 ||
+		    fclose(f) != 0) { /* no newline: -T/-y read it all */
 			perror(pwfile);
 			gnutls_memset(pw, 0, sizeof(pw));
 			return CLI_USAGE;
@@ -135,8 +126,10 @@ tenant_main(struct cli *c, int argc, char **argv)
 
 	printf("# tenant %s (%s), made by `rosterctl tenant create`: apply with\n"
 	       "#   ldapadd -x -D cn=admin,%s -W -f THIS-FILE\n"
+	       "# then set the reader's password (slapd hashes it, RFC 3062):\n"
+	       "#   ldappasswd -x -D cn=admin,%s -W -T PASSWORD-FILE cn=reader,o=%s,%s\n"
 	       "# then add `tenant %s` to the daemon's configuration and reload it.\n\n",
-	       name, partnership ? "partnership" : "district", suffix, name);
+	       name, partnership ? "partnership" : "district", suffix, suffix, name, suffix, name);
 	printf("dn: o=%s,%s\nobjectClass: organization\nobjectClass: rbTenant\no: %s\n"
 	       "rbTenantKind: %s\n",
 	       name, suffix, name, partnership ? "partnership" : "district");
@@ -149,9 +142,10 @@ tenant_main(struct cli *c, int argc, char **argv)
 	printf("dn: cn=reader,o=%s,%s\nobjectClass: organizationalRole\n"
 	       "objectClass: simpleSecurityObject\ncn: reader\n"
 	       "description: read-only account of tenant %s for district tools\n"
-	       "userPassword: %s\n"
+	       "# no password matches this value: ldappasswd sets the real one\n"
+	       "userPassword: {CRYPT}*\n"
 	       "pwdPolicySubentry: cn=service-accounts,ou=policies,%s\n",
-	       name, suffix, name, hash, suffix);
+	       name, suffix, name, suffix);
 	if (pwfile == NULL)
 		fprintf(stderr, "reader account cn=reader,o=%s,%s, password (shown only now): %s\n",
 		        name, suffix, pw + 3);
@@ -161,11 +155,15 @@ tenant_main(struct cli *c, int argc, char **argv)
 	fprintf(stderr,
 	        "next, as root on the directory's host:\n"
 	        "  ldapadd -x -D <the directory admin> -W -f <this LDIF>\n"
+	        "  ldappasswd -x -D <the directory admin> -W %s%s cn=reader,o=%s,%s\n"
+	        "    (the reader's password, hashed by slapd: RFC 3062%s)\n"
 	        "  %s --tenant %s %s | ldapmodify -Y EXTERNAL -H ldapi:///\n"
 	        "    (the directory kit: the reader's access rule and limits)\n"
 	        "  echo 'tenant %s' >> /etc/rosterbridge/rosterbridge.conf && systemctl reload "
 	        "rosterbridge\n",
-	        RB_KIT_SCRIPT, name, suffix, name);
+	        pwfile ? "-T " : "-S", pwfile ? pwfile : "", name, suffix,
+	        pwfile ? "" : "; -S asks for it: paste the password above", RB_KIT_SCRIPT, name,
+	        suffix, name);
 	gnutls_memset(pw, 0, sizeof(pw));
 	return CLI_OK;
 }

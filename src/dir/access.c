@@ -845,7 +845,7 @@ access_repair_round(struct dir *dir)
 		struct dir_op op;
 		int fixed = 0, halves = 0, merged = 0;
 		error_clear(&err);
-		int purged = 0;
+		int purged = 0, expired = 0;
 		/* Creates lost across providers first: their grants count below. */
 		if (merge_round(dir, ctx.tenant, &merged, &err) < 0) {
 			log_warnx(
@@ -861,8 +861,8 @@ access_repair_round(struct dir *dir)
 			                  &err) == 0 &&
 			    dir_user_repair_creates(&op, access_settle_s(dir->cfg), &halves,
 			                            &err) == 0 &&
-			    retain_enabled(&op))
-				retain_purge(&op, &purged, &err);
+			    (!retain_enabled(&op) || retain_purge(&op, &purged, &err) == 0))
+				guard_expire(&op, &expired, &err);
 			dir_op_end(&op);
 		}
 		if (halves > 0)
@@ -878,6 +878,9 @@ access_repair_round(struct dir *dir)
 			         ctx.tenant, fixed);
 		if (purged > 0)
 			log_info("tenant %s: %d retained people purged", ctx.tenant, purged);
+		if (expired > 0)
+			log_info("tenant %s: %d held removals expired (dropped, not applied)",
+			         ctx.tenant, expired);
 	}
 }
 

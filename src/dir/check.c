@@ -38,6 +38,9 @@
 #include "lib/config.h"
 #include "lib/strbuf.h"
 
+/* The upgrade steps that change the schema entry (dn: @SCHEMA@), in order. */
+static const char *const schema_steps[] = {KIT_SCHEMA_STEPS NULL};
+
 /* How to apply a step of the directory kit. */
 #define KIT_FIX(step)                                                                              \
 	"apply conf/directory/" step " (scripts/directory-kit SUFFIX DATABASE_DN | ldapmodify -Y " \
@@ -151,13 +154,21 @@ check_schema(struct check *c, LDAP *ld)
 	else if (found == 0)
 		check_fail(c, "ldapadd -Y EXTERNAL -H ldapi:/// -f schema/rosterbridge.ldif",
 		           "schema: the rosterbridge schema is not loaded");
-	else
-		check_fail(
-		    c,
-		    "the directory's rosterbridge schema is older than this version: "
-		    "replace cn={N}rosterbridge,cn=schema,cn=config with schema/rosterbridge.ldif "
-		    "(docs/install.md, Upgrades)",
-		    "schema: %zu of %zu definitions missing: %s", n - found, n, missing);
+	else {
+		const char *last = schema_steps[0];
+		char fix[400];
+		for (i = 0; schema_steps[i] != NULL; i++)
+			last = schema_steps[i];
+		snprintf(fix, sizeof(fix),
+		         "the directory's rosterbridge schema is older than this version: apply "
+		         "directory kit upgrade step %s (scripts/directory-kit --step %.4s SUFFIX "
+		         "DATABASE_DN SCHEMA_DN | ldapmodify -Y EXTERNAL -H ldapi:///; with "
+		         "--config-uri ldapi:/// this check names SCHEMA_DN; docs/install.md, "
+		         "Upgrading the directory)",
+		         last ? last : "?", last ? last : "?");
+		check_fail(c, fix, "schema: %zu of %zu definitions missing: %s", n - found, n,
+		           missing);
+	}
 	free(at);
 	free(oc);
 }
@@ -461,23 +472,32 @@ check_tenant_rules(struct check *c, const struct config *cfg, const char *access
  * use (`hash`: the frontend's olcPasswordHash).
  */
 static void
-check_steps(struct check *c, const struct config *cfg, const char *oids, const char *hash)
+check_steps(struct check *c, const struct config *cfg, const char *oids, const char *hash,
+            const char *schema_dn)
 {
 	static const char *const steps[] = {KIT_STEPS NULL};
-	char needle[64], fix[600], what[160];
-	size_t i, missing = 0;
+	char needle[64], fix[900], what[160], schema_arg[300];
+	size_t i, j, missing = 0;
 
 	for (i = 0; steps[i] != NULL; i++) {
 		snprintf(needle, sizeof(needle), "rbkitstep%.4s ", steps[i]);
 		if (check_has(oids, needle))
 			continue;
 		missing++;
+		/* A step that changes the schema entry takes its DN (slapd's {N}). */
+		schema_arg[0] = '\0';
+		for (j = 0; schema_steps[j] != NULL; j++)
+			if (!strcmp(schema_steps[j], steps[i]))
+				snprintf(schema_arg, sizeof(schema_arg), " '%s'",
+				         schema_dn ? schema_dn
+				                   : "cn={N}rosterbridge,cn=schema,cn=config");
 		snprintf(
 		    fix, sizeof(fix),
-		    "scripts/directory-kit --step %.4s %s DATABASE_DN | ldapmodify -Y EXTERNAL -H "
+		    "scripts/directory-kit --step %.4s %s DATABASE_DN%s | ldapmodify -Y EXTERNAL "
+		    "-H "
 		    "ldapi:/// (conf/directory/upgrade/%s.ldif; docs/install.md, Upgrading the "
 		    "directory)",
-		    steps[i], cfg->ldap_suffix, steps[i]);
+		    steps[i], cfg->ldap_suffix, schema_arg, steps[i]);
 		check_fail(c, fix, "directory kit upgrade step %s not applied", steps[i]);
 	}
 	if (missing == 0 && i > 0) {
@@ -531,7 +551,7 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 	LDAP *ld = NULL;
 	char empty[] = "";
 	struct berval cred = {0, empty}; /* an empty authzid: NULL would ask for a second step */
-	char filter[600], *db = NULL, *v = NULL, *limits;
+	char filter[600], *db = NULL, *schema_dn = NULL, *v = NULL, *limits;
 	int version = LDAP_VERSION3;
 	size_t i;
 
@@ -562,11 +582,21 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 		           cfg->ldap_suffix);
 		goto done;
 	}
+	{ /* the schema entry's DN, cn={N}rosterbridge,cn=schema,cn=config, for the fix */
+		LDAPMessage *res = NULL, *e;
+		char *none[] = {"1.1", NULL};
+		if (ldap_search_ext_s(ld, "cn=schema,cn=config", LDAP_SCOPE_ONELEVEL,
+		                      "(cn=*}rosterbridge)", none, 0, NULL, NULL, NULL, 0,
+		                      &res) == LDAP_SUCCESS &&
+		    (e = ldap_first_entry(ld, res)) != NULL)
+			schema_dn = ldap_get_dn(ld, e);
+		ldap_msgfree(res);
+	}
 	v = check_values(ld, "cn=config", LDAP_SCOPE_BASE, "(objectClass=*)",
 	                 "olcObjectIdentifier");
 	limits = check_values(ld, "olcDatabase={-1}frontend,cn=config", LDAP_SCOPE_BASE,
 	                      "(objectClass=*)", "olcPasswordHash");
-	check_steps(c, cfg, v, limits);
+	check_steps(c, cfg, v, limits, schema_dn);
 	free(v);
 	free(limits);
 	v = check_values(ld, "cn=config", LDAP_SCOPE_BASE, "(objectClass=*)",
@@ -634,6 +664,7 @@ check_config(struct check *c, const struct config *cfg, const char *config_uri)
 	free(v);
 done:
 	ldap_memfree(db);
+	ldap_memfree(schema_dn);
 	ldap_unbind_ext_s(ld, NULL, NULL);
 }
 

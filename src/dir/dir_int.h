@@ -425,6 +425,14 @@ int retain_release(struct dir_op *op, const json_t *old, struct rb_error *err);
  */
 json_t *retain_find_name(struct dir_op *op, const char *uid, char **attrs, struct rb_error *err);
 /*
+ * retain_forget_password — remove any userPassword from the retained person
+ * `old` (its entry map, BORROWED; its "entrycsn" is updated to the version
+ * written), asserted on the entryCSN read: an entry retained by a version
+ * that kept the password must not bring it back when re-created. 0, or -1
+ * with *err (412 when it changed since the read).
+ */
+int retain_forget_password(struct dir_op *op, json_t *old, struct rb_error *err);
+/*
  * retain_purge — delete the tenant's retained people disabled longer than
  * retention_days, each asserted on the entryCSN read (a restore meanwhile
  * wins; another bridge's purge is a 404, ignored). *purged = how many. 0 or -1.
@@ -443,6 +451,22 @@ int retain_purge(struct dir_op *op, int *purged, struct rb_error *err);
  * does not hold. Decided once per operation (op->guard).
  */
 int guard_check(struct dir_op *op, const char *action, const json_t *person, struct rb_error *err);
+/*
+ * guard_cancel — ctx's source has just written the person with entryUUID
+ * `person_id` and left it active for itself (not a removal): its held
+ * removals of that person (suspend and delete) are void, so they are
+ * deleted (each asserted on the version read; one an operator decided
+ * meanwhile is left to that decision) and logged. Best effort: a failure
+ * is logged, never the caller's error (the write it follows has landed).
+ */
+void guard_cancel(struct dir_op *op, const char *person_id);
+/*
+ * guard_expire — drop the tenant's held removals older than
+ * guard_hold_days (0: none expire): deleted, NOT applied, each logged with
+ * tenant, source, action and person (asserted on the entryCSN read: an
+ * operator's decision meanwhile wins). *expired = how many. 0 or -1 with *err.
+ */
+int guard_expire(struct dir_op *op, int *expired, struct rb_error *err);
 
 /* ---- dir_page.c: paged, sorted searches shared by users, groups, schools ---- */
 

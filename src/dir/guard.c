@@ -18,6 +18,15 @@
  *            (rbGuardHeld): a removal not applied, waiting for an
  *            operator (dir_guard_list, dir_guard_decide). The same removal
  *            sent again is the same entry.
+ *   cancel   the same source writes the person again and leaves it active
+ *            for itself (a PUT or PATCH with active true, a re-grant, any
+ *            write of it that is not a removal): its held removals of that
+ *            person are void and deleted (guard_cancel, from users.c).
+ *   expire   a held removal nobody decided within guard_hold_days is
+ *            dropped, not applied (guard_expire, from the repair thread;
+ *            dir_guard_decide refuses to approve one past it). If the
+ *            source still means it, its next sync sends it again and the
+ *            guard counts it afresh.
  *
  * Counting is exact on one directory: a removal writes the window's
  * count + 1 asserting the window as read (guard_count), so of bridges
@@ -344,6 +353,106 @@ guard_check(struct dir_op *op, const char *action, const json_t *person, struct 
 	return rc;
 }
 
+/* When held removal `m` (entry map) expires, or 0 when none expire (guard_hold_days 0). */
+static time_t
+guard_expiry(const struct config *cfg, const json_t *m)
+{
+	time_t at = 0;
+
+	if (cfg->guard_hold_days <= 0 ||
+	    dir_gentime_parse(entry_map_first(m, "rbguardat"), &at) < 0)
+		return 0;
+	return at + (time_t)cfg->guard_hold_days * 86400;
+}
+
+/*
+ * Delete the held entries `filter` finds under ou=guard, each asserted on
+ * the entryCSN read, logging each with `why`. *n = how many. 0 or -1 with
+ * *err (a 404 or 412 on one entry is somebody else's decision: skipped).
+ */
+static int
+guard_drop(struct dir_op *op, const char *filter, const char *why, int *n, struct rb_error *err)
+{
+	LDAPMessage *res = NULL, *e;
+	char *base = dir_ou_dn(op, "guard");
+	int rc = -1;
+
+	*n = 0;
+	if (base == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	/* A missing ou=guard is noSuchObject: dir_search answers it as "no entry". */
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, guard_held_attrs, NULL, 0, &res,
+	               err) < 0)
+		goto done;
+	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+	     e = ldap_next_entry(op->conn->ld, e)) {
+		json_t *m = entry_to_map(op->conn->ld, e);
+		const char *dn = entry_map_first(m, "dn"), *uid = entry_map_first(m, "uid");
+
+		if (dn != NULL && dir_delete_dn(op, dn, entry_map_first(m, "entrycsn"), err) == 0) {
+			(*n)++;
+			log_warnx("tenant %s source %s: held %s of %s (person %s, held %s) %s",
+			          op->ctx->tenant, entry_map_first(m, "rbsource"),
+			          entry_map_first(m, "rbguardaction"), uid ? uid : "?",
+			          entry_map_first(m, "rbguardperson"),
+			          entry_map_first(m, "rbguardat"), why);
+		} else if (err->status == 404 || err->status == 412) {
+			error_clear(err);
+		}
+		json_decref(m);
+		if (error_is_set(err))
+			goto done;
+	}
+	rc = 0;
+done:
+	ldap_msgfree(res);
+	free(base);
+	return rc;
+}
+
+void
+guard_cancel(struct dir_op *op, const char *person_id)
+{
+	char filter[512], *src, *pid;
+	struct rb_error err;
+	int n = 0;
+
+	if (person_id == NULL || !strcmp(op->ctx->source, DIR_INPRODUCT))
+		return;
+	error_clear(&err);
+	src = escape_filter_value(op->ctx->source, strlen(op->ctx->source));
+	pid = escape_filter_value(person_id, strlen(person_id));
+	if (src != NULL && pid != NULL) {
+		snprintf(filter, sizeof(filter),
+		         "(&(objectClass=rbGuardHeld)(rbSource=%s)(rbGuardPerson=%s))", src, pid);
+		if (guard_drop(op, filter, "cancelled: the source wrote the person as active again",
+		               &n, &err) < 0)
+			log_warnx("tenant %s source %s: held removals of %s not cancelled: %s",
+			          op->ctx->tenant, op->ctx->source, person_id, err.detail);
+	}
+	free(src);
+	free(pid);
+}
+
+int
+guard_expire(struct dir_op *op, int *expired, struct rb_error *err)
+{
+	const struct config *cfg = op->ctx->dir->cfg;
+	char filter[128], stamp[16], why[96];
+
+	*expired = 0;
+	if (cfg->guard_hold_days <= 0)
+		return 0;
+	dir_gentime(time(NULL) - (time_t)cfg->guard_hold_days * 86400, stamp);
+	snprintf(filter, sizeof(filter), "(&(objectClass=rbGuardHeld)(rbGuardAt<=%s))", stamp);
+	snprintf(why, sizeof(why),
+	         "expired: no operator decided within guard_hold_days %d; dropped, not applied",
+	         cfg->guard_hold_days);
+	return guard_drop(op, filter, why, expired, err);
+}
+
 json_t *
 dir_guard_list(const struct dir_ctx *ctx, struct rb_error *err)
 {
@@ -367,13 +476,25 @@ dir_guard_list(const struct dir_ctx *ctx, struct rb_error *err)
 	for (e = res ? ldap_first_entry(op.conn->ld, res) : NULL; out != NULL && e != NULL;
 	     e = ldap_next_entry(op.conn->ld, e)) {
 		json_t *m = entry_to_map(op.conn->ld, e);
-		json_array_append_new(out, json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "id",
-		                                     entry_map_first(m, "cn"), "source",
-		                                     entry_map_first(m, "rbsource"), "action",
-		                                     entry_map_first(m, "rbguardaction"), "person",
-		                                     entry_map_first(m, "rbguardperson"),
-		                                     "userName", entry_map_first(m, "uid"),
-		                                     "heldAt", entry_map_first(m, "rbguardat")));
+		time_t at = 0, until = guard_expiry(ctx->dir->cfg, m), now = time(NULL);
+		char until_s[16] = "";
+		json_t *row;
+
+		if (until > 0)
+			dir_gentime(until, until_s);
+		if (dir_gentime_parse(entry_map_first(m, "rbguardat"), &at) < 0)
+			at = now;
+		row =
+		    json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:I}", "id",
+		              entry_map_first(m, "cn"), "source", entry_map_first(m, "rbsource"),
+		              "action", entry_map_first(m, "rbguardaction"), "person",
+		              entry_map_first(m, "rbguardperson"), "userName",
+		              entry_map_first(m, "uid"), "heldAt", entry_map_first(m, "rbguardat"),
+		              "ageSeconds", (json_int_t)(now > at ? now - at : 0));
+		/* expiresAt: absent when held removals never expire (guard_hold_days 0) */
+		if (row != NULL && until > 0)
+			json_object_set_new(row, "expiresAt", json_string(until_s));
+		json_array_append_new(out, row);
 		json_decref(m);
 	}
 	if (out == NULL)
@@ -437,6 +558,21 @@ dir_guard_decide(const struct dir_ctx *ctx, const char *id, bool approve, struct
 	m = e ? entry_to_map(op.conn->ld, e) : NULL;
 	if (m == NULL) {
 		error_set(err, 404, NULL, "no held removal %s in this tenant", id);
+		goto done;
+	}
+	if (approve && guard_expiry(ctx->dir->cfg, m) > 0 &&
+	    guard_expiry(ctx->dir->cfg, m) <= time(NULL)) {
+		/* past guard_hold_days: dropped (the sweep would), never applied */
+		if (dir_delete_dn(&op, dn, entry_map_first(m, "entrycsn"), err) < 0 &&
+		    (err->status == 404 || err->status == 412))
+			error_clear(err);
+		if (!error_is_set(err))
+			error_set(
+			    err, 409, NULL,
+			    "held removal %s expired (held %s, guard_hold_days %d): dropped, "
+			    "not applied; if the source still means it, its next sync sends it "
+			    "again",
+			    id, entry_map_first(m, "rbguardat"), ctx->dir->cfg->guard_hold_days);
 		goto done;
 	}
 	/* The removal applies on a connection of its own (dir_user_*): give ours

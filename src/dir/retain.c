@@ -7,9 +7,11 @@
  *              the entry stays under ou=people with rbDisabledAt (when),
  *              no rbSource, no per-source attribute (every grant, flag and
  *              externalId gone), an empty access summary, rbBindLocked TRUE
- *              (ACL {0}: no bind), in no group (its rbGroupRef values go in
- *              the same asserted write), no possible-duplicate flag
- *              and no pending invitation link.
+ *              (ACL {0}: no bind), no userPassword (a restore or a
+ *              re-creation must not bring the old password back: whoever
+ *              holds the person next sets a new one), in no group (its
+ *              rbGroupRef values go in the same asserted write), no
+ *              possible-duplicate flag and no pending invitation link.
  *   invisible  DIR_PERSON_FILTER (dir_int.h) leaves out every entry with
  *              rbDisabledAt, and every lookup of a person uses it: SCIM GET
  *              answers 404, lists and filters never return it, a group
@@ -18,7 +20,10 @@
  *              resource over the retained entry (same entryUUID): the
  *              poster's grant only, nothing of the old ones.
  *   restore    an operator's (dir_retained_restore): held by the caller's
- *              source (in-product), no grant.
+ *              source (in-product), no grant, still bind-locked (the lock
+ *              goes with the first write that gives an active grant or
+ *              active=true, access.c), no userPassword (also removed from an
+ *              entry retained by an older version that kept it).
  *   purge      the sweep (retain_purge, from the repair thread): delete
  *              every retained entry older than the period, each asserted
  *              on the entryCSN read, so a restore or reuse in between
@@ -79,7 +84,9 @@ retain_release(struct dir_op *op, const json_t *old, struct rb_error *err)
 	 * absent (removed), rbBindLocked TRUE, rbDisabledAt now. */
 	if (map == NULL || entry_map_add(map, "rbbindlocked", "TRUE") < 0 ||
 	    entry_map_add(map, "rbdisabledat", stamp) < 0 ||
-	    (mods = entry_mods_build(old, map, retain_dropped, NULL)) == NULL) {
+	    (mods = entry_mods_build(old, map, retain_dropped, NULL)) == NULL ||
+	    /* a replace with no value: gone if there, no error if not */
+	    (mods = entry_mods_append(mods, LDAP_MOD_REPLACE, "userPassword", NULL)) == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
@@ -121,6 +128,25 @@ done:
 	free(people);
 	free(dn);
 	return map;
+}
+
+int
+retain_forget_password(struct dir_op *op, json_t *old, struct rb_error *err)
+{
+	static char *csn[] = {"entryCSN", NULL};
+	LDAPMod **mods = entry_mods_append(NULL, LDAP_MOD_REPLACE, "userPassword", NULL);
+	json_t *after;
+
+	if (mods == NULL)
+		return error_set(err, 500, NULL, "out of memory");
+	after = dir_write(op, false, entry_map_first(old, "dn"), mods,
+	                  entry_map_first(old, "entrycsn"), csn, err);
+	entry_mods_free(mods);
+	if (after == NULL)
+		return -1;
+	json_object_set(old, "entrycsn", json_object_get(after, "entrycsn"));
+	json_decref(after);
+	return 0;
 }
 
 int
@@ -229,12 +255,20 @@ retain_restore_once(struct dir_op *op, const char *user_name, char **id, struct 
 		return -1;
 	}
 	map = json_object();
-	/* Nothing held, no grant: the derived values of an entry without any. */
+	/* Nothing held, no grant: the derived values of an entry without any,
+	 * but still bind-locked until a grant or active=true comes. */
 	if (map == NULL || access_summarize(op, old, NULL, map, err) < 0)
 		goto done;
+	json_object_del(map, "rbbindlocked");
+	if (entry_map_add(map, "rbbindlocked", "TRUE") < 0) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
 	mods = entry_mods_build(old, map, access_derived_desc, NULL);
 	if (mods != NULL)
 		mods = entry_mods_append(mods, LDAP_MOD_REPLACE, "rbDisabledAt", NULL);
+	if (mods != NULL)
+		mods = entry_mods_append(mods, LDAP_MOD_REPLACE, "userPassword", NULL);
 	if (mods != NULL)
 		mods = dir_mods_hold(mods, old, op->ctx->source);
 	if (mods == NULL) {

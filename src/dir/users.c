@@ -640,7 +640,9 @@ users_reuse(struct dir_op *op, const json_t *user, struct rb_error *err)
 	if (old == NULL)
 		return NULL;
 	error_clear(err);
-	out = users_write(op, old, user, NULL, err);
+	/* never the old password: a new one only if this POST carries it */
+	out = retain_forget_password(op, old, err) == 0 ? users_write(op, old, user, NULL, err)
+	                                                : NULL;
 	if (out == NULL && err->status == 412) {
 		error_clear(err);
 		error_set(err, 409, SCIM_UNIQUENESS, "userName %s already exists in this tenant",
@@ -810,6 +812,28 @@ users_guard_suspend(struct dir_op *op, const json_t *old, json_t *map, struct rb
 }
 
 /*
+ * After a write of `old` by the caller's source that landed (or changed
+ * nothing): unless this operation held a removal, or the source's `active`
+ * in `map` is false, the source's held removals of the person are void
+ * (guard_cancel): one search under ou=guard (noSuchObject in a tenant
+ * where the guard never held anything) on each such write.
+ */
+static void
+users_guard_cancel(struct dir_op *op, const json_t *old, const json_t *map)
+{
+	char desc[128];
+	const char *now;
+
+	if (op->guard == 2) /* this write held a removal: nothing to cancel */
+		return;
+	snprintf(desc, sizeof(desc), "rbactive;x-src-%s", op->ctx->source);
+	now = entry_map_first(map, desc);
+	if (now != NULL && !strcasecmp(now, "FALSE"))
+		return;
+	guard_cancel(op, entry_map_first(old, "entryuuid"));
+}
+
+/*
  * Write `user` (the complete new state as the caller's source sees it) over
  * the entry `old` (a map): one rename + modify (dir_rename_modify) asserting
  * old's entryCSN, so the derived values computed from `old` land only on
@@ -848,6 +872,7 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 		goto oom;
 	if (entry_mods_count(mods) == 0 && rdn == NULL) {
 		out = users_one(op, old, err);
+		users_guard_cancel(op, old, map); /* re-activating after a held suspension */
 		goto done;
 	}
 	after = dir_rename_modify(op, entry_map_first(old, "dn"), rdn, mods,
@@ -857,6 +882,8 @@ users_write(struct dir_op *op, const json_t *old, const json_t *user, const char
 	if (rdn != NULL)
 		users_duplicates_repoint(op, old, entry_map_first(after, "dn"));
 	out = users_one(op, after, err);
+	if (out != NULL)
+		users_guard_cancel(op, old, map);
 	/* The password last: the rest of the write has landed when it fails. */
 	if (out != NULL && pw != NULL &&
 	    dir_password_set(op, entry_map_first(after, "dn"), pw, err) < 0) {
@@ -980,6 +1007,8 @@ users_patch_once(struct dir_op *op, const char *id, const json_t *patch_body, co
 	if (!pr.changed) {
 		if (dir_check_version(old, if_match, err) == 0)
 			out = json_incref(cur);
+		if (out != NULL) /* e.g. active=true again after a held suspension */
+			users_guard_cancel(op, old, old);
 		goto done;
 	}
 	users_keep_derived_active(old, op->ctx->source, cur, pr.resource);

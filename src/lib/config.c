@@ -113,6 +113,8 @@ static const struct config_row config_table[] = {
      "the mass-deprovision guard's window"},
     {"guard_min", CT_INT, OFF(guard_min), 0, 1000000, "2",
      "removals per window a source may always make, whatever the share (small tenants)"},
+    {"guard_hold_days", CT_INT, OFF(guard_hold_days), 0, 3650, "7",
+     "days a held removal waits for an operator; then it is dropped, not applied (0: never)"},
     {"repair_interval_s", CT_INT, OFF(repair_interval_s), 1, 86400, "300",
      "seconds between repairs of role-group changes a stopped bridge left half done"},
     {"log_level", CT_STRING, OFF(log_level), 0, 0, "info", "debug, info, warn or error"},

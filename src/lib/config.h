@@ -87,7 +87,8 @@ struct config {
 	                            (0: off) */
 	int guard_window_s;      /* … the window */
 	int guard_min;           /* … removals per window always allowed */
-	int repair_interval_s;   /* access.c: pending role-group changes finished this often */
+	int guard_hold_days;   /* … a held removal not decided this long is dropped (0: never) */
+	int repair_interval_s; /* access.c: pending role-group changes finished this often */
 	char *log_level;
 	/* console and invitation e-mail (issue 13) */
 	int console_session_idle_s; /* a session unused this long is over */

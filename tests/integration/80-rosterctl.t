@@ -275,10 +275,20 @@ like($out, qr/^userName,name,email,permission,schools,canManageAdmins,sources,in
 is($rc, 0, 'tenant create') or diag $err;
 my ($pw) = $err =~ /password \(shown only now\): (\S+)/;
 ok(defined $pw && length $pw >= 40, 'a reader password is printed once');
-unlike($out, qr/\Q$pw\E/, 'the LDIF holds only its hash');
+unlike($out, qr/\Q$pw\E/, 'the LDIF does not hold it');
+unlike($out, qr/^userPassword: (?!\{CRYPT\}\*$)/m, '... nor a hash of it: slapd hashes passwords');
+like($err, qr/ldappasswd -x -D .* -W -S cn=reader,o=lakeside,/, '... it says how to set it (RFC 3062)');
 my ($arc, $aout) = RBTest::ldapadd($dir, $out, as => 'admin');
 is($arc, 0, 'ldapadd of the printed LDIF as the directory admin') or diag $aout;
 my ($wrc, $who) = RBTest::ldapwhoami($dir, dn => "cn=reader,o=lakeside,$dir->{suffix}", pw => $pw);
+is($wrc, 49, 'the new reader cannot bind before its password is set') or diag $who;
+my ($prc, $pout, $perr) = RBTest::_run(['ldappasswd', '-x', '-H', $dir->{uri}, '-D', $dir->{admin_dn}, '-w', $dir->{admin_pw},
+                                        '-s', $pw, "cn=reader,o=lakeside,$dir->{suffix}"]);
+is($prc, 0, 'ldappasswd sets the printed password (password modify, RFC 3062)') or diag "$pout$perr";
+my ($pe) = RBTest::ldapsearch($dir, base => "cn=reader,o=lakeside,$dir->{suffix}", scope => 'base',
+                              attrs => ['userPassword'], as => 'admin');
+like($pe->[0]{userPassword}[0] // '', qr/^\{(ARGON2|SSHA)\}/, '... hashed by slapd (its olcPasswordHash)');
+($wrc, $who) = RBTest::ldapwhoami($dir, dn => "cn=reader,o=lakeside,$dir->{suffix}", pw => $pw);
 is($wrc, 0, 'the new reader binds with the printed password') or diag $who;
 my ($t) = RBTest::ldapsearch($dir, base => "o=lakeside,$dir->{suffix}", scope => 'base',
                              attrs => ['rbTenantKind'], as => 'admin');

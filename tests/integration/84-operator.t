@@ -11,6 +11,7 @@
 # with the ~/.config/rosterctl/config of section 7; and the result seen
 # in `rosterctl admins list` and over LDAP as the tenant's reader.
 use strict;
+use MIME::Base64 ();
 use warnings;
 use Test::More;
 use File::Temp qw(tempdir);
@@ -154,13 +155,34 @@ close $cf;
 my $daemon_bin = "$dest/usr/local/sbin/rosterbridge";
 
 # --- §5 a tenant --------------------------------------------------------------------------------
-($rc, my $ldif, $err) = run([$ctl, qw(tenant create lincoln --display-name), 'Lincoln Unified', '--suffix', $S],
-                            env => { HOME => $home });
-is($rc, 0, 'rosterctl tenant create') or diag $err;
-my ($reader_pw) = $err =~ /password \(shown only now\): (\S+)/;
+($rc, my $ldif, $err) = run([$ctl, qw(tenant create lincoln --display-name), 'Lincoln Unified', '--suffix', $S,
+                             '--password-file', "$tmp/reader.pw"], env => { HOME => $home });
+is($rc, 0, 'rosterctl tenant create --password-file') or diag $err;
+my $reader_pw = slurp("$tmp/reader.pw");
+chomp $reader_pw;
+ok(length($reader_pw) >= 20, '... the reader\'s password in the file');
+unlike($ldif, qr/^userPassword: \{(?!CRYPT\}\*$)/m, '... and no hash of it in the LDIF (slapd hashes passwords)');
+like($err, qr/ldappasswd -x -D .* -W -T \Q$tmp\E\/reader\.pw cn=reader,o=lincoln,\Q$S\E/, '... it says how to set it (RFC 3062)') or diag $err;
 ($rc, $out, $err) = run(['ldapadd', '-x', '-H', "ldap://127.0.0.1:$port", '-D', "cn=admin,$S", '-w', $admin_pw],
                         stdin => $ldif);
 is($rc, 0, '... applied with ldapadd as the directory admin') or diag "$out$err";
+my @reader_bind = ('ldapwhoami', '-x', '-H', "ldap://127.0.0.1:$port", '-D', "cn=reader,o=lincoln,$S", '-w', $reader_pw);
+($rc) = run([@reader_bind]);
+is($rc, 49, '... its reader cannot bind before its password is set');
+($rc, $out, $err) = run(['ldappasswd', '-x', '-H', "ldap://127.0.0.1:$port", '-D', "cn=admin,$S", '-w', $admin_pw,
+                         '-T', "$tmp/reader.pw", "cn=reader,o=lincoln,$S"]);
+is($rc, 0, '... ldappasswd -T sets it (password modify, RFC 3062)') or diag "$out$err";
+($rc, $out) = run(['ldapsearch', '-LLL', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-b', 'olcDatabase={-1}frontend,cn=config',
+                   '-s', 'base', 'olcPasswordHash']);
+my ($scheme) = $out =~ /^olcPasswordHash: (\{\w+\})/m;
+$scheme //= '{SSHA}';
+($rc, $out) = run(['ldapsearch', '-x', '-LLL', '-H', "ldap://127.0.0.1:$port", '-D', "cn=admin,$S", '-w', $admin_pw,
+                   '-b', "cn=reader,o=lincoln,$S", '-s', 'base', 'userPassword']);
+my ($colons, $stored) = $out =~ /^userPassword(::?) (\S+)/m;
+$stored = MIME::Base64::decode_base64($stored) if ($colons // '') eq '::';
+like($stored // '', qr/^\Q$scheme\E/, "... hashed by slapd with its olcPasswordHash $scheme");
+($rc) = run([@reader_bind]);
+is($rc, 0, '... and the reader binds with it');
 ($rc, $out) = run(['ldapsearch', '-x', '-LLL', '-H', "ldap://127.0.0.1:$port", '-D', "cn=admin,$S", '-w', $admin_pw,
                    '-b', "cn=reader,o=lincoln,$S", '-s', 'base', 'pwdPolicySubentry']);
 like($out, qr/^pwdPolicySubentry: cn=service-accounts,ou=policies,\Q$S\E$/m, "... its reader has the kit's no-lockout policy");

@@ -10,6 +10,12 @@
 # Then 0003, the default password policy: before it five wrong passwords lock
 # nobody, after it they lock a person (slapd's pwdAccountLockedTime), never
 # the service account (its pwdPolicySubentry, added with the policies).
+# Then, on a second operator's slapd whose schema is the one steps 0001-0004
+# asked for (without rbCreatePending and the guard's definitions): the kit
+# up to 0004 → the check names step 0005 with the schema entry's DN and the
+# missing definitions, and a create with a password and a guarded removal
+# fail → the command the check printed → the check passes, the create binds
+# and the guard holds what a source removes beyond its share.
 use strict;
 use warnings;
 use Test::More;
@@ -34,6 +40,11 @@ sub run_cmd { return RBTest::_run(@_); }
 sub hash { my ($rc, $out) = run_cmd(['/usr/sbin/slappasswd', '-h', '{SSHA}', '-s', $_[0]]); chomp $out; return $out; }
 sub ext { my ($ldif) = @_; return run_cmd(['ldapmodify', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi], stdin => $ldif); }
 sub kit { my ($rc, $out, $err) = run_cmd(["$src/scripts/directory-kit", @_]); is($rc, 0, "directory-kit @_") or diag $err; return $out; }
+sub kit_has_schema {
+    my ($name) = @_;
+    open my $f, '<', "$src/conf/directory/upgrade/$name.ldif" or return 0;
+    return scalar grep { /^dn: \@SCHEMA\@/ } <$f>;
+}
 
 # ---- an operator's slapd, not ours -----------------------------------------------------
 mkdir "$tmp/slapd.d" or die;
@@ -90,17 +101,22 @@ EOF
 my ($rc, $out, $err) = run_cmd(['/usr/sbin/slapadd', '-n0', '-F', "$tmp/slapd.d"], stdin => $cfg);
 is($rc, 0, "the operator's cn=config") or diag "$out$err";
 
-my $pid = fork() // die "fork: $!";
-if ($pid == 0) {
-    POSIX::setsid();
-    open STDOUT, '>', "$tmp/slapd.log";
-    open STDERR, '>&', \*STDOUT;
-    exec '/usr/sbin/slapd', '-F', "$tmp/slapd.d", '-h', "ldap://127.0.0.1:$port/ $ldapi", '-d', '0' or POSIX::_exit(127);
+my @pids;
+END { for my $p (@pids) { kill 'TERM', $p; waitpid($p, 0); } }
+sub start_slapd {
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        POSIX::setsid();
+        open STDOUT, '>', "$tmp/slapd.log";
+        open STDERR, '>&', \*STDOUT;
+        exec '/usr/sbin/slapd', '-F', "$tmp/slapd.d", '-h', "ldap://127.0.0.1:$port/ $ldapi", '-d', '0' or POSIX::_exit(127);
+    }
+    push @pids, $pid;
+    my $up = 0;
+    for (1 .. 200) { last if ($up = -S $sock && system("ldapsearch -x -H ldap://127.0.0.1:$port -b '' -s base >/dev/null 2>&1") == 0); sleep 0.05; }
+    ok($up, "the operator's slapd answers") or BAIL_OUT('no slapd');
 }
-END { if ($pid) { kill 'TERM', $pid; waitpid($pid, 0); } }
-my $up = 0;
-for (1 .. 200) { last if ($up = -S $sock && system("ldapsearch -x -H ldap://127.0.0.1:$port -b '' -s base >/dev/null 2>&1") == 0); sleep 0.05; }
-ok($up, "the operator's slapd answers") or BAIL_OUT('no slapd');
+start_slapd();
 
 # ---- the kit as it was before the last step ---------------------------------------------------
 my @steps = split /\n/, kit('--list');
@@ -121,23 +137,27 @@ my (undef, $hashcfg) = run_cmd(['ldapsearch', '-LLL', '-Q', '-Y', 'EXTERNAL', '-
                                 'olcDatabase={-1}frontend,cn=config', '-s', 'base', 'olcPasswordHash']);
 like($hashcfg, qr/^olcPasswordHash: \{SSHA\}$/m, 'before step 0002: {SSHA}');
 
-my $dir = { uri => "ldap://127.0.0.1:$port", suffix => $S, data_dir => $tmp,
-            service_dn => "cn=rosterbridge,$S", service_pw => $service_pw,
-            admin_dn => "cn=admin,$S", admin_pw => $admin_pw, readers => {} };
-my $base = "dn: $S\nobjectClass: dcObject\nobjectClass: organization\ndc: upgrade\no: upgrade\n\n"
-    . "dn: cn=rosterbridge,$S\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: rosterbridge\nuserPassword: "
-    . hash($service_pw) . "\n\n";
-for my $t (qw(demo other statewide)) {
-    my $kind = $t eq 'statewide' ? 'partnership' : 'district';
-    $base .= "dn: o=$t,$S\nobjectClass: organization\nobjectClass: rbTenant\no: $t\nrbTenantKind: $kind\n\n";
-    $base .= "dn: ou=$_,o=$t,$S\nobjectClass: organizationalUnit\nou: $_\n\n" for qw(people groups schools regions);
-    $base .= "dn: cn=reader,o=$t,$S\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: reader\nuserPassword: "
-        . hash("upg-reader-$t") . "\n\n";
+my $dir;
+sub populate {
+    $dir = { uri => "ldap://127.0.0.1:$port", suffix => $S, data_dir => $tmp,
+             service_dn => "cn=rosterbridge,$S", service_pw => $service_pw,
+             admin_dn => "cn=admin,$S", admin_pw => $admin_pw, readers => {} };
+    my $base = "dn: $S\nobjectClass: dcObject\nobjectClass: organization\ndc: upgrade\no: upgrade\n\n"
+        . "dn: cn=rosterbridge,$S\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: rosterbridge\nuserPassword: "
+        . hash($service_pw) . "\n\n";
+    for my $t (qw(demo other statewide)) {
+        my $kind = $t eq 'statewide' ? 'partnership' : 'district';
+        $base .= "dn: o=$t,$S\nobjectClass: organization\nobjectClass: rbTenant\no: $t\nrbTenantKind: $kind\n\n";
+        $base .= "dn: ou=$_,o=$t,$S\nobjectClass: organizationalUnit\nou: $_\n\n" for qw(people groups schools regions);
+        $base .= "dn: cn=reader,o=$t,$S\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: reader\nuserPassword: "
+            . hash("upg-reader-$t") . "\n\n";
+    }
+    my ($prc, $pout) = ldapadd($dir, $base, as => 'admin');
+    is($prc, 0, 'the suffix, the service account and three tenants') or diag $pout;
+    ($prc, $pout) = RBTest::ldapmodify($dir, kit('--policies', $S, qw(demo other statewide)), as => 'admin');
+    is($prc, 0, "the kit's password policies and the accounts' pwdPolicySubentry, as the directory admin") or diag $pout;
 }
-($rc, $out) = ldapadd($dir, $base, as => 'admin');
-is($rc, 0, 'the suffix, the service account and three tenants') or diag $out;
-($rc, $out) = RBTest::ldapmodify($dir, kit('--policies', $S, qw(demo other statewide)), as => 'admin');
-is($rc, 0, "the kit's password policies and the accounts' pwdPolicySubentry, as the directory admin") or diag $out;
+populate();
 
 my $b = RBBridge->start($dir);
 my $bin = RBBridge::build_dir() . '/rosterbridge';
@@ -204,9 +224,17 @@ ok(!locked($grace), '... nobody locked before the step');
 is((ldapwhoami($dir, dn => $grace, pw => 'grace-secret-2'))[0], 0, '... grace binds');
 ($rc, $out, $err) = ext(kit('--step', $policy_step, $S));
 is($rc, 0, "step $policy_step applied with ldapmodify -Y EXTERNAL") or diag "$out$err";
+sub schema_dn {
+    my (undef, $o) = run_cmd(['ldapsearch', '-LLL', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-b', 'cn=schema,cn=config',
+                              '-s', 'one', '(cn=*}rosterbridge)', 'dn']);
+    return $o =~ /^dn: (.*)$/m ? $1 : 'cn=?';
+}
 for my $later (@later) {
     my ($n) = $later =~ /^(\d{4})-/;
-    ($rc, $out, $err) = ext(kit('--step', $n, $S));
+    # a step that changes the schema entry takes its DN (replacing the
+    # definitions with the ones this schema has already: a no-op here)
+    my @schema = ($later eq '0005-schema' || kit_has_schema($later)) ? ('olcDatabase={1}mdb,cn=config', schema_dn()) : ();
+    ($rc, $out, $err) = ext(kit('--step', $n, $S, @schema));
     is($rc, 0, "(later step $later applied)") or diag "$out$err";
 }
 ($rc, $out) = check();
@@ -227,5 +255,99 @@ my $gr = $b->req(POST => '/Groups', token => 'demo-entra', json => { schemas => 
 is($gr->{status}, 201, 'after step 0004: POST /Groups with ada') or diag explain $gr->{json};
 my ($ge) = ldapsearch($dir, as => 'admin', base => "cn=Upgraded,ou=groups,o=demo,$S", scope => 'base', attrs => ['member']);
 is(lc($ge->[0]{member}[0] // ''), lc $ada, "... the group's member, through dynlist");
+
+# ---- step 0005 on a directory whose schema is the one steps 0001-0004 asked for ------------------
+# A second operator's slapd. Its schema: this version's without what came
+# with no step before 0005 (rbCreatePending, the guard's attributes and
+# classes), i.e. what an operator who followed steps 0001-0004 loaded.
+$b->stop if $b->can('stop');
+my $old_tmp = $tmp;
+$tmp = tempdir('rbupg5-XXXXXX', DIR => '/tmp', CLEANUP => 1);
+$port = free_port();
+$sock = "$tmp/ldapi";
+($enc = $sock) =~ s{/}{%2F}g;
+$ldapi = "ldapi://$enc";
+mkdir "$tmp/slapd.d" or die;
+mkdir "$tmp/data" or die;
+(my $cfg5 = $cfg) =~ s/\Q$old_tmp\E/$tmp/g;
+($rc, $out, $err) = run_cmd(['/usr/sbin/slapadd', '-n0', '-F', "$tmp/slapd.d"], stdin => $cfg5);
+is($rc, 0, "operator 2: cn=config") or diag "$out$err";
+start_slapd();
+my %later_oid = map { ("2.25.294763386475673295328657436818623676422.$_" => 1) } qw(1.80 1.83 1.84 1.85 1.86 1.87 1.115 2.24 2.25);
+my $schema_now = do { local $/; open my $f, '<', "$src/schema/rosterbridge.ldif" or die; <$f> };
+my $schema_0004 = '';
+for my $rec (split /\n(?=\S)/, $schema_now) {    # one attribute value (with its folded lines) a record
+    my ($oid) = $rec =~ /^olc(?:AttributeTypes|ObjectClasses): \( (\S+)/;
+    next if $oid && $later_oid{$oid};
+    $rec =~ s/ \$ rbCreatePending//;
+    $schema_0004 .= "$rec\n";
+}
+unlike($schema_0004, qr/rbGuard|rbCreatePending/, 'the old schema: no rbCreatePending, no guard definitions');
+($rc, $out, $err) = run_cmd(['ldapadd', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi], stdin => $schema_0004);
+is($rc, 0, 'operator 2: ldapadd the schema of steps 0001-0004') or diag "$out$err";
+($rc, $out, $err) = ext(kit('--upto', '0004', $S));
+is($rc, 0, 'operator 2: the kit up to step 0004') or diag "$out$err";
+for my $t (qw(demo other statewide)) {
+    ($rc, $out, $err) = ext(kit('--tenant', $t, $S));
+    is($rc, 0, "operator 2: tenant ${t}'s reader rule") or diag "$out$err";
+}
+populate();
+my $ophash = `$bin -H demo-operator-5`;
+chomp $ophash;
+$b = RBBridge->start($dir, guard_share_percent => undef,    # the defaults: 50%, 24 h, at least 2
+                     extra_conf => "token $ophash tenant=demo source=in-product rights=write\n");
+my $sdn = schema_dn();
+like($sdn, qr/^cn=\{\d+\}rosterbridge,cn=schema,cn=config$/, "the schema entry: $sdn");
+($rc, $out) = check();
+is($rc, 1, 'check before step 0005: exit 1');
+like($out, qr/^MISSING\s+directory kit upgrade step 0005-schema not applied\n\s+fix: scripts\/directory-kit --step 0005 \Q$S\E DATABASE_DN '\Q$sdn\E' \| ldapmodify/m,
+     '... names step 0005 with the schema entry\'s DN') or diag $out;
+like($out, qr/^MISSING\s+schema: 9 of \d+ definitions missing: rbCreatePending, rbGuardAction, rbGuardPerson, rbGuardAt, rbGuardBase, rbGuardRemoval, rbGuardCount, rbGuardWindow, rbGuardHeld\n\s+fix: .*--step 0005/m,
+     '... and the definitions missing, each by name') or diag $out;
+my @others = grep { !/upgrade step 0005|definitions missing/ } $out =~ /^MISSING\s+(.*)$/mg;
+is_deeply(\@others, [], '... and nothing else') or diag $out;
+
+# before the step: what the missing definitions break
+my $r5 = $b->req(POST => '/Users', token => 'demo-okta', json => { schemas => [$CORE],
+    userName => "kate\@upgrade.test", name => { givenName => 'Kate', familyName => 'Upgrade' }, password => 'kate-secret-5' });
+isnt($r5->{status}, 201, "before step 0005: a create with a password fails ($r5->{status}: rbCreatePending undefined)");
+my @gone;
+for my $i (1 .. 4) {
+    my $r = $b->req(POST => '/Users', token => 'demo-okta', json => { schemas => [$CORE],
+        userName => "g$i\@upgrade.test", name => { givenName => "G$i", familyName => 'Upgrade' } });
+    is($r->{status}, 201, "POST /Users g$i (no password)") or diag explain $r->{json};
+    push @gone, $r->{json}{id};
+}
+$r5 = $b->req(DELETE => "/Users/$gone[0]", token => 'demo-okta');
+ok($r5->{status} >= 400, "before step 0005: a removal the guard counts fails ($r5->{status}: rbGuardWindow undefined)");
+
+# the command the check printed
+my ($fixcmd) = $out =~ /upgrade step 0005-schema not applied\n\s+fix: (scripts\/directory-kit [^|]*)\|/;
+my @args = ($fixcmd // '') =~ /'[^']*'|\S+/g;
+s/^'(.*)'$/$1/ for @args;
+shift @args;    # scripts/directory-kit
+s/^DATABASE_DN$/olcDatabase={1}mdb,cn=config/ for @args;
+($rc, $out, $err) = ext(kit(@args));
+is($rc, 0, 'step 0005 applied with the command the check printed') or diag "$out$err";
+($rc, $out) = check();
+is($rc, 0, 'after step 0005 the check passes') or diag $out;
+like($out, qr/^ok\s+schema: every rosterbridge attribute type and object class$/m, '... the schema is complete');
+like($out, qr/^ok\s+directory kit upgrade steps: all \d+ applied/m, '... every step applied');
+
+# after the step: the kill-safe create and the guard work
+$r5 = $b->req(POST => '/Users', token => 'demo-okta', json => { schemas => [$CORE],
+    userName => "kate\@upgrade.test", name => { givenName => 'Kate', familyName => 'Upgrade' }, password => 'kate-secret-5' });
+is($r5->{status}, 201, 'after step 0005: a create with a password') or diag explain $r5->{json};
+my $kate = "uid=kate\@upgrade.test,ou=people,o=demo,$S";
+is((ldapwhoami($dir, dn => $kate, pw => 'kate-secret-5'))[0], 0, '... and the person binds with it');
+my ($ke) = ldapsearch($dir, as => 'admin', base => $kate, scope => 'base', attrs => ['rbCreatePending']);
+ok(!$ke->[0]{rbCreatePending}, '... no create mark left on it');
+my (%st, @st);
+for my $id (@gone) { push @st, $b->req(DELETE => "/Users/$id", token => 'demo-okta')->{status}; }
+$st{$_}++ for @st;
+# okta holds 5 people (g1-g4 and kate): max(2, 50% of 5) = 2 removals, the other 2 held
+is_deeply([@st], [204, 204, 202, 202], 'okta deletes 4 of its 5 people: 2 applied, 2 held (202)') or diag "@st";
+my $held = $b->req(GET => '/operator/v1/held', token => 'demo-operator-5');
+is(scalar @{ $held->{json}{Resources} // [] }, 2, '... the operator sees the 2 held removals') or diag explain $held->{json};
 
 done_testing();

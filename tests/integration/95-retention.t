@@ -3,9 +3,13 @@
 # by its last source is kept disabled — no bind (rbBindLocked, ACL {0}), no
 # access (empty summary, in no group), invisible to SCIM (GET 404, absent
 # from lists and filters, not a member candidate) — until an operator
-# restores it (`rosterctl retained restore`: held by in-product, no grant),
-# a source re-creates its userName (201, the same entry, only the new
-# grant), or the sweep purges it. Time is not waited for: the test sets
+# restores it (`rosterctl retained restore`: held by in-product, no grant,
+# still bind-locked), a source re-creates its userName (201, the same
+# entry, only the new grant), or the sweep purges it. The old password
+# never comes back: dropped at the release (and at a restore or
+# re-creation of an entry an older version retained with it); a real bind
+# with it fails after re-creation (with an active grant) and after restore,
+# and a new password set with a grant binds. Time is not waited for: the test sets
 # rbDisabledAt in the past as the directory's admin, and two bridges with
 # repair_interval_s 1 sweep the same directory (the purge is asserted on
 # the entryCSN read; a restore in between wins).
@@ -84,6 +88,7 @@ ok(!grep(/^rb(Source|Permission|Scope|SchoolRef|Active|ExternalId|Manage|View)/i
     or diag explain $e;
 ok(!$e->{memberOf}, '... in no group');
 is(bind_rc('rita@lincoln.example', $PW), 49, 'the right password does not bind (49)');
+ok(!$e->{userPassword}, '... and is gone: no userPassword kept');
 my ($g) = RBTest::ldapsearch($dir, base => "cn=Entra District Viewers,ou=groups,o=demo,$S",
                              scope => 'base', attrs => ['member']);
 ok(!(grep { lc($_) eq lc(dn_of('rita@lincoln.example')) } @{ $g->[0]{member} // [] }),
@@ -129,15 +134,25 @@ ok(!$e->{rbDisabledAt}, 'rbDisabledAt is gone');
 is_deeply($e->{rbSource}, ['clever'], 'held by Clever only');
 ok(!$e->{rbManageSchool} && !$e->{rbViewAll}, 'no manage and no district view left over');
 is($b->req(GET => "/Users/$rita", token => 'demo-okta')->{status}, 200, 'visible again');
+ok(!$e->{rbBindLocked}, 'not bind-locked: Clever\'s grant is active');
+is(bind_rc('rita@lincoln.example', $PW), 49, 'yet her old password does not bind (49): Clever set none');
 $r = $b->req(POST => '/Users', token => 'demo-okta', json => { schemas => [$CORE], userName => 'rita@lincoln.example' });
 is($r->{status}, 409, 'a second POST of that userName is 409 again');
 
 # ---- the operator restores a person ----------------------------------------------------
+my $OPW = 'Omar-old-pw-2';
 $r = $b->req(POST => '/Users', token => 'demo-okta', json => {
-    schemas => [$CORE, $ADM], userName => 'omar@lincoln.example',
+    schemas => [$CORE, $ADM], userName => 'omar@lincoln.example', password => $OPW,
     $ADM => { permission => 'manage', scope => 'district' } });
 my $omar = $r->{json}{id};
+is(bind_rc('omar@lincoln.example', $OPW), 0, 'Omar (a password) binds');
 is($b->req(DELETE => "/Users/$omar", token => 'demo-okta')->{status}, 204, 'Omar released');
+# as an entry retained by a version that kept the password: put a hash back
+my ($hrc, $hash) = RBTest::_run(['/usr/sbin/slappasswd', '-h', '{SSHA}', '-s', $OPW]);
+chomp $hash;
+($rc, $out) = RBTest::ldapmodify($dir, "dn: " . dn_of('omar@lincoln.example')
+    . "\nchangetype: modify\nreplace: userPassword\nuserPassword: $hash\n", as => 'admin');
+is($rc, 0, '(his old password hash put back on the retained entry, as an older version kept it)') or diag $out;
 ($rc, $out, $err) = ctl(qw(retained restore omar@lincoln.example));
 is($rc, 0, 'rosterctl retained restore') or diag $err;
 like($out, qr/\Q$omar\E/, '... prints the id');
@@ -147,6 +162,18 @@ ok(!@{ $r->{json}{$ADM}{grants} // [] }, '... with no grant');
 $e = entry('omar@lincoln.example');
 is_deeply($e->{rbSource}, ['in-product'], '... held by in-product');
 ok(!$e->{rbDisabledAt} && !$e->{rbManageAll}, '... not disabled, no access');
+ok(!$e->{userPassword}, '... no userPassword');
+is($e->{rbBindLocked}[0], 'TRUE', '... still bind-locked (no grant yet)');
+is(bind_rc('omar@lincoln.example', $OPW), 49, '... his old password does not bind (49)');
+$r = $b->req(PATCH => "/Users/$omar", token => 'demo-okta', json => { schemas => [$PATCH], Operations => [
+    { op => 'add', path => "$ADM:permission", value => 'view' },
+    { op => 'add', path => "$ADM:scope", value => 'district' },
+    { op => 'replace', path => 'password', value => 'Omar-new-pw-3' }] });
+ok($r->{status} == 200 || $r->{status} == 204, 'Okta attaches a view grant and a new password') or diag explain $r->{json};
+$e = entry('omar@lincoln.example');
+ok(!$e->{rbBindLocked}, '... the bind lock goes with the active grant');
+is(bind_rc('omar@lincoln.example', 'Omar-new-pw-3'), 0, '... he binds with the new password');
+is(bind_rc('omar@lincoln.example', $OPW), 49, '... never with the old one');
 ($rc, undef, $err) = ctl(qw(retained restore omar@lincoln.example));
 is($rc, 6, 'restoring a person that is not retained: not found (6)') or diag "$rc $err";
 

@@ -7,10 +7,14 @@
 # approves (applied as the source) or rejects (dropped) each. Cases: Okta
 # "unassigning" everyone with PATCH active=false; Entra DELETEing all 3 of
 # its people in a small tenant (guard_min 2); the same removal sent again;
-# an approval whose person is gone; and eight clients on two bridges on
-# one directory DELETEing 60 people concurrently, whose count must still
-# be exact (the window's count is written asserting its entryCSN) with no
-# answer but 204 and 202 (no 503 from the retries running out).
+# an approval whose person is gone; a held removal's age and expiry
+# (guard_hold_days, 7 by default), its cancellation when the same source
+# writes the person as active again (PATCH active=true, PUT), and its
+# expiry: dropped, not applied (approve refused, the sweep drops it, both
+# logged); and eight clients on two bridges on one directory DELETEing 60
+# people concurrently, whose count must still be exact (the window's count
+# is written asserting its entryCSN) with no answer but 204 and 202 (no 503
+# from the retries running out).
 use strict;
 use warnings;
 use Test::More;
@@ -118,6 +122,64 @@ is($rc, 6, 'deciding it again: not found (6)') or diag $err;
 $r = $b->req(POST => "/operator/v1/held/$h2->{id}/approve", token => 'demo-okta');
 is($r->{status}, 403, 'the source itself may not approve (403)');
 
+# ---- the age and expiry of a held removal --------------------------------------------------
+sub gt_epoch { my ($t) = @_; $t =~ /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/ or return undef;
+               return POSIX::mktime($6, $5, $4, $3, $2 - 1, $1 - 1900) }
+@h = held_list();
+my ($h3) = grep { $_->{userName} eq $held[3] } @h;
+ok(defined $h3->{ageSeconds} && $h3->{ageSeconds} >= 0, 'a held removal shows its age in seconds') or diag explain $h3;
+is(gt_epoch($h3->{expiresAt}) - gt_epoch($h3->{heldAt}), 7 * 86400, '... and expires guard_hold_days (7, the default) after it was held')
+    or diag explain $h3;
+($rc, $out, $err) = ctl(qw(guard list));
+like($out, qr/\bage\b.*\bexpiresAt\b/, 'rosterctl guard list has columns age and expiresAt') or diag $out;
+like($out, qr/\Q$h3->{id}\E.*\Q$h3->{expiresAt}\E/, '... with the expiry of each') or diag $out;
+
+# ---- the source re-activates a person whose suspension it had held: cancelled ---------------
+$r = set_active('demo-okta', $okta{ $held[3] }, 1);
+is($r->{status}, 200, "Okta sets $held[3] active again: 200") or diag explain $r->{json};
+ok(!(grep { $_->{userName} eq $held[3] } held_list()), '... its held suspension is cancelled (gone from the list)');
+like($b->log_text, qr/tenant demo source okta: held suspend of \Q$held[3]\E .*cancelled/, '... and the cancellation is logged');
+is(entry($held[3], 'rbActive;x-src-okta')->{'rbActive;x-src-okta'}[0], 'TRUE', '... still active');
+$r = set_active('demo-okta', $okta{ $held[3] }, 0);
+is($r->{status}, 202, 'suspending it again is counted afresh (and held: the window is full)');
+ok((grep { $_->{userName} eq $held[3] } held_list()), '... held again');
+# another source's write does not cancel Okta's hold
+$r = $b->req(PATCH => "/Users/$okta{ $held[3] }", token => 'demo-entra', json => { schemas => [$PATCH],
+    Operations => [{ op => 'add', path => "$ADM:permission", value => 'view' },
+                   { op => 'add', path => "$ADM:scope", value => 'district' }] });
+ok($r->{status} == 200 || $r->{status} == 204, 'Entra grants that person something') or diag explain $r->{json};
+ok((grep { $_->{userName} eq $held[3] } held_list()), '... Okta\'s held suspension stays (each source owns its own)');
+
+# ---- a held removal nobody decides within guard_hold_days: dropped, not applied ------------
+sub backdate {
+    my ($id) = @_;
+    my ($mrc, $mout) = RBTest::ldapmodify($dir, "dn: cn=$id,ou=guard,o=demo,$S\nchangetype: modify\n"
+        . "replace: rbGuardAt\nrbGuardAt: 20000101000000Z\n", as => 'admin');
+    is($mrc, 0, "(the directory admin dates held removal $id back to 2000)") or diag $mout;
+}
+my ($h4) = grep { $_->{userName} eq $held[4] } held_list();
+backdate($h4->{id});
+$r = $b->req(POST => "/operator/v1/held/$h4->{id}/approve", token => $optoken);
+is($r->{status}, 409, 'approving an expired held removal: 409') or diag explain $r->{json};
+like($r->{json}{detail} // '', qr/expired/, '... it says expired');
+ok(!(grep { $_->{userName} eq $held[4] } held_list()), '... and it is dropped');
+is(entry($held[4], 'rbActive;x-src-okta')->{'rbActive;x-src-okta'}[0], 'TRUE', '... NOT applied: still active');
+# the sweep (a bridge repairing every second) drops the next one by itself
+my ($h0) = grep { $_->{userName} eq $held[0] } held_list();
+backdate($h0->{id});
+my $b3 = RBBridge->start($dir, %conf, repair_interval_s => 1);
+my $dropped = 0;
+for (1 .. 600) {    # wait for its effect, not for a time
+    if (!(grep { $_->{userName} eq $held[0] } held_list())) { $dropped = 1; last }
+    select undef, undef, undef, 0.1;
+}
+ok($dropped, 'the sweep drops the expired held removal');
+is(entry($held[0], 'rbActive;x-src-okta')->{'rbActive;x-src-okta'}[0], 'TRUE', '... NOT applied: still active');
+is(entry($held[0], 'rbViewSchool')->{rbViewSchool}[0], $LINCOLN, '... with its access');
+like($b3->log_text, qr/tenant demo source okta: held suspend of \Q$held[0]\E \(person \Q$okta{$held[0]}\E, held 20000101000000Z\) expired/,
+     '... logged with tenant, source, action and person');
+$b3->stop;
+
 # ---- Entra deletes all 3 of its people: guard_min 2 applies, the third is held ----------
 my %entra = map { ("entra$_\@lincoln.example" => create('demo-entra', "entra$_\@lincoln.example")) } 0 .. 2;
 my @st = map { $b->req(DELETE => "/Users/$entra{$_}", token => 'demo-entra') } sort keys %entra;
@@ -146,6 +208,15 @@ $r = $b->req(POST => '/Bulk', token => 'demo-entra', json => {
     Operations => [{ method => 'DELETE', path => "/Users/$y" }] });
 is($r->{json}{Operations}[0]{status}, '202', '/Bulk: a held DELETE is "202"') or diag explain $r->{json};
 ok(entry('entray@lincoln.example', 'uid'), '... and not applied');
+
+# a held DELETE is cancelled when the source writes the person again
+my $x = create('demo-entra', 'entrax@lincoln.example');
+is($b->req(DELETE => "/Users/$x", token => 'demo-entra')->{status}, 202, 'an Entra DELETE is held');
+$r = $b->req(PUT => "/Users/$x", token => 'demo-entra', json => {
+    schemas => [$CORE, $ADM], userName => 'entrax@lincoln.example', active => JSON::PP::true,
+    $ADM => { permission => 'view', scope => 'school', schools => [$LINCOLN] } });
+is($r->{status}, 200, 'Entra PUTs the person again, active') or diag explain $r->{json};
+ok(!(grep { $_->{userName} eq 'entrax@lincoln.example' } held_list()), '... the held DELETE is cancelled');
 
 # ---- two bridges, one directory, concurrent DELETEs: the count stays exact -------------
 my $b2 = RBBridge->start($dir, %conf);

@@ -151,6 +151,13 @@ sub kill9 {
     $self->{exit} = 0;
 }
 
+# attach(BASE) — a client of a bridge someone else started (BASE like
+# http://127.0.0.1:PORT): req() only; it stops nothing (bench/replication).
+sub attach {
+    my ($class, $base) = @_;
+    return bless { base => $base, http => HTTP::Tiny->new(timeout => 30, keep_alive => 1) }, $class;
+}
+
 # req(METHOD => '/Users…', token => NAME|undef, json => {…}|body => '…', headers => {…})
 # Paths without a leading /scim/v2, /operator or /healthz-style root get /scim/v2 prepended.
 sub req {
