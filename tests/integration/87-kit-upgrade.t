@@ -12,7 +12,7 @@
 # the service account (its pwdPolicySubentry, added with the policies).
 # Then, on a second operator's slapd whose schema is the one steps 0001-0004
 # asked for (without rbCreatePending and the guard's definitions): the kit
-# up to 0004 → the check names step 0005 with the schema entry's DN and the
+# up to 0004 → the check names steps 0005 and 0006 with the schema entry's DN and the
 # missing definitions, and a create with a password and a guarded removal
 # fail → the command the check printed → the check passes, the create binds
 # and the guard holds what a source removes beyond its share.
@@ -273,16 +273,17 @@ mkdir "$tmp/data" or die;
 ($rc, $out, $err) = run_cmd(['/usr/sbin/slapadd', '-n0', '-F', "$tmp/slapd.d"], stdin => $cfg5);
 is($rc, 0, "operator 2: cn=config") or diag "$out$err";
 start_slapd();
-my %later_oid = map { ("2.25.294763386475673295328657436818623676422.$_" => 1) } qw(1.80 1.83 1.84 1.85 1.86 1.87 1.115 2.24 2.25);
+my %later_oid = map { ("2.25.294763386475673295328657436818623676422.$_" => 1) } qw(1.80 1.83 1.84 1.85 1.86 1.87 1.115 2.24 2.25 1.100);
 my $schema_now = do { local $/; open my $f, '<', "$src/schema/rosterbridge.ldif" or die; <$f> };
 my $schema_0004 = '';
 for my $rec (split /\n(?=\S)/, $schema_now) {    # one attribute value (with its folded lines) a record
     my ($oid) = $rec =~ /^olc(?:AttributeTypes|ObjectClasses): \( (\S+)/;
     next if $oid && $later_oid{$oid};
     $rec =~ s/ \$ rbCreatePending//;
+    $rec =~ s/ \$ rbFormerId//;    # step 0006 (merged creates across providers)
     $schema_0004 .= "$rec\n";
 }
-unlike($schema_0004, qr/rbGuard|rbCreatePending/, 'the old schema: no rbCreatePending, no guard definitions');
+unlike($schema_0004, qr/rbGuard|rbCreatePending|rbFormerId/, 'the old schema: no rbCreatePending, no guard definitions, no rbFormerId');
 ($rc, $out, $err) = run_cmd(['ldapadd', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi], stdin => $schema_0004);
 is($rc, 0, 'operator 2: ldapadd the schema of steps 0001-0004') or diag "$out$err";
 ($rc, $out, $err) = ext(kit('--upto', '0004', $S));
@@ -302,9 +303,11 @@ like($sdn, qr/^cn=\{\d+\}rosterbridge,cn=schema,cn=config$/, "the schema entry: 
 is($rc, 1, 'check before step 0005: exit 1');
 like($out, qr/^MISSING\s+directory kit upgrade step 0005-schema not applied\n\s+fix: scripts\/directory-kit --step 0005 \Q$S\E DATABASE_DN '\Q$sdn\E' \| ldapmodify/m,
      '... names step 0005 with the schema entry\'s DN') or diag $out;
-like($out, qr/^MISSING\s+schema: 9 of \d+ definitions missing: rbCreatePending, rbGuardAction, rbGuardPerson, rbGuardAt, rbGuardBase, rbGuardRemoval, rbGuardCount, rbGuardWindow, rbGuardHeld\n\s+fix: .*--step 0005/m,
+like($out, qr/^MISSING\s+directory kit upgrade step 0006-former-id not applied\n\s+fix: scripts\/directory-kit --step 0006 \Q$S\E DATABASE_DN '\Q$sdn\E' \| ldapmodify/m,
+     '... and step 0006, the same way') or diag $out;
+like($out, qr/^MISSING\s+schema: 10 of \d+ definitions missing: rbFormerId, rbCreatePending, rbGuardAction, rbGuardPerson, rbGuardAt, rbGuardBase, rbGuardRemoval, rbGuardCount, rbGuardWindow, rbGuardHeld\n\s+fix: .*--step 0006/m,
      '... and the definitions missing, each by name') or diag $out;
-my @others = grep { !/upgrade step 0005|definitions missing/ } $out =~ /^MISSING\s+(.*)$/mg;
+my @others = grep { !/upgrade step 000[56]|definitions missing/ } $out =~ /^MISSING\s+(.*)$/mg;
 is_deeply(\@others, [], '... and nothing else') or diag $out;
 
 # before the step: what the missing definitions break
@@ -321,16 +324,18 @@ for my $i (1 .. 4) {
 $r5 = $b->req(DELETE => "/Users/$gone[0]", token => 'demo-okta');
 ok($r5->{status} >= 400, "before step 0005: a removal the guard counts fails ($r5->{status}: rbGuardWindow undefined)");
 
-# the command the check printed
-my ($fixcmd) = $out =~ /upgrade step 0005-schema not applied\n\s+fix: (scripts\/directory-kit [^|]*)\|/;
-my @args = ($fixcmd // '') =~ /'[^']*'|\S+/g;
-s/^'(.*)'$/$1/ for @args;
-shift @args;    # scripts/directory-kit
-s/^DATABASE_DN$/olcDatabase={1}mdb,cn=config/ for @args;
-($rc, $out, $err) = ext(kit(@args));
-is($rc, 0, 'step 0005 applied with the command the check printed') or diag "$out$err";
+# the commands the check printed, in order
+for my $step ('0005-schema', '0006-former-id') {
+    my ($fixcmd) = $out =~ /upgrade step \Q$step\E not applied\n\s+fix: (scripts\/directory-kit [^|]*)\|/;
+    my @args = ($fixcmd // '') =~ /'[^']*'|\S+/g;
+    s/^'(.*)'$/$1/ for @args;
+    shift @args;    # scripts/directory-kit
+    s/^DATABASE_DN$/olcDatabase={1}mdb,cn=config/ for @args;
+    my ($src_, $o_, $e_) = ext(kit(@args));
+    is($src_, 0, "step $step applied with the command the check printed") or diag "$o_$e_";
+}
 ($rc, $out) = check();
-is($rc, 0, 'after step 0005 the check passes') or diag $out;
+is($rc, 0, 'after steps 0005 and 0006 the check passes') or diag $out;
 like($out, qr/^ok\s+schema: every rosterbridge attribute type and object class$/m, '... the schema is complete');
 like($out, qr/^ok\s+directory kit upgrade steps: all \d+ applied/m, '... every step applied');
 
