@@ -28,6 +28,7 @@ my $CORE  = 'urn:ietf:params:scim:schemas:core:2.0:User';
 my $PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 my $LINCOLN = '5eed0001-0000-4000-8000-000000000001';
 
+local $ENV{DIRECTORY_AUDIT} = 1;    # the audit trail records what happens to held removals
 my $dir = RBTest::start_directory();
 my $S = $dir->{suffix};
 my $BIN = RBBridge::build_dir();
@@ -179,6 +180,13 @@ is(entry($held[0], 'rbViewSchool')->{rbViewSchool}[0], $LINCOLN, '... with its a
 like($b3->log_text, qr/tenant demo source okta: held suspend of \Q$held[0]\E \(person \Q$okta{$held[0]}\E, held 20000101000000Z\) expired/,
      '... logged with tenant, source, action and person');
 $b3->stop;
+# the audit trail (slapd's accesslog): the expiry is the delete of the held entry, by the repair
+my ($arc, $aout, $aerr) = RBTest::_run([RBTest::srcdir() . '/scripts/audit', $dir->{data_dir}, "cn=$h0->{id},ou=guard,o=demo,$S"]);
+is($arc, 0, 'scripts/audit on the held entry') or diag $aerr;
+like($aout, qr/^\S+\s+add\s+cn=\Q$h0->{id}\E,.*source=okta/m, '... its hold (source okta)') or diag $aout;
+like($aout, qr/^\S+\s+delete\s+cn=\Q$h0->{id}\E,.*tenant=demo source=\(repair\)/m, '... and its expiry: deleted by the repair') or diag $aout;
+($arc, $aout) = RBTest::_run([RBTest::srcdir() . '/scripts/audit', $dir->{data_dir}, $held[0]]);
+unlike($aout, qr/^\S+\s+modify\s/m, '... and the person was never modified after its create (no suspension written)') or diag $aout;
 
 # ---- Entra deletes all 3 of its people: guard_min 2 applies, the third is held ----------
 my %entra = map { ("entra$_\@lincoln.example" => create('demo-entra', "entra$_\@lincoln.example")) } 0 .. 2;
