@@ -11,7 +11,7 @@
  *
  * One "op" is the whole sequence the bridge sends for one request (read off
  * slapd's stats log of the bridge, see bench/README.md):
- *   get     search person by entryUUID (bridge attribute list) [+ search of
+ *   get     search person (entryUUID=…) (bridge attribute list) [+ search of
  *           its groups by entryUUID when rbGroupRef is set]
  *   filter  search (uid=…) with the bridge's attribute list (userName is
  *           unique: no sort or VLV) [+ groups search]
@@ -36,6 +36,11 @@
  *   get, filter   search (uid=…) under ou=people, all user attributes
  *   member  modify member add or delete (alternating) on the group DN -g
  *   delete  delete uid=<name>,ou=people by DN
+ *
+ * -K dn (with add or delete): after each add, increment attribute -k (default
+ * rbGuardBase, an INTEGER) of entry dn by 1; after each delete, by -1 (RFC 4525
+ * modify-increment): what a per-tenant people count written beside each write
+ * would cost slapd (docs/schema.md, "First page without sortBy").
  *
  * Bounded: stops after -t seconds or -n operations, whichever is first.
  * Prints one RESULT line (bench_stats.h). Exit 0 unless the harness broke.
@@ -89,7 +94,7 @@ static const char *const bench_op_names[] = {"get",    "filter", "list",  "add",
                                              "member", "delete", "first", NULL};
 
 static struct {
-	const char *uri, *bind_dn, *bind_pw, *tenant, *prefix, *group;
+	const char *uri, *bind_dn, *bind_pw, *tenant, *prefix, *group, *counter, *counter_attr;
 	char people[512], groups[512];
 	enum bench_op op;
 	bool plain;
@@ -237,7 +242,9 @@ bench_find_user(LDAP *ld, const char *uuid, LDAPMessage **res)
 {
 	char filter[256];
 
-	snprintf(filter, sizeof(filter), "(&(entryUUID=%s)" BENCH_PERSON ")", uuid);
+	/* One entry by a unique attribute: the bridge tests the class and the retention
+	 * itself (dir_find_person_by_id), the filter names the id alone. */
+	snprintf(filter, sizeof(filter), "(entryUUID=%s)", uuid);
 	return bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_user_attrs, NULL, 2,
 	                    res);
 }
@@ -351,6 +358,16 @@ bench_plain_one(struct worker *w, long idx)
 }
 
 /* One "op" (the bridge's sequence for one request). Returns 0, or -1 on any failure. */
+/* -K: the counter's increment by `by` ("1" or "-1"), no controls. LDAP result code. */
+static int
+bench_count(LDAP *ld, const char *by)
+{
+	char *vals[] = {(char *)by, NULL};
+	LDAPMod m = {LDAP_MOD_INCREMENT, (char *)B.counter_attr, {vals}}, *mods[] = {&m, NULL};
+
+	return bench_write(ld, LDAP_RES_MODIFY, B.counter, mods, NULL);
+}
+
 static int
 bench_one(struct worker *w, long idx)
 {
@@ -368,9 +385,9 @@ bench_one(struct worker *w, long idx)
 			rc = bench_groups_of(ld, res);
 		break;
 	case OP_FILTER:
-		snprintf(filter, sizeof(filter), "(&(uid=%s)" BENCH_PERSON ")",
-		         B.names[idx % B.n_ids]);
-		/* userName is unique: the bridge sends a plain search, no sort or VLV. */
+		snprintf(filter, sizeof(filter), "(uid=%s)", B.names[idx % B.n_ids]);
+		/* userName is unique: the bridge sends a plain search, no sort or VLV, and
+		 * tests the class and the retention itself (dir_page.c). */
 		rc = bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_user_attrs, NULL,
 		                  0, &res);
 		if (rc == LDAP_SUCCESS)
@@ -435,6 +452,8 @@ bench_one(struct worker *w, long idx)
 		rc = pr ? bench_write(ld, LDAP_RES_ADD, dn, mods, ctrls) : -1;
 		if (pr != NULL)
 			ldap_control_free(pr);
+		if (rc == LDAP_SUCCESS && B.counter != NULL)
+			rc = bench_count(ld, "1");
 		if (rc != LDAP_SUCCESS)
 			break;
 		/* Possible-duplicate check; the post-read entryUUID only feeds a (!…) term, so a
@@ -522,6 +541,8 @@ bench_one(struct worker *w, long idx)
 		rc = bench_find_user(ld, B.ids[idx], &res);
 		edn = rc == LDAP_SUCCESS ? bench_first_dn(ld, res) : NULL;
 		rc = edn ? bench_write(ld, LDAP_RES_DELETE, edn, NULL, NULL) : -1;
+		if (rc == LDAP_SUCCESS && B.counter != NULL)
+			rc = bench_count(ld, "-1");
 		break;
 	}
 	ldap_memfree(edn);
@@ -599,7 +620,8 @@ bench_usage(void)
 	        "usage: ldapbench -H uri -D binddn -y pwfile -T tenantdn -o "
 	        "get|filter|list|add|modify|member|delete|first\n"
 	        "                 [-c conns] [-t secs] [-n max] [-i idsfile] [-g groupuuid]\n"
-	        "                 [-m membersfile] [-p nameprefix] [-P (plain: -g is a DN)]\n");
+	        "                 [-m membersfile] [-p nameprefix] [-P (plain: -g is a DN)]\n"
+	        "                 [-K counterdn [-k attr]] (add, delete: increment it by 1, -1)\n");
 	exit(2);
 }
 
@@ -645,7 +667,7 @@ main(int argc, char **argv)
 	B.conns = 1;
 	B.secs = 2;
 	B.prefix = "raw-";
-	while ((c = getopt(argc, argv, "H:D:y:T:o:c:t:n:i:g:m:p:P")) != -1) {
+	while ((c = getopt(argc, argv, "H:D:y:T:o:c:t:n:i:g:m:p:PK:k:")) != -1) {
 		switch (c) {
 		case 'H':
 			B.uri = optarg;
@@ -683,6 +705,12 @@ main(int argc, char **argv)
 		case 'p':
 			B.prefix = optarg;
 			break;
+		case 'K':
+			B.counter = optarg;
+			break;
+		case 'k':
+			B.counter_attr = optarg;
+			break;
 		case 'P':
 			B.plain = true;
 			break;
@@ -697,6 +725,8 @@ main(int argc, char **argv)
 	if (bench_op_names[i] == NULL)
 		bench_usage();
 	B.op = (enum bench_op)i;
+	if (B.counter_attr == NULL)
+		B.counter_attr = "rbGuardBase";
 	snprintf(B.people, sizeof(B.people), "ou=people,%s", B.tenant);
 	snprintf(B.groups, sizeof(B.groups), "ou=groups,%s", B.tenant);
 	if (ids != NULL)

@@ -969,7 +969,10 @@ access_grants_of(struct dir_op *op, const char *id, struct rb_error *err)
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	map = dir_find_person_by_id(op, base, PERSON_OBJFILTER, id, access_person_attrs, err);
+	map = dir_find_by_id(op, base, PERSON_OBJFILTER, id, access_person_attrs, err);
+	if (map == NULL && err->status == 404)
+		map =
+		    dir_find_by_former_id(op, base, PERSON_OBJFILTER, id, access_person_attrs, err);
 	if (map == NULL)
 		goto done;
 	access_group_ids(map, groups);

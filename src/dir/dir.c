@@ -202,8 +202,12 @@ dir_find_by_id(struct dir_op *op, const char *base, const char *objfilter, const
 		return NULL;
 	}
 	/* id is 36 checked hex-and-dash characters: nothing to escape. The
-	 * callers' objfilter is a DIR_CLASS term: no index read for it. */
-	snprintf(filter, sizeof(filter), "(&(entryUUID=%s)%s)", id, objfilter);
+	 * callers' objfilter is a DIR_CLASS term (no index read for it), or ""
+	 * when the caller tests the entry itself (dir_find_person_by_id). */
+	if (*objfilter == '\0')
+		snprintf(filter, sizeof(filter), "(entryUUID=%s)", id);
+	else
+		snprintf(filter, sizeof(filter), "(&(entryUUID=%s)%s)", id, objfilter);
 	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 2, &res, err) < 0)
 		return NULL;
 	e = res ? ldap_first_entry(op->conn->ld, res) : NULL;
@@ -216,19 +220,20 @@ dir_find_by_id(struct dir_op *op, const char *base, const char *objfilter, const
 }
 
 json_t *
-dir_find_person_by_id(struct dir_op *op, const char *base, const char *objfilter, const char *id,
+dir_find_by_former_id(struct dir_op *op, const char *base, const char *objfilter, const char *id,
                       char **attrs, struct rb_error *err)
 {
 	LDAPMessage *res = NULL, *e;
 	char filter[256];
-	json_t *map = dir_find_by_id(op, base, objfilter, id, attrs, err);
+	json_t *map = NULL;
 
-	if (map != NULL || err->status != 404 || !dir_id_valid(id))
-		return map;
-	/* Only a miss pays this second search (indexed, kit step 0006); a
-	 * directory whose schema lacks rbFormerId evaluates the term as
-	 * Undefined: no match, no error. */
 	error_clear(err);
+	if (!dir_id_valid(id)) {
+		error_set(err, 404, NULL, "no resource with id %s", "(not an id)");
+		return NULL;
+	}
+	/* Indexed (kit step 0006); a directory whose schema lacks rbFormerId
+	 * evaluates the term as Undefined: no match, no error. */
 	snprintf(filter, sizeof(filter), "(&(rbFormerId=%s)%s)", id, objfilter);
 	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 2, &res, err) < 0)
 		return NULL;
@@ -238,6 +243,49 @@ dir_find_person_by_id(struct dir_op *op, const char *base, const char *objfilter
 	else
 		map = entry_to_map(op->conn->ld, e);
 	ldap_msgfree(res);
+	return map;
+}
+
+bool
+dir_map_is_person(const json_t *map)
+{
+	const json_t *oc = json_object_get(map, "objectclass"), *v;
+	const char *key;
+	bool person = false;
+	size_t i;
+
+	json_array_foreach(oc, i, v)
+	{
+		const char *name = json_string_value(v);
+		if (name != NULL && !strcasecmp(name, "rbPerson"))
+			person = true;
+	}
+	if (!person)
+		return false;
+	json_object_foreach((json_t *)map, key, v)
+	{
+		if (entry_desc_base_len(key) == strlen("rbdisabledat") &&
+		    !strncmp(key, "rbdisabledat", strlen("rbdisabledat")))
+			return false;
+	}
+	return true;
+}
+
+json_t *
+dir_find_person_by_id(struct dir_op *op, const char *base, const char *id, char **attrs,
+                      struct rb_error *err)
+{
+	json_t *map = dir_find_by_id(op, base, "", id, attrs, err);
+
+	if (map != NULL && !dir_map_is_person(map)) {
+		json_decref(map);
+		map = NULL;
+		error_set(err, 404, NULL, "no resource with id %s", id);
+	}
+	/* Only a miss pays this second search: an id the repair merged into
+	 * another person (merge.c) is that person's former id. */
+	if (map == NULL && err->status == 404)
+		map = dir_find_by_former_id(op, base, DIR_PERSON_FILTER, id, attrs, err);
 	return map;
 }
 

@@ -209,12 +209,16 @@ dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_qu
 	char *base = NULL, *filter = NULL, sortkeys[300];
 	LDAPMessage *res = NULL, *e;
 	json_t *maps = NULL, *all = NULL, *out = NULL, *page = NULL;
-	bool exact = false;
+	bool exact = false, single;
 	long budget;
 	size_t i;
 
+	/* At most one match, and a type that tests its own entries: the class
+	 * terms stay out of the filter (dir_map_is_person, dir_int.h). */
+	single = dir_page_single(q->filter) && t->own != NULL;
 	base = dir_ou_dn(op, t->ou);
-	filter = base ? query_translate(q->filter, t->table, t->objfilter, op->ctx->source, &exact)
+	filter = base ? query_translate(q->filter, t->table, single ? "" : t->objfilter,
+	                                op->ctx->source, &exact)
 	              : NULL;
 	if (filter == NULL) {
 		error_set(err, 500, NULL, "out of memory");
@@ -249,8 +253,13 @@ dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_qu
 	}
 	maps = json_array();
 	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
-	     e = ldap_next_entry(op->conn->ld, e))
-		json_array_append_new(maps, entry_to_map(op->conn->ld, e));
+	     e = ldap_next_entry(op->conn->ld, e)) {
+		json_t *m = entry_to_map(op->conn->ld, e);
+		if (single && m != NULL && !t->own(m))
+			json_decref(m);
+		else
+			json_array_append_new(maps, m);
+	}
 	ldap_msgfree(res);
 	res = NULL;
 	if ((long)json_array_size(maps) > budget) {

@@ -264,7 +264,10 @@ query_translate(const struct filter *f, const struct query_attr *table, const ch
 	*exact = true;
 	if (f != NULL)
 		wrote = query_node(f, table, source, &node, exact);
-	if (wrote) {
+	if (wrote && *objfilter == '\0') {
+		/* The caller tests the class itself (struct dir_type's own). */
+		strbuf_add(&out, node.s);
+	} else if (wrote) {
 		/* The client's terms, then the class (a DIR_CLASS term, which
 		 * back-mdb reads no index for: docs/schema.md, "Cost per request"). */
 		strbuf_add(&out, "(&");
@@ -272,7 +275,7 @@ query_translate(const struct filter *f, const struct query_attr *table, const ch
 		strbuf_add(&out, objfilter);
 		strbuf_add(&out, ")");
 	} else {
-		strbuf_add(&out, objfilter);
+		strbuf_add(&out, *objfilter != '\0' ? objfilter : "(objectClass=*)");
 	}
 	free(node.s);
 	if (node.failed || out.failed) {

@@ -33,7 +33,8 @@ struct query_attr {
 /*
  * query_translate — the LDAP filter for `f` (NULL = everything) using
  * `table` (terminated by scim == NULL), for `source`, AND-ed with
- * `objfilter`. Returns a NEW malloc'd filter string; *exact tells whether
+ * `objfilter` ("" for none: the caller tests the entries itself). Returns
+ * a NEW malloc'd filter string; *exact tells whether
  * the LDAP result is exactly the SCIM result. NULL on allocation failure.
  */
 char *query_translate(const struct filter *f, const struct query_attr *table, const char *objfilter,

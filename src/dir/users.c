@@ -170,6 +170,7 @@ done:
 static const struct dir_type user_type_def = {
     .ou = "people",
     .objfilter = USER_OBJFILTER,
+    .own = dir_map_is_person,
     .table = user_query,
     .attrs = user_attrs,
     .to_json = users_to_json,
@@ -220,7 +221,9 @@ users_manager_dn(struct dir_op *op, const json_t *user, char **dn, struct rb_err
 	base = dir_ou_dn(op, "people");
 	if (base == NULL)
 		return error_set(err, 500, NULL, "out of memory");
-	map = dir_find_person_by_id(op, base, USER_OBJFILTER, id, attrs, err);
+	map = dir_find_by_id(op, base, USER_OBJFILTER, id, attrs, err);
+	if (map == NULL && err->status == 404)
+		map = dir_find_by_former_id(op, base, USER_OBJFILTER, id, attrs, err);
 	free(base);
 	if (map == NULL && err->status == 404) {
 		const char *who = json_string_value(json_object_get(user, "userName"));
@@ -491,7 +494,7 @@ dir_user_get(const struct dir_ctx *ctx, const char *id, struct rb_error *err)
 	if (dir_op_begin(&op, ctx, err) < 0)
 		return NULL;
 	base = dir_ou_dn(&op, "people");
-	map = base ? dir_find_person_by_id(&op, base, USER_OBJFILTER, id, user_attrs, err) : NULL;
+	map = base ? dir_find_person_by_id(&op, base, id, user_attrs, err) : NULL;
 	if (map != NULL)
 		user = users_one(&op, map, err);
 	json_decref(map);
@@ -918,7 +921,7 @@ users_find(struct dir_op *op, const char *id, struct rb_error *err)
 		error_set(err, 500, NULL, "out of memory");
 		return NULL;
 	}
-	map = dir_find_person_by_id(op, base, USER_OBJFILTER, id, user_attrs, err);
+	map = dir_find_person_by_id(op, base, id, user_attrs, err);
 	free(base);
 	return map;
 }

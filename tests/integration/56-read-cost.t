@@ -9,7 +9,10 @@
 # an invitation token's hash) appear in no SCIM answer; an entry under
 # ou=people that is not an rbPerson (a district tool's) is still no User:
 # not by id, not by filter, not in a list or its totalResults; and a PUT
-# still keeps the password and the invitation hash it does not name.
+# still keeps the password and the invitation hash it does not name. Since
+# the one-entry searches name only the id or the userName (the class and the
+# retention tested by the bridge on the entry read), a tool's entry sharing
+# a person's uid and a retained person stay out of the answers too.
 use strict;
 use warnings;
 use Test::More;
@@ -79,4 +82,35 @@ for my $q ('/Users?count=1', '/Users?count=1&sortBy=userName', '/Users?count=0')
 }
 $r = $b->req(GET => '/Users?count=100', token => 'demo-okta');
 ok(!grep({ ($_->{userName} // '') eq 'tool@read.example' } @{ $r->{json}{Resources} // [] }), 'a full page lists no tool entry');
+
+# A search naming one entry (by id, by userName) sends slapd the id or the
+# name alone and tests the class and the retention on what comes back
+# (dir_map_is_person). A tool's entry carrying a person's uid as a second
+# name matches (uid=...) too: the bridge still answers with the person only.
+($rc, $out) = RBTest::ldapadd($dir, "dn: cn=Sal badge,$P\nobjectClass: inetOrgPerson\n"
+    . "cn: Sal badge\nsn: Badge\nuid: sal\@read.example\n", as => 'admin');
+is($rc, 0, "LDAP: a tool's entry with Sal's uid as a second name") or diag $out;
+my ($both) = RBTest::ldapsearch($dir, base => $P, scope => 'one', filter => '(uid=sal@read.example)', attrs => ['1.1']);
+is(scalar @$both, 2, 'LDAP: (uid=sal@read.example) matches two entries');
+$r = $b->req(GET => '/Users?filter=' . enc('userName eq "sal@read.example"'), token => 'demo-okta');
+is($r->{json}{totalResults}, 1, 'filter userName eq: totalResults 1 (the person)') or diag explain $r->{json};
+is($r->{json}{Resources}[0]{id}, $id, '... and it is Sal');
+is($b->req(GET => "/Users/$id", token => 'demo-okta')->{status}, 200, 'GET Sal by id: 200');
+
+# A retained person (rbDisabledAt, retention) is no User by id or by name either.
+$r = $b->req(POST => '/Users', token => 'demo-okta', json => { schemas => [$CORE],
+    userName => 'ret@read.example', name => { givenName => 'Ret', familyName => 'Ained' } });
+is($r->{status}, 201, 'Okta creates Ret') or diag explain $r->{json};
+my $rid = $r->{json}{id};
+($rc, $out) = RBTest::ldapmodify($dir, "dn: uid=ret\@read.example,$P\nchangetype: modify\n"
+    . "replace: rbDisabledAt\nrbDisabledAt: 20261130000000Z\n", as => 'admin');
+is($rc, 0, 'LDAP: Ret is retained (rbDisabledAt)') or diag $out;
+is($b->req(GET => "/Users/$rid", token => 'demo-okta')->{status}, 404, 'GET Ret by id: 404');
+$r = $b->req(GET => '/Users?filter=' . enc('userName eq "ret@read.example"'), token => 'demo-okta');
+is($r->{json}{totalResults}, 0, 'filter userName eq: Ret not found');
+$r = $b->req(GET => '/Users?filter=' . enc(qq(id eq "$rid")), token => 'demo-okta');
+is($r->{json}{totalResults}, 0, 'filter id eq: Ret not found');
+is($b->req(PATCH => "/Users/$rid", token => 'demo-okta', json => {
+    schemas => ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations => [{ op => 'replace', path => 'title', value => 'x' }] })->{status}, 404, 'PATCH Ret: 404');
 done_testing();

@@ -307,7 +307,11 @@ like($out, qr/^MISSING\s+directory kit upgrade step 0006-former-id not applied\n
      '... and step 0006, the same way') or diag $out;
 like($out, qr/^MISSING\s+schema: 10 of \d+ definitions missing: rbFormerId, rbCreatePending, rbGuardAction, rbGuardPerson, rbGuardAt, rbGuardBase, rbGuardRemoval, rbGuardCount, rbGuardWindow, rbGuardHeld\n\s+fix: .*--step 0006/m,
      '... and the definitions missing, each by name') or diag $out;
-my @others = grep { !/upgrade step 000[56]|definitions missing/ } $out =~ /^MISSING\s+(.*)$/mg;
+# the steps after 0005 (0007, the service account's rule first, ...) are missing too:
+# they are applied after 0005 below
+my @after5 = grep { $_ gt '0005' } map { /^(\d{4})-/ ? $1 : () } @steps;
+my @others = grep { my $m = $_; !/upgrade step 0005|definitions missing/ && !grep { $m =~ /upgrade step \Q$_\E-/ } @after5 }
+    $out =~ /^MISSING\s+(.*)$/mg;
 is_deeply(\@others, [], '... and nothing else') or diag $out;
 
 # before the step: what the missing definitions break
@@ -324,15 +328,18 @@ for my $i (1 .. 4) {
 $r5 = $b->req(DELETE => "/Users/$gone[0]", token => 'demo-okta');
 ok($r5->{status} >= 400, "before step 0005: a removal the guard counts fails ($r5->{status}: rbGuardWindow undefined)");
 
-# the commands the check printed, in order
-for my $step ('0005-schema', '0006-former-id') {
-    my ($fixcmd) = $out =~ /upgrade step \Q$step\E not applied\n\s+fix: (scripts\/directory-kit [^|]*)\|/;
-    my @args = ($fixcmd // '') =~ /'[^']*'|\S+/g;
-    s/^'(.*)'$/$1/ for @args;
-    shift @args;    # scripts/directory-kit
-    s/^DATABASE_DN$/olcDatabase={1}mdb,cn=config/ for @args;
-    my ($src_, $o_, $e_) = ext(kit(@args));
-    is($src_, 0, "step $step applied with the command the check printed") or diag "$o_$e_";
+# the command the check printed
+my ($fixcmd) = $out =~ /upgrade step 0005-schema not applied\n\s+fix: (scripts\/directory-kit [^|]*)\|/;
+my @args = ($fixcmd // '') =~ /'[^']*'|\S+/g;
+s/^'(.*)'$/$1/ for @args;
+shift @args;    # scripts/directory-kit
+s/^DATABASE_DN$/olcDatabase={1}mdb,cn=config/ for @args;
+($rc, $out, $err) = ext(kit(@args));
+is($rc, 0, 'step 0005 applied with the command the check printed') or diag "$out$err";
+for my $n (@after5) {    # a step that changes the schema entry (0006) takes its DN too
+    my $name = (grep { /^\Q$n\E-/ } @steps)[0];
+    ($rc, $out, $err) = ext(kit('--step', $n, $S, kit_has_schema($name) ? ('olcDatabase={1}mdb,cn=config', $sdn) : ()));
+    is($rc, 0, "step $n applied") or diag "$out$err";
 }
 ($rc, $out) = check();
 is($rc, 0, 'after steps 0005 and 0006 the check passes') or diag $out;

@@ -52,7 +52,11 @@ my (undef, $db) = RBTest::_run(['ldapsearch', '-Q', '-LLL', '-Y', 'EXTERNAL', '-
 my ($dbdn) = $db =~ /^dn: (.*)$/m;
 ok($dbdn, "the database of $S in cn=config: $dbdn");
 config_modify("dn: $dbdn\nchangetype: modify\ndelete: olcDbIndex\nolcDbIndex: rbManageAll eq\n");
-config_modify("dn: $dbdn\nchangetype: modify\ndelete: olcAccess\nolcAccess: {0}\n");
+my (undef, $acl) = RBTest::_run(['ldapsearch', '-Q', '-LLL', '-o', 'ldif-wrap=no', '-Y', 'EXTERNAL', '-H', $ldapi,
+    '-b', $dbdn, '-s', 'base', 'olcAccess']);
+my ($lock) = $acl =~ /^olcAccess: (\{\d+\})to filter=\(rbBindLocked=TRUE\)/m;    # {1} since kit step 0007
+ok($lock, "the bind-lock rule is $lock");
+config_modify("dn: $dbdn\nchangetype: modify\ndelete: olcAccess\nolcAccess: $lock\n");
 config_modify("dn: $dbdn\nchangetype: modify\nadd: olcAccess\nolcAccess: {0}to * by anonymous read by * break\n");
 my (undef, $pp) = RBTest::_run(['ldapsearch', '-Q', '-LLL', '-Y', 'EXTERNAL', '-H', $ldapi, '-b', $dbdn,
     '(objectClass=olcPPolicyConfig)', 'dn']);
