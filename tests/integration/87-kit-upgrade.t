@@ -15,7 +15,10 @@
 # up to 0004 → the check names step 0005 with the schema entry's DN and the
 # missing definitions, and a create with a password and a guarded removal
 # fail → the command the check printed → the check passes, the create binds
-# and the guard holds what a source removes beyond its share.
+# and the guard holds what a source removes beyond its share. And on a third
+# whose schema is the first kit's, at step 0003: the check names 0004 and
+# 0005 and the missing definitions; 0004 fails without them, 0005 (the
+# schema) then 0004 pass.
 use strict;
 use warnings;
 use Test::More;
@@ -357,5 +360,49 @@ $st{$_}++ for @st;
 is_deeply([@st], [204, 204, 202, 202], 'okta deletes 4 of its 5 people: 2 applied, 2 held (202)') or diag "@st";
 my $held = $b->req(GET => '/operator/v1/held', token => 'demo-operator-5');
 is(scalar @{ $held->{json}{Resources} // [] }, 2, '... the operator sees the 2 held removals') or diag explain $held->{json};
+
+# ---- an operator still at step 0003 with the first kit's schema: 0005 before 0004 --------------
+# Step 0004 needs definitions (rbGroupRef, rbMembersURL, rbDynlistAnchor)
+# that only 0005 gives: it fails first, 0005 (the schema) then 0004 pass.
+$b->stop if $b->can('stop');
+$tmp = tempdir('rbupg3-XXXXXX', DIR => '/tmp', CLEANUP => 1);    # ($old_tmp: the first operator's, in $cfg)
+$port = free_port();
+$sock = "$tmp/ldapi";
+($enc = $sock) =~ s{/}{%2F}g;
+$ldapi = "ldapi://$enc";
+mkdir "$tmp/slapd.d" or die;
+mkdir "$tmp/data" or die;
+(my $cfg3 = $cfg) =~ s/\Q$old_tmp\E/$tmp/g;
+($rc, $out, $err) = run_cmd(['/usr/sbin/slapadd', '-n0', '-F', "$tmp/slapd.d"], stdin => $cfg3);
+is($rc, 0, "operator 3: cn=config") or diag "$out$err";
+start_slapd();
+($rc, $out, $err) = run_cmd(['ldapadd', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-f', "$src/tests/kit/schema-0001.ldif"]);
+is($rc, 0, 'operator 3: ldapadd the schema the first kit shipped') or diag "$out$err";
+($rc, $out, $err) = ext(kit('--upto', '0003', $S));
+is($rc, 0, 'operator 3: the kit up to step 0003') or diag "$out$err";
+for my $t (qw(demo other statewide)) {
+    ($rc, $out, $err) = ext(kit('--tenant', $t, $S));
+    is($rc, 0, "operator 3: tenant ${t}'s reader rule") or diag "$out$err";
+}
+populate();
+$b = RBBridge->start($dir);
+($rc, $out) = check();
+is($rc, 1, 'operator 3: the check fails');
+my @named = $out =~ /^MISSING\s+directory kit upgrade step (\S+) not applied/mg;
+is_deeply(\@named, [grep { $_ gt '0004' } @steps], '... naming steps 0004, 0005 (and any later one)') or diag $out;
+like($out, qr/^MISSING\s+schema: 12 of \d+ definitions missing: rbGroupRef, rbMembersURL, rbCreatePending, /m,
+     '... and the definitions missing') or diag $out;
+($rc, $out, $err) = ext(kit('--step', '0004', $S));
+isnt($rc, 0, 'step 0004 before 0005 fails (its definitions are not there)');
+($rc, $out, $err) = ext(kit('--step', '0005', $S, 'olcDatabase={1}mdb,cn=config', schema_dn()));
+is($rc, 0, 'step 0005 first (the schema)') or diag "$out$err";
+($rc, $out, $err) = ext(kit('--step', '0004', $S));
+is($rc, 0, '... then step 0004') or diag "$out$err";
+for my $n (@after5) {
+    ($rc, $out, $err) = ext(kit('--step', $n, $S));
+    is($rc, 0, "... and step $n") or diag "$out$err";
+}
+($rc, $out) = check();
+is($rc, 0, 'operator 3: now the check passes') or diag $out;
 
 done_testing();
