@@ -8,10 +8,16 @@
  *            person it holds (the suspension of its grants).
  *   base     the people the source held when its window opened: one
  *            search `(rbSource=S)` under ou=people, once per window.
- *   window   cn=window-<source>,ou=guard,o=<tenant> (rbGuardWindow): its
- *            start (rbGuardAt), base (rbGuardBase), and the number of
- *            removals applied in it (rbGuardCount). guard_window_s after
- *            its start the next removal opens a new one.
+ *   window   cn=window-<source>@<provider>,ou=guard,o=<tenant>
+ *            (rbGuardWindow): the removals of the source counted through
+ *            one directory server (<provider>: its address:port as the
+ *            connection sees it; none for ldapi://): its start
+ *            (rbGuardAt), base (rbGuardBase), and the number of removals
+ *            applied in it (rbGuardCount). guard_window_s after its start
+ *            the next removal opens a new one. The source's removals in
+ *            the windows still open are summed against the limit (a
+ *            window named cn=window-<source>, written before this
+ *            version, counts too until it closes).
  *   allowed  max(guard_min, base × guard_share_percent / 100) removals per
  *            window; the ones beyond are held.
  *   held     cn=<action>-<source>-<person id>,ou=guard,o=<tenant>
@@ -28,15 +34,18 @@
  *            source still means it, its next sync sends it again and the
  *            guard counts it afresh.
  *
- * Counting is exact on one directory: a removal writes the window's
+ * Counting is exact on one directory: a removal writes its window's
  * count + 1 asserting the window as read (guard_count), so of bridges
  * counting the same last free place one gets a 412, reads again and
  * holds; the cost of one removal does not grow with the removals before
- * it. Across providers (multi-provider syncrepl) assertions are local:
- * two removals through two providers within the replication delay can
- * both pass, and the later count replaces the earlier one, so the limit
- * can be overshot by what the providers accept before they see each
- * other's writes.
+ * it. Across providers (multi-provider syncrepl) each provider's bridges
+ * write their own window, so no entry is written on two providers at
+ * once (one shared window was: every write collided with the other
+ * provider's replicated one — 15 DELETEs/s instead of 409 through two
+ * bridges, bench/README.md). Assertions are local, so two removals
+ * through two providers within the replication delay can both take the
+ * last place: the limit can be overshot by what the providers accept
+ * before they see each other's windows.
  *
  * The state lives in the directory only; the daemon keeps none.
  */
@@ -48,6 +57,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include "dir/admin.h"
 #include "dir/entry.h"
 #include "dir/escape.h"
@@ -56,8 +68,8 @@
 /* Attempts at counting one removal before 503 (each one small: guard_count). */
 #define GUARD_RETRIES 32
 
-static char *guard_window_attrs[] = {"rbGuardAt",      "rbGuardBase", "rbGuardCount",
-                                     "rbGuardRemoval", "entryCSN",    NULL};
+static char *guard_window_attrs[] = {
+    "cn", "rbGuardAt", "rbGuardBase", "rbGuardCount", "rbGuardRemoval", "entryCSN", NULL};
 static char *guard_held_attrs[] = {"cn",  "rbSource",  "rbGuardAction",   "rbGuardPerson",
                                    "uid", "rbGuardAt", "createTimestamp", "entryCSN",
                                    NULL};
@@ -172,7 +184,45 @@ guard_backoff(void)
 }
 
 /*
- * Count one removal in the window of ctx's source, if the window allows it.
+ * The directory server this connection talks to, as "<address>:<port>"
+ * (numeric, from the socket's peer), or "" when it cannot be told (ldapi://,
+ * an error). Names the window a bridge writes: see guard_count.
+ */
+static void
+guard_provider_tag(LDAP *ld, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+	int fd = -1;
+
+	buf[0] = '\0';
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0 ||
+	    getpeername(fd, (struct sockaddr *)&ss, &sl) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
+	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv, sizeof(serv),
+	                NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return;
+	snprintf(buf, len, "%s:%s", host, serv);
+}
+
+/* The removals counted in window entry map `w` while it is open at `now` (0 once closed). */
+static long
+guard_window_used(const struct config *cfg, const json_t *w, time_t now)
+{
+	const char *count = entry_map_first(w, "rbguardcount");
+	time_t start = 0;
+
+	if (dir_gentime_parse(entry_map_first(w, "rbguardat"), &start) < 0 ||
+	    start + cfg->guard_window_s <= now)
+		return 0;
+	return count ? guard_number(count)
+	             : (long)json_array_size(json_object_get(w, "rbguardremoval"));
+}
+
+/*
+ * Count one removal in the window of ctx's source on this connection's
+ * directory server, if the source's open windows together allow it.
  * 0 = counted (apply it), 1 = over the limit (hold it), -1 with *err.
  *
  * The window keeps a number, rbGuardCount, written as count + 1 asserting
@@ -194,47 +244,58 @@ guard_count(struct dir_op *op, struct rb_error *err)
 {
 	static char *none[] = {"entryCSN", NULL};
 	const struct config *cfg = op->ctx->dir->cfg;
-	char name[128], now_s[16], base_s[32], count_s[32];
-	char *dn;
+	char name[192], tag[NI_MAXHOST + NI_MAXSERV + 2], now_s[16], base_s[32], count_s[32];
+	char *dn, *base_dn = dir_ou_dn(op, "guard"), *src = NULL, filter[320];
 	time_t now = time(NULL);
 	int attempt, rc = -1;
 
-	snprintf(name, sizeof(name), "window-%s", op->ctx->source);
+	guard_provider_tag(op->conn->ld, tag, sizeof(tag));
+	snprintf(name, sizeof(name), "window-%s%s%s", op->ctx->source, tag[0] ? "@" : "", tag);
 	dn = guard_dn(op, name);
-	if (dn == NULL)
-		return error_set(err, 500, NULL, "out of memory");
+	src = escape_filter_value(op->ctx->source, strlen(op->ctx->source));
+	if (dn == NULL || base_dn == NULL || src == NULL) {
+		rc = error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	snprintf(filter, sizeof(filter), "(&(objectClass=rbGuardWindow)(rbSource=%s))", src);
 	dir_gentime(now, now_s);
 	for (attempt = 0; attempt < GUARD_RETRIES; attempt++) {
 		LDAPMessage *res = NULL, *e;
 		json_t *w = NULL, *map = NULL, *after = NULL;
 		LDAPMod **mods = NULL;
 		time_t start = 0;
-		long base, used;
-		const char *count = NULL;
+		long base, used, others = 0;
 		bool fresh;
 
 		if (attempt > 0)
 			guard_backoff();
-		if (dir_search(op, dn, LDAP_SCOPE_BASE, "(objectClass=rbGuardWindow)",
-		               guard_window_attrs, NULL, 1, &res, err) < 0)
+		/* The source's windows: ours, and the other providers' (a missing ou=guard is
+		 * noSuchObject, which dir_search answers as "no entry"). */
+		if (dir_search(op, base_dn, LDAP_SCOPE_ONELEVEL, filter, guard_window_attrs, NULL,
+		               0, &res, err) < 0)
 			goto done;
-		e = res ? ldap_first_entry(op->conn->ld, res) : NULL;
-		w = e ? entry_to_map(op->conn->ld, e) : NULL;
+		for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+		     e = ldap_next_entry(op->conn->ld, e)) {
+			json_t *m = entry_to_map(op->conn->ld, e);
+			const char *cn = entry_map_first(m, "cn");
+			if (w == NULL && cn != NULL && !strcasecmp(cn, name))
+				w = json_incref(m);
+			else
+				others += guard_window_used(cfg, m, now);
+			json_decref(m);
+		}
 		ldap_msgfree(res);
-		count = entry_map_first(w, "rbguardcount");
 		fresh = w == NULL ||
 		        dir_gentime_parse(entry_map_first(w, "rbguardat"), &start) < 0 ||
 		        start + cfg->guard_window_s <= now;
 		base =
 		    fresh ? guard_base(op, err) : guard_number(entry_map_first(w, "rbguardbase"));
-		used = fresh   ? 0
-		       : count ? guard_number(count)
-		               : (long)json_array_size(json_object_get(w, "rbguardremoval"));
+		used = fresh ? 0 : guard_window_used(cfg, w, now);
 		if (base < 0) {
 			json_decref(w);
 			goto done;
 		}
-		if (used + 1 > guard_allowed(cfg, base)) {
+		if (used + others + 1 > guard_allowed(cfg, base)) {
 			json_decref(w);
 			rc = 1;
 			goto done;
@@ -286,6 +347,8 @@ guard_count(struct dir_op *op, struct rb_error *err)
 	          op->ctx->source);
 done:
 	free(dn);
+	free(base_dn);
+	free(src);
 	return rc;
 }
 
