@@ -245,19 +245,30 @@ guard_count(struct dir_op *op, struct rb_error *err)
 	static char *none[] = {"entryCSN", NULL};
 	const struct config *cfg = op->ctx->dir->cfg;
 	char name[192], tag[NI_MAXHOST + NI_MAXSERV + 2], now_s[16], base_s[32], count_s[32];
-	char *dn, *base_dn = dir_ou_dn(op, "guard"), *src = NULL, filter[320];
+	char *dn = NULL, *base_dn = dir_ou_dn(op, "guard"), *src = NULL, filter[320];
 	time_t now = time(NULL);
 	int attempt, rc = -1;
 
 	guard_provider_tag(op->conn->ld, tag, sizeof(tag));
-	snprintf(name, sizeof(name), "window-%s%s%s", op->ctx->source, tag[0] ? "@" : "", tag);
-	dn = guard_dn(op, name);
 	src = escape_filter_value(op->ctx->source, strlen(op->ctx->source));
-	if (dn == NULL || base_dn == NULL || src == NULL) {
+	if (src == NULL || base_dn == NULL) {
 		rc = error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	snprintf(filter, sizeof(filter), "(&(objectClass=rbGuardWindow)(rbSource=%s))", src);
+	/* A name cut short could be another source's window: refused, never truncated. */
+	if (snprintf(name, sizeof(name), "window-%s%s%s", op->ctx->source, tag[0] ? "@" : "",
+	             tag) >= (int)sizeof(name) ||
+	    snprintf(filter, sizeof(filter), "(&(objectClass=rbGuardWindow)(rbSource=%s))", src) >=
+	        (int)sizeof(filter)) {
+		rc = error_set(err, 500, NULL, "source name %s too long for the guard's window",
+		               op->ctx->source);
+		goto done;
+	}
+	dn = guard_dn(op, name);
+	if (dn == NULL) {
+		rc = error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
 	dir_gentime(now, now_s);
 	for (attempt = 0; attempt < GUARD_RETRIES; attempt++) {
 		LDAPMessage *res = NULL, *e;
