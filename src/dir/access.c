@@ -843,9 +843,19 @@ access_repair_round(struct dir *dir)
 		                      .base_url = ""};
 		struct rb_error err;
 		struct dir_op op;
-		int fixed = 0, halves = 0;
+		int fixed = 0, halves = 0, merged = 0;
 		error_clear(&err);
 		int purged = 0, expired = 0;
+		/* Creates lost across providers first: their grants count below. */
+		if (merge_round(dir, ctx.tenant, &merged, &err) < 0) {
+			log_warnx(
+			    "repair of tenant %s: merging lost creates: %s (next round in %d s)",
+			    ctx.tenant, err.detail, dir->cfg->repair_interval_s);
+			error_clear(&err);
+		}
+		if (merged > 0)
+			log_info("repair of tenant %s: %d create(s) lost across providers merged",
+			         ctx.tenant, merged);
 		if (dir_op_begin(&op, &ctx, &err) == 0) {
 			if (access_repair(&op, access_settle_s(dir->cfg), dir->repair_seen, &fixed,
 			                  &err) == 0 &&
@@ -905,7 +915,7 @@ dir_repair_start(struct dir *dir)
 
 	dir->repair_dir = pool ? dir_create(dir->cfg, pool) : NULL;
 	dir->repair_seen = json_object();
-	if (dir->repair_dir == NULL || dir->repair_seen == NULL) {
+	if (dir->repair_dir == NULL || dir->repair_seen == NULL || merge_start(dir) < 0) {
 		if (dir->repair_dir == NULL)
 			pool_destroy(pool);
 		access_repair_stop(dir);
@@ -935,6 +945,7 @@ access_repair_stop(struct dir *dir)
 		pthread_join(dir->repair, NULL);
 		dir->repair_started = false;
 	}
+	merge_stop(dir);
 	json_decref(dir->repair_seen);
 	dir->repair_seen = NULL;
 	if (dir->repair_dir != NULL) {
@@ -959,6 +970,9 @@ access_grants_of(struct dir_op *op, const char *id, struct rb_error *err)
 		goto done;
 	}
 	map = dir_find_by_id(op, base, PERSON_OBJFILTER, id, access_person_attrs, err);
+	if (map == NULL && err->status == 404)
+		map =
+		    dir_find_by_former_id(op, base, PERSON_OBJFILTER, id, access_person_attrs, err);
 	if (map == NULL)
 		goto done;
 	access_group_ids(map, groups);

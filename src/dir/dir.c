@@ -219,6 +219,33 @@ dir_find_by_id(struct dir_op *op, const char *base, const char *objfilter, const
 	return map;
 }
 
+json_t *
+dir_find_by_former_id(struct dir_op *op, const char *base, const char *objfilter, const char *id,
+                      char **attrs, struct rb_error *err)
+{
+	LDAPMessage *res = NULL, *e;
+	char filter[256];
+	json_t *map = NULL;
+
+	error_clear(err);
+	if (!dir_id_valid(id)) {
+		error_set(err, 404, NULL, "no resource with id %s", "(not an id)");
+		return NULL;
+	}
+	/* Indexed (kit step 0006); a directory whose schema lacks rbFormerId
+	 * evaluates the term as Undefined: no match, no error. */
+	snprintf(filter, sizeof(filter), "(&(rbFormerId=%s)%s)", id, objfilter);
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 2, &res, err) < 0)
+		return NULL;
+	e = res ? ldap_first_entry(op->conn->ld, res) : NULL;
+	if (e == NULL)
+		error_set(err, 404, NULL, "no resource with id %s", id);
+	else
+		map = entry_to_map(op->conn->ld, e);
+	ldap_msgfree(res);
+	return map;
+}
+
 bool
 dir_map_is_person(const json_t *map)
 {
@@ -255,6 +282,10 @@ dir_find_person_by_id(struct dir_op *op, const char *base, const char *id, char 
 		map = NULL;
 		error_set(err, 404, NULL, "no resource with id %s", id);
 	}
+	/* Only a miss pays this second search: an id the repair merged into
+	 * another person (merge.c) is that person's former id. */
+	if (map == NULL && err->status == 404)
+		map = dir_find_by_former_id(op, base, DIR_PERSON_FILTER, id, attrs, err);
 	return map;
 }
 

@@ -20,11 +20,12 @@ struct dir {
 	/* the repair thread (access.c): started by dir_repair_start, stopped by dir_destroy;
 	 * it works through repair_dir, over a one-connection pool of its own (never a SCIM slot) */
 	struct dir *repair_dir;
-	json_t *repair_seen; /* access_repair's memory between rounds (repair thread only) */
+	json_t *repair_seen; /* the repair thread's memory between rounds: merge.c's checkpoints */
 	pthread_t repair;
 	bool repair_started, repair_stop;
 	pthread_mutex_t repair_lock;
 	pthread_cond_t repair_wake;
+	struct merge *merge; /* merge.c: each provider's log reader (repair thread only) */
 };
 
 /* One SCIM operation's hold on a directory connection. */
@@ -165,11 +166,22 @@ json_t *dir_find_by_id(struct dir_op *op, const char *base, const char *objfilte
                        char **attrs, struct rb_error *err);
 
 /*
+ * dir_find_by_former_id — the entry among the children of `base` matching
+ * `objfilter` that carries `id` as rbFormerId: the id a create was answered
+ * before the repair merged it into another provider's add of the same
+ * userName (merge.c). For a lookup by id that found no entryUUID. NEW map
+ * (its entryUUID is the surviving id), or NULL with *err (404 if none).
+ */
+json_t *dir_find_by_former_id(struct dir_op *op, const char *base, const char *objfilter,
+                              const char *id, char **attrs, struct rb_error *err);
+
+/*
  * dir_find_person_by_id — dir_find_by_id for DIR_PERSON_FILTER with
  * `attrs` that include "*": one search for (entryUUID=id) under `base`
  * (one level), the entry then tested with dir_map_is_person (a non-person
- * or retained entry is 404, as if the filter had left it out). NEW map or
- * NULL with *err.
+ * or retained entry is 404, as if the filter had left it out); on a miss,
+ * the person carrying `id` as rbFormerId (dir_find_by_former_id). NEW map
+ * (its entryUUID is the person's own id) or NULL with *err.
  */
 json_t *dir_find_person_by_id(struct dir_op *op, const char *base, const char *id, char **attrs,
                               struct rb_error *err);
@@ -399,6 +411,25 @@ int access_repair(struct dir_op *op, int settle_s, json_t *seen, int *fixed, str
 int dir_user_repair_creates(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err);
 /* access_repair_stop — stop and join the repair thread, if dir_repair_start started one. */
 void access_repair_stop(struct dir *dir);
+
+/* ---- merge.c: creates lost across providers, merged by the repair thread ---- */
+
+/*
+ * merge_start — one reader per URI of ldap_uri (a one-connection pool of
+ * its own each), kept in dir->merge; called by dir_repair_start. 0 or -1
+ * (memory; merge_stop frees what was made).
+ */
+int merge_start(struct dir *dir);
+/* merge_stop — free what merge_start made; NULL-safe. */
+void merge_stop(struct dir *dir);
+/*
+ * merge_round — for tenant `tenant`, read each provider's cn=accesslog
+ * since its checkpoint (dir->repair_seen) for entryUUIDs replaced by
+ * replication under ou=people, and merge each lost create into the person
+ * that won (merge.c's glossary). *merged = merges written. A provider down
+ * is skipped. 0, or -1 with *err.
+ */
+int merge_round(struct dir *dir, const char *tenant, int *merged, struct rb_error *err);
 
 /* ---- retain.c: deprovisioned people kept disabled (retention_days > 0) ---- */
 

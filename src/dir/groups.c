@@ -180,6 +180,68 @@ done:
 }
 
 /*
+ * One pass of groups_member_dns: for the ids of `want` still null, search
+ * (in chunks of GROUPS_CHUNK terms) the entries whose `attr` ("entryUUID"
+ * or "rbFormerId") is one of them, and set each found id to the entry's DN.
+ * `filter` is a buffer of `cap` bytes. 0, or -1 with *err.
+ */
+/* Terms per search: slapd tests each candidate against the whole OR, so one
+ * search of n terms costs n² comparisons (a 1,500-member PUT took seconds). */
+#define GROUPS_CHUNK 100
+static int
+groups_member_pass(struct dir_op *op, json_t *want, const char *attr, bool lenient,
+                   const char *gesc, char *filter, size_t cap, struct rb_error *err)
+{
+	char *attrs[] = {(char *)attr, NULL};
+	void *it = json_object_iter(want);
+
+	while (it != NULL) {
+		LDAPMessage *res = NULL, *e;
+		size_t len, n;
+		/* An add never names a retained person (retain.c: invisible). */
+		len = (size_t)(lenient ? snprintf(filter, cap, "(&(rbGroupRef=%s)(|", gesc)
+		                       : snprintf(filter, cap, "(&(!(rbDisabledAt=*))(|"));
+		/* ids are validated UUIDs: nothing to escape */
+		for (n = 0; it != NULL && n < GROUPS_CHUNK; it = json_object_iter_next(want, it)) {
+			if (json_is_string(json_object_iter_value(it)))
+				continue;
+			len += (size_t)snprintf(filter + len, cap - len, "(%s=%s)", attr,
+			                        json_object_iter_key(it));
+			n++;
+		}
+		if (n == 0)
+			break;
+		snprintf(filter + len, cap - len, "))");
+		if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res,
+		               err) < 0)
+			return -1;
+		for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+		     e = ldap_next_entry(op->conn->ld, e)) {
+			json_t *em = entry_to_map(op->conn->ld, e), *v;
+			char *key = entry_desc_normalise(attr);
+			size_t i;
+			json_array_foreach(key ? json_object_get(em, key) : NULL, i, v)
+			{
+				char lower[40];
+				const char *uuid = json_string_value(v);
+				size_t k;
+				for (k = 0; uuid && uuid[k] && k + 1 < sizeof(lower); k++)
+					lower[k] = (char)tolower((unsigned char)uuid[k]);
+				lower[k] = '\0';
+				if (uuid != NULL && json_object_get(want, lower) != NULL &&
+				    !json_is_string(json_object_get(want, lower)))
+					json_object_set_new(want, lower,
+					                    json_string(entry_map_first(em, "dn")));
+			}
+			free(key);
+			json_decref(em);
+		}
+		ldap_msgfree(res);
+	}
+	return 0;
+}
+
+/*
  * DNs of the members named in `members` (array of {value}), in one search
  * per 100. NEW array or NULL with *err. `of_group` (a removal: the group's
  * entryUUID) keeps only the current members of that group (their
@@ -192,16 +254,11 @@ static json_t *
 groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group,
                   struct rb_error *err)
 {
-	/* Terms per search: slapd tests each candidate against the whole OR, so one
-	 * search of n terms costs n² comparisons (a 1,500-member PUT took seconds). */
-	enum { CHUNK = 100 };
-	static char *attrs[] = {"entryUUID", NULL};
 	bool lenient = of_group != NULL;
 	char *gesc = NULL, *filter = NULL;
 	json_t *want = json_object(), *dns = NULL, *m;
-	size_t i, cap, len, n;
+	size_t i, cap;
 	const char *id;
-	void *it;
 
 	json_array_foreach(members, i, m)
 	{
@@ -227,35 +284,16 @@ groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group
 		goto done;
 	if (lenient && (gesc = escape_filter_value(of_group, strlen(of_group))) == NULL)
 		goto oom;
-	cap = 64 + CHUNK * 52 + (gesc ? strlen(gesc) : 0);
+	cap = 64 + GROUPS_CHUNK * 52 + (gesc ? strlen(gesc) : 0);
 	filter = malloc(cap);
 	if (filter == NULL)
 		goto oom;
-	it = json_object_iter(want);
-	while (it != NULL) {
-		LDAPMessage *res = NULL, *e;
-		/* An add never names a retained person (retain.c: invisible). */
-		len = (size_t)(lenient ? snprintf(filter, cap, "(&(rbGroupRef=%s)(|", gesc)
-		                       : snprintf(filter, cap, "(&(!(rbDisabledAt=*))(|"));
-		/* ids are validated UUIDs: nothing to escape */
-		for (n = 0; it != NULL && n < CHUNK; n++, it = json_object_iter_next(want, it))
-			len += (size_t)snprintf(filter + len, cap - len, "(entryUUID=%s)",
-			                        json_object_iter_key(it));
-		snprintf(filter + len, cap - len, "))");
-		if (dir_search(op, op->tenant_dn, LDAP_SCOPE_SUBTREE, filter, attrs, NULL, 0, &res,
-		               err) < 0)
-			goto fail;
-		for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
-		     e = ldap_next_entry(op->conn->ld, e)) {
-			json_t *em = entry_to_map(op->conn->ld, e);
-			const char *uuid = entry_map_first(em, "entryuuid");
-			if (uuid != NULL && json_object_get(want, uuid) != NULL)
-				json_object_set_new(want, uuid,
-				                    json_string(entry_map_first(em, "dn")));
-			json_decref(em);
-		}
-		ldap_msgfree(res);
-	}
+	/* By entryUUID; then, for the ids that named nobody, by rbFormerId (an id a
+	 * source was answered before the repair merged its create: merge.c). Only
+	 * a miss pays the second pass. */
+	if (groups_member_pass(op, want, "entryUUID", lenient, gesc, filter, cap, err) < 0 ||
+	    groups_member_pass(op, want, "rbFormerId", lenient, gesc, filter, cap, err) < 0)
+		goto fail;
 	json_object_foreach(want, id, m)
 	{
 		if (!json_is_string(m) && lenient)

@@ -222,6 +222,8 @@ users_manager_dn(struct dir_op *op, const json_t *user, char **dn, struct rb_err
 	if (base == NULL)
 		return error_set(err, 500, NULL, "out of memory");
 	map = dir_find_by_id(op, base, USER_OBJFILTER, id, attrs, err);
+	if (map == NULL && err->status == 404)
+		map = dir_find_by_former_id(op, base, USER_OBJFILTER, id, attrs, err);
 	free(base);
 	if (map == NULL && err->status == 404) {
 		const char *who = json_string_value(json_object_get(user, "userName"));

@@ -12,7 +12,7 @@
 # the service account (its pwdPolicySubentry, added with the policies).
 # Then, on a second operator's slapd whose schema is the one steps 0001-0004
 # asked for (without rbCreatePending and the guard's definitions): the kit
-# up to 0004 → the check names step 0005 with the schema entry's DN and the
+# up to 0004 → the check names steps 0005 and 0006 with the schema entry's DN and the
 # missing definitions, and a create with a password and a guarded removal
 # fail → the command the check printed → the check passes, the create binds
 # and the guard holds what a source removes beyond its share. And on a third
@@ -276,16 +276,17 @@ mkdir "$tmp/data" or die;
 ($rc, $out, $err) = run_cmd(['/usr/sbin/slapadd', '-n0', '-F', "$tmp/slapd.d"], stdin => $cfg5);
 is($rc, 0, "operator 2: cn=config") or diag "$out$err";
 start_slapd();
-my %later_oid = map { ("2.25.294763386475673295328657436818623676422.$_" => 1) } qw(1.80 1.83 1.84 1.85 1.86 1.87 1.115 2.24 2.25);
+my %later_oid = map { ("2.25.294763386475673295328657436818623676422.$_" => 1) } qw(1.80 1.83 1.84 1.85 1.86 1.87 1.115 2.24 2.25 1.100);
 my $schema_now = do { local $/; open my $f, '<', "$src/schema/rosterbridge.ldif" or die; <$f> };
 my $schema_0004 = '';
 for my $rec (split /\n(?=\S)/, $schema_now) {    # one attribute value (with its folded lines) a record
     my ($oid) = $rec =~ /^olc(?:AttributeTypes|ObjectClasses): \( (\S+)/;
     next if $oid && $later_oid{$oid};
     $rec =~ s/ \$ rbCreatePending//;
+    $rec =~ s/ \$ rbFormerId//;    # step 0006 (merged creates across providers)
     $schema_0004 .= "$rec\n";
 }
-unlike($schema_0004, qr/rbGuard|rbCreatePending/, 'the old schema: no rbCreatePending, no guard definitions');
+unlike($schema_0004, qr/rbGuard|rbCreatePending|rbFormerId/, 'the old schema: no rbCreatePending, no guard definitions, no rbFormerId');
 ($rc, $out, $err) = run_cmd(['ldapadd', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi], stdin => $schema_0004);
 is($rc, 0, 'operator 2: ldapadd the schema of steps 0001-0004') or diag "$out$err";
 ($rc, $out, $err) = ext(kit('--upto', '0004', $S));
@@ -305,7 +306,9 @@ like($sdn, qr/^cn=\{\d+\}rosterbridge,cn=schema,cn=config$/, "the schema entry: 
 is($rc, 1, 'check before step 0005: exit 1');
 like($out, qr/^MISSING\s+directory kit upgrade step 0005-schema not applied\n\s+fix: scripts\/directory-kit --step 0005 \Q$S\E DATABASE_DN '\Q$sdn\E' \| ldapmodify/m,
      '... names step 0005 with the schema entry\'s DN') or diag $out;
-like($out, qr/^MISSING\s+schema: 9 of \d+ definitions missing: rbCreatePending, rbGuardAction, rbGuardPerson, rbGuardAt, rbGuardBase, rbGuardRemoval, rbGuardCount, rbGuardWindow, rbGuardHeld\n\s+fix: .*--step 0005/m,
+like($out, qr/^MISSING\s+directory kit upgrade step 0006-former-id not applied\n\s+fix: scripts\/directory-kit --step 0006 \Q$S\E DATABASE_DN '\Q$sdn\E' \| ldapmodify/m,
+     '... and step 0006, the same way') or diag $out;
+like($out, qr/^MISSING\s+schema: 10 of \d+ definitions missing: rbFormerId, rbCreatePending, rbGuardAction, rbGuardPerson, rbGuardAt, rbGuardBase, rbGuardRemoval, rbGuardCount, rbGuardWindow, rbGuardHeld\n\s+fix: .*--step 0006/m,
      '... and the definitions missing, each by name') or diag $out;
 # the steps after 0005 (0007, the service account's rule first, ...) are missing too:
 # they are applied after 0005 below
@@ -336,12 +339,13 @@ shift @args;    # scripts/directory-kit
 s/^DATABASE_DN$/olcDatabase={1}mdb,cn=config/ for @args;
 ($rc, $out, $err) = ext(kit(@args));
 is($rc, 0, 'step 0005 applied with the command the check printed') or diag "$out$err";
-for my $n (@after5) {
-    ($rc, $out, $err) = ext(kit('--step', $n, $S));
+for my $n (@after5) {    # a step that changes the schema entry (0006) takes its DN too
+    my $name = (grep { /^\Q$n\E-/ } @steps)[0];
+    ($rc, $out, $err) = ext(kit('--step', $n, $S, kit_has_schema($name) ? ('olcDatabase={1}mdb,cn=config', $sdn) : ()));
     is($rc, 0, "step $n applied") or diag "$out$err";
 }
 ($rc, $out) = check();
-is($rc, 0, 'after step 0005 the check passes') or diag $out;
+is($rc, 0, 'after steps 0005 and 0006 the check passes') or diag $out;
 like($out, qr/^ok\s+schema: every rosterbridge attribute type and object class$/m, '... the schema is complete');
 like($out, qr/^ok\s+directory kit upgrade steps: all \d+ applied/m, '... every step applied');
 
@@ -390,7 +394,7 @@ $b = RBBridge->start($dir);
 is($rc, 1, 'operator 3: the check fails');
 my @named = $out =~ /^MISSING\s+directory kit upgrade step (\S+) not applied/mg;
 is_deeply(\@named, [grep { $_ gt '0004' } @steps], '... naming steps 0004, 0005 (and any later one)') or diag $out;
-like($out, qr/^MISSING\s+schema: 12 of \d+ definitions missing: rbGroupRef, rbMembersURL, rbCreatePending, /m,
+like($out, qr/^MISSING\s+schema: 13 of \d+ definitions missing: rbGroupRef, rbFormerId, rbMembersURL, rbCreatePending, /m,
      '... and the definitions missing') or diag $out;
 ($rc, $out, $err) = ext(kit('--step', '0004', $S));
 isnt($rc, 0, 'step 0004 before 0005 fails (its definitions are not there)');
@@ -398,8 +402,9 @@ isnt($rc, 0, 'step 0004 before 0005 fails (its definitions are not there)');
 is($rc, 0, 'step 0005 first (the schema)') or diag "$out$err";
 ($rc, $out, $err) = ext(kit('--step', '0004', $S));
 is($rc, 0, '... then step 0004') or diag "$out$err";
-for my $n (@after5) {
-    ($rc, $out, $err) = ext(kit('--step', $n, $S));
+for my $n (@after5) {    # 0006 changes the schema entry: its DN too
+    my $name = (grep { /^\Q$n\E-/ } @steps)[0];
+    ($rc, $out, $err) = ext(kit('--step', $n, $S, kit_has_schema($name) ? ('olcDatabase={1}mdb,cn=config', schema_dn()) : ()));
     is($rc, 0, "... and step $n") or diag "$out$err";
 }
 ($rc, $out) = check();
