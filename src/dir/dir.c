@@ -189,9 +189,14 @@ dir_search(struct dir_op *op, const char *base, int scope, const char *filter, c
 	return dir_ldaperr(op, err, rc, "search");
 }
 
-json_t *
-dir_find_by_id(struct dir_op *op, const char *base, const char *objfilter, const char *id,
-               char **attrs, struct rb_error *err)
+/*
+ * The entry among base's children whose `attr` (entryUUID, rbFormerId) is
+ * `id` and that matches `objfilter` ("" for none), reading `attrs`: NEW map,
+ * or NULL with *err (404 when there is none, or `id` is not an id).
+ */
+static json_t *
+dir_find_by(struct dir_op *op, const char *base, const char *objfilter, const char *attr,
+            const char *id, char **attrs, struct rb_error *err)
 {
 	LDAPMessage *res = NULL, *e;
 	char filter[256];
@@ -205,9 +210,9 @@ dir_find_by_id(struct dir_op *op, const char *base, const char *objfilter, const
 	 * callers' objfilter is a DIR_CLASS term (no index read for it), or ""
 	 * when the caller tests the entry itself (dir_find_person_by_id). */
 	if (*objfilter == '\0')
-		snprintf(filter, sizeof(filter), "(entryUUID=%s)", id);
+		snprintf(filter, sizeof(filter), "(%s=%s)", attr, id);
 	else
-		snprintf(filter, sizeof(filter), "(&(entryUUID=%s)%s)", id, objfilter);
+		snprintf(filter, sizeof(filter), "(&(%s=%s)%s)", attr, id, objfilter);
 	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 2, &res, err) < 0)
 		return NULL;
 	e = res ? ldap_first_entry(op->conn->ld, res) : NULL;
@@ -220,30 +225,20 @@ dir_find_by_id(struct dir_op *op, const char *base, const char *objfilter, const
 }
 
 json_t *
+dir_find_by_id(struct dir_op *op, const char *base, const char *objfilter, const char *id,
+               char **attrs, struct rb_error *err)
+{
+	return dir_find_by(op, base, objfilter, "entryUUID", id, attrs, err);
+}
+
+json_t *
 dir_find_by_former_id(struct dir_op *op, const char *base, const char *objfilter, const char *id,
                       char **attrs, struct rb_error *err)
 {
-	LDAPMessage *res = NULL, *e;
-	char filter[256];
-	json_t *map = NULL;
-
 	error_clear(err);
-	if (!dir_id_valid(id)) {
-		error_set(err, 404, NULL, "no resource with id %s", "(not an id)");
-		return NULL;
-	}
 	/* Indexed (kit step 0006); a directory whose schema lacks rbFormerId
 	 * evaluates the term as Undefined: no match, no error. */
-	snprintf(filter, sizeof(filter), "(&(rbFormerId=%s)%s)", id, objfilter);
-	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 2, &res, err) < 0)
-		return NULL;
-	e = res ? ldap_first_entry(op->conn->ld, res) : NULL;
-	if (e == NULL)
-		error_set(err, 404, NULL, "no resource with id %s", id);
-	else
-		map = entry_to_map(op->conn->ld, e);
-	ldap_msgfree(res);
-	return map;
+	return dir_find_by(op, base, objfilter, "rbFormerId", id, attrs, err);
 }
 
 bool
