@@ -38,6 +38,7 @@
 #include "dir/entry.h"
 #include "dir/escape.h"
 #include "dir/ldaperr.h"
+#include "dir/pool.h"
 #include "dir/query.h"
 #include "engine/sort.h"
 #include "lib/log.h"
@@ -144,8 +145,9 @@ done:
 /* One cached total (dir->totals, under dir->totals_lock). */
 struct dir_total {
 	LIST_ENTRY(dir_total) link;
-	char *key;    /* owned: the list's base DN, "\n", its LDAP filter */
-	char *marker; /* owned: the directory's change marker read before counting */
+	char *key;              /* owned: the list's base DN, "\n", its LDAP filter */
+	char *marker;           /* owned: the directory's change marker read before counting */
+	unsigned long connects; /* the pool's connections opened, read before the marker */
 	long total;
 };
 
@@ -219,6 +221,55 @@ dir_page_marker(struct dir_op *op, char **marker, struct rb_error *err)
 }
 
 /*
+ * Does the marker move with the writes? Under syncprov the contextCSN is
+ * the newest entryCSN of the database (per server id), so no entry is newer
+ * than its greatest value. An entry that is (an add or modify since syncprov
+ * was disabled or removed, a contextCSN left by slapadd or a backup) means
+ * the marker may stand still while the data changes: nothing is cached.
+ * One small indexed search (`(entryCSN>=…)`, entryCSN eq index), on counts
+ * only. A write landing between the marker's read and this search also makes
+ * it false: that count is simply not cached.
+ */
+static bool
+dir_page_marker_live(struct dir_op *op, const char *marker)
+{
+	static char *attrs[] = {"entryCSN", NULL};
+	const char *p = marker, *max = NULL;
+	size_t maxlen = 0, n;
+	char filter[128];
+	LDAPMessage *res = NULL, *e;
+	struct rb_error err = {0};
+	bool live = true;
+
+	for (; *p != '\0'; p += n + (p[n] == ' ')) { /* the greatest value */
+		n = strcspn(p, " ");
+		if (n > 0 && (max == NULL || strncmp(p, max, n < maxlen ? n : maxlen) > 0 ||
+		              (strncmp(p, max, n < maxlen ? n : maxlen) == 0 && n > maxlen))) {
+			max = p;
+			maxlen = n;
+		}
+	}
+	if (max == NULL || maxlen > 64)
+		return false;
+	snprintf(filter, sizeof(filter), "(entryCSN>=%.*s)", (int)maxlen, max);
+	if (dir_search_first(op, op->ctx->dir->cfg->ldap_suffix, LDAP_SCOPE_SUBTREE, filter, attrs,
+	                     4, &res, &err) < 0) {
+		error_clear(&err);
+		return false;
+	}
+	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL && live;
+	     e = ldap_next_entry(op->conn->ld, e)) {
+		struct berval **v = ldap_get_values_len(op->conn->ld, e, "entryCSN");
+		for (int i = 0; v != NULL && v[i] != NULL; i++)
+			if (v[i]->bv_len != maxlen || memcmp(v[i]->bv_val, max, maxlen) != 0)
+				live = false; /* newer (the filter matched) and not the marker */
+		ldap_value_free_len(v);
+	}
+	ldap_msgfree(res);
+	return live;
+}
+
+/*
  * *total = the number of entries under `base` matching `filter` (one level):
  * the cached count when the directory's marker has not moved since it was
  * taken, else a count (a sorted VLV search for none of the entries), cached
@@ -232,6 +283,7 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 	struct dir *dir = op->ctx->dir;
 	struct dir_query first = {.start_index = 1, .count = 0};
 	struct dir_total *c, *last = NULL;
+	struct pool_stats ps;
 	struct strbuf key = {0};
 	char *marker = NULL;
 	json_t *none;
@@ -244,13 +296,22 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
+	/*
+	 * A restarted slapd answers the contextCSN it last saved (every 100
+	 * writes or 10 minutes, olcSpCheckpoint): after a crash, an older value
+	 * than the data's — one this cache may hold. A restart closes every
+	 * connection, and the marker is read on an open one: a count is reused
+	 * only while the pool has opened no connection since it was taken.
+	 */
+	pool_get_stats(dir->pool, &ps);
 	if (dir_page_marker(op, &marker, err) < 0)
 		goto done;
 	if (marker != NULL) {
 		pthread_mutex_lock(&dir->totals_lock);
 		LIST_FOREACH(c, &dir->totals, link)
 		{
-			if (!strcmp(c->key, key.s) && !strcmp(c->marker, marker)) {
+			if (!strcmp(c->key, key.s) && !strcmp(c->marker, marker) &&
+			    c->connects == ps.connects) {
 				*total = c->total;
 				rc = 0;
 				break;
@@ -266,7 +327,7 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 		goto done;
 	json_decref(none);
 	rc = 0;
-	if (marker == NULL)
+	if (marker == NULL || !dir_page_marker_live(op, marker))
 		goto done;
 	pthread_mutex_lock(&dir->totals_lock);
 	LIST_FOREACH(c, &dir->totals, link)
@@ -291,6 +352,7 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 	if (c != NULL) {
 		c->marker = marker;
 		marker = NULL;
+		c->connects = ps.connects;
 		c->total = *total;
 		LIST_INSERT_HEAD(&dir->totals, c, link);
 	}
