@@ -124,6 +124,24 @@ is_deeply([map { $_->{id} } @{ $r->{json}{Resources} }], [@all[0 .. 2]], 'count=
 $r = $b->req(GET => '/Users?startIndex=4&count=2', token => 'demo-okta');
 is_deeply([map { $_->{id} } @{ $r->{json}{Resources} }], [@all[3, 4]], 'bridge B pages in the same order');
 
+# The order of later pages is kept with the cached total (read once per
+# marker): after a write it is read again, so page 2 onwards is still page 1's
+# continuation.
+{
+    my $ids_of = sub { [map { $_->{id} } @{ $_[0]{json}{Resources} // [] }] };
+    my $before = $ids_of->($a->req(GET => '/Users?startIndex=2&count=500', token => 'demo-okta'));
+    push @ids, create($b, 'fp-order@first.example');
+    my $full = $ids_of->($a->req(GET => '/Users?count=500', token => 'demo-okta'));
+    my $rest = $ids_of->($a->req(GET => '/Users?startIndex=2&count=500', token => 'demo-okta'));
+    is(scalar @$full, scalar(@$before) + 2, 'a create through B: one more person listed');
+    is_deeply($rest, [@$full[1 .. $#$full]], '... and startIndex=2 is the rest of the fresh first page');
+    my $r2 = $b->req(DELETE => "/Users/$ids[-1]", token => 'demo-okta');
+    pop @ids;
+    $rest = $ids_of->($a->req(GET => '/Users?startIndex=2&count=500', token => 'demo-okta'));
+    is_deeply($rest, $before, '... deleted again: the same later pages as before');
+    @all = @{ $ids_of->($a->req(GET => '/Users?count=500', token => 'demo-okta')) };
+}
+
 # Edge cases: count=0, past the end, no count (the default page).
 $r = $a->req(GET => '/Users?count=0', token => 'demo-okta');
 is_deeply([$r->{json}{totalResults}, scalar @{ $r->{json}{Resources} // [] }], [scalar @all, 0],
@@ -192,7 +210,7 @@ is(total($a, '/Groups?count=1'), $gtotal - 1, 'a group deleted through B: A coun
 # suffix entry) is not trusted once an entry is newer than it: no cache.
 SKIP: {
     my $ldapi = $dir->{env}{LDAPI_URI};
-    skip 'no ldapi socket for cn=config', 4 unless $ldapi;
+    skip 'no ldapi socket for cn=config', 6 unless $ldapi;
     my ($ov) = `ldapsearch -Q -LLL -Y EXTERNAL -H '$ldapi' -b 'olcDatabase={1}mdb,cn=config' -s one '(objectClass=olcSyncProvConfig)' dn 2>/dev/null` =~ /^dn: (.+)$/m;
     ok($ov, "the syncprov overlay's entry") or diag 'none';
     open my $m, '|-', "ldapmodify -Q -Y EXTERNAL -H '$ldapi' >/dev/null" or die $!;
@@ -205,6 +223,13 @@ SKIP: {
     is(total($c), $n, 'a new bridge counts');
     create($b, 'fp-stale2@first.example');
     is(total($c), $n + 1, '... and counts again after a write the marker did not see (no cache)');
+    my %seen;
+    for (my $start = 1; $start <= $n + 1; $start += 2) {
+        my $r3 = $c->req(GET => "/Users?startIndex=$start&count=2", token => 'demo-okta');
+        $seen{ $_->{id} }++ for @{ $r3->{json}{Resources} // [] };
+    }
+    is_deeply([sort keys %seen], [sort keys %{ ldap_people() }], '... paging by 2 without a cache: every person');
+    is(scalar(grep { $_ != 1 } values %seen), 0, '... each once');
 }
 
 done_testing();
