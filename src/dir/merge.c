@@ -546,8 +546,9 @@ done:
  *     entryCSN read, and the summary and bind lock are refreshed there
  *     (access_refresh_person). A provider whose entry shows an entryCSN no log read
  *     holds (a write since the logs were read) is left for the next round, and so is a
- *     person whose newest record is younger than MERGE_MOD_SETTLE_S (replication in
- *     flight). Two bridges fixing one provider at once: the second's assertion fails.
+ *     person with a record applied (reqStart, on any provider) less than
+ *     MERGE_MOD_SETTLE_S ago: replication in flight. Two bridges fixing one provider at
+ *     once: the second's assertion fails.
  *   - Idempotent: once the providers hold the want, nothing is written.
  */
 
@@ -714,14 +715,15 @@ struct merge_mod {
 
 /*
  * The want of the person `uuid` logged at `dn`: a NEW map (desc → values); *csns (NEW)
- * every CSN its records carry (any author); *newest the newest one's time. NULL with *err.
+ * every CSN its records carry (any author); *newest the newest reqStart (the time a
+ * record, a replicated copy included, was applied). NULL with *err.
  */
 static json_t *
 merge_mod_want(struct merge_mod *mm, const char *dn, const char *uuid, json_t **csns,
                time_t *newest, struct rb_error *err)
 {
-	static char *attrs[] = {"entryCSN", "reqEntryUUID", "reqAuthzID",
-	                        "reqType",  "reqMod",       NULL};
+	static char *attrs[] = {"entryCSN", "reqEntryUUID", "reqAuthzID", "reqType",
+	                        "reqStart", "reqMod",       NULL};
 	LDAPMessage *res[MERGE_MAX_PROVIDERS] = {NULL};
 	struct merge_wr *w = NULL;
 	json_t *want = json_object(), *bridge = json_object();
@@ -755,7 +757,8 @@ merge_mod_want(struct merge_mod *mm, const char *dn, const char *uuid, json_t **
 			char *id = merge_first(ld, e, "reqEntryUUID"),
 			     *who = merge_first(ld, e, "reqAuthzID"),
 			     *type = merge_first(ld, e, "reqType"),
-			     *csn = merge_first(ld, e, "entryCSN");
+			     *csn = merge_first(ld, e, "entryCSN"),
+			     *start = merge_first(ld, e, "reqStart");
 			if (id != NULL && csn != NULL && !strcasecmp(id, uuid)) {
 				w[n].csn = csn;
 				csn = NULL;
@@ -766,14 +769,17 @@ merge_mod_want(struct merge_mod *mm, const char *dn, const char *uuid, json_t **
 				json_object_set_new(*csns, w[n].csn, json_true());
 				if (w[n].bridge)
 					json_object_set_new(bridge, w[n].csn, json_true());
-				if (merge_time(w[n].csn) > *newest)
-					*newest = merge_time(w[n].csn);
+				/* when it was applied here: a replicated copy of an old write
+				 * is young (replication in flight) */
+				if (merge_time(start) > *newest)
+					*newest = merge_time(start);
 				n++;
 			}
 			free(id);
 			free(who);
 			free(type);
 			free(csn);
+			free(start);
 		}
 	}
 	qsort(w, n, sizeof(*w), merge_wr_cmp);
