@@ -27,8 +27,10 @@
  *           rbGroupRef: <group id>, Permissive Modify + post-read entryCSN
  *           (membership on the member, docs/schema.md "Membership")
  *   delete  search by id, delete
- *   first   sort(createTimestamp entryUUID) + VLV page of 1 [+ groups search]:
- *           GET /Users?count=1 (no sortBy, no filter), an IdP's connection test
+ *   first   the suffix's contextCSN (base search) + the first person in the
+ *           directory's order (one level, size limit 1) [+ groups search]:
+ *           GET /Users?count=1 (no sortBy, no filter), an IdP's connection
+ *           test, when the bridge's cached total is current (dir_page.c)
  *
  * -P (plain): instead, the minimal equivalent on a plain slapd (inetOrgPerson,
  * eq indexes, no overlays; see bench/run), bound as its rootdn:
@@ -411,20 +413,25 @@ bench_one(struct worker *w, long idx)
 		if (rc == LDAP_SUCCESS)
 			rc = bench_groups_of(ld, res);
 		break;
-	case OP_FIRST:
-		rc = bench_page(ld, BENCH_PERSON, "createTimestamp entryUUID", 1, &res);
-		if (rc == LDAP_BUSY) { /* as for list */
-			ldap_msgfree(res);
-			res = NULL;
-			rc = bench_reconnect(w) < 0
-			         ? -1
-			         : bench_page(w->ld, BENCH_PERSON, "createTimestamp entryUUID", 1,
-			                      &res);
-			ld = w->ld;
-		}
+	case OP_FIRST: {
+		/* The bridge's cache hit (dir_page.c): the change marker (the
+		 * suffix's contextCSN), the first person in the directory's order
+		 * (size limit 1: slapd stops there), her groups. */
+		static char *csn[] = {"contextCSN", NULL};
+		const char *suffix = strchr(B.tenant, ',');
+		rc = bench_search(ld, suffix ? suffix + 1 : B.tenant, LDAP_SCOPE_BASE,
+		                  "(objectClass=*)", csn, NULL, 1, &res);
+		ldap_msgfree(res);
+		res = NULL;
+		if (rc == LDAP_SUCCESS)
+			rc = bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, BENCH_PERSON,
+			                  bench_user_attrs, NULL, 1, &res);
+		if (rc == LDAP_SIZELIMIT_EXCEEDED)
+			rc = LDAP_SUCCESS;
 		if (rc == LDAP_SUCCESS)
 			rc = bench_groups_of(ld, res);
 		break;
+	}
 	case OP_ADD: {
 		char name[256], given[64], mailv[256];
 		char *oc[] = {"inetOrgPerson", "rbPerson", NULL}, *uidv[] = {name, NULL};

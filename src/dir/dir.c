@@ -32,6 +32,8 @@ dir_create(const struct config *cfg, struct pool *pool)
 	pthread_cond_init(&dir->repair_wake, NULL);
 	pthread_mutex_init(&dir->guard_lock, NULL);
 	SLIST_INIT(&dir->guard_leases);
+	pthread_mutex_init(&dir->totals_lock, NULL);
+	LIST_INIT(&dir->totals);
 	return dir;
 }
 
@@ -47,6 +49,8 @@ dir_destroy(struct dir *dir)
 	pthread_mutex_destroy(&dir->guard_lock);
 	pthread_cond_destroy(&dir->repair_wake);
 	pthread_mutex_destroy(&dir->repair_lock);
+	dir_page_forget(dir);
+	pthread_mutex_destroy(&dir->totals_lock);
 	free(dir);
 }
 
@@ -148,9 +152,11 @@ dir_ldaperr(struct dir_op *op, struct rb_error *err, int rc, const char *what)
  */
 static LDAPControl dir_manage_dsait = {(char *)LDAP_CONTROL_MANAGEDSAIT, {0, NULL}, 0};
 
-int
-dir_search(struct dir_op *op, const char *base, int scope, const char *filter, char **attrs,
-           LDAPControl **sctrls, int sizelimit, LDAPMessage **res, struct rb_error *err)
+/* dir_search and dir_search_first: `upto` makes a size limit hit a success. */
+static int
+dir_search_do(struct dir_op *op, const char *base, int scope, const char *filter, char **attrs,
+              LDAPControl **sctrls, int sizelimit, bool upto, LDAPMessage **res,
+              struct rb_error *err)
 {
 	struct timeval tv = pool_timeout(op->ctx->dir->pool);
 	LDAPControl *ctrls[8] = {&dir_manage_dsait};
@@ -177,7 +183,7 @@ dir_search(struct dir_op *op, const char *base, int scope, const char *filter, c
 	}
 	if (pool_rc_is_connection_error(rc))
 		op->broken = true;
-	if (rc == LDAP_SUCCESS)
+	if (rc == LDAP_SUCCESS || (upto && rc == LDAP_SIZELIMIT_EXCEEDED))
 		return 0;
 	if (rc == LDAP_VLV_ERROR && sctrls != NULL)
 		return 0; /* the caller reads the VLV response (offset past the end) */
@@ -193,6 +199,20 @@ dir_search(struct dir_op *op, const char *base, int scope, const char *filter, c
 		return ldaperr_set(err, rc, what, NULL);
 	}
 	return dir_ldaperr(op, err, rc, "search");
+}
+
+int
+dir_search(struct dir_op *op, const char *base, int scope, const char *filter, char **attrs,
+           LDAPControl **sctrls, int sizelimit, LDAPMessage **res, struct rb_error *err)
+{
+	return dir_search_do(op, base, scope, filter, attrs, sctrls, sizelimit, false, res, err);
+}
+
+int
+dir_search_first(struct dir_op *op, const char *base, int scope, const char *filter, char **attrs,
+                 int n, LDAPMessage **res, struct rb_error *err)
+{
+	return dir_search_do(op, base, scope, filter, attrs, NULL, n, true, res, err);
 }
 
 /*

@@ -35,6 +35,12 @@ struct dir {
 	 * kept by the operations that spent from it). Under guard_lock. */
 	SLIST_HEAD(, guard_lease) guard_leases;
 	pthread_mutex_t guard_lock;
+	/* dir_page.c: the totals of unfiltered lists, each with the directory's
+	 * change marker read before it was counted (owned; under totals_lock) */
+	LIST_HEAD(dir_totals, dir_total) totals;
+	int ntotals;
+	bool no_marker_said; /* the directory has no contextCSN: logged once */
+	pthread_mutex_t totals_lock;
 };
 
 /* One SCIM operation's hold on a directory connection. */
@@ -168,6 +174,15 @@ json_t *dir_schools_regions(struct dir_op *op, const json_t *uuids, struct rb_er
  */
 int dir_search(struct dir_op *op, const char *base, int scope, const char *filter, char **attrs,
                LDAPControl **sctrls, int sizelimit, LDAPMessage **res, struct rb_error *err);
+/*
+ * dir_search_first — dir_search for the first `n` (> 0) matching entries in
+ * the directory's own order (back-mdb: entry id order, i.e. the order the
+ * entries were added to this server): slapd stops at the size limit, which
+ * is not an error here. *res is a NEW result (possibly holding fewer than
+ * n entries). Returns 0 or -1 with *err.
+ */
+int dir_search_first(struct dir_op *op, const char *base, int scope, const char *filter,
+                     char **attrs, int n, LDAPMessage **res, struct rb_error *err);
 
 /*
  * dir_find_by_id — the entry with entryUUID `id` among the children of
@@ -572,6 +587,12 @@ struct dir_type {
  */
 json_t *dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_query *q,
                         long *total, struct rb_error *err);
+
+/*
+ * dir_page_forget — free dir's cached totals (dir_destroy; no other
+ * thread may use dir any more).
+ */
+void dir_page_forget(struct dir *dir);
 
 /*
  * struct dir_owned — one owned, named resource type whose reads and writes

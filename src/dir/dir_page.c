@@ -2,25 +2,52 @@
  * dir_page.c — paged, sorted searches; see dir_int.h.
  *
  * Stable order: every LDAP sort ends with entryUUID as the last key, and
- * the default order is (createTimestamp, entryUUID), so pages never
- * repeat or skip an entry while nothing changes.
+ * the default order of a filtered list is (createTimestamp, entryUUID), so
+ * pages never repeat or skip an entry while nothing changes.
+ *
+ * The unfiltered list without sortBy (issue 17: `GET /Users?count=N`, what
+ * identity providers send as a connection test, and Okta's import pages)
+ * takes neither path:
+ *
+ * - Order: the directory's own order of a one-level search (back-mdb:
+ *   entry id order, the order the entries were added to this server; a
+ *   rename keeps the id). Every unfiltered page without sortBy uses it,
+ *   so paging sees each entry once while nothing changes. slapd stops at
+ *   the size limit: page 1 reads `count` entries, not the tenant. A later
+ *   page reads the entryUUIDs of the entries before it (O(startIndex),
+ *   no attributes), then its own entries by entryUUID.
+ * - Total: SCIM's totalResults is exact, and slapd counts a search only by
+ *   returning or sorting every entry. The count (sssvlv over the tenant,
+ *   as a sorted list's) is cached per list with the directory's change
+ *   marker read BEFORE counting: the suffix's contextCSN, which
+ *   slapo-syncprov (kit step 0008) moves on every write to the database
+ *   whoever sends it (this bridge, another one, a replicated change, an
+ *   operator's ldapmodify). A request whose freshly read marker equals the
+ *   cached one reuses the count (nothing was written since); any other
+ *   counts again. A directory without a contextCSN (no syncprov) is
+ *   counted on every request, as before; the daemon logs that once.
  */
 #include "dir/dir_int.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "dir/entry.h"
+#include "dir/escape.h"
 #include "dir/ldaperr.h"
 #include "dir/query.h"
 #include "engine/sort.h"
+#include "lib/log.h"
+#include "lib/strbuf.h"
 
 /* Sorted VLV search for an exact filter. Returns the page's maps (NEW array) or NULL. */
 static json_t *
-dir_page_vlv(struct dir_op *op, const struct dir_type *t, const char *base, const char *filter,
-             const char *sortkeys, const struct dir_query *q, long *total, struct rb_error *err)
+dir_page_vlv(struct dir_op *op, const struct dir_type *t, char **attrs, const char *base,
+             const char *filter, const char *sortkeys, const struct dir_query *q, long *total,
+             struct rb_error *err)
 {
 	LDAPSortKey **keys = NULL;
 	LDAPControl *sort = NULL, *vlv = NULL, *ctrls[3] = {NULL, NULL, NULL}, **rctrls = NULL;
@@ -49,7 +76,7 @@ dir_page_vlv(struct dir_op *op, const struct dir_type *t, const char *base, cons
 	}
 	ctrls[0] = sort;
 	ctrls[1] = vlv;
-	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, t->attrs, ctrls, 0, &res, err) < 0)
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, filter, attrs, ctrls, 0, &res, err) < 0)
 		goto done;
 	op->conn->vlv_uses++;
 	maps = json_array();
@@ -70,7 +97,7 @@ dir_page_vlv(struct dir_op *op, const struct dir_type *t, const char *base, cons
 		first.count = 0;
 		json_decref(maps);
 		maps = NULL;
-		none = dir_page_vlv(op, t, base, filter, sortkeys, &first, total, err);
+		none = dir_page_vlv(op, t, attrs, base, filter, sortkeys, &first, total, err);
 		if (none != NULL) {
 			json_decref(none);
 			maps = json_array();
@@ -110,6 +137,293 @@ done:
 		ldap_control_free(vlv);
 	ldap_free_sort_keylist(keys);
 	return maps;
+}
+
+/* ---- the unfiltered list without sortBy: directory order, cached total ---- */
+
+/* One cached total (dir->totals, under dir->totals_lock). */
+struct dir_total {
+	LIST_ENTRY(dir_total) link;
+	char *key;    /* owned: the list's base DN, "\n", its LDAP filter */
+	char *marker; /* owned: the directory's change marker read before counting */
+	long total;
+};
+
+/* More lists than this (tenants × types) and the oldest totals are dropped. */
+#define DIR_TOTALS_MAX 4096
+
+static void
+dir_total_free(struct dir_total *t)
+{
+	free(t->key);
+	free(t->marker);
+	free(t);
+}
+
+void
+dir_page_forget(struct dir *dir)
+{
+	struct dir_total *t;
+
+	while ((t = LIST_FIRST(&dir->totals)) != NULL) {
+		LIST_REMOVE(t, link);
+		dir_total_free(t);
+	}
+	dir->ntotals = 0;
+}
+
+/*
+ * The directory's change marker: *marker = a NEW string (the suffix
+ * entry's contextCSN values, one per server id, in slapd's order), or NULL
+ * when the suffix has none (no syncprov: nothing can be cached). Returns 0,
+ * or -1 with *err.
+ */
+static int
+dir_page_marker(struct dir_op *op, char **marker, struct rb_error *err)
+{
+	static char *attrs[] = {"contextCSN", NULL};
+	struct dir *dir = op->ctx->dir;
+	LDAPMessage *res = NULL, *e;
+	struct berval **vals = NULL;
+	struct strbuf b = {0};
+	int i;
+
+	*marker = NULL;
+	if (dir_search(op, dir->cfg->ldap_suffix, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, NULL,
+	               1, &res, err) < 0)
+		return -1;
+	e = res != NULL ? ldap_first_entry(op->conn->ld, res) : NULL;
+	vals = e != NULL ? ldap_get_values_len(op->conn->ld, e, "contextCSN") : NULL;
+	for (i = 0; vals != NULL && vals[i] != NULL; i++) {
+		strbuf_addn(&b, vals[i]->bv_val, vals[i]->bv_len);
+		strbuf_add(&b, " ");
+	}
+	ldap_value_free_len(vals);
+	ldap_msgfree(res);
+	if (b.failed) {
+		free(b.s);
+		return error_set(err, 500, NULL, "out of memory");
+	}
+	*marker = b.s;
+	if (b.s == NULL) {
+		pthread_mutex_lock(&dir->totals_lock);
+		if (!dir->no_marker_said)
+			log_warnx("the directory's suffix %s has no contextCSN (kit step 0008, "
+			          "the syncprov overlay, is missing): every unfiltered list counts "
+			          "the whole tenant",
+			          dir->cfg->ldap_suffix);
+		dir->no_marker_said = true;
+		pthread_mutex_unlock(&dir->totals_lock);
+	}
+	return 0;
+}
+
+/*
+ * *total = the number of entries under `base` matching `filter` (one level):
+ * the cached count when the directory's marker has not moved since it was
+ * taken, else a count (a sorted VLV search for none of the entries), cached
+ * with the marker read before it. Returns 0, or -1 with *err.
+ */
+static int
+dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, const char *filter,
+               long *total, struct rb_error *err)
+{
+	static char *noattrs[] = {"1.1", NULL};
+	struct dir *dir = op->ctx->dir;
+	struct dir_query first = {.start_index = 1, .count = 0};
+	struct dir_total *c, *last = NULL;
+	struct strbuf key = {0};
+	char *marker = NULL;
+	json_t *none;
+	int rc = -1;
+
+	strbuf_add(&key, base);
+	strbuf_add(&key, "\n");
+	strbuf_add(&key, filter);
+	if (key.failed) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	if (dir_page_marker(op, &marker, err) < 0)
+		goto done;
+	if (marker != NULL) {
+		pthread_mutex_lock(&dir->totals_lock);
+		LIST_FOREACH(c, &dir->totals, link)
+		{
+			if (!strcmp(c->key, key.s) && !strcmp(c->marker, marker)) {
+				*total = c->total;
+				rc = 0;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&dir->totals_lock);
+		if (rc == 0)
+			goto done;
+	}
+	none = dir_page_vlv(op, t, noattrs, base, filter, "createTimestamp entryUUID", &first,
+	                    total, err);
+	if (none == NULL)
+		goto done;
+	json_decref(none);
+	rc = 0;
+	if (marker == NULL)
+		goto done;
+	pthread_mutex_lock(&dir->totals_lock);
+	LIST_FOREACH(c, &dir->totals, link)
+	{
+		last = c;
+		if (!strcmp(c->key, key.s))
+			break;
+	}
+	if (c == NULL && dir->ntotals >= DIR_TOTALS_MAX && last != NULL) {
+		LIST_REMOVE(last, link); /* the least recently counted list */
+		dir_total_free(last);
+		dir->ntotals--;
+	}
+	if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL) {
+		c->key = key.s;
+		key.s = NULL;
+		dir->ntotals++;
+	} else if (c != NULL) {
+		LIST_REMOVE(c, link);
+		free(c->marker);
+	}
+	if (c != NULL) {
+		c->marker = marker;
+		marker = NULL;
+		c->total = *total;
+		LIST_INSERT_HEAD(&dir->totals, c, link);
+	}
+	pthread_mutex_unlock(&dir->totals_lock);
+done:
+	free(key.s);
+	free(marker);
+	return rc;
+}
+
+/*
+ * The entries at positions start..start+n-1 (1-based) of the one-level
+ * search (base, filter) in the directory's order, as a NEW array of entry
+ * maps read with `attrs` (fewer, or none, past the end). NULL with *err.
+ */
+static json_t *
+dir_page_plain_maps(struct dir_op *op, const struct dir_type *t, const char *base,
+                    const char *filter, long start, long n, struct rb_error *err)
+{
+	static char *idattrs[] = {"entryUUID", NULL};
+	LDAPMessage *res = NULL, *e;
+	json_t *maps = NULL, *byid = NULL;
+	struct strbuf f = {0};
+	char **ids = NULL;
+	long i = 0, k, nids = 0;
+
+	if (start - 1 + n > INT_MAX) {
+		error_set(err, 400, SCIM_TOO_MANY, "startIndex + count is too large");
+		return NULL;
+	}
+	if (start == 1) {
+		if (dir_search_first(op, base, LDAP_SCOPE_ONELEVEL, filter, t->attrs, (int)n, &res,
+		                     err) < 0)
+			return NULL;
+		maps = json_array();
+		for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+		     e = ldap_next_entry(op->conn->ld, e))
+			json_array_append_new(maps, entry_to_map(op->conn->ld, e));
+		ldap_msgfree(res);
+		return maps;
+	}
+	/* A later page: the entryUUIDs up to its end, then its own entries. */
+	if (dir_search_first(op, base, LDAP_SCOPE_ONELEVEL, filter, idattrs, (int)(start - 1 + n),
+	                     &res, err) < 0)
+		return NULL;
+	ids = calloc((size_t)n, sizeof(*ids));
+	if (ids == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+	     e = ldap_next_entry(op->conn->ld, e), i++) {
+		struct berval **v;
+		if (i < start - 1)
+			continue;
+		v = ldap_get_values_len(op->conn->ld, e, "entryUUID");
+		if (v != NULL && v[0] != NULL)
+			ids[nids++] = escape_filter_value(v[0]->bv_val, v[0]->bv_len);
+		ldap_value_free_len(v);
+		if (nids > 0 && ids[nids - 1] == NULL) {
+			error_set(err, 500, NULL, "out of memory");
+			goto done;
+		}
+	}
+	ldap_msgfree(res);
+	res = NULL;
+	maps = json_array();
+	if (nids == 0)
+		goto done;
+	strbuf_add(&f, "(|");
+	for (k = 0; k < nids; k++)
+		strbuf_addf(&f, "(entryUUID=%s)", ids[k]);
+	strbuf_add(&f, ")");
+	if (f.failed) {
+		json_decref(maps);
+		maps = NULL;
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	if (dir_search(op, base, LDAP_SCOPE_ONELEVEL, f.s, t->attrs, NULL, (int)nids, &res, err) <
+	    0) {
+		json_decref(maps);
+		maps = NULL;
+		goto done;
+	}
+	/* In the order of the first search (an entry deleted in between is left out). */
+	byid = json_object();
+	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+	     e = ldap_next_entry(op->conn->ld, e)) {
+		struct berval **v = ldap_get_values_len(op->conn->ld, e, "entryUUID");
+		json_t *m = entry_to_map(op->conn->ld, e);
+		if (v != NULL && v[0] != NULL && m != NULL) {
+			char *id = strndup(v[0]->bv_val, v[0]->bv_len);
+			if (id != NULL)
+				json_object_set(byid, id, m);
+			free(id);
+		}
+		json_decref(m);
+		ldap_value_free_len(v);
+	}
+	for (k = 0; k < nids; k++) {
+		json_t *m = json_object_get(byid, ids[k]);
+		if (m != NULL)
+			json_array_append(maps, m);
+	}
+done:
+	for (k = 0; ids != NULL && k < nids; k++)
+		free(ids[k]);
+	free(ids);
+	free(f.s);
+	json_decref(byid);
+	ldap_msgfree(res);
+	return maps;
+}
+
+/* The unfiltered list without sortBy (see the top of this file): NEW array of resources. */
+static json_t *
+dir_page_plain(struct dir_op *op, const struct dir_type *t, const char *base, const char *filter,
+               const struct dir_query *q, long *total, struct rb_error *err)
+{
+	long start = q->start_index < 1 ? 1 : q->start_index;
+	json_t *maps, *out;
+
+	if (dir_page_total(op, t, base, filter, total, err) < 0)
+		return NULL;
+	if (q->count <= 0 || start > *total)
+		return json_array();
+	maps = dir_page_plain_maps(op, t, base, filter, start, q->count, err);
+	if (maps == NULL)
+		return NULL;
+	out = t->to_json(op, maps, q->want_members, err);
+	json_decref(maps);
+	return out;
 }
 
 /* Does the filter use attribute `name` (top-level)? Then its values must be loaded. */
@@ -234,8 +548,12 @@ dir_page_search(struct dir_op *op, const struct dir_type *t, const struct dir_qu
 	} else {
 		snprintf(sortkeys, sizeof(sortkeys), "createTimestamp entryUUID");
 	}
+	if (q->filter == NULL && q->sort_by == NULL) {
+		out = dir_page_plain(op, t, base, filter, q, total, err);
+		goto done;
+	}
 	if (exact && !dir_page_single(q->filter)) {
-		maps = dir_page_vlv(op, t, base, filter, sortkeys, q, total, err);
+		maps = dir_page_vlv(op, t, t->attrs, base, filter, sortkeys, q, total, err);
 		if (maps == NULL)
 			goto done;
 		out = t->to_json(op, maps, q->want_members, err);

@@ -11,10 +11,10 @@
 use strict;
 use warnings;
 use Test::More;
-use File::Temp qw(tempdir);
 use Time::HiRes qw(sleep time);
 use RBTest;
 use RBBridge;
+use RBCluster;
 use HTTP::Tiny;
 use POSIX ();
 
@@ -24,36 +24,16 @@ my $CORE  = 'urn:ietf:params:scim:schemas:core:2.0:User';
 my $PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 my $EVENTUALLY = 20;    # seconds: replication is expected well within
 
-my $src = RBTest::srcdir();
-my $cl  = tempdir('rbcl-XXXXXX', DIR => $ENV{TMPDIR} // '/tmp', CLEANUP => 1);
-my ($p1, $p2) = (RBTest::free_port(), RBTest::free_port());
-my ($rc, $out, $err) = RBTest::_run([$src . '/scripts/cluster', 'start', $cl, $p1, $p2]);
-is($rc, 0, 'scripts/cluster starts two providers') or BAIL_OUT("$out$err");
-END { RBTest::_run([$src . '/scripts/cluster', 'stop', $cl]) if $cl && -d $cl; }
-my $env = RBTest::_read_env("$cl/env");
-my %dir = (data_dir => $cl, uri => $env->{URI1}, suffix => $env->{SUFFIX}, service_dn => $env->{SERVICE_DN},
-           service_pw => $env->{SERVICE_PW});
+my $c   = RBCluster->start(eventually => $EVENTUALLY);
+my $env = $c->{env};
+my %dir = %{ $c->{dir} };
 my $S = $dir{suffix};
 my $A = RBBridge->start(\%dir, ldap_uri => qq{"$env->{URI1} $env->{URI2}"}, ldap_timeout_ms => 2000);
 my $B = RBBridge->start(\%dir, ldap_uri => qq{"$env->{URI2} $env->{URI1}"}, ldap_timeout_ms => 2000);
 
 # eventually(CODE) — CODE's true answer within $EVENTUALLY s, and the time taken.
-sub eventually {
-    my ($code) = @_;
-    my $t0 = time;
-    while (time - $t0 < $EVENTUALLY) {
-        my $v = $code->();
-        return ($v, time - $t0) if $v;
-        sleep 0.05;
-    }
-    return (undef, time - $t0);
-}
-sub on_provider {    # the person's entry as provider $uri holds it
-    my ($uri, $uid, @attrs) = @_;
-    my ($e) = RBTest::ldapsearch({ %dir, uri => $uri }, base => "ou=people,o=demo,$S",
-        filter => "(uid=$uid)", attrs => [@attrs]);
-    return $e->[0];
-}
+sub eventually { my @r = $c->eventually(@_); return @r }
+sub on_provider { $c->on_provider(@_)->[0] }    # the person's entry as provider $uri holds it
 
 # ---- a write through A is read through B --------------------------------------
 my $r = $A->req(POST => '/Users', token => 'demo-okta', json => { schemas => [$CORE, $ADM],
@@ -118,12 +98,7 @@ for my $b ([$A, 'A'], [$B, 'B']) {
 }
 
 # ---- provider 1 killed: A fails over, writes go on; provider 1 catches up -------
-open my $pf, '<', "$cl/p1/slapd.pid" or die "p1 pid: $!";
-chomp(my $pid1 = <$pf>);
-close $pf;
-kill 'KILL', $pid1;
-waitpid($pid1, 0);
-sleep 0.2 while kill 0, $pid1;
+$c->stop_provider('p1');
 my @acked;
 my ($n503, $no_retry_after) = (0, 0);
 for my $i (1 .. 10) {
@@ -139,7 +114,7 @@ for my $i (1 .. 10) {
 is(scalar @acked, 10, 'bridge A answers every write with provider 1 down (failover to provider 2)');
 is($no_retry_after, 0, "every 503 while reconnecting had Retry-After ($n503 503s)");
 is($A->req(GET => "/Users/$ann", token => 'demo-okta')->{status}, 200, 'bridge A reads too');
-RBTest::_run([$src . '/scripts/directory', 'start', "$cl/p1", $p1]);
+$c->start_provider('p1');
 ($seen, $dt) = eventually(sub { !grep { !on_provider($env->{URI1}, $_, 'uid') } @acked });
 ok($seen, 'provider 1, restarted, catches up with every write answered 201') and
     diag(sprintf 'provider 1 caught up %.1f s after its restart', $dt);

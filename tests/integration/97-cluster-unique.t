@@ -21,58 +21,27 @@
 use strict;
 use warnings;
 use Test::More;
-use File::Temp qw(tempdir);
-use Time::HiRes qw(sleep time);
 use RBTest;
 use RBBridge;
+use RBCluster;
 
 my $ADM   = 'urn:rosterbridge:params:scim:schemas:extension:admin:2.0:User';
 my $CORE  = 'urn:ietf:params:scim:schemas:core:2.0:User';
 my $PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 my $EVENTUALLY = 30;    # seconds: a bound for "eventually", not a timing under test
 
-my $src = RBTest::srcdir();
-my $cl  = tempdir('rbcu-XXXXXX', DIR => $ENV{TMPDIR} // '/tmp', CLEANUP => 1);
-my ($p1, $p2) = (RBTest::free_port(), RBTest::free_port());
-my ($rc, $out, $err) = RBTest::_run([$src . '/scripts/cluster', 'start', $cl, $p1, $p2]);
-is($rc, 0, 'scripts/cluster starts two providers') or BAIL_OUT("$out$err");
-END { RBTest::_run([$src . '/scripts/cluster', 'stop', $cl]) if $cl && -d $cl; }
-my $env = RBTest::_read_env("$cl/env");
-my %dir = (data_dir => $cl, uri => $env->{URI1}, suffix => $env->{SUFFIX},
-           service_dn => $env->{SERVICE_DN}, service_pw => $env->{SERVICE_PW});
+my $c   = RBCluster->start(eventually => $EVENTUALLY);
+my $env = $c->{env};
+my %dir = %{ $c->{dir} };
 my $S = $dir{suffix};
 my %br = (ldap_timeout_ms => 2000, repair_interval_s => 1);
 my $A = RBBridge->start(\%dir, ldap_uri => qq{"$env->{URI1} $env->{URI2}"}, %br);
 my $B = RBBridge->start(\%dir, ldap_uri => qq{"$env->{URI2} $env->{URI1}"}, %br);
 
-sub eventually {
-    my ($code) = @_;
-    my $t0 = time;
-    while (time - $t0 < $EVENTUALLY) {
-        my $v = $code->();
-        return $v if $v;
-        sleep 0.1;
-    }
-    return undef;
-}
-sub pid_of {
-    open my $f, '<', "$cl/$_[0]/slapd.pid" or return;
-    my $p = <$f>;
-    chomp $p;
-    return $p;
-}
-sub stop_provider {    # SIGKILL: the partition starts without a goodbye
-    my $p = pid_of($_[0]) or return;
-    kill 'KILL', $p;
-    sleep 0.1 while kill 0, $p;
-}
-sub start_provider { RBTest::_run([$src . '/scripts/directory', 'start', "$cl/$_[0]", $_[1]]) }
-sub on_provider {    # every entry of the userName (case-insensitively) on provider $uri
-    my ($uri, $uid, @attrs) = @_;
-    my ($e) = RBTest::ldapsearch({ %dir, uri => $uri }, base => "ou=people,o=demo,$S", scope => 'one',
-        filter => "(uid=$uid)", attrs => [@attrs ? @attrs : ('entryUUID', 'entryCSN', 'rbSource')]);
-    return $e;
-}
+sub eventually     { $c->eventually(@_) }    # a second argument: a shorter wait (the TODO checks)
+sub stop_provider  { $c->stop_provider(@_) }
+sub start_provider { $c->start_provider(@_) }
+sub on_provider    { $c->on_provider(@_) }
 sub answers { my ($br, $tok) = @_; $br->req(GET => '/Users?count=1', token => $tok)->{status} == 200 }
 
 # ---- the partition: each provider takes a create of the same userName -------------------
@@ -82,7 +51,7 @@ my $r = $A->req(POST => '/Users', token => 'demo-okta', json => { schemas => [$C
 is($r->{status}, 201, 'Okta creates dana@ through bridge A (provider 1; provider 2 down)') or diag explain $r->{json};
 my $okta_id = $r->{json}{id};
 stop_provider('p1');
-start_provider('p2', $p2);
+start_provider('p2');
 ok(eventually(sub { answers($B, 'demo-entra') }), 'bridge B answers from provider 2 alone');
 $r = $B->req(POST => '/Users', token => 'demo-entra', json => { schemas => [$CORE, $ADM],
     userName => 'Dana@Cluster.example', $ADM => { permission => 'view', scope => 'district' } });
@@ -90,7 +59,7 @@ is($r->{status}, 201, 'Entra creates Dana@ (other case) through bridge B (provid
    . 'neither provider could know') or diag explain $r->{json};
 my $entra_id = $r->{json}{id};
 isnt($entra_id, $okta_id, '... two adds, two entryUUIDs');
-start_provider('p1', $p1);
+start_provider('p1');
 
 # ---- replication meets them: one entry on both providers --------------------------------
 my $converged = eventually(sub {
