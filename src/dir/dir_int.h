@@ -452,7 +452,7 @@ int dir_user_repair_creates(struct dir_op *op, int settle_s, int *fixed, struct 
 /* access_repair_stop — stop and join the repair thread, if dir_repair_start started one. */
 void access_repair_stop(struct dir *dir);
 
-/* ---- merge.c: creates lost across providers, merged by the repair thread ---- */
+/* ---- merge.c: creates and modifies lost across providers, put back by the repair thread ---- */
 
 /*
  * merge_start — one reader per URI of ldap_uri (a one-connection pool of
@@ -467,7 +467,10 @@ void merge_stop(struct dir *dir);
  * since its checkpoint (dir->repair_seen) for entryUUIDs replaced by
  * replication under ou=people, and merge each lost create into the person
  * that won (merge.c's glossary). *merged = merges written. A provider down
- * is skipped. 0, or -1 with *err.
+ * is skipped. Then, with two providers or more all answering, each person
+ * written since the last round is compared across the providers and each
+ * description's latest write is written back where it differs (merge.c,
+ * "modifies"; logged). 0, or -1 with *err.
  */
 int merge_round(struct dir *dir, const char *tenant, int *merged, struct rb_error *err);
 
