@@ -22,6 +22,7 @@
  */
 #include <curl/curl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -199,6 +200,17 @@ main_warn_directory(const struct config *cfg)
 	free(buf);
 }
 
+/*
+ * glibc gives each thread that allocates under contention its own arena,
+ * up to 8 per core, and keeps what a burst freed in each. Two arenas for
+ * the workers, MHD's threads and the rest: after a load of creates, sorted
+ * lists and first pages (16 connections), RSS 19.6-20.2 MiB instead of
+ * 20.5-24.3, and with 1,000 idle connections open 24.1-26.4 instead of
+ * 28.7-32.4 (README, "Performance"). MALLOC_ARENA_MAX in the environment
+ * still decides, if it is set.
+ */
+#define MAIN_MALLOC_ARENAS 2
+
 int
 main(int argc, char **argv)
 {
@@ -274,6 +286,8 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("MALLOC_ARENA_MAX") == NULL)
+		mallopt(M_ARENA_MAX, MAIN_MALLOC_ARENAS);
 
 	memset(&app, 0, sizeof(app));
 	app.cfg = cfg;

@@ -124,7 +124,7 @@ entry_map_first(const json_t *map, const char *desc)
  * them to the service account; they are dropped here, so no map, log line
  * or response ever holds one.
  */
-static bool
+bool
 entry_desc_secret(const char *desc)
 {
 	size_t n = entry_desc_base_len(desc);
@@ -259,7 +259,7 @@ fail:
 }
 
 /* Value sets equal (order ignored)? */
-static bool
+bool
 entry_values_equal(const json_t *a, const json_t *b)
 {
 	size_t i, j;

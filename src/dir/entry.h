@@ -39,6 +39,12 @@ bool entry_desc_has_option(const char *desc, const char *opt);
  */
 bool entry_desc_option_value(const char *desc, const char *prefix, char *out, size_t outlen);
 
+/* entry_desc_secret — userPassword or rbInviteTokenHash (any options): never read into a map. */
+bool entry_desc_secret(const char *desc);
+
+/* entry_values_equal — two json arrays of strings hold the same set (order aside). */
+bool entry_values_equal(const json_t *a, const json_t *b);
+
 /*
  * entry_to_map — read one entry of a search result into a NEW map
  * (normalised descriptions). The entry's DN is stored under the key "dn"

@@ -1,6 +1,9 @@
 /*
  * merge.c — creates lost across providers, merged back by the repair
- * thread (docs/mapping.md, "userName across providers"; issue 16).
+ * thread (docs/mapping.md, "userName across providers"; issue 16); and,
+ * below the lost creates, modifies a provider lost: each description's
+ * latest write written back (docs/mapping.md, "Concurrent writes across
+ * providers"; its own glossary at "---- modifies").
  *
  * Two providers of a multi-provider setup (scripts/cluster) can each take a
  * create of one userName (within the replication delay, or during a
@@ -512,6 +515,514 @@ done:
 	return rc;
 }
 
+/* ---- modifies: each description's latest write wins across providers ------------------
+ *
+ * Glossary
+ *   write     an add or modify record of a person in a provider's log made by a bridge
+ *             (reqAuthzID is the bridge's ldap_bind_dn): the log of the provider that
+ *             took it. The same change replicated to another provider is logged there
+ *             too (as the replication identity, with the same entryCSN): a copy, not
+ *             read. A record by anybody else with a CSN no bridge write has (an
+ *             operator's ldapmodify, an overlay) is a foreign write.
+ *   replayed  the descriptions a bridge writes whole (LDAP replace of every value,
+ *             entry_mods_build): each source's ;x-src-<source> values and the shared
+ *             attributes (names, e-mails, title…). Not replayed: operational ones, the
+ *             derived summary and rbBindLocked (recomputed after), the RDN, secrets,
+ *             and the multi-writer value sets (rbSource, rbGroupRef, rbFormerId,
+ *             rbPossibleDuplicate, rbCreatePending, rbDisabledAt).
+ *   want      per replayed description, the value set the writes leave when replayed
+ *             in CSN order from the newest whole write (an add's values, a replace, a
+ *             delete of all) on: value adds and deletes after it apply on top. A
+ *             description whose newest write is a foreign one is left alone.
+ *
+ * Behaviour (docs/mapping.md "Concurrent writes across providers")
+ *   - Only with two providers or more, and only in a round where every provider's log
+ *     answered (a provider down: its writes are unknown; the checkpoints wait).
+ *   - The people: every person with an add or modify record in any provider's log
+ *     since its checkpoint (MERGE_OVERLAP_S before it; a bridge starting looks back
+ *     MERGE_MOD_FIRST_S). For each: its records at its DN in every provider's log, the
+ *     want; then on each provider, the person (by entryUUID) is read and each replayed
+ *     description that differs from the want is replaced, in one modify asserted on the
+ *     entryCSN read, and the summary and bind lock are refreshed there
+ *     (access_refresh_person). A provider whose entry shows an entryCSN no log read
+ *     holds (a write since the logs were read) is left for the next round, and so is a
+ *     person with a record applied (reqStart, on any provider) less than
+ *     MERGE_MOD_SETTLE_S ago: replication in flight. Two bridges fixing one provider at
+ *     once: the second's assertion fails.
+ *   - Idempotent: once the providers hold the want, nothing is written.
+ */
+
+#define MERGE_MOD_FIRST_S 3600 /* a bridge starting reads modifies this far back */
+#define MERGE_MOD_SETTLE_S 2   /* a person written this recently waits a round */
+
+/* What the modify replay rewrites (glossary: "replayed"). */
+static bool
+merge_mod_replayed(const char *desc)
+{
+	static const char *const skip[] = {"objectclass",
+	                                   "structuralobjectclass",
+	                                   "uid",
+	                                   "entrycsn",
+	                                   "entryuuid",
+	                                   "entrydn",
+	                                   "creatorsname",
+	                                   "createtimestamp",
+	                                   "modifiersname",
+	                                   "modifytimestamp",
+	                                   "rbsource",
+	                                   "rbgroupref",
+	                                   "rbformerid",
+	                                   "rbpossibleduplicate",
+	                                   "rbcreatepending",
+	                                   "rbdisabledat",
+	                                   "memberof",
+	                                   NULL};
+	size_t n = entry_desc_base_len(desc), i;
+
+	if (n >= 3 && !strncmp(desc, "pwd", 3)) /* ppolicy's state */
+		return false;
+	if (entry_desc_secret(desc) || access_derived_desc(desc, NULL))
+		return false;
+	for (i = 0; skip[i] != NULL; i++)
+		if (strlen(skip[i]) == n && !strncmp(desc, skip[i], n))
+			return false;
+	return true;
+}
+
+/*
+ * One reqMod line "attr:+ v", "attr:- v", "attr:-", "attr:= v", "attr:=": *desc (NEW,
+ * normalised), *opc ('+', '-', '='), *value (NEW, "" for none). 1, 0 (not a mod line), or
+ * -1 (memory).
+ */
+static int
+merge_mod_line(const struct berval *bv, char **desc, char *opc, char **value)
+{
+	const char *m = bv->bv_val, *colon = memchr(bv->bv_val, ':', bv->bv_len), *v;
+	size_t len = bv->bv_len;
+	char *raw;
+
+	*desc = *value = NULL;
+	if (colon == NULL || (size_t)(colon - m) + 2 > len)
+		return 0;
+	*opc = colon[1];
+	v = colon + 2;
+	if (v < m + len && *v == ' ')
+		v++;
+	raw = strndup(m, (size_t)(colon - m));
+	*desc = raw ? entry_desc_normalise(raw) : NULL;
+	free(raw);
+	*value = strndup(v, (size_t)(m + len - v));
+	if (*desc == NULL || *value == NULL) {
+		free(*desc);
+		free(*value);
+		*desc = *value = NULL;
+		return -1;
+	}
+	return 1;
+}
+
+/* One add or modify record of a person, from one provider's log. */
+struct merge_wr {
+	char *csn;
+	bool bridge, add;
+	struct berval **mods;
+};
+
+static int
+merge_wr_cmp(const void *a, const void *b)
+{
+	const struct merge_wr *x = a, *y = b;
+	return strcmp(x->csn, y->csn);
+}
+
+/* Remove `value` from the array of `desc` in `want`, keeping an empty array (known: none). */
+static void
+merge_mod_value_remove(json_t *want, const char *desc, const char *value)
+{
+	json_t *a = json_object_get(want, desc), *v;
+	size_t i;
+
+	json_array_foreach(a, i, v)
+	{
+		if (!strcmp(json_string_value(v), value)) {
+			json_array_remove(a, i);
+			break;
+		}
+	}
+}
+
+/*
+ * Replay one record onto `want` (desc → the values known, glossary). `bridge_csns` holds
+ * the CSN of every write (a record not a write whose CSN is there is a copy: skipped).
+ * 0 or -1 (memory).
+ */
+static int
+merge_mod_apply(json_t *want, const struct merge_wr *w, const json_t *bridge_csns)
+{
+	json_t *reset;
+	size_t i;
+	int rc = -1;
+
+	if (!w->bridge && json_object_get(bridge_csns, w->csn) != NULL)
+		return 0;
+	if ((reset = json_object()) == NULL)
+		return -1;
+	for (i = 0; w->mods != NULL && w->mods[i] != NULL; i++) {
+		char *desc, *value, opc;
+		int lrc = merge_mod_line(w->mods[i], &desc, &opc, &value);
+		bool whole;
+		if (lrc < 0)
+			goto done;
+		if (lrc == 0)
+			continue;
+		whole = w->add ? opc == '+' : (opc == '=' || (opc == '-' && !*value));
+		if (!merge_mod_replayed(desc)) {
+			/* not ours to rewrite */
+		} else if (!w->bridge) {
+			json_object_del(want, desc); /* a foreign write: unknown from here */
+		} else if (whole) {
+			if (json_object_get(reset, desc) == NULL) {
+				json_object_set_new(want, desc, json_array());
+				json_object_set_new(reset, desc, json_true());
+			}
+			if (opc != '-' && *value && entry_map_add(want, desc, value) < 0)
+				lrc = -1;
+		} else if (json_object_get(want, desc) != NULL) {
+			if (opc == '+' && entry_map_add(want, desc, value) < 0)
+				lrc = -1;
+			else if (opc == '-')
+				merge_mod_value_remove(want, desc, value);
+		}
+		free(desc);
+		free(value);
+		if (lrc < 0)
+			goto done;
+	}
+	rc = 0;
+done:
+	json_decref(reset);
+	return rc;
+}
+
+/* The providers' dir_ops of one modify round, and what the round read. */
+struct merge_mod {
+	struct dir_ctx ctx[MERGE_MAX_PROVIDERS];
+	struct dir_op lop[MERGE_MAX_PROVIDERS];
+	size_t n;
+	const char *bind_dn;
+	char *people;
+};
+
+/*
+ * The want of the person `uuid` logged at `dn`: a NEW map (desc → values); *csns (NEW)
+ * every CSN its records carry (any author); *newest the newest reqStart (the time a
+ * record, a replicated copy included, was applied). NULL with *err.
+ */
+static json_t *
+merge_mod_want(struct merge_mod *mm, const char *dn, const char *uuid, json_t **csns,
+               time_t *newest, struct rb_error *err)
+{
+	static char *attrs[] = {"entryCSN", "reqEntryUUID", "reqAuthzID", "reqType",
+	                        "reqStart", "reqMod",       NULL};
+	LDAPMessage *res[MERGE_MAX_PROVIDERS] = {NULL};
+	struct merge_wr *w = NULL;
+	json_t *want = json_object(), *bridge = json_object();
+	char *esc = escape_filter_value(dn, strlen(dn)), filter[1300];
+	size_t i, n = 0, cap = 0;
+
+	*csns = json_object();
+	*newest = 0;
+	if (esc == NULL || want == NULL || bridge == NULL || *csns == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto fail;
+	}
+	snprintf(filter, sizeof(filter),
+	         "(&(reqResult=0)(reqDN=%s)(|(objectClass=auditAdd)(objectClass=auditModify)))",
+	         esc);
+	for (i = 0; i < mm->n; i++) {
+		if (dir_search(&mm->lop[i], MERGE_LOG, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 0,
+		               &res[i], err) < 0)
+			goto fail;
+		cap += res[i] ? (size_t)ldap_count_entries(mm->lop[i].conn->ld, res[i]) : 0;
+	}
+	if ((w = calloc(cap + 1, sizeof(*w))) == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < mm->n; i++) {
+		LDAP *ld = mm->lop[i].conn->ld;
+		LDAPMessage *e;
+		for (e = res[i] ? ldap_first_entry(ld, res[i]) : NULL; e != NULL && n < cap;
+		     e = ldap_next_entry(ld, e)) {
+			char *id = merge_first(ld, e, "reqEntryUUID"),
+			     *who = merge_first(ld, e, "reqAuthzID"),
+			     *type = merge_first(ld, e, "reqType"),
+			     *csn = merge_first(ld, e, "entryCSN"),
+			     *start = merge_first(ld, e, "reqStart");
+			if (id != NULL && csn != NULL && !strcasecmp(id, uuid)) {
+				w[n].csn = csn;
+				csn = NULL;
+				w[n].bridge = who != NULL && mm->bind_dn != NULL &&
+				              !strcasecmp(who, mm->bind_dn);
+				w[n].add = type != NULL && !strcmp(type, "add");
+				w[n].mods = ldap_get_values_len(ld, e, "reqMod");
+				json_object_set_new(*csns, w[n].csn, json_true());
+				if (w[n].bridge)
+					json_object_set_new(bridge, w[n].csn, json_true());
+				/* when it was applied here: a replicated copy of an old write
+				 * is young (replication in flight) */
+				if (merge_time(start) > *newest)
+					*newest = merge_time(start);
+				n++;
+			}
+			free(id);
+			free(who);
+			free(type);
+			free(csn);
+			free(start);
+		}
+	}
+	qsort(w, n, sizeof(*w), merge_wr_cmp);
+	for (i = 0; i < n; i++)
+		if (merge_mod_apply(want, &w[i], bridge) < 0) {
+			error_set(err, 500, NULL, "out of memory");
+			goto fail;
+		}
+	goto done;
+fail:
+	json_decref(want);
+	want = NULL;
+	json_decref(*csns);
+	*csns = NULL;
+done:
+	for (i = 0; w != NULL && i < n; i++) {
+		free(w[i].csn);
+		ldap_value_free_len(w[i].mods);
+	}
+	free(w);
+	for (i = 0; i < mm->n; i++)
+		ldap_msgfree(res[i]);
+	json_decref(bridge);
+	free(esc);
+	return want;
+}
+
+/*
+ * On the provider of `lop`: make the person `uuid` hold `want` (asserted on the entryCSN
+ * read, which must be one of `csns`), then refresh its derived values. *fixed counts a
+ * rewrite. 0, or -1 with *err (a 412 or 404 is the next round's: 0).
+ */
+static int
+merge_mod_fix(struct dir_op *lop, const char *people, const char *uuid, const json_t *want,
+              const json_t *csns, int *fixed, struct rb_error *err)
+{
+	static char *attrs[] = {"*", "entryCSN", NULL};
+	LDAPMessage *res = NULL, *e;
+	json_t *person = NULL, *written = NULL, *vals, *none = json_array();
+	LDAPMod **mods = NULL;
+	struct strbuf names = {0};
+	const char *csn, *desc;
+	char *pdn = NULL, filter[120];
+	int rc = -1, n = 0;
+
+	if (none == NULL || (mods = calloc(1, sizeof(*mods))) == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	snprintf(filter, sizeof(filter), "(&(objectClass=rbPerson)(entryUUID=%s))", uuid);
+	if (dir_search(lop, people, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 0, &res, err) < 0)
+		goto done;
+	e = res ? ldap_first_entry(lop->conn->ld, res) : NULL;
+	rc = 0;
+	if (e == NULL)
+		goto done; /* not (or no longer) on this provider */
+	rc = -1;
+	person = entry_to_map(lop->conn->ld, e);
+	pdn = person ? strdup(entry_map_first(person, "dn")) : NULL;
+	csn = person ? entry_map_first(person, "entrycsn") : NULL;
+	if (pdn == NULL || csn == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	if (json_object_get(csns, csn) == NULL) {
+		rc = 0; /* written since the logs were read: the next round looks again */
+		goto done;
+	}
+	json_object_foreach((json_t *)want, desc, vals)
+	{
+		const json_t *cur = json_object_get(person, desc);
+		if (entry_values_equal(cur ? cur : none, vals))
+			continue;
+		mods = entry_mods_append(mods, LDAP_MOD_REPLACE, desc,
+		                         json_array_size(vals) ? vals : NULL);
+		strbuf_addf(&names, "%s%s", n ? " " : "", desc);
+		if (mods == NULL || names.failed) {
+			error_set(err, 500, NULL, "out of memory");
+			goto done;
+		}
+		n++;
+	}
+	if (n > 0) {
+		written = dir_write(lop, false, pdn, mods, csn, NULL, err);
+		if (written == NULL) {
+			if (err->status == 412 || err->status == 404) {
+				error_clear(err);
+				rc = 0;
+			}
+			goto done;
+		}
+		log_info("merge: tenant %s: %s: %s: %d description(s) rewritten to their latest "
+		         "write: %s",
+		         lop->ctx->tenant, lop->ctx->dir->cfg->ldap_uri, pdn, n, names.s);
+		(*fixed)++;
+	}
+	rc = access_refresh_person(lop, pdn, NULL, err);
+done:
+	ldap_msgfree(res);
+	entry_mods_free(mods);
+	json_decref(written);
+	json_decref(person);
+	json_decref(none);
+	free(names.s);
+	free(pdn);
+	return rc;
+}
+
+/*
+ * The people written in provider i's log since its checkpoint, added to `todo`
+ * (entryUUID → DN); *newest the newest reqStart. 0, or -1 with *err.
+ */
+static int
+merge_mod_scan(struct merge_mod *mm, size_t i, time_t cp, json_t *todo, time_t *newest,
+               struct rb_error *err)
+{
+	static char *attrs[] = {"reqStart", "reqDN", "reqEntryUUID", NULL};
+	struct dir_op *lop = &mm->lop[i];
+	LDAPMessage *res = NULL, *e;
+	struct strbuf f = {0};
+	char *esc = escape_filter_value(mm->people, strlen(mm->people)), stamp[32];
+	int rc = -1;
+
+	*newest = 0;
+	merge_stamp(cp > 0 ? cp - MERGE_OVERLAP_S : time(NULL) - MERGE_MOD_FIRST_S, stamp,
+	            sizeof(stamp));
+	if (esc != NULL)
+		strbuf_addf(&f,
+		            "(&(reqResult=0)(reqDN:dnOneLevelMatch:=%s)(reqStart>=%s)"
+		            "(|(objectClass=auditAdd)(objectClass=auditModify)))",
+		            esc, stamp);
+	if (esc == NULL || f.failed) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	if (dir_search(lop, MERGE_LOG, LDAP_SCOPE_ONELEVEL, f.s, attrs, NULL, 0, &res, err) < 0)
+		goto done;
+	for (e = res ? ldap_first_entry(lop->conn->ld, res) : NULL; e != NULL;
+	     e = ldap_next_entry(lop->conn->ld, e)) {
+		char *start = merge_first(lop->conn->ld, e, "reqStart"),
+		     *dn = merge_first(lop->conn->ld, e, "reqDN"),
+		     *uuid = merge_first(lop->conn->ld, e, "reqEntryUUID");
+		if (dn != NULL && uuid != NULL && dir_id_valid(uuid))
+			json_object_set_new(todo, uuid, json_string(dn));
+		if (merge_time(start) > *newest)
+			*newest = merge_time(start);
+		free(start);
+		free(dn);
+		free(uuid);
+	}
+	rc = 0;
+done:
+	ldap_msgfree(res);
+	free(f.s);
+	free(esc);
+	return rc;
+}
+
+/*
+ * The modify round of `tenant` (glossary above): *fixed = rewrites written. 0 (a
+ * provider down included: nothing done), or -1 with *err.
+ */
+static int
+merge_mod_round(struct dir *dir, const char *tenant, json_t *seen, int *fixed, struct rb_error *err)
+{
+	struct merge *m = dir->merge;
+	struct merge_mod mm = {.n = 0};
+	struct strbuf key[MERGE_MAX_PROVIDERS] = {{0}};
+	time_t newest[MERGE_MAX_PROVIDERS] = {0}, now = time(NULL);
+	json_t *todo = json_object(), *v;
+	const char *uuid;
+	size_t i;
+	int rc = -1;
+
+	*fixed = 0;
+	if (m == NULL || m->n < 2 || todo == NULL) {
+		json_decref(todo);
+		return todo == NULL ? error_set(err, 500, NULL, "out of memory") : 0;
+	}
+	mm.bind_dn = dir->cfg->ldap_bind_dn;
+	for (i = 0; i < m->n; i++, mm.n++) {
+		mm.ctx[i] = (struct dir_ctx){
+		    .dir = m->p[i].dir, .tenant = tenant, .source = "(merge)", .base_url = ""};
+		if (dir_op_begin(&mm.lop[i], &mm.ctx[i], err) < 0)
+			goto done;
+	}
+	if ((mm.people = dir_ou_dn(&mm.lop[0], "people")) == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < m->n; i++) {
+		strbuf_addf(&key[i], "%s %s modify", m->p[i].uri, tenant);
+		if (key[i].failed) {
+			error_set(err, 500, NULL, "out of memory");
+			goto done;
+		}
+		if (merge_mod_scan(&mm, i,
+		                   (time_t)json_integer_value(json_object_get(seen, key[i].s)),
+		                   todo, &newest[i], err) < 0)
+			goto done;
+	}
+	json_object_foreach(todo, uuid, v)
+	{
+		json_t *csns = NULL, *want;
+		time_t young = 0;
+		want = merge_mod_want(&mm, json_string_value(v), uuid, &csns, &young, err);
+		if (want == NULL)
+			goto done;
+		for (i = 0; young < now - MERGE_MOD_SETTLE_S && i < mm.n; i++)
+			if (merge_mod_fix(&mm.lop[i], mm.people, uuid, want, csns, fixed, err) < 0)
+				break;
+		json_decref(want);
+		json_decref(csns);
+		if (error_is_set(err))
+			goto done;
+	}
+	if (*fixed > 0)
+		log_info("merge: tenant %s: %zu person(s) written since the last round compared "
+		         "across %zu providers, %d rewritten",
+		         tenant, json_object_size(todo), mm.n, *fixed);
+	else if (json_object_size(todo) > 0)
+		log_debug("merge: tenant %s: %zu person(s) written since the last round compared "
+		          "across %zu providers, none rewritten",
+		          tenant, json_object_size(todo), mm.n);
+	for (i = 0; i < m->n; i++)
+		if (newest[i] > (time_t)json_integer_value(json_object_get(seen, key[i].s)))
+			json_object_set_new(seen, key[i].s, json_integer((json_int_t)newest[i]));
+	rc = 0;
+done:
+	for (i = 0; i < mm.n; i++)
+		dir_op_end(&mm.lop[i]);
+	for (i = 0; i < m->n; i++)
+		free(key[i].s);
+	free(mm.people);
+	json_decref(todo);
+	/* A provider down: its writes are unknown, nothing is rewritten (checkpoints kept). */
+	if (rc < 0 && err->status == 503) {
+		error_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
 int
 merge_round(struct dir *dir, const char *tenant, int *merged, struct rb_error *err)
 {
@@ -532,6 +1043,15 @@ merge_round(struct dir *dir, const char *tenant, int *merged, struct rb_error *e
 		if (rc == 0)
 			*err = one;
 		rc = -1;
+	}
+	if (dir->merge != NULL) {
+		struct rb_error one;
+		int fixed = 0;
+		error_clear(&one);
+		if (merge_mod_round(dir, tenant, dir->repair_seen, &fixed, &one) < 0 && rc == 0) {
+			*err = one;
+			rc = -1;
+		}
 	}
 	return rc;
 }

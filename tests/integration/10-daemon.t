@@ -109,6 +109,15 @@ like($r->{content}, qr/^rosterbridge_ldap_pool_connected \d+/m, 'pool state');
 # ---- limits and unknown paths ---------------------------------------------------
 $r = $b->req(POST => '/Users', token => 'demo-okta', body => '{"userName":"' . ('x' x 2_000_000) . '"}');
 is($r->{status}, 413, 'body over max_body_bytes: 413');
+# Headers: an IdP's long bearer token and correlation headers fit (the
+# daemon keeps 8 KiB per connection, README "Performance"); a header block
+# beyond that is 431, and the daemon keeps answering.
+$r = $b->req(GET => '/Users?count=1', token => 'demo-okta',
+    headers => { 'client-request-id' => 'c' x 36, 'X-Padding' => 'p' x 5_000 });
+is($r->{status}, 200, '5 KB of extra headers: 200');
+$r = $b->req(GET => '/Users?count=1', token => 'demo-okta', headers => { 'X-Padding' => 'p' x 9_000 });
+is($r->{status}, 431, '9 KB header: 431 Request Header Fields Too Large');
+is($b->req(GET => '/Users?count=1', token => 'demo-okta')->{status}, 200, '... and the next request is answered');
 $r = $b->req(GET => '/Nope', token => 'demo-okta');
 is($r->{status}, 404, 'unknown endpoint: 404');
 $r = $b->req(POST => '/Users', token => 'demo-okta', body => '{"userName":');

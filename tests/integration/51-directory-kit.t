@@ -12,93 +12,24 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use File::Temp qw(tempdir);
-use POSIX ();
-use Time::HiRes qw(sleep);
-use RBTest qw(ldapsearch ldapadd ldapmodify ldapdelete ldapwhoami srcdir free_port);
+use RBTest qw(ldapsearch ldapadd ldapmodify ldapdelete ldapwhoami srcdir);
 use RBBridge;
+use RBOperatorSlapd;
 
 my $src = srcdir();
 my $S = 'dc=district,dc=test';
-my $tmp = tempdir('rbkit-XXXXXX', DIR => '/tmp', CLEANUP => 1);
-my $port = free_port();
-my $sock = "$tmp/ldapi";
-(my $enc = $sock) =~ s{/}{%2F}g;
-my $ldapi = "ldapi://$enc";
 my $admin_pw = 'kit-admin-' . int(rand(1e9));
 my $service_pw = 'kit-service-' . int(rand(1e9));
 sub run_cmd { return RBTest::_run(@_); }
-sub hash { my ($rc, $out) = run_cmd(['/usr/sbin/slappasswd', '-h', '{SSHA}', '-s', $_[0]]); chomp $out; return $out; }
+sub hash { return RBOperatorSlapd::hash(@_); }
 
 # ---- an operator's slapd, not ours -----------------------------------------------------
-mkdir "$tmp/slapd.d" or die;
-mkdir "$tmp/data" or die;
-my ($uid, $gid) = ($<, (split ' ', $()[0]);
-my $cfg = <<"EOF";
-dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: $tmp/slapd.pid
-
-dn: cn=module{0},cn=config
-objectClass: olcModuleList
-cn: module{0}
-olcModulePath: /usr/lib/ldap
-olcModuleLoad: back_mdb
-
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-include: file:///etc/ldap/schema/core.ldif
-
-include: file:///etc/ldap/schema/cosine.ldif
-
-include: file:///etc/ldap/schema/inetorgperson.ldif
-
-dn: olcDatabase={-1}frontend,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcFrontendConfig
-olcDatabase: {-1}frontend
-olcAccess: {0}to dn.base="" by * read
-olcAccess: {1}to dn.base="cn=Subschema" by * read
-
-dn: olcDatabase={0}config,cn=config
-objectClass: olcDatabaseConfig
-olcDatabase: {0}config
-olcAccess: {0}to * by dn.exact="gidNumber=$gid+uidNumber=$uid,cn=peercred,cn=external,cn=auth" manage by * none
-
-dn: olcDatabase={1}mdb,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcMdbConfig
-olcDatabase: {1}mdb
-olcSuffix: $S
-olcDbDirectory: $tmp/data
-olcRootDN: cn=admin,$S
-olcRootPW: @{[ hash($admin_pw) ]}
-olcDbIndex: objectClass eq
-olcDbIndex: cn,uid eq
-olcDbIndex: member eq
-olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
-olcAccess: {1}to * by * read
-EOF
-my ($rc, $out, $err) = run_cmd(['/usr/sbin/slapadd', '-n0', '-F', "$tmp/slapd.d"], stdin => $cfg);
-is($rc, 0, "the operator's cn=config") or diag "$out$err";
-
-my $pid = fork() // die "fork: $!";
-if ($pid == 0) {
-    POSIX::setsid();
-    open STDOUT, '>', "$tmp/slapd.log";
-    open STDERR, '>&', \*STDOUT;
-    exec '/usr/sbin/slapd', '-F', "$tmp/slapd.d", '-h', "ldap://127.0.0.1:$port/ $ldapi", '-d', '0' or POSIX::_exit(127);
-}
-END { if ($pid) { kill 'TERM', $pid; waitpid($pid, 0); } }
-my $up = 0;
-for (1 .. 200) { last if ($up = -S $sock && system("ldapsearch -x -H ldap://127.0.0.1:$port -b '' -s base >/dev/null 2>&1") == 0); sleep 0.05; }
-ok($up, "the operator's slapd answers") or BAIL_OUT('no slapd');
+my $op = RBOperatorSlapd->start(suffix => $S, admin_pw => $admin_pw, prefix => 'rbkit', indexes => ['cn,uid eq', 'member eq']);
+my ($tmp, $port, $ldapi) = @$op{qw(tmp port ldapi)};
+my ($rc, $out, $err);
 
 # ---- the kit, online, as the operator applies it ---------------------------------------------
-sub ext { my ($tool, $ldif) = @_; return run_cmd([$tool, '-Q', '-Y', 'EXTERNAL', '-H', $ldapi], stdin => $ldif); }
+sub ext { return $op->ext(@_); }
 ($rc, $out, $err) = run_cmd(['ldapadd', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-f', "$src/schema/rosterbridge.ldif"]);
 is($rc, 0, 'ldapadd schema/rosterbridge.ldif') or diag "$out$err";
 my ($krc, $kit) = run_cmd(["$src/scripts/directory-kit", $S]);

@@ -19,8 +19,8 @@ use IO::Select;
 use IO::Socket::UNIX;
 use POSIX ();
 use Socket qw(SOCK_DGRAM);
-use Time::HiRes qw(sleep);
 use RBTest qw(srcdir free_port);
+use RBOperatorSlapd;
 
 my $src = srcdir();
 my $build = $ENV{RB_BUILD} // 'build';
@@ -30,87 +30,23 @@ my $tmp = tempdir('rbop-XXXXXX', DIR => '/tmp', CLEANUP => 1);
 my $dest = "$tmp/root";
 my $home = "$tmp/home";
 mkdir $home or die;
-my $port = free_port();
-(my $enc = "$tmp/ldapi") =~ s{/}{%2F}g;
-my $ldapi = "ldapi://$enc";
 my $admin_pw = 'op-admin-' . int(rand(1e9));
 my $service_pw = 'op-service-' . int(rand(1e9));
 sub run { return RBTest::_run(@_); }
-sub hash { my ($rc, $out) = run(['/usr/sbin/slappasswd', '-h', '{SSHA}', '-s', $_[0]]); chomp $out; return $out; }
-sub ext { my ($tool, $ldif) = @_; return run([$tool, '-Q', '-Y', 'EXTERNAL', '-H', $ldapi], stdin => $ldif); }
+sub hash { return RBOperatorSlapd::hash(@_); }
+my $op;    # the operator's slapd (§1)
+sub ext { return $op->ext(@_); }
 sub slurp { open my $f, '<', $_[0] or return ''; local $/; return <$f> // ''; }
 
 # --- §1 the operator's slapd (Debian-like: back_mdb, their suffix, their ACLs) -------------
-mkdir "$tmp/slapd.d" or die;
-mkdir "$tmp/data" or die;
-my ($uid, $gid) = ($<, (split ' ', $()[0]);
-my ($rc, $out, $err) = run(['/usr/sbin/slapadd', '-n0', '-F', "$tmp/slapd.d"], stdin => <<"EOF");
-dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: $tmp/slapd.pid
-
-dn: cn=module{0},cn=config
-objectClass: olcModuleList
-cn: module{0}
-olcModulePath: /usr/lib/ldap
-olcModuleLoad: back_mdb
-
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-include: file:///etc/ldap/schema/core.ldif
-
-include: file:///etc/ldap/schema/cosine.ldif
-
-include: file:///etc/ldap/schema/inetorgperson.ldif
-
-dn: olcDatabase={-1}frontend,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcFrontendConfig
-olcDatabase: {-1}frontend
-olcAccess: {0}to dn.base="" by * read
-olcAccess: {1}to dn.base="cn=Subschema" by * read
-
-dn: olcDatabase={0}config,cn=config
-objectClass: olcDatabaseConfig
-olcDatabase: {0}config
-olcAccess: {0}to * by dn.exact="gidNumber=$gid+uidNumber=$uid,cn=peercred,cn=external,cn=auth" manage by * none
-
-dn: olcDatabase={1}mdb,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcMdbConfig
-olcDatabase: {1}mdb
-olcSuffix: $S
-olcDbDirectory: $tmp/data
-olcRootDN: cn=admin,$S
-olcRootPW: @{[ hash($admin_pw) ]}
-olcDbIndex: objectClass eq
-olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
-olcAccess: {1}to * by * read
-EOF
-is($rc, 0, "the operator's slapd configuration") or diag "$out$err";
-my $slapd = fork() // die;
-if ($slapd == 0) {
-    POSIX::setsid();
-    open STDOUT, '>', "$tmp/slapd.log";
-    open STDERR, '>&', \*STDOUT;
-    exec '/usr/sbin/slapd', '-F', "$tmp/slapd.d", '-h', "ldap://127.0.0.1:$port/ $ldapi", '-d', '0'
-        or POSIX::_exit(127);
-}
+$op = RBOperatorSlapd->start(suffix => $S, admin_pw => $admin_pw, prefix => 'rbop-slapd');
+my ($port, $ldapi) = @$op{qw(port ldapi)};
 my $daemon;
 END {
     kill 'TERM', $daemon if $daemon;
     waitpid($daemon, 0) if $daemon;
-    if ($slapd) { kill 'TERM', $slapd; waitpid($slapd, 0); }
 }
-my $up = 0;
-for (1 .. 200) {
-    last if ($up = system("ldapsearch -x -H ldap://127.0.0.1:$port -b '' -s base >/dev/null 2>&1") == 0);
-    sleep 0.05;
-}
-ok($up, "the operator's slapd answers") or BAIL_OUT('no slapd');
+my ($rc, $out, $err);
 ($rc, $out, $err) = run(['ldapadd', '-x', '-H', "ldap://127.0.0.1:$port", '-D', "cn=admin,$S", '-w', $admin_pw],
                         stdin => "dn: $S\nobjectClass: dcObject\nobjectClass: organization\ndc: district\no: district\n\n"
                           . "dn: cn=rosterbridge,$S\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n"

@@ -24,23 +24,17 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use File::Temp qw(tempdir);
-use POSIX ();
-use Time::HiRes qw(sleep);
-use RBTest qw(ldapsearch ldapadd ldapwhoami srcdir free_port);
+use RBTest qw(ldapsearch ldapadd ldapwhoami srcdir);
 use RBBridge;
+use RBOperatorSlapd;
 
 my $src = srcdir();
 my $S = 'dc=upgrade,dc=test';
-my $tmp = tempdir('rbupg-XXXXXX', DIR => '/tmp', CLEANUP => 1);
-my $port = free_port();
-my $sock = "$tmp/ldapi";
-(my $enc = $sock) =~ s{/}{%2F}g;
-my $ldapi = "ldapi://$enc";
+my ($tmp, $port, $ldapi);    # the operator's slapd of the section under test
 my $admin_pw = 'upg-admin-' . int(rand(1e9));
 my $service_pw = 'upg-service-' . int(rand(1e9));
 sub run_cmd { return RBTest::_run(@_); }
-sub hash { my ($rc, $out) = run_cmd(['/usr/sbin/slappasswd', '-h', '{SSHA}', '-s', $_[0]]); chomp $out; return $out; }
+sub hash { return RBOperatorSlapd::hash(@_); }
 sub ext { my ($ldif) = @_; return run_cmd(['ldapmodify', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi], stdin => $ldif); }
 sub kit { my ($rc, $out, $err) = run_cmd(["$src/scripts/directory-kit", @_]); is($rc, 0, "directory-kit @_") or diag $err; return $out; }
 sub kit_has_schema {
@@ -50,76 +44,9 @@ sub kit_has_schema {
 }
 
 # ---- an operator's slapd, not ours -----------------------------------------------------
-mkdir "$tmp/slapd.d" or die;
-mkdir "$tmp/data" or die;
-my ($uid, $gid) = ($<, (split ' ', $()[0]);
-my $cfg = <<"EOF";
-dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: $tmp/slapd.pid
-
-dn: cn=module{0},cn=config
-objectClass: olcModuleList
-cn: module{0}
-olcModulePath: /usr/lib/ldap
-olcModuleLoad: back_mdb
-
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-include: file:///etc/ldap/schema/core.ldif
-
-include: file:///etc/ldap/schema/cosine.ldif
-
-include: file:///etc/ldap/schema/inetorgperson.ldif
-
-dn: olcDatabase={-1}frontend,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcFrontendConfig
-olcDatabase: {-1}frontend
-olcAccess: {0}to dn.base="" by * read
-olcAccess: {1}to dn.base="cn=Subschema" by * read
-
-dn: olcDatabase={0}config,cn=config
-objectClass: olcDatabaseConfig
-olcDatabase: {0}config
-olcAccess: {0}to * by dn.exact="gidNumber=$gid+uidNumber=$uid,cn=peercred,cn=external,cn=auth" manage by * none
-
-dn: olcDatabase={1}mdb,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcMdbConfig
-olcDatabase: {1}mdb
-olcSuffix: $S
-olcDbDirectory: $tmp/data
-olcRootDN: cn=admin,$S
-olcRootPW: @{[ hash($admin_pw) ]}
-olcDbIndex: objectClass eq
-olcDbIndex: cn,uid eq
-olcDbIndex: member eq
-olcAccess: {0}to attrs=userPassword by self write by anonymous auth by * none
-olcAccess: {1}to * by * read
-EOF
-my ($rc, $out, $err) = run_cmd(['/usr/sbin/slapadd', '-n0', '-F', "$tmp/slapd.d"], stdin => $cfg);
-is($rc, 0, "the operator's cn=config") or diag "$out$err";
-
-my @pids;
-END { for my $p (@pids) { kill 'TERM', $p; waitpid($p, 0); } }
-sub start_slapd {
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        POSIX::setsid();
-        open STDOUT, '>', "$tmp/slapd.log";
-        open STDERR, '>&', \*STDOUT;
-        exec '/usr/sbin/slapd', '-F', "$tmp/slapd.d", '-h', "ldap://127.0.0.1:$port/ $ldapi", '-d', '0' or POSIX::_exit(127);
-    }
-    push @pids, $pid;
-    my $up = 0;
-    for (1 .. 200) { last if ($up = -S $sock && system("ldapsearch -x -H ldap://127.0.0.1:$port -b '' -s base >/dev/null 2>&1") == 0); sleep 0.05; }
-    ok($up, "the operator's slapd answers") or BAIL_OUT('no slapd');
-}
-start_slapd();
+my $op = RBOperatorSlapd->start(suffix => $S, admin_pw => $admin_pw, prefix => 'rbupg', indexes => ['cn,uid eq', 'member eq']);
+($tmp, $port, $ldapi) = @$op{qw(tmp port ldapi)};
+my ($rc, $out, $err);
 
 # ---- the kit as it was before the last step ---------------------------------------------------
 my @steps = split /\n/, kit('--list');
@@ -264,18 +191,8 @@ is(lc($ge->[0]{member}[0] // ''), lc $ada, "... the group's member, through dynl
 # with no step before 0005 (rbCreatePending, the guard's attributes and
 # classes), i.e. what an operator who followed steps 0001-0004 loaded.
 $b->stop if $b->can('stop');
-my $old_tmp = $tmp;
-$tmp = tempdir('rbupg5-XXXXXX', DIR => '/tmp', CLEANUP => 1);
-$port = free_port();
-$sock = "$tmp/ldapi";
-($enc = $sock) =~ s{/}{%2F}g;
-$ldapi = "ldapi://$enc";
-mkdir "$tmp/slapd.d" or die;
-mkdir "$tmp/data" or die;
-(my $cfg5 = $cfg) =~ s/\Q$old_tmp\E/$tmp/g;
-($rc, $out, $err) = run_cmd(['/usr/sbin/slapadd', '-n0', '-F', "$tmp/slapd.d"], stdin => $cfg5);
-is($rc, 0, "operator 2: cn=config") or diag "$out$err";
-start_slapd();
+$op = RBOperatorSlapd->start(suffix => $S, admin_pw => $admin_pw, prefix => 'rbupg5', indexes => ['cn,uid eq', 'member eq']);
+($tmp, $port, $ldapi) = @$op{qw(tmp port ldapi)};
 my %later_oid = map { ("2.25.294763386475673295328657436818623676422.$_" => 1) } qw(1.80 1.83 1.84 1.85 1.86 1.87 1.115 2.24 2.25 1.100);
 my $schema_now = do { local $/; open my $f, '<', "$src/schema/rosterbridge.ldif" or die; <$f> };
 my $schema_0004 = '';
@@ -369,17 +286,8 @@ is(scalar @{ $held->{json}{Resources} // [] }, 2, '... the operator sees the 2 h
 # Step 0004 needs definitions (rbGroupRef, rbMembersURL, rbDynlistAnchor)
 # that only 0005 gives: it fails first, 0005 (the schema) then 0004 pass.
 $b->stop if $b->can('stop');
-$tmp = tempdir('rbupg3-XXXXXX', DIR => '/tmp', CLEANUP => 1);    # ($old_tmp: the first operator's, in $cfg)
-$port = free_port();
-$sock = "$tmp/ldapi";
-($enc = $sock) =~ s{/}{%2F}g;
-$ldapi = "ldapi://$enc";
-mkdir "$tmp/slapd.d" or die;
-mkdir "$tmp/data" or die;
-(my $cfg3 = $cfg) =~ s/\Q$old_tmp\E/$tmp/g;
-($rc, $out, $err) = run_cmd(['/usr/sbin/slapadd', '-n0', '-F', "$tmp/slapd.d"], stdin => $cfg3);
-is($rc, 0, "operator 3: cn=config") or diag "$out$err";
-start_slapd();
+$op = RBOperatorSlapd->start(suffix => $S, admin_pw => $admin_pw, prefix => 'rbupg3', indexes => ['cn,uid eq', 'member eq']);
+($tmp, $port, $ldapi) = @$op{qw(tmp port ldapi)};
 ($rc, $out, $err) = run_cmd(['ldapadd', '-Q', '-Y', 'EXTERNAL', '-H', $ldapi, '-f', "$src/tests/kit/schema-0001.ldif"]);
 is($rc, 0, 'operator 3: ldapadd the schema the first kit shipped') or diag "$out$err";
 ($rc, $out, $err) = ext(kit('--upto', '0003', $S));
