@@ -176,8 +176,9 @@ int dir_search(struct dir_op *op, const char *base, int scope, const char *filte
                LDAPControl **sctrls, int sizelimit, LDAPMessage **res, struct rb_error *err);
 /*
  * dir_search_first — dir_search for the first `n` (> 0) matching entries in
- * the directory's own order (back-mdb: entry id order, i.e. the order the
- * entries were added to this server): slapd stops at the size limit, which
+ * the directory's own order (back-mdb, one level, no indexed term: the
+ * parent's children as its dn2id index holds them, by RDN length then
+ * bytes): slapd stops at the size limit, which
  * is not an error here. *res is a NEW result (possibly holding fewer than
  * n entries). Returns 0 or -1 with *err.
  */
