@@ -82,6 +82,7 @@ static void
 main_restart_only(const struct config *old, const struct config *cfg)
 {
 	static const char what[] = "changed in the file; takes effect at the next restart";
+	size_t i;
 
 	if (main_differs(old->listen_host, cfg->listen_host) ||
 	    old->listen_port != cfg->listen_port)
@@ -114,6 +115,25 @@ main_restart_only(const struct config *old, const struct config *cfg)
 		log_warnx(
 		    "reload: invitation e-mail (smtp_*, invite_expiry_hours, mail_retry_*) %s",
 		    what);
+	/* The directory layer (dir_create) and its repair thread keep the
+	 * configuration they started with. */
+	if (old->max_results != cfg->max_results || old->max_candidates != cfg->max_candidates)
+		log_warnx("reload: max_results/max_candidates %s", what);
+	if (old->retention_days != cfg->retention_days ||
+	    old->repair_interval_s != cfg->repair_interval_s)
+		log_warnx("reload: retention_days/repair_interval_s %s", what);
+	if (old->guard_share_percent != cfg->guard_share_percent ||
+	    old->guard_window_s != cfg->guard_window_s || old->guard_min != cfg->guard_min ||
+	    old->guard_hold_days != cfg->guard_hold_days ||
+	    old->guard_lease_max != cfg->guard_lease_max ||
+	    old->guard_lease_idle_s != cfg->guard_lease_idle_s)
+		log_warnx("reload: the mass-deprovision guard (guard_*) %s", what);
+	for (i = 0; i < cfg->ntenants; i++)
+		if (config_tenant_find(old, cfg->tenants[i].name) == NULL)
+			log_warnx("reload: tenant %s is served now; the repair thread (role-group "
+			          "repair, retention purge, held removals) takes it up at the next "
+			          "restart",
+			          cfg->tenants[i].name);
 }
 
 /*

@@ -155,6 +155,20 @@ is($bridge->req(POST => '/Users', token => $newtok, json => {
     schemas => ['urn:ietf:params:scim:schemas:core:2.0:User'], userName => 'x@demo.example' })->{status},
    403, 'the new token has the rights its line gives (read)');
 
+# Settings the directory layer reads only at start: the log says so.
+open $c, '>>', $bridge->{conf} or die;
+print $c "retention_days 3\nguard_min 9\nmax_results 900\ntenant reloaded\n";
+close $c;
+kill 'HUP', $bridge->{pid};
+ok(wait_log(qr/configuration reloaded from .*test\.conf: 4 tenants/, 30), 'a second reload');
+ok(wait_log(qr/reload: retention_days\/repair_interval_s changed in the file; takes effect at the next restart/, 10),
+   '... the log says retention_days needs a restart');
+ok(wait_log(qr/reload: the mass-deprovision guard \(guard_\*\) changed in the file; takes effect at the next restart/, 10),
+   '... and the guard settings');
+ok(wait_log(qr/reload: max_results\/max_candidates changed in the file/, 10), '... and max_results');
+ok(wait_log(qr/reload: tenant reloaded is served now; the repair thread .* at the next restart/, 10),
+   '... and that the repair thread takes the new tenant up at the next restart');
+
 # A bad file: refused with file:line, the old configuration stays.
 my ($lines) = scalar(() = do { open my $f, '<', $bridge->{conf} or die; local $/; <$f> } =~ /\n/g);
 open $c, '>>', $bridge->{conf} or die;
