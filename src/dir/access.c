@@ -889,6 +889,7 @@ access_repair_main(void *arg)
 {
 	struct dir *dir = arg;
 	struct timespec until;
+	time_t round_at;
 
 	pthread_mutex_lock(&dir->repair_lock);
 	while (!dir->repair_stop) {
@@ -896,10 +897,23 @@ access_repair_main(void *arg)
 		access_repair_round(dir);
 		pthread_mutex_lock(&dir->repair_lock);
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += dir->cfg->repair_interval_s;
-		while (!dir->repair_stop &&
-		       pthread_cond_timedwait(&dir->repair_wake, &dir->repair_lock, &until) == 0)
-			;
+		round_at = until.tv_sec + dir->cfg->repair_interval_s;
+		/* Between rounds: the guard's reservations idle guard_lease_idle_s go
+		 * back to their windows (guard.c; a new one wakes this wait). */
+		while (!dir->repair_stop) {
+			int lease_s;
+			pthread_mutex_unlock(&dir->repair_lock);
+			lease_s =
+			    guard_leases_return(dir, dir->repair_dir, dir->cfg->guard_lease_idle_s);
+			pthread_mutex_lock(&dir->repair_lock);
+			clock_gettime(CLOCK_REALTIME, &until);
+			if (dir->repair_stop || until.tv_sec >= round_at)
+				break;
+			until.tv_sec = lease_s >= 0 && until.tv_sec + lease_s < round_at
+			                   ? until.tv_sec + lease_s
+			                   : round_at;
+			pthread_cond_timedwait(&dir->repair_wake, &dir->repair_lock, &until);
+		}
 	}
 	pthread_mutex_unlock(&dir->repair_lock);
 	return NULL;

@@ -30,6 +30,8 @@ dir_create(const struct config *cfg, struct pool *pool)
 	dir->pool = pool;
 	pthread_mutex_init(&dir->repair_lock, NULL);
 	pthread_cond_init(&dir->repair_wake, NULL);
+	pthread_mutex_init(&dir->guard_lock, NULL);
+	SLIST_INIT(&dir->guard_leases);
 	pthread_mutex_init(&dir->totals_lock, NULL);
 	LIST_INIT(&dir->totals);
 	return dir;
@@ -41,6 +43,10 @@ dir_destroy(struct dir *dir)
 	if (dir == NULL)
 		return;
 	access_repair_stop(dir);
+	/* The guard's unspent reservations back to their windows (no request runs now). */
+	guard_leases_return(dir, dir, 0);
+	guard_leases_free(dir);
+	pthread_mutex_destroy(&dir->guard_lock);
 	pthread_cond_destroy(&dir->repair_wake);
 	pthread_mutex_destroy(&dir->repair_lock);
 	dir_page_forget(dir);

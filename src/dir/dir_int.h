@@ -10,10 +10,13 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include "dir/dir.h"
 #include "dir/map.h"
 #include "lib/error.h"
+
+struct guard_lease; /* guard.c */
 
 struct dir {
 	const struct config *cfg;
@@ -27,6 +30,11 @@ struct dir {
 	pthread_mutex_t repair_lock;
 	pthread_cond_t repair_wake;
 	struct merge *merge; /* merge.c: each provider's log reader (repair thread only) */
+	/* guard.c: the guard's reservations (leases) this bridge holds, one per
+	 * tenant and window; an entry lives until dir_destroy (its address is
+	 * kept by the operations that spent from it). Under guard_lock. */
+	SLIST_HEAD(, guard_lease) guard_leases;
+	pthread_mutex_t guard_lock;
 	/* dir_page.c: the totals of unfiltered lists, each with the directory's
 	 * change marker read before it was counted (owned; under totals_lock) */
 	LIST_HEAD(dir_totals, dir_total) totals;
@@ -46,8 +54,11 @@ struct dir_op {
 	char *tenant_dn; /* owned: o=<tenant>,<suffix> */
 	int guard;       /* guard_check's decision for this operation: 0 not yet, 1 apply,
 	                    2 held (a retried attempt does not count twice) */
-	json_t *groups;  /* owned: groups read during this operation, {dn: entry map}
-	                    (users.c: a PATCH reads the person's groups once, not three times) */
+	struct guard_lease *guard_lease; /* borrowed: the reservation this operation's
+	                    removal was counted from (guard_refund gives it back) */
+	time_t guard_lease_at;           /* … in its window that started then */
+	json_t *groups; /* owned: groups read during this operation, {dn: entry map}
+	                   (users.c: a PATCH reads the person's groups once, not three times) */
 };
 
 /*
@@ -165,8 +176,9 @@ int dir_search(struct dir_op *op, const char *base, int scope, const char *filte
                LDAPControl **sctrls, int sizelimit, LDAPMessage **res, struct rb_error *err);
 /*
  * dir_search_first — dir_search for the first `n` (> 0) matching entries in
- * the directory's own order (back-mdb: entry id order, i.e. the order the
- * entries were added to this server): slapd stops at the size limit, which
+ * the directory's own order (back-mdb, one level, no indexed term: the
+ * parent's children as its dn2id index holds them, by RDN length then
+ * bytes): slapd stops at the size limit, which
  * is not an error here. *res is a NEW result (possibly holding fewer than
  * n entries). Returns 0 or -1 with *err.
  */
@@ -522,6 +534,28 @@ void guard_cancel(struct dir_op *op, const char *person_id);
  * operator's decision meanwhile wins). *expired = how many. 0 or -1 with *err.
  */
 int guard_expire(struct dir_op *op, int *expired, struct rb_error *err);
+/*
+ * guard_refund — the removal guard_check counted for this operation was
+ * not applied after all (the write failed): its place goes back to the
+ * bridge's reservation, to be spent by the next removal or given back to
+ * the window (guard_leases_return). No directory access; a no-op when
+ * nothing was counted or the window has closed since.
+ */
+void guard_refund(struct dir_op *op);
+/*
+ * guard_leases_return — give back to their windows (count -= unspent, each
+ * asserted on the entryCSN read) the reservations of `dir` idle for
+ * `idle_s` seconds or more (0: all of them, at shutdown), writing over
+ * connections of `via` (the repair thread's own directory; `dir` itself at
+ * shutdown). Failures are logged; a reservation not given back leaves its
+ * window's count high until the window ends (it errs toward holding).
+ * Returns the seconds until the next reservation falls idle, or -1 when
+ * none is left.
+ */
+int guard_leases_return(struct dir *dir, struct dir *via, int idle_s);
+
+/* guard_leases_free — at dir_destroy, after the last return: free the list. */
+void guard_leases_free(struct dir *dir);
 
 /* ---- dir_page.c: paged, sorted searches shared by users, groups, schools ---- */
 

@@ -9,13 +9,17 @@
  * identity providers send as a connection test, and Okta's import pages)
  * takes neither path:
  *
- * - Order: the directory's own order of a one-level search (back-mdb:
- *   entry id order, the order the entries were added to this server; a
- *   rename keeps the id). Every unfiltered page without sortBy uses it,
- *   so paging sees each entry once while nothing changes. slapd stops at
+ * - Order: the directory's own order of a one-level search (back-mdb walks
+ *   the parent's children in its dn2id index: by the RDN's length, then
+ *   its bytes; measured, docs/schema.md). Every unfiltered page without
+ *   sortBy uses it, so paging sees each entry once while nothing changes
+ *   (a create or delete before a client's position shifts the later pages
+ *   by one, as RFC 7644 §3.4.2.4 allows). slapd stops at
  *   the size limit: page 1 reads `count` entries, not the tenant. A later
- *   page reads the entryUUIDs of the entries before it (O(startIndex),
- *   no attributes), then its own entries by entryUUID.
+ *   page takes its entryUUIDs from the list's whole order, read once per
+ *   marker (entryUUIDs only) and kept with the cached total (the last
+ *   list read), then reads its own entries by entryUUID; without a marker,
+ *   it reads the entryUUIDs up to its end (O(startIndex)).
  * - Total: SCIM's totalResults is exact, and slapd counts a search only by
  *   returning or sorting every entry. The count (sssvlv over the tenant,
  *   as a sorted list's) is cached per list with the directory's change
@@ -38,6 +42,7 @@
 #include "dir/entry.h"
 #include "dir/escape.h"
 #include "dir/ldaperr.h"
+#include "dir/pool.h"
 #include "dir/query.h"
 #include "engine/sort.h"
 #include "lib/log.h"
@@ -144,10 +149,18 @@ done:
 /* One cached total (dir->totals, under dir->totals_lock). */
 struct dir_total {
 	LIST_ENTRY(dir_total) link;
-	char *key;    /* owned: the list's base DN, "\n", its LDAP filter */
-	char *marker; /* owned: the directory's change marker read before counting */
+	char *key;              /* owned: the list's base DN, "\n", its LDAP filter */
+	char *marker;           /* owned: the directory's change marker read before counting */
+	unsigned long connects; /* the pool's connections opened, read before the marker */
 	long total;
+	/* owned or NULL: the list's entryUUIDs in the directory's order, DIR_UUID_LEN
+	 * bytes each (norder of them), valid with marker and connects; one list at a time */
+	char *order;
+	long norder;
 };
+
+/* An entryUUID's text: 8-4-4-4-12 hex digits (RFC 4530). */
+#define DIR_UUID_LEN 36
 
 /* More lists than this (tenants × types) and the oldest totals are dropped. */
 #define DIR_TOTALS_MAX 4096
@@ -157,6 +170,7 @@ dir_total_free(struct dir_total *t)
 {
 	free(t->key);
 	free(t->marker);
+	free(t->order);
 	free(t);
 }
 
@@ -219,6 +233,55 @@ dir_page_marker(struct dir_op *op, char **marker, struct rb_error *err)
 }
 
 /*
+ * Does the marker move with the writes? Under syncprov the contextCSN is
+ * the newest entryCSN of the database (per server id), so no entry is newer
+ * than its greatest value. An entry that is (an add or modify since syncprov
+ * was disabled or removed, a contextCSN left by slapadd or a backup) means
+ * the marker may stand still while the data changes: nothing is cached.
+ * One small indexed search (`(entryCSN>=…)`, entryCSN eq index), on counts
+ * only. A write landing between the marker's read and this search also makes
+ * it false: that count is simply not cached.
+ */
+static bool
+dir_page_marker_live(struct dir_op *op, const char *marker)
+{
+	static char *attrs[] = {"entryCSN", NULL};
+	const char *p = marker, *max = NULL;
+	size_t maxlen = 0, n;
+	char filter[128];
+	LDAPMessage *res = NULL, *e;
+	struct rb_error err = {0};
+	bool live = true;
+
+	for (; *p != '\0'; p += n + (p[n] == ' ')) { /* the greatest value */
+		n = strcspn(p, " ");
+		if (n > 0 && (max == NULL || strncmp(p, max, n < maxlen ? n : maxlen) > 0 ||
+		              (strncmp(p, max, n < maxlen ? n : maxlen) == 0 && n > maxlen))) {
+			max = p;
+			maxlen = n;
+		}
+	}
+	if (max == NULL || maxlen > 64)
+		return false;
+	snprintf(filter, sizeof(filter), "(entryCSN>=%.*s)", (int)maxlen, max);
+	if (dir_search_first(op, op->ctx->dir->cfg->ldap_suffix, LDAP_SCOPE_SUBTREE, filter, attrs,
+	                     4, &res, &err) < 0) {
+		error_clear(&err);
+		return false;
+	}
+	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL && live;
+	     e = ldap_next_entry(op->conn->ld, e)) {
+		struct berval **v = ldap_get_values_len(op->conn->ld, e, "entryCSN");
+		for (int i = 0; v != NULL && v[i] != NULL; i++)
+			if (v[i]->bv_len != maxlen || memcmp(v[i]->bv_val, max, maxlen) != 0)
+				live = false; /* newer (the filter matched) and not the marker */
+		ldap_value_free_len(v);
+	}
+	ldap_msgfree(res);
+	return live;
+}
+
+/*
  * *total = the number of entries under `base` matching `filter` (one level):
  * the cached count when the directory's marker has not moved since it was
  * taken, else a count (a sorted VLV search for none of the entries), cached
@@ -226,39 +289,46 @@ dir_page_marker(struct dir_op *op, char **marker, struct rb_error *err)
  */
 static int
 dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, const char *filter,
-               long *total, struct rb_error *err)
+               const char *key, long *total, char **state, unsigned long *connects,
+               struct rb_error *err)
 {
 	static char *noattrs[] = {"1.1", NULL};
 	struct dir *dir = op->ctx->dir;
 	struct dir_query first = {.start_index = 1, .count = 0};
 	struct dir_total *c, *last = NULL;
-	struct strbuf key = {0};
+	struct pool_stats ps;
 	char *marker = NULL;
 	json_t *none;
 	int rc = -1;
 
-	strbuf_add(&key, base);
-	strbuf_add(&key, "\n");
-	strbuf_add(&key, filter);
-	if (key.failed) {
-		error_set(err, 500, NULL, "out of memory");
-		goto done;
-	}
+	*state = NULL;
+	/*
+	 * A restarted slapd answers the contextCSN it last saved (every 100
+	 * writes or 10 minutes, olcSpCheckpoint): after a crash, an older value
+	 * than the data's — one this cache may hold. A restart closes every
+	 * connection, and the marker is read on an open one: a count is reused
+	 * only while the pool has opened no connection since it was taken.
+	 */
+	pool_get_stats(dir->pool, &ps);
 	if (dir_page_marker(op, &marker, err) < 0)
 		goto done;
 	if (marker != NULL) {
 		pthread_mutex_lock(&dir->totals_lock);
 		LIST_FOREACH(c, &dir->totals, link)
 		{
-			if (!strcmp(c->key, key.s) && !strcmp(c->marker, marker)) {
+			if (!strcmp(c->key, key) && !strcmp(c->marker, marker) &&
+			    c->connects == ps.connects) {
 				*total = c->total;
 				rc = 0;
 				break;
 			}
 		}
 		pthread_mutex_unlock(&dir->totals_lock);
-		if (rc == 0)
-			goto done;
+		if (rc == 0) {
+			*state = marker;
+			*connects = ps.connects;
+			return 0;
+		}
 	}
 	none = dir_page_vlv(op, t, noattrs, base, filter, "createTimestamp entryUUID", &first,
 	                    total, err);
@@ -266,13 +336,13 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 		goto done;
 	json_decref(none);
 	rc = 0;
-	if (marker == NULL)
+	if (marker == NULL || !dir_page_marker_live(op, marker))
 		goto done;
 	pthread_mutex_lock(&dir->totals_lock);
 	LIST_FOREACH(c, &dir->totals, link)
 	{
 		last = c;
-		if (!strcmp(c->key, key.s))
+		if (!strcmp(c->key, key))
 			break;
 	}
 	if (c == NULL && dir->ntotals >= DIR_TOTALS_MAX && last != NULL) {
@@ -281,24 +351,141 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 		dir->ntotals--;
 	}
 	if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL) {
-		c->key = key.s;
-		key.s = NULL;
+		c->key = strdup(key);
 		dir->ntotals++;
 	} else if (c != NULL) {
 		LIST_REMOVE(c, link);
 		free(c->marker);
+		free(c->order);
+		c->order = NULL;
+		c->norder = 0;
 	}
 	if (c != NULL) {
-		c->marker = marker;
-		marker = NULL;
+		c->marker = strdup(marker);
+		c->connects = ps.connects;
 		c->total = *total;
 		LIST_INSERT_HEAD(&dir->totals, c, link);
+		if (c->key == NULL || c->marker == NULL) { /* out of memory: not cached */
+			LIST_REMOVE(c, link);
+			dir_total_free(c);
+			dir->ntotals--;
+			c = NULL;
+		}
 	}
 	pthread_mutex_unlock(&dir->totals_lock);
+	if (c != NULL) {
+		*state = marker;
+		*connects = ps.connects;
+		marker = NULL;
+	}
 done:
-	free(key.s);
 	free(marker);
 	return rc;
+}
+
+/*
+ * ids[0..*nids) = NEW filter-escaped entryUUIDs of the entries at positions
+ * start..start+n-1 (1-based) of the one-level search (base, filter) in the
+ * directory's order. When the list's total is cached (state: the marker it
+ * was counted with, connects: the pool's connections then), the whole order
+ * is read once (entryUUIDs only) and kept with it, and later pages at the
+ * same marker slice it: an import paging through the tenant reads the
+ * order once, not O(startIndex) per page. Only the last list read keeps
+ * its order (36 bytes a person). Without state, the entryUUIDs up to the
+ * page's end are read. Returns 0, or -1 with *err (ids freed by the caller).
+ */
+static int
+dir_page_order(struct dir_op *op, const char *base, const char *filter, const char *key,
+               const char *state, unsigned long connects, long start, long n, char **ids,
+               long *nids, struct rb_error *err)
+{
+	static char *idattrs[] = {"entryUUID", NULL};
+	struct dir *dir = op->ctx->dir;
+	LDAPMessage *res = NULL, *e;
+	struct dir_total *c;
+	char *order = NULL;
+	long norder = 0, i = 0;
+	bool found = false;
+
+	*nids = 0;
+	if (state != NULL) {
+		pthread_mutex_lock(&dir->totals_lock);
+		LIST_FOREACH(c, &dir->totals, link)
+		{
+			if (c->order != NULL && !strcmp(c->key, key) && !strcmp(c->marker, state) &&
+			    c->connects == connects) {
+				found = true;
+				for (i = start - 1; i < c->norder && *nids < n; i++) {
+					ids[*nids] = escape_filter_value(
+					    c->order + i * DIR_UUID_LEN, DIR_UUID_LEN);
+					if (ids[(*nids)++] == NULL)
+						break;
+				}
+				break;
+			}
+		}
+		pthread_mutex_unlock(&dir->totals_lock);
+		if (found)
+			goto check;
+	}
+	if (dir_search_first(op, base, LDAP_SCOPE_ONELEVEL, filter, idattrs,
+	                     state != NULL ? 0 : (int)(start - 1 + n), &res, err) < 0)
+		return -1;
+	if (state != NULL) {
+		int count = res != NULL ? ldap_count_entries(op->conn->ld, res) : 0;
+		order = malloc((size_t)(count > 0 ? count : 1) * DIR_UUID_LEN);
+		if (order == NULL) {
+			ldap_msgfree(res);
+			return error_set(err, 500, NULL, "out of memory");
+		}
+	}
+	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
+	     e = ldap_next_entry(op->conn->ld, e)) {
+		struct berval **v = ldap_get_values_len(op->conn->ld, e, "entryUUID");
+		if (v != NULL && v[0] != NULL && v[0]->bv_len == DIR_UUID_LEN) {
+			if (order != NULL)
+				memcpy(order + norder++ * DIR_UUID_LEN, v[0]->bv_val, DIR_UUID_LEN);
+			if (i >= start - 1 && *nids < n) {
+				ids[*nids] = escape_filter_value(v[0]->bv_val, v[0]->bv_len);
+				if (ids[(*nids)++] == NULL) {
+					ldap_value_free_len(v);
+					break;
+				}
+			}
+			i++;
+		}
+		ldap_value_free_len(v);
+	}
+	ldap_msgfree(res);
+	if (*nids > 0 && ids[*nids - 1] == NULL) { /* out of memory: keep no partial order */
+		free(order);
+		order = NULL;
+	}
+	if (order != NULL) {
+		pthread_mutex_lock(&dir->totals_lock);
+		LIST_FOREACH(c, &dir->totals, link)
+		{
+			free(c->order); /* one list's order at a time */
+			c->order = NULL;
+			c->norder = 0;
+		}
+		LIST_FOREACH(c, &dir->totals, link)
+		{
+			if (!strcmp(c->key, key) && !strcmp(c->marker, state) &&
+			    c->connects == connects) {
+				c->order = order;
+				c->norder = norder;
+				order = NULL;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&dir->totals_lock);
+		free(order);
+	}
+check:
+	if (*nids > 0 && ids[*nids - 1] == NULL)
+		return error_set(err, 500, NULL, "out of memory");
+	return 0;
 }
 
 /*
@@ -308,14 +495,14 @@ done:
  */
 static json_t *
 dir_page_plain_maps(struct dir_op *op, const struct dir_type *t, const char *base,
-                    const char *filter, long start, long n, struct rb_error *err)
+                    const char *filter, const char *key, const char *state, unsigned long connects,
+                    long start, long n, struct rb_error *err)
 {
-	static char *idattrs[] = {"entryUUID", NULL};
 	LDAPMessage *res = NULL, *e;
 	json_t *maps = NULL, *byid = NULL;
 	struct strbuf f = {0};
 	char **ids = NULL;
-	long i = 0, k, nids = 0;
+	long k, nids = 0;
 
 	if (start - 1 + n > INT_MAX) {
 		error_set(err, 400, SCIM_TOO_MANY, "startIndex + count is too large");
@@ -332,31 +519,14 @@ dir_page_plain_maps(struct dir_op *op, const struct dir_type *t, const char *bas
 		ldap_msgfree(res);
 		return maps;
 	}
-	/* A later page: the entryUUIDs up to its end, then its own entries. */
-	if (dir_search_first(op, base, LDAP_SCOPE_ONELEVEL, filter, idattrs, (int)(start - 1 + n),
-	                     &res, err) < 0)
-		return NULL;
+	/* A later page: its entryUUIDs (dir_page_order), then its own entries. */
 	ids = calloc((size_t)n, sizeof(*ids));
 	if (ids == NULL) {
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	for (e = res ? ldap_first_entry(op->conn->ld, res) : NULL; e != NULL;
-	     e = ldap_next_entry(op->conn->ld, e), i++) {
-		struct berval **v;
-		if (i < start - 1)
-			continue;
-		v = ldap_get_values_len(op->conn->ld, e, "entryUUID");
-		if (v != NULL && v[0] != NULL)
-			ids[nids++] = escape_filter_value(v[0]->bv_val, v[0]->bv_len);
-		ldap_value_free_len(v);
-		if (nids > 0 && ids[nids - 1] == NULL) {
-			error_set(err, 500, NULL, "out of memory");
-			goto done;
-		}
-	}
-	ldap_msgfree(res);
-	res = NULL;
+	if (dir_page_order(op, base, filter, key, state, connects, start, n, ids, &nids, err) < 0)
+		goto done;
 	maps = json_array();
 	if (nids == 0)
 		goto done;
@@ -412,17 +582,33 @@ dir_page_plain(struct dir_op *op, const struct dir_type *t, const char *base, co
                const struct dir_query *q, long *total, struct rb_error *err)
 {
 	long start = q->start_index < 1 ? 1 : q->start_index;
-	json_t *maps, *out;
+	json_t *maps, *out = NULL;
+	struct strbuf key = {0};
+	char *state = NULL;
+	unsigned long connects = 0;
 
-	if (dir_page_total(op, t, base, filter, total, err) < 0)
-		return NULL;
-	if (q->count <= 0 || start > *total)
-		return json_array();
-	maps = dir_page_plain_maps(op, t, base, filter, start, q->count, err);
+	strbuf_add(&key, base);
+	strbuf_add(&key, "\n");
+	strbuf_add(&key, filter);
+	if (key.failed) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	if (dir_page_total(op, t, base, filter, key.s, total, &state, &connects, err) < 0)
+		goto done;
+	if (q->count <= 0 || start > *total) {
+		out = json_array();
+		goto done;
+	}
+	maps =
+	    dir_page_plain_maps(op, t, base, filter, key.s, state, connects, start, q->count, err);
 	if (maps == NULL)
-		return NULL;
+		goto done;
 	out = t->to_json(op, maps, q->want_members, err);
 	json_decref(maps);
+done:
+	free(key.s);
+	free(state);
 	return out;
 }
 

@@ -20,6 +20,18 @@
  *            version, counts too until it closes).
  *   allowed  max(guard_min, base × guard_share_percent / 100) removals per
  *            window; the ones beyond are held.
+ *   lease    a reservation: places a bridge counted in its window in one
+ *            write (count += k, k = what is left / 16, 1 to guard_lease_max 32) and spends
+ *            one removal at a time without touching the directory. Near
+ *            the limit (fewer than 32 places left) k is 1: every removal
+ *            is counted on its own as before. Places not spent are given
+ *            back (count -= unspent, asserted) by the repair thread once
+ *            the lease is idle guard_lease_idle_s (2), and at shutdown; a
+ *            removal that fails after it was counted gives its place back
+ *            to the lease (guard_refund). A bridge killed holding places
+ *            leaves its window's count high until the window ends: the
+ *            guard then holds more, never removes more. applied ≤ counted
+ *            ≤ allowed at all times.
  *   held     cn=<action>-<source>-<person id>,ou=guard,o=<tenant>
  *            (rbGuardHeld): a removal not applied, waiting for an
  *            operator (dir_guard_list, dir_guard_decide). The same removal
@@ -47,7 +59,8 @@
  * last place: the limit can be overshot by what the providers accept
  * before they see each other's windows.
  *
- * The state lives in the directory only; the daemon keeps none.
+ * The state lives in the directory; a daemon keeps only its leases (the
+ * places it counted and has not spent), which the count already includes.
  */
 #include "dir/dir_int.h"
 
@@ -67,6 +80,17 @@
 
 /* Attempts at counting one removal before 503 (each one small: guard_count). */
 #define GUARD_RETRIES 32
+/* A lease takes 1/GUARD_LEASE_SHARE of what is left, at most guard_lease_max places. */
+#define GUARD_LEASE_SHARE 16
+
+/* One bridge's reservation in one window (struct dir's guard_leases, under guard_lock). */
+struct guard_lease {
+	SLIST_ENTRY(guard_lease) next;
+	char *tenant, *source, *name; /* owned: the window is cn=<name>,ou=guard,o=<tenant> */
+	time_t start;                 /* the window's start (rbGuardAt) the places are in */
+	long avail;                   /* places counted in that window and not spent */
+	time_t used_at;               /* last reserved, spent or refunded */
+};
 
 static char *guard_window_attrs[] = {
     "cn", "rbGuardAt", "rbGuardBase", "rbGuardCount", "rbGuardRemoval", "entryCSN", NULL};
@@ -206,18 +230,140 @@ guard_provider_tag(LDAP *ld, char *buf, size_t len)
 	snprintf(buf, len, "%s:%s", host, serv);
 }
 
+/* The start of window entry map `w` (rbGuardAt), or 0 when it has none that parses. */
+static time_t
+guard_window_start(const json_t *w)
+{
+	time_t start = 0;
+
+	return dir_gentime_parse(entry_map_first(w, "rbguardat"), &start) < 0 ? 0 : start;
+}
+
+/* Whether a window that started at `start` (0: never) is still open at `now`. */
+static bool
+guard_open_at(const struct config *cfg, time_t start, time_t now)
+{
+	return start > 0 && start + cfg->guard_window_s > now;
+}
+
+/* Whether window entry map `w` (NULL: none) is still open at `now`. */
+static bool
+guard_window_open(const struct config *cfg, const json_t *w, time_t now)
+{
+	return w != NULL && guard_open_at(cfg, guard_window_start(w), now);
+}
+
 /* The removals counted in window entry map `w` while it is open at `now` (0 once closed). */
 static long
 guard_window_used(const struct config *cfg, const json_t *w, time_t now)
 {
 	const char *count = entry_map_first(w, "rbguardcount");
-	time_t start = 0;
 
-	if (dir_gentime_parse(entry_map_first(w, "rbguardat"), &start) < 0 ||
-	    start + cfg->guard_window_s <= now)
+	if (!guard_window_open(cfg, w, now))
 		return 0;
 	return count ? guard_number(count)
 	             : (long)json_array_size(json_object_get(w, "rbguardremoval"));
+}
+
+/* How many places to reserve in one write when `left` (≥ 1) are left: 1 near the limit. */
+static long
+guard_block(const struct config *cfg, long left)
+{
+	long k = left / GUARD_LEASE_SHARE;
+
+	return k < 1 ? 1 : k > cfg->guard_lease_max ? cfg->guard_lease_max : k;
+}
+
+/* The lease of op's tenant in window `name`, or NULL. Called under guard_lock. */
+static struct guard_lease *
+guard_lease_find(struct dir *dir, const char *tenant, const char *name)
+{
+	struct guard_lease *l;
+
+	SLIST_FOREACH(l, &dir->guard_leases, next)
+	if (!strcmp(l->tenant, tenant) && !strcmp(l->name, name))
+		return l;
+	return NULL;
+}
+
+/* Wake the repair thread: a lease has places to give back when it falls idle. */
+static void
+guard_lease_wake(struct dir *dir)
+{
+	pthread_mutex_lock(&dir->repair_lock);
+	pthread_cond_signal(&dir->repair_wake);
+	pthread_mutex_unlock(&dir->repair_lock);
+}
+
+/*
+ * Spend one place of this bridge's lease in window `name`, if it has one
+ * in a window still open at `now`: true (counted; nothing written), else false.
+ */
+static bool
+guard_lease_take(struct dir_op *op, const char *name, time_t now)
+{
+	struct dir *dir = op->ctx->dir;
+	struct guard_lease *l;
+	bool took = false;
+
+	pthread_mutex_lock(&dir->guard_lock);
+	l = guard_lease_find(dir, op->ctx->tenant, name);
+	if (l != NULL && l->avail > 0 && !guard_open_at(dir->cfg, l->start, now))
+		l->avail = 0; /* the window closed: its places closed with it */
+	if (l != NULL && l->avail > 0) {
+		l->avail--;
+		l->used_at = now;
+		op->guard_lease = l;
+		op->guard_lease_at = l->start;
+		took = true;
+	}
+	pthread_mutex_unlock(&dir->guard_lock);
+	return took;
+}
+
+/*
+ * Remember `extra` places counted (and not spent) in window `name` that
+ * started at `start`, and that this operation's removal was counted there.
+ * Out of memory: the places stay counted and unspent until the window ends.
+ */
+static void
+guard_lease_keep(struct dir_op *op, const char *name, time_t start, long extra, time_t now)
+{
+	struct dir *dir = op->ctx->dir;
+	struct guard_lease *l;
+
+	pthread_mutex_lock(&dir->guard_lock);
+	l = guard_lease_find(dir, op->ctx->tenant, name);
+	if (l == NULL && (l = calloc(1, sizeof(*l))) != NULL) {
+		l->tenant = strdup(op->ctx->tenant);
+		l->source = strdup(op->ctx->source);
+		l->name = strdup(name);
+		if (l->tenant == NULL || l->source == NULL || l->name == NULL) {
+			free(l->tenant);
+			free(l->source);
+			free(l->name);
+			free(l);
+			l = NULL;
+		} else {
+			SLIST_INSERT_HEAD(&dir->guard_leases, l, next);
+		}
+	}
+	if (l != NULL) {
+		if (l->start != start)
+			l->avail = 0; /* places of a window that closed */
+		l->start = start;
+		l->avail += extra;
+		l->used_at = now;
+		op->guard_lease = l;
+		op->guard_lease_at = start;
+	}
+	pthread_mutex_unlock(&dir->guard_lock);
+	if (l == NULL && extra > 0)
+		log_warnx("tenant %s source %s: out of memory: %ld guard places stay counted "
+		          "until the window ends",
+		          op->ctx->tenant, op->ctx->source, extra);
+	if (l != NULL && extra > 0)
+		guard_lease_wake(dir);
 }
 
 /*
@@ -225,19 +371,22 @@ guard_window_used(const struct config *cfg, const json_t *w, time_t now)
  * directory server, if the source's open windows together allow it.
  * 0 = counted (apply it), 1 = over the limit (hold it), -1 with *err.
  *
- * The window keeps a number, rbGuardCount, written as count + 1 asserting
- * the entryCSN it was read at (RFC 4528): of concurrent counters one wins,
- * the others read again (after a short random wait) and count on. The
- * window entry stays a few attributes long, so a removal costs the same
- * however many came before it in the window. (Until this version the
- * window held one rbGuardRemoval value per removal: reading and rewriting
- * them made the k-th removal cost O(k), and slow attempts collided until
- * the retries ran out — 503s under a parallel deprovisioning. A window
- * written that way is counted from its values once, then by number.)
- * A Modify-Increment would need no retries on one directory, but
- * delta-syncrepl does not replay increments consistently: two providers
- * that each took an increment ended with different values under the same
- * entryCSN (tried on scripts/cluster, slapd 2.5.13). A replace converges.
+ * A place of this bridge's lease is spent first (no directory access).
+ * Else the window keeps a number, rbGuardCount, written as count + k
+ * asserting the entryCSN it was read at (RFC 4528), k = guard_block(what
+ * is left): of concurrent counters one wins, the others read again (after
+ * a short random wait) and count on; the k - 1 places beyond this removal
+ * become the bridge's lease. The window entry stays a few attributes
+ * long, so a removal costs the same however many came before it in the
+ * window. (Until an earlier version the window held one rbGuardRemoval
+ * value per removal: reading and rewriting them made the k-th removal
+ * cost O(k), and slow attempts collided until the retries ran out — 503s
+ * under a parallel deprovisioning. A window written that way is counted
+ * from its values once, then by number.) A Modify-Increment would need no
+ * retries on one directory, but delta-syncrepl does not replay increments
+ * consistently: two providers that each took an increment ended with
+ * different values under the same entryCSN (tried on scripts/cluster,
+ * slapd 2.5.13). A replace converges.
  */
 static int
 guard_count(struct dir_op *op, struct rb_error *err)
@@ -245,21 +394,26 @@ guard_count(struct dir_op *op, struct rb_error *err)
 	static char *none[] = {"entryCSN", NULL};
 	const struct config *cfg = op->ctx->dir->cfg;
 	char name[192], tag[NI_MAXHOST + NI_MAXSERV + 2], now_s[16], base_s[32], count_s[32];
-	char *dn = NULL, *base_dn = dir_ou_dn(op, "guard"), *src = NULL, filter[320];
+	char *dn = NULL, *base_dn = NULL, *src = NULL, filter[320];
 	time_t now = time(NULL);
 	int attempt, rc = -1;
 
 	guard_provider_tag(op->conn->ld, tag, sizeof(tag));
+	/* A name cut short could be another source's window: refused, never truncated. */
+	if (snprintf(name, sizeof(name), "window-%s%s%s", op->ctx->source, tag[0] ? "@" : "",
+	             tag) >= (int)sizeof(name))
+		return error_set(err, 500, NULL, "source name %s too long for the guard's window",
+		                 op->ctx->source);
+	if (guard_lease_take(op, name, now))
+		return 0;
+	base_dn = dir_ou_dn(op, "guard");
 	src = escape_filter_value(op->ctx->source, strlen(op->ctx->source));
 	if (src == NULL || base_dn == NULL) {
 		rc = error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	/* A name cut short could be another source's window: refused, never truncated. */
-	if (snprintf(name, sizeof(name), "window-%s%s%s", op->ctx->source, tag[0] ? "@" : "",
-	             tag) >= (int)sizeof(name) ||
-	    snprintf(filter, sizeof(filter), "(&(objectClass=rbGuardWindow)(rbSource=%s))", src) >=
-	        (int)sizeof(filter)) {
+	if (snprintf(filter, sizeof(filter), "(&(objectClass=rbGuardWindow)(rbSource=%s))", src) >=
+	    (int)sizeof(filter)) {
 		rc = error_set(err, 500, NULL, "source name %s too long for the guard's window",
 		               op->ctx->source);
 		goto done;
@@ -274,9 +428,9 @@ guard_count(struct dir_op *op, struct rb_error *err)
 		LDAPMessage *res = NULL, *e;
 		json_t *w = NULL, *map = NULL, *after = NULL;
 		LDAPMod **mods = NULL;
-		time_t start = 0;
-		long base, used, others = 0;
-		bool fresh;
+		time_t start;
+		long base, used, others = 0, left, k;
+		bool open;
 
 		if (attempt > 0)
 			guard_backoff();
@@ -296,23 +450,23 @@ guard_count(struct dir_op *op, struct rb_error *err)
 			json_decref(m);
 		}
 		ldap_msgfree(res);
-		fresh = w == NULL ||
-		        dir_gentime_parse(entry_map_first(w, "rbguardat"), &start) < 0 ||
-		        start + cfg->guard_window_s <= now;
-		base =
-		    fresh ? guard_base(op, err) : guard_number(entry_map_first(w, "rbguardbase"));
-		used = fresh ? 0 : guard_window_used(cfg, w, now);
+		open = guard_window_open(cfg, w, now);
+		start = open ? guard_window_start(w) : now;
+		base = open ? guard_number(entry_map_first(w, "rbguardbase")) : guard_base(op, err);
+		used = open ? guard_window_used(cfg, w, now) : 0;
 		if (base < 0) {
 			json_decref(w);
 			goto done;
 		}
-		if (used + others + 1 > guard_allowed(cfg, base)) {
+		left = guard_allowed(cfg, base) - used - others;
+		if (left < 1) {
 			json_decref(w);
 			rc = 1;
 			goto done;
 		}
+		k = guard_block(cfg, left);
 		snprintf(base_s, sizeof(base_s), "%ld", base);
-		snprintf(count_s, sizeof(count_s), "%ld", used + 1);
+		snprintf(count_s, sizeof(count_s), "%ld", used + k);
 		if (w == NULL) {
 			map = json_pack("{s:[s], s:[s], s:[s], s:[s], s:[s], s:[s]}", "objectclass",
 			                "rbGuardWindow", "cn", name, "rbsource", op->ctx->source,
@@ -323,7 +477,7 @@ guard_count(struct dir_op *op, struct rb_error *err)
 			json_t *cs = json_pack("[s]", count_s);
 			mods = entry_mods_append(NULL, LDAP_MOD_REPLACE, "rbGuardCount", cs);
 			json_decref(cs);
-			if (fresh) { /* a new window: its start and base */
+			if (!open) { /* a new window: its start and base */
 				json_t *at = json_pack("[s]", now_s),
 				       *bs = json_pack("[s]", base_s);
 				mods = mods ? entry_mods_append(mods, LDAP_MOD_REPLACE, "rbGuardAt",
@@ -348,6 +502,8 @@ guard_count(struct dir_op *op, struct rb_error *err)
 		json_decref(after);
 		json_decref(map);
 		json_decref(w);
+		if (rc == 0) /* this removal takes one place; the bridge keeps the others */
+			guard_lease_keep(op, name, start, k - 1, now);
 		/* 412: counted by somebody else since our read; 409: made by somebody else. */
 		if (rc == 0 || (err->status != 412 && err->status != 409))
 			goto done;
@@ -361,6 +517,159 @@ done:
 	free(base_dn);
 	free(src);
 	return rc;
+}
+
+void
+guard_refund(struct dir_op *op)
+{
+	struct guard_lease *l = op->guard_lease;
+	struct dir *dir = op->ctx->dir;
+	time_t now = time(NULL);
+	bool back = false;
+
+	if (l == NULL)
+		return;
+	op->guard_lease = NULL;
+	pthread_mutex_lock(&dir->guard_lock);
+	if (l->start == op->guard_lease_at && guard_open_at(dir->cfg, l->start, now)) {
+		l->avail++;
+		l->used_at = now;
+		back = true;
+	}
+	pthread_mutex_unlock(&dir->guard_lock);
+	if (back)
+		guard_lease_wake(dir);
+}
+
+/*
+ * Give `n` places counted in window `l` (started at `start`) back to it:
+ * count -= n asserting the entryCSN read. A window gone or started anew
+ * since has nothing of ours: done. 0, or -1 with *err.
+ */
+static int
+guard_lease_give(struct dir *via, const struct guard_lease *l, long n, time_t start,
+                 struct rb_error *err)
+{
+	static char *none[] = {"entryCSN", NULL};
+	struct dir_ctx ctx = {.dir = via, .tenant = l->tenant, .source = l->source, .base_url = ""};
+	struct dir_op op;
+	char *dn = NULL, count_s[32];
+	int attempt, rc = -1;
+
+	if (dir_op_begin(&op, &ctx, err) < 0)
+		return -1;
+	dn = guard_dn(&op, l->name);
+	if (dn == NULL) {
+		error_set(err, 500, NULL, "out of memory");
+		goto done;
+	}
+	for (attempt = 0; attempt < GUARD_RETRIES; attempt++) {
+		LDAPMessage *res = NULL, *e;
+		json_t *w = NULL, *cs = NULL, *after = NULL;
+		LDAPMod **mods = NULL;
+		long count;
+
+		if (attempt > 0)
+			guard_backoff();
+		if (dir_search(&op, dn, LDAP_SCOPE_BASE, "(objectClass=rbGuardWindow)",
+		               guard_window_attrs, NULL, 1, &res, err) < 0)
+			goto done;
+		e = res ? ldap_first_entry(op.conn->ld, res) : NULL;
+		w = e ? entry_to_map(op.conn->ld, e) : NULL;
+		ldap_msgfree(res);
+		if (w == NULL || guard_window_start(w) != start) { /* gone, or a new window */
+			json_decref(w);
+			rc = 0;
+			goto done;
+		}
+		count = guard_number(entry_map_first(w, "rbguardcount"));
+		snprintf(count_s, sizeof(count_s), "%ld", count > n ? count - n : 0);
+		cs = json_pack("[s]", count_s);
+		mods = cs ? entry_mods_append(NULL, LDAP_MOD_REPLACE, "rbGuardCount", cs) : NULL;
+		after = mods ? dir_write(&op, false, dn, mods, entry_map_first(w, "entrycsn"), none,
+		                         err)
+		             : NULL;
+		if (mods == NULL)
+			error_set(err, 500, NULL, "out of memory");
+		entry_mods_free(mods);
+		json_decref(cs);
+		json_decref(w);
+		if (after != NULL) {
+			json_decref(after);
+			rc = 0;
+			goto done;
+		}
+		if (err->status != 412)
+			goto done;
+		error_clear(err);
+	}
+	error_set(err, 503, NULL, "the window kept changing");
+done:
+	free(dn);
+	dir_op_end(&op);
+	return rc;
+}
+
+int
+guard_leases_return(struct dir *dir, struct dir *via, int idle_s)
+{
+	struct guard_lease *l;
+	time_t now = time(NULL);
+	int next = -1;
+
+	pthread_mutex_lock(&dir->guard_lock);
+	l = SLIST_FIRST(&dir->guard_leases);
+	pthread_mutex_unlock(&dir->guard_lock);
+	/* Leases are only ever inserted at the head: the links after it do not change. */
+	for (; l != NULL; l = SLIST_NEXT(l, next)) {
+		struct rb_error err;
+		long n = 0;
+		time_t start;
+
+		pthread_mutex_lock(&dir->guard_lock);
+		start = l->start;
+		if (l->avail > 0 && !guard_open_at(dir->cfg, start, now)) {
+			l->avail = 0; /* closed with its window */
+		} else if (l->avail > 0 && idle_s > 0 && now - l->used_at < idle_s) {
+			int wait = (int)(idle_s - (now - l->used_at));
+			next = next < 0 || wait < next ? wait : next;
+		} else {
+			n = l->avail;
+			l->avail = 0;
+		}
+		pthread_mutex_unlock(&dir->guard_lock);
+		if (n == 0)
+			continue;
+		error_clear(&err);
+		if (guard_lease_give(via, l, n, start, &err) == 0) {
+			log_info("tenant %s source %s: %ld unspent guard place(s) given back to %s",
+			         l->tenant, l->source, n, l->name);
+			continue;
+		}
+		log_warnx("tenant %s source %s: %ld unspent guard place(s) not given back to %s: "
+		          "%s",
+		          l->tenant, l->source, n, l->name, err.detail);
+		pthread_mutex_lock(&dir->guard_lock);
+		if (l->start == start) /* kept: spent later, or given back next time */
+			l->avail += n;
+		pthread_mutex_unlock(&dir->guard_lock);
+		if (idle_s > 0)
+			next = next < 0 || idle_s < next ? idle_s : next;
+	}
+	return next;
+}
+
+void
+guard_leases_free(struct dir *dir)
+{
+	while (!SLIST_EMPTY(&dir->guard_leases)) {
+		struct guard_lease *l = SLIST_FIRST(&dir->guard_leases);
+		SLIST_REMOVE_HEAD(&dir->guard_leases, next);
+		free(l->tenant);
+		free(l->source);
+		free(l->name);
+		free(l);
+	}
 }
 
 /* Make the held entry for (action, source, person). 0 (made, or there already), or -1. */

@@ -959,6 +959,8 @@ dir_user_replace(const struct dir_ctx *ctx, const char *id, const json_t *user,
 		if (out != NULL || !users_retry(if_match, attempt, err))
 			break;
 	}
+	if (out == NULL) /* a suspension counted but not written: its place back */
+		guard_refund(&op);
 	dir_op_end(&op);
 	return out;
 }
@@ -1040,6 +1042,8 @@ dir_user_patch(const struct dir_ctx *ctx, const char *id, const json_t *patch_bo
 		if (out != NULL || !users_retry(if_match, attempt, err))
 			break;
 	}
+	if (out == NULL) /* a suspension counted but not written: its place back */
+		guard_refund(&op);
 	dir_op_end(&op);
 	return out;
 }
@@ -1164,6 +1168,8 @@ dir_user_delete(const struct dir_ctx *ctx, const char *id, const char *if_match,
 		if (rc == 0 || !users_retry(if_match, attempt, err))
 			break;
 	}
+	if (rc < 0) /* counted but not removed: its place back */
+		guard_refund(&op);
 	dir_op_end(&op);
 	return rc;
 }

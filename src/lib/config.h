@@ -87,8 +87,10 @@ struct config {
 	                            (0: off) */
 	int guard_window_s;      /* … the window */
 	int guard_min;           /* … removals per window always allowed */
-	int guard_hold_days;   /* … a held removal not decided this long is dropped (0: never) */
-	int repair_interval_s; /* access.c: pending role-group changes finished this often */
+	int guard_hold_days; /* … a held removal not decided this long is dropped (0: never) */
+	int guard_lease_max; /* … removals reserved in one write at most (1: no reservations) */
+	int guard_lease_idle_s; /* … an unspent reservation is given back after this long idle */
+	int repair_interval_s;  /* access.c: pending role-group changes finished this often */
 	char *log_level;
 	/* console and invitation e-mail (issue 13) */
 	int console_session_idle_s; /* a session unused this long is over */

@@ -124,6 +124,24 @@ is_deeply([map { $_->{id} } @{ $r->{json}{Resources} }], [@all[0 .. 2]], 'count=
 $r = $b->req(GET => '/Users?startIndex=4&count=2', token => 'demo-okta');
 is_deeply([map { $_->{id} } @{ $r->{json}{Resources} }], [@all[3, 4]], 'bridge B pages in the same order');
 
+# The order of later pages is kept with the cached total (read once per
+# marker): after a write it is read again, so page 2 onwards is still page 1's
+# continuation.
+{
+    my $ids_of = sub { [map { $_->{id} } @{ $_[0]{json}{Resources} // [] }] };
+    my $before = $ids_of->($a->req(GET => '/Users?startIndex=2&count=500', token => 'demo-okta'));
+    push @ids, create($b, 'fp-order@first.example');
+    my $full = $ids_of->($a->req(GET => '/Users?count=500', token => 'demo-okta'));
+    my $rest = $ids_of->($a->req(GET => '/Users?startIndex=2&count=500', token => 'demo-okta'));
+    is(scalar @$full, scalar(@$before) + 2, 'a create through B: one more person listed');
+    is_deeply($rest, [@$full[1 .. $#$full]], '... and startIndex=2 is the rest of the fresh first page');
+    my $r2 = $b->req(DELETE => "/Users/$ids[-1]", token => 'demo-okta');
+    pop @ids;
+    $rest = $ids_of->($a->req(GET => '/Users?startIndex=2&count=500', token => 'demo-okta'));
+    is_deeply($rest, $before, '... deleted again: the same later pages as before');
+    @all = @{ $ids_of->($a->req(GET => '/Users?count=500', token => 'demo-okta')) };
+}
+
 # Edge cases: count=0, past the end, no count (the default page).
 $r = $a->req(GET => '/Users?count=0', token => 'demo-okta');
 is_deeply([$r->{json}{totalResults}, scalar @{ $r->{json}{Resources} // [] }], [scalar @all, 0],
@@ -156,5 +174,62 @@ is(scalar(grep { $_ != 1 } values %g), 0, '... each once');
 is(scalar keys %g, $gtotal, '... and as many as totalResults');
 $r = $b->req(DELETE => "/Groups/$gids[0]", token => 'demo-okta');
 is(total($a, '/Groups?count=1'), $gtotal - 1, 'a group deleted through B: A counts one fewer');
+
+# slapd killed (kill -9) after a write it had not yet checkpointed: it
+# restarts with the contextCSN it last saved, older than its data — the
+# very marker bridge A cached its count with. A counts again anyway (a
+# restart closed its connections; a count is reused only on the
+# connections it was taken with).
+{
+    RBTest::stop_directory($dir);    # a clean stop saves the contextCSN
+    RBTest::start_directory_again($dir);
+    my $n = scalar keys %{ ldap_people() };
+    is(total($a), $n, 'after a clean restart: A counts');
+    is(total($a), $n, '... and keeps that count');
+    my ($e1) = RBTest::ldapsearch($dir, base => $S, scope => 'base', attrs => ['contextCSN']);
+    ($rc, $out) = RBTest::ldapadd($dir, "dn: uid=op2\@first.example,$P\nobjectClass: inetOrgPerson\n"
+        . "objectClass: rbPerson\nuid: op2\@first.example\ncn: Op Two\nsn: Two\nrbSource: okta\n", as => 'admin');
+    is($rc, 0, "an operator's ldapadd") or diag $out;
+    open my $pf, '<', "$dir->{data_dir}/slapd.pid" or die $!;
+    chomp(my $pid = <$pf>);
+    close $pf;
+    kill 'KILL', $pid;
+    for (1 .. 100) { last unless kill 0, $pid; select undef, undef, undef, 0.1 }
+    unlink "$dir->{data_dir}/slapd.pid";
+    $dir->{running} = 0;
+    RBTest::start_directory_again($dir);
+    my ($e2) = RBTest::ldapsearch($dir, base => $S, scope => 'base', attrs => ['contextCSN']);
+    is_deeply($e2->[0]{contextCSN}, $e1->[0]{contextCSN},
+              'slapd killed and restarted: its contextCSN is the one before the add (the add is there)');
+    my $r2;
+    for (1 .. 20) { $r2 = $a->req(GET => '/Users?count=1', token => 'demo-okta'); last if $r2->{status} == 200; sleep 1 }
+    is($r2->{json}{totalResults}, $n + 1, '... bridge A counts the add all the same');
+}
+
+# A contextCSN that stands still (syncprov disabled: the value stays in the
+# suffix entry) is not trusted once an entry is newer than it: no cache.
+SKIP: {
+    my $ldapi = $dir->{env}{LDAPI_URI};
+    skip 'no ldapi socket for cn=config', 6 unless $ldapi;
+    my ($ov) = `ldapsearch -Q -LLL -Y EXTERNAL -H '$ldapi' -b 'olcDatabase={1}mdb,cn=config' -s one '(objectClass=olcSyncProvConfig)' dn 2>/dev/null` =~ /^dn: (.+)$/m;
+    ok($ov, "the syncprov overlay's entry") or diag 'none';
+    open my $m, '|-', "ldapmodify -Q -Y EXTERNAL -H '$ldapi' >/dev/null" or die $!;
+    print $m "dn: $ov\nchangetype: modify\nreplace: olcDisabled\nolcDisabled: TRUE\n";
+    close $m;
+    is($?, 0, 'syncprov disabled (olcDisabled), its last contextCSN left in the suffix entry');
+    create($b, 'fp-stale1@first.example');
+    my $c = RBBridge->start($dir);
+    my $n = scalar keys %{ ldap_people() };
+    is(total($c), $n, 'a new bridge counts');
+    create($b, 'fp-stale2@first.example');
+    is(total($c), $n + 1, '... and counts again after a write the marker did not see (no cache)');
+    my %seen;
+    for (my $start = 1; $start <= $n + 1; $start += 2) {
+        my $r3 = $c->req(GET => "/Users?startIndex=$start&count=2", token => 'demo-okta');
+        $seen{ $_->{id} }++ for @{ $r3->{json}{Resources} // [] };
+    }
+    is_deeply([sort keys %seen], [sort keys %{ ldap_people() }], '... paging by 2 without a cache: every person');
+    is(scalar(grep { $_ != 1 } values %seen), 0, '... each once');
+}
 
 done_testing();

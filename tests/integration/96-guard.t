@@ -14,7 +14,9 @@
 # logged); and eight clients on two bridges on one directory DELETEing 60
 # people concurrently, whose count must still be exact (the window's count
 # is written asserting its entryCSN) with no answer but 204 and 202 (no 503
-# from the retries running out).
+# from the retries running out). Fewer than 32 places are left in each of
+# these windows, so the bridges' reservations are one place each and every
+# count here is exact; blocks of more: 34-guard-lease.t.
 use strict;
 use warnings;
 use Test::More;
