@@ -819,13 +819,15 @@ done:
 
 /*
  * On the provider of `lop`: make the person `uuid` hold `want` (asserted on the entryCSN
- * read, which must be one of `csns`), then refresh its derived values; `want` NULL: only
- * look. *fixed counts a rewrite; *found whether the provider holds the person. 0, or -1
- * with *err (a 412 or 404 is the next round's: 0).
+ * read, which must be `expect` and one of `csns`), then refresh its derived values.
+ * `want` NULL: only look, *found whether the provider holds the person and *csn_out
+ * (NEW, or NULL) its entryCSN. *fixed counts a rewrite. 0, or -1 with *err (a 412 or 404
+ * is the next round's: 0).
  */
 static int
 merge_mod_fix(struct dir_op *lop, const char *people, const char *uuid, const json_t *want,
-              const json_t *csns, int *fixed, bool *found, struct rb_error *err)
+              const json_t *csns, const char *expect, int *fixed, bool *found, char **csn_out,
+              struct rb_error *err)
 {
 	static char *attrs[] = {"*", "entryCSN", NULL};
 	LDAPMessage *res = NULL, *e;
@@ -846,6 +848,8 @@ merge_mod_fix(struct dir_op *lop, const char *people, const char *uuid, const js
 	e = res ? ldap_first_entry(lop->conn->ld, res) : NULL;
 	*found = e != NULL;
 	rc = 0;
+	if (e != NULL && want == NULL && csn_out != NULL)
+		*csn_out = merge_first(lop->conn->ld, e, "entryCSN");
 	if (e == NULL || want == NULL)
 		goto done; /* not (or no longer) on this provider, or only looking */
 	rc = -1;
@@ -856,7 +860,7 @@ merge_mod_fix(struct dir_op *lop, const char *people, const char *uuid, const js
 		error_set(err, 500, NULL, "out of memory");
 		goto done;
 	}
-	if (json_object_get(csns, csn) == NULL) {
+	if (json_object_get(csns, csn) == NULL || (expect != NULL && strcmp(csn, expect) != 0)) {
 		rc = 0; /* written since the logs were read: the next round looks again */
 		goto done;
 	}
@@ -998,20 +1002,40 @@ merge_mod_round(struct dir *dir, const char *tenant, json_t *seen, int *fixed, s
 		json_t *csns = NULL, *want;
 		struct strbuf on = {0}, off = {0};
 		time_t young = 0;
-		bool deleted = false;
+		bool deleted = false, same = true, found = false;
+		char *first = NULL;
 		size_t held = 0;
 		want =
 		    merge_mod_want(&mm, json_string_value(v), uuid, &csns, &young, &deleted, err);
 		if (want == NULL)
 			goto done;
+		/* Look first: rewrite only where every provider holds the person at one
+		 * entryCSN (the losses seen leave it so); a provider behind (replication in
+		 * flight) makes them differ, and a rewrite there could overtake a newer
+		 * write still on its way. */
 		for (i = 0; young < now - MERGE_MOD_SETTLE_S && i < mm.n; i++) {
-			bool found = false;
-			if (merge_mod_fix(&mm.lop[i], mm.people, uuid, deleted ? NULL : want, csns,
-			                  fixed, &found, err) < 0)
+			char *c = NULL;
+			found = false;
+			if (merge_mod_fix(&mm.lop[i], mm.people, uuid, NULL, csns, NULL, fixed,
+			                  &found, &c, err) < 0)
 				break;
 			strbuf_addf(found ? &on : &off, " %s", m->p[i].uri);
 			held += found;
+			if (found && (c == NULL || (first != NULL && strcmp(first, c) != 0)))
+				same = false;
+			if (first == NULL) {
+				first = c;
+				c = NULL;
+			}
+			free(c);
 		}
+		for (i = 0; !error_is_set(err) && !deleted && held == mm.n && same &&
+		            first != NULL && i < mm.n;
+		     i++)
+			if (merge_mod_fix(&mm.lop[i], mm.people, uuid, want, csns, first, fixed,
+			                  &found, NULL, err) < 0)
+				break;
+		free(first);
 		/* Held by some providers only, settled: replication lost a write there (an
 		 * add, or a delete). Reported, not repaired (docs/mapping.md). */
 		if (!error_is_set(err) && held > 0 && held < mm.n && !on.failed && !off.failed) {
