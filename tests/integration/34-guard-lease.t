@@ -8,7 +8,8 @@
 # high (the guard then holds more, never removes more); and a long mass
 # removal through two bridges at once crosses the limit exactly: no more
 # than the limit is ever applied, and with the places given back the
-# removals resent are applied up to the limit and not one more.
+# removals resent are applied up to the limit and not one more; a removal
+# counted whose write fails gives its place back.
 use strict;
 use warnings;
 use Test::More;
@@ -150,4 +151,38 @@ is($c->req(DELETE => "/Users/$a_held", token => 'demo-clever')->{status}, 202, '
 
 $b->stop;
 $c->stop;
+
+# ---- a removal counted whose write fails gives its place back -------------------------------
+# Entra holds 4 people; guard_min 100 allows 100, so its first count reserves 6. The person
+# has an entry below it (put there by the directory's admin): slapd refuses the delete
+# (notAllowedOnNonLeaf), so nothing is removed, and the place goes back to the reservation.
+my $e = RBBridge->start($dir, guard_share_percent => undef,
+                        extra_conf => "guard_min 100\nguard_lease_idle_s 3600\n");
+my @entra;
+for my $i (0 .. 3) {
+    my $r = $e->req(POST => '/Users', token => 'demo-entra', json => {
+        schemas => [$CORE, $ADM], userName => "refund$i\@lincoln.example", active => JSON::PP::true,
+        $ADM => { permission => 'view', scope => 'school', schools => [$LINCOLN] } });
+    die "create refund$i: $r->{status}\n" unless $r->{status} == 201;
+    push @entra, $r->{json}{id};
+}
+my ($arc, $aout) = RBTest::ldapadd($dir, "dn: cn=below,uid=refund0\@lincoln.example,ou=people,o=demo,$S\n"
+    . "objectClass: organizationalRole\ncn: below\n");
+is($arc, 0, '(an entry below refund0, so its delete fails)') or diag $aout;
+sub ecount {
+    my ($ws) = RBTest::ldapsearch($dir, base => "ou=guard,o=demo,$S", scope => 'one',
+        filter => '(&(objectClass=rbGuardWindow)(rbSource=entra))', attrs => ['rbGuardCount']);
+    return @$ws == 1 ? $ws->[0]{rbGuardCount}[0] : 'windows: ' . scalar @$ws;
+}
+my $st = $e->req(DELETE => "/Users/$entra[0]", token => 'demo-entra')->{status};
+ok($st != 204 && $st != 202, "Entra's DELETE of refund0 fails ($st)");
+is(ecount(), 6, '... after its count reserved a block of 6');
+my ($still) = RBTest::ldapsearch($dir, base => "uid=refund0\@lincoln.example,ou=people,o=demo,$S",
+                                 scope => 'base', attrs => ['uid']);
+is($still->[0]{uid}[0], 'refund0@lincoln.example', '... refund0 is still there');
+is($e->req(DELETE => "/Users/$entra[1]", token => 'demo-entra')->{status}, 204, 'the next DELETE: applied');
+is(ecount(), 6, '... from the reservation (no new block)');
+$e->stop;
+is(ecount(), 1, 'stopped: the window counts the 1 removal applied (the failed one\'s place came back)');
+
 done_testing;
