@@ -151,7 +151,7 @@ struct dir_total {
 	LIST_ENTRY(dir_total) link;
 	char *key;              /* owned: the list's base DN, "\n", its LDAP filter */
 	char *marker;           /* owned: the directory's change marker read before counting */
-	unsigned long connects; /* the pool's connections opened, read before the marker */
+	unsigned long connects; /* the pool's generation (pool_stats), read before the marker */
 	long total;
 	/* owned or NULL: the list's entryUUIDs in the directory's order, DIR_UUID_LEN
 	 * bytes each (norder of them), valid with marker and connects; one list at a time */
@@ -307,7 +307,8 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 	 * writes or 10 minutes, olcSpCheckpoint): after a crash, an older value
 	 * than the data's — one this cache may hold. A restart closes every
 	 * connection, and the marker is read on an open one: a count is reused
-	 * only while the pool has opened no connection since it was taken.
+	 * only while the pool's generation (pool.h: every new connection but a
+	 * quiet VLV recycle beside a live one) has not moved since it was taken.
 	 */
 	pool_get_stats(dir->pool, &ps);
 	if (dir_page_marker(op, &marker, err) < 0)
@@ -317,7 +318,7 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 		LIST_FOREACH(c, &dir->totals, link)
 		{
 			if (!strcmp(c->key, key) && !strcmp(c->marker, marker) &&
-			    c->connects == ps.connects) {
+			    c->connects == ps.generation) {
 				*total = c->total;
 				rc = 0;
 				break;
@@ -326,7 +327,7 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 		pthread_mutex_unlock(&dir->totals_lock);
 		if (rc == 0) {
 			*state = marker;
-			*connects = ps.connects;
+			*connects = ps.generation;
 			return 0;
 		}
 	}
@@ -362,7 +363,7 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 	}
 	if (c != NULL) {
 		c->marker = strdup(marker);
-		c->connects = ps.connects;
+		c->connects = ps.generation;
 		c->total = *total;
 		LIST_INSERT_HEAD(&dir->totals, c, link);
 		if (c->key == NULL || c->marker == NULL) { /* out of memory: not cached */
@@ -375,7 +376,7 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 	pthread_mutex_unlock(&dir->totals_lock);
 	if (c != NULL) {
 		*state = marker;
-		*connects = ps.connects;
+		*connects = ps.generation;
 		marker = NULL;
 	}
 done:

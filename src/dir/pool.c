@@ -25,6 +25,7 @@ struct pool_slot {
 	bool busy;
 	long backoff_ms;          /* 0 while healthy */
 	struct timespec retry_at; /* no connection attempt before this */
+	bool recycled;            /* closed by us after POOL_VLV_PER_CONN sorted searches */
 };
 
 struct pool {
@@ -34,6 +35,7 @@ struct pool {
 	pthread_mutex_t mutex;
 	pthread_cond_t cond;
 	unsigned long connects, failures, waits;
+	unsigned long generation; /* see pool_stats.generation */
 	/*
 	 * /readyz's own connection, never one of the SCIM slots: a flood of
 	 * readiness probes cannot take a slot from SCIM traffic, and a probe
@@ -329,6 +331,23 @@ pool_backoff(struct pool_slot *slot, const struct timespec *now)
 	}
 }
 
+/*
+ * Under pool->mutex: is another idle slot's connection open and alive? One
+ * that is proves slapd has not restarted since it was opened (a restart
+ * closes every connection), so a quiet VLV recycle beside it is not a new
+ * directory "generation" (dir_page.c's cached totals survive it).
+ */
+static bool
+pool_other_alive(struct pool *pool, const struct pool_slot *self)
+{
+	for (int i = 0; i < pool->size; i++) {
+		const struct pool_slot *s = &pool->slots[i];
+		if (s != self && !s->busy && s->conn.ld != NULL && pool_alive(s->conn.ld))
+			return true;
+	}
+	return false;
+}
+
 struct pool_conn *
 pool_acquire(struct pool *pool, struct rb_error *err)
 {
@@ -404,6 +423,9 @@ pool_acquire(struct pool *pool, struct rb_error *err)
 		return NULL;
 	}
 	pool->connects++;
+	if (!slot->recycled || !pool_other_alive(pool, slot))
+		pool->generation++;
+	slot->recycled = false;
 	if (slot->backoff_ms > 0)
 		log_info("ldap: %s: connection %d restored", pool->cfg->ldap_uri, slot->conn.index);
 	slot->backoff_ms = 0;
@@ -429,6 +451,7 @@ pool_release(struct pool *pool, struct pool_conn *conn, bool broken)
 		old = slot->conn.ld;
 		slot->conn.ld = NULL;
 		slot->conn.vlv_uses = 0;
+		slot->recycled = true;
 		slot->busy = false;
 		pthread_cond_signal(&pool->cond);
 		pthread_mutex_unlock(&pool->mutex);
@@ -522,6 +545,7 @@ pool_get_stats(struct pool *pool, struct pool_stats *out)
 			out->in_use++;
 	}
 	out->connects = pool->connects;
+	out->generation = pool->generation;
 	out->failures = pool->failures;
 	out->waits = pool->waits;
 	pthread_mutex_unlock(&pool->mutex);

@@ -37,6 +37,13 @@ struct pool_stats {
 	int connected;
 	int in_use;
 	unsigned long connects; /* successful binds since start */
+	/*
+	 * generation — bumped by every new connection except one replacing a
+	 * connection the pool itself closed after POOL_VLV_PER_CONN sorted
+	 * searches while another idle one was alive: when it has not moved,
+	 * slapd has not restarted (dir_page.c reuses cached totals only then).
+	 */
+	unsigned long generation;
 	unsigned long failures; /* failed connection attempts since start */
 	unsigned long waits;    /* acquisitions that had to wait for a free slot */
 };

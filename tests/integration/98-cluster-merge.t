@@ -9,7 +9,8 @@
 #     is written over it), and both ids it was answered reach the person;
 #   - a create its source deleted during the partition is not merged back
 #     (never resurrected), while the other provider's create of the same
-#     userName stays;
+#     userName stays (a TODO: slapd loses it on one provider in some runs,
+#     which the repair then reports in the bridges' logs);
 #   - two sources changing their own grants on one person through both
 #     providers at once (a partition makes "at once" deterministic): both
 #     grants and the access summary of both on both providers, and the
@@ -128,14 +129,23 @@ for my $br ([A => $A], [B => $B]) {
        "bridge $br->[0]: Okta's deleted id answers 404");
 }
 
-# ---- found on the way: a slapd 2.5.13 delta-syncrepl loss no repair here covers yet ------
+# ---- found on the way: a slapd 2.5.13 delta-syncrepl loss the repair reports, not fixes ----
 # An acknowledged create lost on one provider (which one varies from run to run), the
-# providers then diverging for good: reported in docs/mapping.md, not fixed.
+# providers then diverging for good: reported in docs/mapping.md and in the bridges' logs
+# (the repair compares the providers for every person written), not fixed.
 TODO: {
     local $TODO = 'slapd delta-syncrepl: the replicated delete of Okta\'s older del@ can remove Entra\'s newer add on one provider';
     ok(eventually(sub { (grep { my $e = person_on($_, 'del@cluster.example', 'rbSource');
                                 $e && lc($e->{entryUUID}[0]) eq lc($del2) } $env->{URI1}, $env->{URI2}) == 2 }, 5),
        'both providers keep Entra\'s create of del@ (answered 201)');
+}
+my @have = grep { my $e = person_on($_, 'del@cluster.example', 'rbSource'); $e && lc($e->{entryUUID}[0]) eq lc($del2) }
+           $env->{URI1}, $env->{URI2};
+SKIP: {
+    skip 'slapd kept Entra\'s del@ on both providers (or on neither) in this run: nothing to report', 1 unless @have == 1;
+    my ($gone) = grep { $_ ne $have[0] } $env->{URI1}, $env->{URI2};
+    ok(eventually(sub { grep { $_->log_text =~ /merge: tenant demo: person \Q$del2\E \(uid=del\@cluster\.example,[^)]*\) is missing on \Q$gone\E \(held on \Q$have[0]\E\)/i } $A, $B }),
+       "the repair reports Entra's del\@ missing on $gone (held on $have[0])");
 }
 my @ew = ('rbSource', 'rbPermission', 'rbScope', 'rbManageSchool', 'rbViewSchool', 'rbViewAll', 'title', 'entryCSN');
 my $erin_ok = sub {
