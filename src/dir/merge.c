@@ -104,9 +104,12 @@ merge_kept(const char *desc)
 	       (n == strlen("rbcreatepending") && !strncmp(desc, "rbcreatepending", n));
 }
 
-/* Remove `value` from the array of `desc` in `state` (an absent one is fine). */
+/*
+ * Remove `value` from the array of `desc` in `state` (an absent one is fine).
+ * An array left empty is dropped when `drop_empty`, kept (known: no value) if not.
+ */
 static void
-merge_value_remove(json_t *state, const char *desc, const char *value)
+merge_value_remove(json_t *state, const char *desc, const char *value, bool drop_empty)
 {
 	json_t *a = json_object_get(state, desc), *v;
 	size_t i;
@@ -118,7 +121,7 @@ merge_value_remove(json_t *state, const char *desc, const char *value)
 			break;
 		}
 	}
-	if (a != NULL && json_array_size(a) == 0)
+	if (drop_empty && a != NULL && json_array_size(a) == 0)
 		json_object_del(state, desc);
 }
 
@@ -162,7 +165,7 @@ merge_replay(json_t *state, struct berval **mods)
 			if (opc == '+')
 				entry_map_add(state, desc, value);
 			else if (opc == '-' && *value)
-				merge_value_remove(state, desc, value);
+				merge_value_remove(state, desc, value, true);
 			else if (opc == '-')
 				json_object_del(state, desc);
 			else if (opc == '=') {
@@ -638,22 +641,6 @@ merge_wr_cmp(const void *a, const void *b)
 	return strcmp(x->csn, y->csn);
 }
 
-/* Remove `value` from the array of `desc` in `want`, keeping an empty array (known: none). */
-static void
-merge_mod_value_remove(json_t *want, const char *desc, const char *value)
-{
-	json_t *a = json_object_get(want, desc), *v;
-	size_t i;
-
-	json_array_foreach(a, i, v)
-	{
-		if (!strcmp(json_string_value(v), value)) {
-			json_array_remove(a, i);
-			break;
-		}
-	}
-}
-
 /*
  * Replay one record onto `want` (desc → the values known, glossary). `bridge_csns` holds
  * the CSN of every write (a record not a write whose CSN is there is a copy: skipped).
@@ -694,7 +681,7 @@ merge_mod_apply(json_t *want, const struct merge_wr *w, const json_t *bridge_csn
 			if (opc == '+' && entry_map_add(want, desc, value) < 0)
 				lrc = -1;
 			else if (opc == '-')
-				merge_mod_value_remove(want, desc, value);
+				merge_value_remove(want, desc, value, false);
 		}
 		free(desc);
 		free(value);

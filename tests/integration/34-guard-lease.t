@@ -13,7 +13,6 @@
 use strict;
 use warnings;
 use Test::More;
-use POSIX ();
 use RBTest;
 use RBBridge;
 
@@ -99,30 +98,7 @@ like($b->log_text, qr/3 unspent guard place\(s\) given back/, '... logged');
 # ---- a long mass removal through two bridges at once crosses the limit ----------------------
 # 80 allowed, 11 counted (8 applied, 3 lost with the killed bridge): 69 places for the 152 left.
 my @rest = @ids[$next .. $#ids];
-my @kids;
-for my $kid (0 .. 7) {
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        my $br = $kid % 2 ? $c : $b;
-        my %st;
-        for my $i (grep { $_ % 8 == $kid } 0 .. $#rest) {
-            my $s = $br->req(DELETE => "/Users/$rest[$i]", token => 'demo-clever')->{status};
-            $st{$s}++;
-        }
-        open my $f, '>', "$dir->{data_dir}/lease-kid-$kid" or die;
-        print $f join(' ', map { "$_=$st{$_}" } sort keys %st), "\n";
-        close $f;
-        POSIX::_exit(0);
-    }
-    push @kids, $pid;
-}
-waitpid($_, 0) for @kids;
-my %tot;
-for my $kid (0 .. 7) {
-    open my $f, '<', "$dir->{data_dir}/lease-kid-$kid" or die;
-    my $line = <$f> // '';
-    $tot{$1} += $2 while $line =~ /(\d+)=(\d+)/g;
-}
+my %tot = %{ RBBridge::parallel_deletes([$b, $c], 'demo-clever', \@rest, 8, $dir->{data_dir}) };
 my $applied = $tot{204} // 0;
 is(join(',', sort grep { $_ != 202 && $_ != 204 } keys %tot), '', '8 clients on 2 bridges, 152 DELETEs: only 204 and 202')
     or diag explain \%tot;

@@ -238,30 +238,7 @@ my $now = POSIX::strftime('%Y%m%d%H%M%SZ', gmtime);
     . "objectClass: rbGuardWindow\ncn: window-clever\@192.0.2.7:389\nrbSource: clever\n"
     . "rbGuardAt: $now\nrbGuardBase: 60\nrbGuardCount: 10\n");
 is($arc, 0, "another provider's window of Clever's removals: 10 counted") or diag $aout;
-my @kids;
-for my $k (0 .. 7) {
-    my $pid = fork() // die "fork: $!";
-    if ($pid == 0) {
-        my $br = $k % 2 ? $b2 : $b;
-        my %c = (0 => 0);
-        for my $i (grep { $_ % 8 == $k } 0 .. $#ids) {
-            my $st = $br->req(DELETE => "/Users/$ids[$i]", token => 'demo-clever')->{status};
-            $c{$st}++;
-        }
-        open my $f, '>', "$dir->{data_dir}/guard-kid-$k" or die;
-        print $f join(' ', map { "$_=$c{$_}" } sort keys %c), "\n";
-        close $f;
-        POSIX::_exit(0);
-    }
-    push @kids, $pid;
-}
-waitpid($_, 0) for @kids;
-my %tot;
-for my $k (0 .. 7) {
-    open my $f, '<', "$dir->{data_dir}/guard-kid-$k" or die;
-    my $line = <$f>;
-    $tot{$1} += $2 while $line =~ /(\d+)=(\d+)/g;
-}
+my %tot = %{ RBBridge::parallel_deletes([$b, $b2], 'demo-clever', \@ids, 8, $dir->{data_dir}) };
 is($tot{204}, 20, 'eight clients on two bridges at once: exactly 20 of 60 DELETEs applied')
     or diag explain \%tot;
 is($tot{202}, 40, '... 40 held') or diag explain \%tot;

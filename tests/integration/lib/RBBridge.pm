@@ -236,4 +236,36 @@ sub curl_request {
     return { status => 0 + $code, headers => \%headers, content => $slurp->($bfile) };
 }
 
+# Sends DELETE /Users/{id} for every id of @$ids from $kids processes at
+# once (kid k takes ids k, k + $kids, … through bridge k modulo the number
+# of @$bridges) with $token; each kid leaves its tally in a file under
+# $dir. Returns { status => how many } over them all.
+sub parallel_deletes {
+    my ($bridges, $token, $ids, $kids, $dir) = @_;
+    my @pids;
+    for my $k (0 .. $kids - 1) {
+        my $pid = fork() // die "fork: $!";
+        if ($pid == 0) {
+            my $br = $bridges->[$k % @$bridges];
+            my %c;
+            for my $i (grep { $_ % $kids == $k } 0 .. $#$ids) {
+                $c{ $br->req(DELETE => "/Users/$ids->[$i]", token => $token)->{status} }++;
+            }
+            open my $f, '>', "$dir/deletes-kid-$k" or POSIX::_exit(1);
+            print $f join(' ', map { "$_=$c{$_}" } sort keys %c), "\n";
+            close $f;
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    waitpid($_, 0) for @pids;
+    my %tot;
+    for my $k (0 .. $kids - 1) {
+        open my $f, '<', "$dir/deletes-kid-$k" or die "kid $k left no tally: $!";
+        my $line = <$f> // '';
+        $tot{$1} += $2 while $line =~ /(\d+)=(\d+)/g;
+    }
+    return \%tot;
+}
+
 1;
