@@ -33,7 +33,9 @@ dir_create(const struct config *cfg, struct pool *pool)
 	pthread_mutex_init(&dir->guard_lock, NULL);
 	SLIST_INIT(&dir->guard_leases);
 	pthread_mutex_init(&dir->totals_lock, NULL);
+	pthread_cond_init(&dir->totals_done, NULL);
 	LIST_INIT(&dir->totals);
+	LIST_INIT(&dir->counting);
 	return dir;
 }
 
@@ -50,6 +52,7 @@ dir_destroy(struct dir *dir)
 	pthread_cond_destroy(&dir->repair_wake);
 	pthread_mutex_destroy(&dir->repair_lock);
 	dir_page_forget(dir);
+	pthread_cond_destroy(&dir->totals_done);
 	pthread_mutex_destroy(&dir->totals_lock);
 	free(dir);
 }

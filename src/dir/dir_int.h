@@ -40,7 +40,11 @@ struct dir {
 	LIST_HEAD(dir_totals, dir_total) totals;
 	int ntotals;
 	bool no_marker_said; /* the directory has no contextCSN: logged once */
+	/* the lists being counted now (one request counts a list at a time; the
+	 * others wait on totals_done for its total) */
+	LIST_HEAD(dir_countings, dir_counting) counting;
 	pthread_mutex_t totals_lock;
+	pthread_cond_t totals_done;
 };
 
 /* One SCIM operation's hold on a directory connection. */

@@ -159,6 +159,12 @@ struct dir_total {
 	long norder;
 };
 
+/* A list one request is counting now (dir->counting, under dir->totals_lock). */
+struct dir_counting {
+	LIST_ENTRY(dir_counting) link;
+	const char *key; /* borrowed from the counting request */
+};
+
 /* An entryUUID's text: 8-4-4-4-12 hex digits (RFC 4530). */
 #define DIR_UUID_LEN 36
 
@@ -296,9 +302,11 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 	struct dir *dir = op->ctx->dir;
 	struct dir_query first = {.start_index = 1, .count = 0};
 	struct dir_total *c, *last = NULL;
+	struct dir_counting flight = {0};
 	struct pool_stats ps;
 	char *marker = NULL;
 	json_t *none;
+	bool counting = false;
 	int rc = -1;
 
 	*state = NULL;
@@ -314,15 +322,39 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 	if (dir_page_marker(op, &marker, err) < 0)
 		goto done;
 	if (marker != NULL) {
+		/*
+		 * One request counts a list at a time: the others wait for its
+		 * total and take it if it was counted at their marker (nothing
+		 * written since they read it); else the next of them counts.
+		 */
 		pthread_mutex_lock(&dir->totals_lock);
-		LIST_FOREACH(c, &dir->totals, link)
-		{
-			if (!strcmp(c->key, key) && !strcmp(c->marker, marker) &&
-			    c->connects == ps.generation) {
-				*total = c->total;
-				rc = 0;
-				break;
+		for (;;) {
+			struct dir_counting *f;
+
+			LIST_FOREACH(c, &dir->totals, link)
+			{
+				if (!strcmp(c->key, key) && !strcmp(c->marker, marker) &&
+				    c->connects == ps.generation) {
+					*total = c->total;
+					rc = 0;
+					break;
+				}
 			}
+			if (rc == 0)
+				break;
+			LIST_FOREACH(f, &dir->counting, link)
+			{
+				if (!strcmp(f->key, key))
+					break;
+			}
+			if (f == NULL)
+				break;
+			pthread_cond_wait(&dir->totals_done, &dir->totals_lock);
+		}
+		if (rc != 0) {
+			flight.key = key;
+			LIST_INSERT_HEAD(&dir->counting, &flight, link);
+			counting = true;
 		}
 		pthread_mutex_unlock(&dir->totals_lock);
 		if (rc == 0) {
@@ -380,6 +412,12 @@ dir_page_total(struct dir_op *op, const struct dir_type *t, const char *base, co
 		marker = NULL;
 	}
 done:
+	if (counting) {
+		pthread_mutex_lock(&dir->totals_lock);
+		LIST_REMOVE(&flight, link);
+		pthread_cond_broadcast(&dir->totals_done);
+		pthread_mutex_unlock(&dir->totals_lock);
+	}
 	free(marker);
 	return rc;
 }

@@ -25,7 +25,6 @@ struct pool_slot {
 	bool busy;
 	long backoff_ms;          /* 0 while healthy */
 	struct timespec retry_at; /* no connection attempt before this */
-	bool recycled;            /* closed by us after POOL_VLV_PER_CONN sorted searches */
 };
 
 struct pool {
@@ -331,23 +330,6 @@ pool_backoff(struct pool_slot *slot, const struct timespec *now)
 	}
 }
 
-/*
- * Under pool->mutex: is another idle slot's connection open and alive? One
- * that is proves slapd has not restarted since it was opened (a restart
- * closes every connection), so a quiet VLV recycle beside it is not a new
- * directory "generation" (dir_page.c's cached totals survive it).
- */
-static bool
-pool_other_alive(struct pool *pool, const struct pool_slot *self)
-{
-	for (int i = 0; i < pool->size; i++) {
-		const struct pool_slot *s = &pool->slots[i];
-		if (s != self && !s->busy && s->conn.ld != NULL && pool_alive(s->conn.ld))
-			return true;
-	}
-	return false;
-}
-
 struct pool_conn *
 pool_acquire(struct pool *pool, struct rb_error *err)
 {
@@ -423,9 +405,7 @@ pool_acquire(struct pool *pool, struct rb_error *err)
 		return NULL;
 	}
 	pool->connects++;
-	if (!slot->recycled || !pool_other_alive(pool, slot))
-		pool->generation++;
-	slot->recycled = false;
+	pool->generation++;
 	if (slot->backoff_ms > 0)
 		log_info("ldap: %s: connection %d restored", pool->cfg->ldap_uri, slot->conn.index);
 	slot->backoff_ms = 0;
@@ -445,13 +425,25 @@ pool_release(struct pool *pool, struct pool_conn *conn, bool broken)
 		return;
 	slot = &pool->slots[conn->index];
 	if (!broken && conn->vlv_uses >= POOL_VLV_PER_CONN && conn->ld != NULL) {
-		/* Recycle quietly: not a failure (see POOL_VLV_PER_CONN). */
-		LDAP *old;
+		/*
+		 * Recycle quietly: not a failure (see POOL_VLV_PER_CONN). The
+		 * replacement is bound before the old connection is closed: the old
+		 * one still open then proves slapd did not restart in between (a
+		 * restart closes every connection), so the directory generation
+		 * stays and dir_page.c's cached totals survive the recycle. Without
+		 * a replacement the slot reconnects on its next use, as a new
+		 * generation.
+		 */
+		LDAP *old = conn->ld, *fresh = pool_connect(pool);
+		bool same = fresh != NULL && pool_alive(old);
 		pthread_mutex_lock(&pool->mutex);
-		old = slot->conn.ld;
-		slot->conn.ld = NULL;
+		slot->conn.ld = fresh;
 		slot->conn.vlv_uses = 0;
-		slot->recycled = true;
+		if (fresh != NULL) {
+			pool->connects++;
+			if (!same)
+				pool->generation++;
+		}
 		slot->busy = false;
 		pthread_cond_signal(&pool->cond);
 		pthread_mutex_unlock(&pool->mutex);

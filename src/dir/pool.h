@@ -38,10 +38,11 @@ struct pool_stats {
 	int in_use;
 	unsigned long connects; /* successful binds since start */
 	/*
-	 * generation — bumped by every new connection except one replacing a
-	 * connection the pool itself closed after POOL_VLV_PER_CONN sorted
-	 * searches while another idle one was alive: when it has not moved,
-	 * slapd has not restarted (dir_page.c reuses cached totals only then).
+	 * generation — bumped by every new connection except one that replaced
+	 * a connection the pool recycled after POOL_VLV_PER_CONN sorted
+	 * searches while that connection was still open: when it has not
+	 * moved, slapd has not restarted (dir_page.c reuses cached totals only
+	 * then).
 	 */
 	unsigned long generation;
 	unsigned long failures; /* failed connection attempts since start */

@@ -11,6 +11,7 @@
 use strict;
 use warnings;
 use Test::More;
+use POSIX ();
 use RBTest;
 use RBBridge;
 
@@ -36,10 +37,12 @@ sub total {
 # Counting searches slapd has seen so far: the count is a sorted (VLV)
 # search of the people asking for no attributes (attr=1.1).
 sub counts_seen {
+    my ($tenant) = @_;
+    $tenant //= 'demo';
     open my $f, '<', $dir->{slapd_log} or die "$dir->{slapd_log}: $!";
     my (%people, $n);
     while (<$f>) {
-        $people{$1} = 1 if /(conn=\d+ op=\d+) SRCH base="ou=people,o=demo,/i;
+        $people{$1} = 1 if /(conn=\d+ op=\d+) SRCH base="ou=people,o=\Q$tenant\E,/i;
         $n++ if /(conn=\d+ op=\d+) SRCH attr=1\.1$/ && $people{$1};
     }
     return $n // 0;
@@ -174,6 +177,58 @@ is(scalar(grep { $_ != 1 } values %g), 0, '... each once');
 is(scalar keys %g, $gtotal, '... and as many as totalResults');
 $r = $b->req(DELETE => "/Groups/$gids[0]", token => 'demo-okta');
 is(total($a, '/Groups?count=1'), $gtotal - 1, 'a group deleted through B: A counts one fewer');
+
+# One request counts a list at a time: first pages asked at once after a
+# write make one count, and each gets the total. A new connection may be a
+# restarted slapd's (cached totals are tied to the pool's generation), so
+# the pool first opens its connections. (Tenant other, with 3,000
+# people, so that a count lasts long enough for the requests to meet.)
+{
+    my $OP = "ou=people,o=other,$S";
+    my $ldif = join '', map { "dn: uid=many$_\@other.example,$OP\nobjectClass: inetOrgPerson\n"
+        . "objectClass: rbPerson\nuid: many$_\@other.example\ncn: Many $_\nsn: M$_\nrbSource: okta\n\n" } 1 .. 3000;
+    ($rc, my $o) = RBTest::ldapadd($dir, $ldif, as => 'admin');
+    is($rc, 0, "an operator's ldapadd of 3,000 people in tenant other") or diag $o;
+    my $w = RBBridge->start($dir, workers => 8);
+    my $other = sub {
+        my $r = $w->req(GET => '/Users?count=1', token => 'other-okta');
+        return $r->{status} == 200 ? $r->{json}{totalResults} : "status $r->{status}";
+    };
+    is($other->(), 3000, 'a bridge with 8 workers counts them');
+    my $at_once = sub {    # 4 first pages at once; their totals
+        my @kids;
+        for my $k (1 .. 4) {
+            my $pid = fork() // die "fork: $!";
+            if ($pid == 0) {
+                my $t = $other->();
+                open my $f, '>', "$dir->{data_dir}/fp-kid-$k" or POSIX::_exit(1);
+                print $f "$t\n";
+                close $f;
+                POSIX::_exit(0);
+            }
+            push @kids, $pid;
+        }
+        waitpid($_, 0) for @kids;
+        return [map { open my $f, '<', "$dir->{data_dir}/fp-kid-$_" or die $!; my $l = <$f>; chomp $l; $l } 1 .. 4];
+    };
+    my $connected = sub { ($w->req(GET => '/metrics')->{content} =~ /^rosterbridge_ldap_pool_connected (\d+)/m)[0] // 0 };
+    # Rounds that count (a write before each), until 4 connections are open.
+    my $n = 3000;
+    for (1 .. 20) {
+        last if $connected->() >= 4;
+        ($rc, $o) = RBTest::ldapdelete($dir, "uid=many$n\@other.example,$OP", as => 'admin');
+        $n-- if $rc == 0;
+        $at_once->();
+    }
+    cmp_ok($connected->(), '>=', 4, '4 first pages at once, after writes: the pool opens 4 connections');
+    ($rc, $o) = RBTest::ldapdelete($dir, "uid=many1\@other.example,$OP", as => 'admin');
+    is($rc, 0, '... one person deleted by the operator (the marker moves)') or diag $o;
+    $n--;
+    my $before = counts_seen('other');
+    is_deeply($at_once->(), [($n) x 4], "4 first pages at once: each says $n");
+    is(counts_seen('other') - $before, 1, '... and slapd was asked to count once') or diag 'counts before ' . $before . ', after ' . counts_seen('other');
+    $w->stop;
+}
 
 # slapd killed (kill -9) after a write it had not yet checkpointed: it
 # restarts with the contextCSN it last saved, older than its data — the
