@@ -122,6 +122,8 @@ main_restart_only(const struct config *old, const struct config *cfg)
 	if (old->retention_days != cfg->retention_days ||
 	    old->repair_interval_s != cfg->repair_interval_s)
 		log_warnx("reload: retention_days/repair_interval_s %s", what);
+	if (old->group_table != cfg->group_table)
+		log_warnx("reload: group_table %s", what);
 	if (old->guard_share_percent != cfg->guard_share_percent ||
 	    old->guard_window_s != cfg->guard_window_s || old->guard_min != cfg->guard_min ||
 	    old->guard_hold_days != cfg->guard_hold_days ||
@@ -350,6 +352,9 @@ main(int argc, char **argv)
 		log_warnx("directory not reachable yet (%s); will retry per request", err.detail);
 	else
 		main_warn_directory(cfg);
+	if (dir_groups_start(app.dir) < 0)
+		log_warnx("the group table did not start: a person's groups are read from the "
+		          "directory on every request");
 	if (dir_repair_start(app.dir) < 0)
 		log_warnx("the repair thread did not start: half-done role-group changes wait "
 		          "for the next start");

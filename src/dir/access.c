@@ -928,6 +928,11 @@ dir_repair_start(struct dir *dir)
 	struct pool *pool = pool_create(dir->cfg, 1);
 
 	dir->repair_dir = pool ? dir_create(dir->cfg, pool) : NULL;
+	if (dir->repair_dir != NULL) {
+		/* Its group writes tell the table (grouptab.c) too; the table stays dir's. */
+		dir->repair_dir->groups = dir->groups;
+		dir->repair_dir->groups_borrowed = true;
+	}
 	dir->repair_seen = json_object();
 	if (dir->repair_dir == NULL || dir->repair_seen == NULL || merge_start(dir) < 0) {
 		if (dir->repair_dir == NULL)

@@ -45,6 +45,8 @@ dir_destroy(struct dir *dir)
 	if (dir == NULL)
 		return;
 	access_repair_stop(dir);
+	if (!dir->groups_borrowed)
+		grouptab_stop(dir->groups);
 	/* The guard's unspent reservations back to their windows (no request runs now). */
 	guard_leases_return(dir, dir, 0);
 	guard_leases_free(dir);
@@ -55,6 +57,42 @@ dir_destroy(struct dir *dir)
 	pthread_cond_destroy(&dir->totals_done);
 	pthread_mutex_destroy(&dir->totals_lock);
 	free(dir);
+}
+
+int
+dir_groups_start(struct dir *dir)
+{
+	if (!dir->cfg->group_table)
+		return 0;
+	dir->groups = grouptab_start(dir->cfg, dir->pool);
+	return dir->groups != NULL ? 0 : -1;
+}
+
+void
+dir_groups_stats(struct dir *dir, unsigned long *hits, unsigned long *misses, bool *live)
+{
+	grouptab_stats(dir->groups, hits, misses, live);
+}
+
+/* Whether `dn` names a group: its parent's RDN is ou=groups (a tenant's groups). */
+static bool
+dir_is_group_dn(const char *dn)
+{
+	LDAPDN parsed = NULL;
+	bool group = false;
+
+	if (dn == NULL || ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
+	    parsed == NULL)
+		return false;
+	if (parsed[0] != NULL && parsed[1] != NULL && parsed[1][0] != NULL &&
+	    parsed[1][1] == NULL) {
+		LDAPAVA *ava = parsed[1][0];
+		group = ava->la_attr.bv_len == 2 && !strncasecmp(ava->la_attr.bv_val, "ou", 2) &&
+		        ava->la_value.bv_len == 6 &&
+		        !strncasecmp(ava->la_value.bv_val, "groups", 6);
+	}
+	ldap_dnfree(parsed);
+	return group;
 }
 
 bool
@@ -544,7 +582,22 @@ dir_exec(struct dir_op *op, enum dir_kind kind, const char *dn, LDAPMod **mods, 
 	char *filter = NULL, *diag = NULL;
 	json_t *map = NULL;
 	int rc, msgid, code = LDAP_OTHER, n = 0;
+	/* A group's write also reads back its entryUUID and entryCSN: the group
+	 * table (grouptab.c) waits for that CSN before it answers for the group. */
+	bool group = op->ctx->dir->groups != NULL && dir_is_group_dn(dn);
+	char *group_attrs[40];
 
+	if (group) {
+		size_t i = 0, k = 0;
+		if (read_attrs == NULL)
+			group_attrs[k++] = "*";
+		for (; read_attrs != NULL && read_attrs[i] != NULL && k < 36; i++)
+			group_attrs[k++] = read_attrs[i];
+		group_attrs[k++] = "entryUUID";
+		group_attrs[k++] = "entryCSN";
+		group_attrs[k] = NULL;
+		read_attrs = group_attrs;
+	}
 	{
 		BerElement *ber = ber_alloc_t(LBER_USE_DER);
 		struct berval val;
@@ -622,6 +675,8 @@ dir_exec(struct dir_op *op, enum dir_kind kind, const char *dn, LDAPMod **mods, 
 			map = entry_from_postread(&rctrls[n]->ldctl_value);
 	if (map == NULL)
 		error_set(err, 500, NULL, "the directory did not return the entry it wrote");
+	else if (group)
+		grouptab_wrote(op->ctx->dir->groups, map);
 done:
 	ldap_controls_free(rctrls);
 	ldap_memfree(diag);
@@ -876,6 +931,8 @@ dir_delete_dn(struct dir_op *op, const char *dn, const char *if_match, struct rb
 			         dir_precondition_failed(if_match));
 		return -1;
 	}
+	if (op->ctx->dir->groups != NULL && dir_is_group_dn(dn))
+		grouptab_wrote_dn(op->ctx->dir->groups, dn);
 	return 0;
 }
 
@@ -1090,26 +1147,35 @@ dir_resolve_ids(struct dir_op *op, const char *ou, char **attrs, json_t *ids, bo
 	char *base = NULL;
 	const char *id;
 	json_t *v;
-	bool all = op->groups != NULL;
+	bool all = op->groups != NULL, left = false;
 	int rc = -1;
 
-	if (json_object_size(ids) == 0)
-		return 0;
 	json_object_foreach(ids, id, v)
 	{
+		if (!json_is_null(v))
+			continue; /* resolved already (the group table) */
+		left = true;
 		if (!cache || json_object_get(op->groups, id) == NULL)
 			all = false;
 	}
+	if (!left)
+		return 0;
 	if (cache && all) {
 		/* Every one already read during this operation: no search. */
 		json_object_foreach(ids, id, v)
-		    json_object_set(ids, id, json_object_get(op->groups, id));
+		{
+			if (json_is_null(v))
+				json_object_set(ids, id, json_object_get(op->groups, id));
+		}
 		return 0;
 	}
 	strbuf_add(&f, "(|");
 	json_object_foreach(ids, id, v)
 	{
-		char *esc = escape_filter_value(id, strlen(id));
+		char *esc;
+		if (!json_is_null(v))
+			continue;
+		esc = escape_filter_value(id, strlen(id));
 		if (esc == NULL) {
 			f.failed = true;
 			break;

@@ -82,6 +82,17 @@ void dir_destroy(struct dir *dir);
  * dir_destroy stops it. 0, or -1 (the thread could not start).
  */
 int dir_repair_start(struct dir *dir);
+/*
+ * dir_groups_start — keep every group's name and grants in the daemon
+ * (grouptab.c), when cfg->group_table: a GET of a person in groups then
+ * makes one search, not two. Call before dir_repair_start; dir_destroy
+ * stops it. 0, or -1 (the thread could not start: groups are read per
+ * request).
+ */
+int dir_groups_start(struct dir *dir);
+/* dir_groups_stats — the group table's lookups (from it / sent to the directory) and whether it
+ * follows now; zeros without a table. */
+void dir_groups_stats(struct dir *dir, unsigned long *hits, unsigned long *misses, bool *live);
 
 /*
  * Every resource-returning function returns a NEW reference to the full

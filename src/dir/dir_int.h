@@ -45,6 +45,10 @@ struct dir {
 	LIST_HEAD(dir_countings, dir_counting) counting;
 	pthread_mutex_t totals_lock;
 	pthread_cond_t totals_done;
+	/* grouptab.c: the groups kept in the daemon (NULL: read per request);
+	 * owned unless groups_borrowed (the repair thread's dir uses its parent's) */
+	struct grouptab *groups;
+	bool groups_borrowed;
 };
 
 /* One SCIM operation's hold on a directory connection. */
@@ -454,6 +458,39 @@ int access_repair(struct dir_op *op, int settle_s, json_t *seen, int *fixed, str
  * *fixed counts them. 0, or -1 with *err.
  */
 int dir_user_repair_creates(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err);
+/*
+ * grouptab.c — the groups of every tenant kept in the daemon, followed
+ * with a sync search (RFC 4533) on a connection of its own.
+ *
+ * grouptab_start — start following for `cfg`, connecting as `pool`'s
+ * slots do (both borrowed, must outlive the table). NEW (grouptab_stop
+ * joins and frees it) or NULL (no memory or thread).
+ */
+struct grouptab *grouptab_start(const struct config *cfg, const struct pool *pool);
+void grouptab_stop(struct grouptab *t);
+/*
+ * grouptab_fill — for each key of `ids` (group entryUUIDs) whose value is
+ * null: when the table has followed the directory to now, holds that group
+ * under `groups_dn` (the tenant's ou=groups; borrowed) and no write of this
+ * bridge to it is still on its way, set the value to a NEW copy of the
+ * group's entry map (the attributes of access_group_attrs, "dn",
+ * "entrycsn"). The others stay null for the directory. Returns how many
+ * were set; 0 for a NULL table.
+ */
+size_t grouptab_fill(struct grouptab *t, const char *groups_dn, json_t *ids);
+/*
+ * grouptab_wrote — this bridge wrote the group whose post-read entry is
+ * `map` (borrowed; entryuuid, entrycsn): the table answers for it again
+ * once the search has brought that CSN. grouptab_wrote_dn — the same for
+ * a group known by DN only (a delete): until its delete arrives.
+ * Both NULL-table safe.
+ */
+void grouptab_wrote(struct grouptab *t, const json_t *map);
+void grouptab_wrote_dn(struct grouptab *t, const char *dn);
+/* grouptab_stats — lookups answered from the table and sent to the directory, and whether it is
+ * live. */
+void grouptab_stats(struct grouptab *t, unsigned long *hits, unsigned long *misses, bool *live);
+
 /* access_repair_stop — stop and join the repair thread, if dir_repair_start started one. */
 void access_repair_stop(struct dir *dir);
 

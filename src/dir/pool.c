@@ -269,6 +269,12 @@ pool_connect(const struct pool *pool)
 	return ld;
 }
 
+LDAP *
+pool_connect_new(const struct pool *pool)
+{
+	return pool_connect(pool);
+}
+
 int
 pool_check_password(struct pool *pool, const char *dn, const char *password, struct rb_error *err)
 {

@@ -96,6 +96,16 @@ int pool_ping(struct pool *pool, struct rb_error *err);
 int pool_check_password(struct pool *pool, const char *dn, const char *password,
                         struct rb_error *err);
 
+/*
+ * pool_connect_new — a handle of its own, outside the slots, connected and
+ * bound as the service account like a slot's (TLS, timeouts as
+ * configured). Returns a NEW handle (the caller unbinds it with
+ * ldap_unbind_ext_s), or NULL (logged) when the directory cannot be reached
+ * or refuses the bind. For a long-lived search that must not hold a slot
+ * (grouptab.c's sync search).
+ */
+LDAP *pool_connect_new(const struct pool *pool);
+
 /* pool_stats — a snapshot of the pool's state (for /metrics). */
 void pool_get_stats(struct pool *pool, struct pool_stats *out);
 

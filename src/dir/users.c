@@ -127,6 +127,13 @@ users_to_json(struct dir_op *op, const json_t *maps, bool want_members, struct r
 		if (mgr != NULL)
 			json_object_set_new(managers, mgr, json_null());
 	}
+	if (op->ctx->dir->groups != NULL && json_object_size(groups) > 0) {
+		/* What a response shows of the groups comes from the table when it can. */
+		char *gbase = dir_ou_dn(op, "groups");
+		if (gbase != NULL)
+			grouptab_fill(op->ctx->dir->groups, gbase, groups);
+		free(gbase);
+	}
 	if (dir_resolve_ids(op, "groups", access_group_attrs, groups, true, err) < 0 ||
 	    dir_resolve_dns(op, "people", user_manager_attrs, managers, false, err) < 0) {
 		json_decref(out);

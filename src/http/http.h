@@ -237,8 +237,8 @@ void metrics_observe(struct metrics *m, const char *route, enum http_method meth
  */
 int metrics_unknown_attribute(struct metrics *m, const char *tenant, const char *source,
                               const char *name);
-/* metrics_render — Prometheus text; NEW malloc'd string. */
-char *metrics_render(struct metrics *m, struct pool *pool);
+/* metrics_render — Prometheus text (pool and dir borrowed, NULL-safe); NEW malloc'd string. */
+char *metrics_render(struct metrics *m, struct pool *pool, struct dir *dir);
 
 /* server.c */
 struct http_server;

@@ -12,6 +12,8 @@
  *                                                   getrusage and /proc)
  *   rosterbridge_ldap_pool_{size,connected,in_use}  gauges
  *   rosterbridge_ldap_{connects,connect_failures,pool_waits}_total counters
+ *   rosterbridge_group_table_live                   gauge (grouptab.c)
+ *   rosterbridge_group_table_lookups_total{from}    counter: table, directory
  *   rosterbridge_unknown_attributes_total{tenant,source} counter: unknown
  *       attributes ignored in request bodies (strict_attributes no)
  *
@@ -29,6 +31,8 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "dir/dir.h"
 
 #ifndef RB_VERSION
 #define RB_VERSION "0.0.0-dev"
@@ -328,7 +332,7 @@ metrics_process(struct metrics_buf *b, const struct metrics *m)
 }
 
 char *
-metrics_render(struct metrics *m, struct pool *pool)
+metrics_render(struct metrics *m, struct pool *pool, struct dir *dir)
 {
 	struct metrics_buf b = {malloc(4096), 0, 4096, 0};
 	struct pool_stats ps;
@@ -413,6 +417,23 @@ metrics_render(struct metrics *m, struct pool *pool)
 		    "# TYPE rosterbridge_ldap_pool_waits_total counter\n"
 		    "rosterbridge_ldap_pool_waits_total %lu\n",
 		    ps.size, ps.connected, ps.in_use, ps.connects, ps.failures, ps.waits);
+	}
+	if (dir != NULL) {
+		unsigned long hits, misses;
+		bool live;
+		dir_groups_stats(dir, &hits, &misses, &live);
+		metrics_printf(
+		    &b,
+		    "# HELP rosterbridge_group_table_live 1 when the group table follows the "
+		    "directory (group_table yes and the sync search is running).\n"
+		    "# TYPE rosterbridge_group_table_live gauge\n"
+		    "rosterbridge_group_table_live %d\n"
+		    "# HELP rosterbridge_group_table_lookups_total Groups a response needed, by "
+		    "where they were read (table or directory).\n"
+		    "# TYPE rosterbridge_group_table_lookups_total counter\n"
+		    "rosterbridge_group_table_lookups_total{from=\"table\"} %lu\n"
+		    "rosterbridge_group_table_lookups_total{from=\"directory\"} %lu\n",
+		    live ? 1 : 0, hits, misses);
 	}
 	if (b.failed) {
 		free(b.s);

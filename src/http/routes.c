@@ -53,7 +53,7 @@ routes_readyz(struct http_request *req, struct http_response *res)
 static void
 routes_metrics(struct http_request *req, struct http_response *res)
 {
-	char *text = metrics_render(req->app->metrics, req->app->pool);
+	char *text = metrics_render(req->app->metrics, req->app->pool, req->app->dir);
 
 	if (text == NULL) {
 		response_errorf(res, 500, NULL, "out of memory");

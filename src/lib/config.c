@@ -119,6 +119,9 @@ static const struct config_row config_table[] = {
      "removals a bridge reserves in its window in one write, at most (1: each one written)"},
     {"guard_lease_idle_s", CT_INT, OFF(guard_lease_idle_s), 1, 86400, "2",
      "seconds a reservation sits unspent before the bridge gives it back to its window"},
+    {"group_table", CT_BOOL, OFF(group_table), 0, 1, "yes",
+     "keep every group's name and grants in the daemon, followed with a sync search (no: read "
+     "a person's groups from the directory on every request)"},
     {"repair_interval_s", CT_INT, OFF(repair_interval_s), 1, 86400, "300",
      "seconds between repairs of role-group changes a stopped bridge left half done"},
     {"log_level", CT_STRING, OFF(log_level), 0, 0, "info", "debug, info, warn or error"},

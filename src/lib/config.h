@@ -90,6 +90,7 @@ struct config {
 	int guard_hold_days; /* … a held removal not decided this long is dropped (0: never) */
 	int guard_lease_max; /* … removals reserved in one write at most (1: no reservations) */
 	int guard_lease_idle_s; /* … an unspent reservation is given back after this long idle */
+	bool group_table;       /* grouptab.c: groups kept in the daemon (restart to change) */
 	int repair_interval_s;  /* access.c: pending role-group changes finished this often */
 	char *log_level;
 	/* console and invitation e-mail (issue 13) */
