@@ -32,6 +32,10 @@
  *           GET /Users?count=1 (no sortBy, no filter), an IdP's connection
  *           test, when the bridge's cached total is current (dir_page.c)
  *
+ * -G: the bridge keeps the groups in its table (group_table yes, the
+ * default; src/dir/grouptab.c): get, filter, list and first send no groups
+ * search (modify still does: a write reads the groups from the directory).
+ *
  * -P (plain): instead, the minimal equivalent on a plain slapd (inetOrgPerson,
  * eq indexes, no overlays; see bench/run), bound as its rootdn:
  *   add     add inetOrgPerson (uid, cn, sn, givenName, mail), no controls
@@ -100,6 +104,7 @@ static struct {
 	char people[512], groups[512];
 	enum bench_op op;
 	bool plain;
+	bool group_table; /* -G: the bridge's group table answers its reads' groups */
 	int conns;
 	double secs;
 	long max_ops;
@@ -203,17 +208,20 @@ bench_write(LDAP *ld, int kind, const char *dn, LDAPMod **mods, LDAPControl **ct
 
 /*
  * The bridge's second search: the person's groups by entryUUID, one search
- * for all rbGroupRef values of every entry in `res`. Returns the LDAP code
+ * for all rbGroupRef values of every entry in `res`; for a read (`write`
+ * false) none with -G (the bridge's group table). Returns the LDAP code
  * (LDAP_SUCCESS when there is nothing to resolve).
  */
 static int
-bench_groups_of(LDAP *ld, LDAPMessage *res)
+bench_groups_of(LDAP *ld, LDAPMessage *res, bool write)
 {
 	char filter[8192];
 	size_t len = 0;
 	int n = 0, rc;
 	LDAPMessage *gres = NULL;
 
+	if (B.group_table && !write)
+		return LDAP_SUCCESS; /* the bridge reads them from its table */
 	len = (size_t)snprintf(filter, sizeof(filter), "(|");
 	for (LDAPMessage *e = ldap_first_entry(ld, res); e != NULL; e = ldap_next_entry(ld, e)) {
 		struct berval **v = ldap_get_values_len(ld, e, "rbGroupRef");
@@ -385,7 +393,7 @@ bench_one(struct worker *w, long idx)
 	case OP_GET:
 		rc = bench_find_user(ld, B.ids[idx % B.n_ids], &res);
 		if (rc == LDAP_SUCCESS)
-			rc = bench_groups_of(ld, res);
+			rc = bench_groups_of(ld, res, false);
 		break;
 	case OP_FILTER:
 		snprintf(filter, sizeof(filter), "(uid=%s)", B.names[idx % B.n_ids]);
@@ -394,7 +402,7 @@ bench_one(struct worker *w, long idx)
 		rc = bench_search(ld, B.people, LDAP_SCOPE_ONELEVEL, filter, bench_user_attrs, NULL,
 		                  0, &res);
 		if (rc == LDAP_SUCCESS)
-			rc = bench_groups_of(ld, res);
+			rc = bench_groups_of(ld, res, false);
 		break;
 	case OP_LIST:
 		rc = bench_page(ld, BENCH_PERSON, "uid:caseIgnoreOrderingMatch entryUUID", 100,
@@ -412,7 +420,7 @@ bench_one(struct worker *w, long idx)
 			ld = w->ld;
 		}
 		if (rc == LDAP_SUCCESS)
-			rc = bench_groups_of(ld, res);
+			rc = bench_groups_of(ld, res, false);
 		break;
 	case OP_FIRST: {
 		/* The bridge's cache hit (dir_page.c): the change marker (the
@@ -430,7 +438,7 @@ bench_one(struct worker *w, long idx)
 		if (rc == LDAP_SIZELIMIT_EXCEEDED)
 			rc = LDAP_SUCCESS;
 		if (rc == LDAP_SUCCESS)
-			rc = bench_groups_of(ld, res);
+			rc = bench_groups_of(ld, res, false);
 		break;
 	}
 	case OP_ADD: {
@@ -486,7 +494,7 @@ bench_one(struct worker *w, long idx)
 
 		rc = bench_find_user(ld, B.ids[idx % B.n_ids], &res);
 		if (rc == LDAP_SUCCESS)
-			rc = bench_groups_of(ld, res);
+			rc = bench_groups_of(ld, res, true);
 		edn = rc == LDAP_SUCCESS ? bench_first_dn(ld, res) : NULL;
 		if (edn == NULL) {
 			rc = -1;
@@ -634,6 +642,7 @@ bench_usage(void)
 	        "get|filter|list|add|modify|member|delete|first\n"
 	        "                 [-c conns] [-t secs] [-n max] [-i idsfile] [-g groupuuid]\n"
 	        "                 [-m membersfile] [-p nameprefix] [-P (plain: -g is a DN)]\n"
+	        "                 [-G (the bridge's group table: reads send no groups search)]\n"
 	        "                 [-K counterdn [-k attr]] (add, delete: increment it by 1, -1)\n");
 	exit(2);
 }
@@ -680,7 +689,7 @@ main(int argc, char **argv)
 	B.conns = 1;
 	B.secs = 2;
 	B.prefix = "raw-";
-	while ((c = getopt(argc, argv, "H:D:y:T:o:c:t:n:i:g:m:p:PK:k:")) != -1) {
+	while ((c = getopt(argc, argv, "H:D:y:T:o:c:t:n:i:g:m:p:PGK:k:")) != -1) {
 		switch (c) {
 		case 'H':
 			B.uri = optarg;
@@ -723,6 +732,9 @@ main(int argc, char **argv)
 			break;
 		case 'k':
 			B.counter_attr = optarg;
+			break;
+		case 'G':
+			B.group_table = true;
 			break;
 		case 'P':
 			B.plain = true;

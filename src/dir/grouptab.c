@@ -348,8 +348,7 @@ grouptab_follow(struct grouptab *t)
 				log_warnx(
 				    "group table: the directory refused the sync search (%s%s%s): "
 				    "groups are read from the directory on every request "
-				    "(directory "
-				    "kit step 0008 adds the syncprov overlay)",
+				    "(directory kit step 0008 adds the syncprov overlay)",
 				    ldap_err2string(code), diag && *diag ? ": " : "",
 				    diag && *diag ? diag : "");
 			else if (reached)

@@ -90,6 +90,14 @@ sub populate {
 populate();
 
 my $b = RBBridge->start($dir);
+{
+    # Before step 0008 the directory has no syncprov: the group table's sync
+    # search is refused, said once, and groups are read per request (the
+    # SCIM checks below pass through that path).
+    my $said;
+    for (1 .. 100) { last if ($said = $b->log_text =~ /group table: the directory refused the sync search/); select(undef, undef, undef, 0.05); }
+    ok($said, 'without syncprov (before step 0008) the bridge says its group table is refused') or diag $b->log_text;
+}
 my $bin = RBBridge::build_dir() . '/rosterbridge';
 sub check {
     my ($crc, $cout, $cerr) = run_cmd([$bin, '-f', $b->{conf}, '--check-directory', '--config-uri', $ldapi]);
