@@ -21,6 +21,7 @@
  * SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -233,6 +234,17 @@ main_warn_directory(const struct config *cfg)
  */
 #define MAIN_MALLOC_ARENAS 2
 
+/*
+ * free() gives memory back to the kernel only from the top of a heap: one
+ * long-lived block allocated after a burst (a group the group table took
+ * in, a connection's buffer) keeps every freed page below it resident. In
+ * a full-size `make bench` the daemon stayed at 39.2 MiB after its cells
+ * (peak 42.0) where other runs fell back to 17.1. The main thread, which
+ * otherwise only waits for signals, hands whole free pages back
+ * (malloc_trim) this often.
+ */
+#define MAIN_TRIM_INTERVAL_S 10
+
 int
 main(int argc, char **argv)
 {
@@ -362,7 +374,13 @@ main(int argc, char **argv)
 	notify_send("READY=1\nSTATUS=listening");
 
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
+		struct timespec trim = {MAIN_TRIM_INTERVAL_S, 0};
+		sig = sigtimedwait(&set, NULL, &trim);
+		if (sig < 0 && (errno == EAGAIN || errno == EINTR)) {
+			malloc_trim(0);
+			continue;
+		}
+		if (sig < 0)
 			sig = SIGTERM;
 		if (sig != SIGHUP)
 			break;
