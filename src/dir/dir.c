@@ -31,6 +31,7 @@ dir_create(const struct config *cfg, struct pool *pool)
 	pthread_mutex_init(&dir->repair_lock, NULL);
 	pthread_cond_init(&dir->repair_wake, NULL);
 	pthread_mutex_init(&dir->guard_lock, NULL);
+	pthread_mutex_init(&dir->guard_open_lock, NULL);
 	SLIST_INIT(&dir->guard_leases);
 	pthread_mutex_init(&dir->totals_lock, NULL);
 	pthread_cond_init(&dir->totals_done, NULL);
@@ -51,6 +52,7 @@ dir_destroy(struct dir *dir)
 	guard_leases_return(dir, dir, 0);
 	guard_leases_free(dir);
 	pthread_mutex_destroy(&dir->guard_lock);
+	pthread_mutex_destroy(&dir->guard_open_lock);
 	pthread_cond_destroy(&dir->repair_wake);
 	pthread_mutex_destroy(&dir->repair_lock);
 	dir_page_forget(dir);

@@ -35,6 +35,10 @@ struct dir {
 	 * kept by the operations that spent from it). Under guard_lock. */
 	SLIST_HEAD(, guard_lease) guard_leases;
 	pthread_mutex_t guard_lock;
+	/* guard.c: held by the one request of this bridge that opens a window (counts the
+	 * source's people for its base); the others wait, then find the window open.
+	 * Taken before guard_lock, never after. */
+	pthread_mutex_t guard_open_lock;
 	/* dir_page.c: the totals of unfiltered lists, each with the directory's
 	 * change marker read before it was counted (owned; under totals_lock) */
 	LIST_HEAD(dir_totals, dir_total) totals;

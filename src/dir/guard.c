@@ -397,6 +397,7 @@ guard_count(struct dir_op *op, struct rb_error *err)
 	char *dn = NULL, *base_dn = NULL, *src = NULL, filter[320];
 	time_t now = time(NULL);
 	int attempt, rc = -1;
+	bool opening = false; /* this request holds guard_open_lock */
 
 	guard_provider_tag(op->conn->ld, tag, sizeof(tag));
 	/* A name cut short could be another source's window: refused, never truncated. */
@@ -451,6 +452,19 @@ guard_count(struct dir_op *op, struct rb_error *err)
 		}
 		ldap_msgfree(res);
 		open = guard_window_open(cfg, w, now);
+		if (!open && !opening) {
+			/* A new window's base is a count of the source's people: one search
+			 * that returns every DN (100,000 at a large district). Removals that
+			 * arrive together each counted and all but one then met a 412 (seconds
+			 * of work at the start of a day's deprovisioning, make bench with 4
+			 * connections). One request of this bridge opens a window at a time;
+			 * the others wait here and read the window again: open by then. */
+			json_decref(w);
+			pthread_mutex_lock(&op->ctx->dir->guard_open_lock);
+			opening = true;
+			attempt--; /* not a collision: read the window again */
+			continue;
+		}
 		start = open ? guard_window_start(w) : now;
 		base = open ? guard_number(entry_map_first(w, "rbguardbase")) : guard_base(op, err);
 		used = open ? guard_window_used(cfg, w, now) : 0;
@@ -513,6 +527,8 @@ guard_count(struct dir_op *op, struct rb_error *err)
 	error_set(err, 503, NULL, "the guard window of source %s kept changing; try again",
 	          op->ctx->source);
 done:
+	if (opening)
+		pthread_mutex_unlock(&op->ctx->dir->guard_open_lock);
 	free(dn);
 	free(base_dn);
 	free(src);
