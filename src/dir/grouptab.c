@@ -121,6 +121,29 @@ grouptab_put(struct grouptab *t, const char *uuid, json_t *map)
 		json_object_del(t->pending, uuid);
 }
 
+/* A syncUUID (16 octets, RFC 4533) as entryUUID's text form into `out`; false if not 16. */
+static bool
+grouptab_uuid(const struct berval *raw, char out[40])
+{
+	const unsigned char *u = (const unsigned char *)raw->bv_val;
+
+	if (raw->bv_len != 16)
+		return false;
+	snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	         u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+	         u[13], u[14], u[15]);
+	return true;
+}
+
+/* The group `uuid` is gone (deleted, or out of the search): nothing waits for it either.
+ * Called with the lock held. */
+static void
+grouptab_forget(struct grouptab *t, const char *uuid)
+{
+	json_object_del(t->groups, uuid);
+	json_object_del(t->pending, uuid);
+}
+
 /* One entry of the search: the group as it is now, or its delete. */
 static void
 grouptab_entry(struct grouptab *t, LDAP *ld, LDAPMessage *e)
@@ -139,21 +162,13 @@ grouptab_entry(struct grouptab *t, LDAP *ld, LDAPMessage *e)
 		if (!strcmp(ctrls[i]->ldctl_oid, LDAP_CONTROL_SYNC_STATE))
 			break;
 	if (ctrls[i] == NULL || (ber = ber_init(&ctrls[i]->ldctl_value)) == NULL ||
-	    ber_scanf(ber, "{em", &state, &raw) == LBER_ERROR || raw.bv_len != 16)
+	    ber_scanf(ber, "{em", &state, &raw) == LBER_ERROR || !grouptab_uuid(&raw, uuid))
 		goto done;
-	{
-		const unsigned char *u = (const unsigned char *)raw.bv_val;
-		snprintf(uuid, sizeof(uuid),
-		         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		         u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
-		         u[12], u[13], u[14], u[15]);
-	}
 	if (state != LDAP_SYNC_DELETE)
 		map = entry_to_map(ld, e);
 	pthread_mutex_lock(&t->lock);
 	if (state == LDAP_SYNC_DELETE) {
-		json_object_del(t->groups, uuid);
-		json_object_del(t->pending, uuid);
+		grouptab_forget(t, uuid);
 	} else if (map != NULL) {
 		grouptab_put(t, uuid, map);
 	} else {
@@ -165,6 +180,29 @@ done:
 	if (ber != NULL)
 		ber_free(ber, 1);
 	ldap_controls_free(ctrls);
+}
+
+/*
+ * The head of a refreshDelete, refreshPresent or syncIdSet value: "{", an
+ * optional cookie (not kept: every search starts afresh), an optional
+ * BOOLEAN (refreshDone or refreshDeletes, both tagged 0x01) into *flag.
+ * 0, or -1 if the value does not parse.
+ */
+static int
+grouptab_info_head(BerElement *ber, ber_int_t *flag)
+{
+	struct berval cookie;
+	ber_len_t len;
+
+	if (ber_scanf(ber, "{") == LBER_ERROR)
+		return -1;
+	if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE &&
+	    ber_scanf(ber, "m", &cookie) == LBER_ERROR)
+		return -1;
+	if (ber_peek_tag(ber, &len) == LDAP_TAG_REFRESHDONE &&
+	    ber_scanf(ber, "b", flag) == LBER_ERROR)
+		return -1;
+	return 0;
 }
 
 /* A Sync Info message: the end of the refresh, or (never asked for) a set of ids. */
@@ -185,16 +223,7 @@ grouptab_info(struct grouptab *t, LDAP *ld, LDAPMessage *res)
 		goto out;
 	tag = ber_peek_tag(ber, &len);
 	if (tag == LDAP_TAG_SYNC_REFRESH_DELETE || tag == LDAP_TAG_SYNC_REFRESH_PRESENT) {
-		struct berval cookie;
-		if (ber_scanf(ber, "{") == LBER_ERROR)
-			goto out;
-		if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE &&
-		    ber_scanf(ber, "m", &cookie) == LBER_ERROR)
-			goto out;
-		if (ber_peek_tag(ber, &len) == LDAP_TAG_REFRESHDONE &&
-		    ber_scanf(ber, "b", &done) == LBER_ERROR)
-			goto out;
-		if (!done)
+		if (grouptab_info_head(ber, &done) < 0 || !done)
 			goto out;
 		pthread_mutex_lock(&t->lock);
 		t->live = true;
@@ -217,30 +246,14 @@ grouptab_info(struct grouptab *t, LDAP *ld, LDAPMessage *res)
 		t->said_refused = false;
 		pthread_mutex_unlock(&t->lock);
 	} else if (tag == LDAP_TAG_SYNC_ID_SET) {
-		struct berval cookie;
-		if (ber_scanf(ber, "{") == LBER_ERROR)
-			goto out;
-		if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE &&
-		    ber_scanf(ber, "m", &cookie) == LBER_ERROR)
-			goto out;
-		if (ber_peek_tag(ber, &len) == LDAP_TAG_REFRESHDELETES &&
-		    ber_scanf(ber, "b", &deletes) == LBER_ERROR)
-			goto out;
-		if (ber_scanf(ber, "[W]}", &ids) == LBER_ERROR || !deletes)
+		if (grouptab_info_head(ber, &deletes) < 0 ||
+		    ber_scanf(ber, "[W]}", &ids) == LBER_ERROR || !deletes)
 			goto out;
 		pthread_mutex_lock(&t->lock);
 		for (i = 0; ids != NULL && ids[i].bv_val != NULL; i++) {
-			const unsigned char *u = (const unsigned char *)ids[i].bv_val;
 			char uuid[40];
-			if (ids[i].bv_len != 16)
-				continue;
-			snprintf(
-			    uuid, sizeof(uuid),
-			    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			    u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
-			    u[11], u[12], u[13], u[14], u[15]);
-			json_object_del(t->groups, uuid);
-			json_object_del(t->pending, uuid);
+			if (grouptab_uuid(&ids[i], uuid))
+				grouptab_forget(t, uuid);
 		}
 		pthread_mutex_unlock(&t->lock);
 	}
