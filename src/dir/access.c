@@ -41,7 +41,6 @@
  */
 #include "dir/dir_int.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -238,16 +237,14 @@ void
 access_group_ids(const json_t *person, json_t *ids)
 {
 	json_t *refs = json_object_get(person, "rbgroupref");
-	size_t j, k;
+	size_t j;
 
 	for (j = 0; j < json_array_size(refs); j++) {
 		const char *id = json_string_value(json_array_get(refs, j));
 		char lower[40];
 		if (id == NULL || strlen(id) >= sizeof(lower))
 			continue;
-		for (k = 0; id[k] != '\0'; k++)
-			lower[k] = (char)tolower((unsigned char)id[k]);
-		lower[k] = '\0';
+		dir_id_lower(id, lower, sizeof(lower));
 		json_object_set_new(ids, lower, json_null());
 	}
 }

@@ -97,6 +97,16 @@ dir_is_group_dn(const char *dn)
 	return group;
 }
 
+void
+dir_id_lower(const char *id, char *out, size_t outlen)
+{
+	size_t k;
+
+	for (k = 0; id[k] != '\0' && k + 1 < outlen; k++)
+		out[k] = (char)tolower((unsigned char)id[k]);
+	out[k] = '\0';
+}
+
 bool
 dir_id_valid(const char *id)
 {

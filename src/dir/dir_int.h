@@ -463,6 +463,12 @@ int access_repair(struct dir_op *op, int settle_s, json_t *seen, int *fixed, str
  */
 int dir_user_repair_creates(struct dir_op *op, int settle_s, int *fixed, struct rb_error *err);
 /*
+ * dir_id_lower — `id` (borrowed) in lower case into `out` (`outlen` bytes,
+ * cut short to fit): the form entryUUIDs come back in, used as keys.
+ */
+void dir_id_lower(const char *id, char *out, size_t outlen);
+
+/*
  * grouptab.c — the groups of every tenant kept in the daemon, followed
  * with a sync search (RFC 4533) on a connection of its own.
  *

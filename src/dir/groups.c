@@ -29,7 +29,6 @@
  */
 #include "dir/dir_int.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,12 +221,10 @@ groups_member_pass(struct dir_op *op, json_t *want, const char *attr, bool lenie
 			size_t i;
 			json_array_foreach(key ? json_object_get(em, key) : NULL, i, v)
 			{
-				char lower[40];
+				char lower[40] = "";
 				const char *uuid = json_string_value(v);
-				size_t k;
-				for (k = 0; uuid && uuid[k] && k + 1 < sizeof(lower); k++)
-					lower[k] = (char)tolower((unsigned char)uuid[k]);
-				lower[k] = '\0';
+				if (uuid != NULL)
+					dir_id_lower(uuid, lower, sizeof(lower));
 				if (uuid != NULL && json_object_get(want, lower) != NULL &&
 				    !json_is_string(json_object_get(want, lower)))
 					json_object_set_new(want, lower,
@@ -263,7 +260,6 @@ groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group
 	json_array_foreach(members, i, m)
 	{
 		char lower[40];
-		size_t k;
 		id = json_string_value(json_object_get(m, "value"));
 		if (id == NULL && json_is_string(m))
 			id = json_string_value(m);
@@ -274,9 +270,7 @@ groups_member_dns(struct dir_op *op, const json_t *members, const char *of_group
 			          "members: \"%s\" is not a resource id", id ? id : "(no value)");
 			goto done;
 		}
-		for (k = 0; id[k] && k + 1 < sizeof(lower); k++)
-			lower[k] = (char)tolower((unsigned char)id[k]);
-		lower[k] = '\0'; /* entryUUIDs come back in lower case */
+		dir_id_lower(id, lower, sizeof(lower)); /* entryUUIDs come back in lower case */
 		json_object_set_new(want, lower, json_null());
 	}
 	dns = json_array();

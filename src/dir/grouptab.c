@@ -34,6 +34,7 @@
 #include "dir/dir_int.h"
 
 #include <ldap.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -57,8 +58,8 @@ struct grouptab {
 	pthread_cond_t wake; /* a stop */
 	bool stop;
 	bool live; /* the refresh is done and the search persists: lookups may answer */
-	/* {uuid (lower case): {"parent": the group's parent DN, normalised and
-	 * lower case, "csn": its entryCSN, "map": the entry map}} */
+	/* {uuid (lower case): {"ndn": the group's DN and "parent" its parent's,
+	 * normalised and lower case, "csn": its entryCSN, "map": the entry map}} */
 	json_t *groups;
 	/* {uuid: {"csn": csn, "search": n}} — groups this bridge wrote that the
 	 * search has not yet brought; csn "~" (after every CSN) for a delete or
@@ -82,19 +83,8 @@ grouptab_norm(const char *dn)
 	    out == NULL)
 		return NULL;
 	for (p = out; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
+		*p = (char)tolower((unsigned char)*p);
 	return out;
-}
-
-static void
-grouptab_lower(const char *in, char *out, size_t outlen)
-{
-	size_t i;
-
-	for (i = 0; in[i] != '\0' && i + 1 < outlen; i++)
-		out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] - 'A' + 'a') : in[i];
-	out[i] = '\0';
 }
 
 /* The table's copy of one entry; called with the lock held. */
@@ -105,17 +95,20 @@ grouptab_put(struct grouptab *t, const char *uuid, json_t *map)
 	const char *wait;
 	char *parent_raw = dir_parent_dn(entry_map_first(map, "dn"));
 	char *parent = grouptab_norm(parent_raw);
+	char *ndn = grouptab_norm(entry_map_first(map, "dn"));
+	bool usable = parent != NULL && ndn != NULL && csn != NULL;
 
-	free(parent_raw);
-	if (parent == NULL || csn == NULL) {
-		/* Not usable: drop any older copy, so lookups read the directory. */
+	if (usable)
+		json_object_set_new(t->groups, uuid,
+		                    json_pack("{s:s, s:s, s:s, s:O}", "ndn", ndn, "parent", parent,
+		                              "csn", csn, "map", map));
+	else /* drop any older copy, so lookups read the directory */
 		json_object_del(t->groups, uuid);
-		ldap_memfree(parent);
-		return;
-	}
-	json_object_set_new(t->groups, uuid,
-	                    json_pack("{s:s, s:s, s:O}", "parent", parent, "csn", csn, "map", map));
+	free(parent_raw);
 	ldap_memfree(parent);
+	ldap_memfree(ndn);
+	if (!usable)
+		return;
 	wait = json_string_value(json_object_get(json_object_get(t->pending, uuid), "csn"));
 	if (wait != NULL && strcmp(csn, wait) >= 0)
 		json_object_del(t->pending, uuid);
@@ -495,7 +488,7 @@ grouptab_fill(struct grouptab *t, const char *groups_dn, json_t *ids)
 		asked++;
 		if (!t->live)
 			continue;
-		grouptab_lower(id, lower, sizeof(lower));
+		dir_id_lower(id, lower, sizeof(lower));
 		g = json_object_get(t->groups, lower);
 		if (g == NULL || json_object_get(t->pending, lower) != NULL ||
 		    strcmp(json_string_value(json_object_get(g, "parent")), want) != 0)
@@ -523,7 +516,7 @@ grouptab_wrote(struct grouptab *t, const json_t *map)
 	csn = entry_map_first(map, "entrycsn");
 	if (uuid == NULL)
 		return;
-	grouptab_lower(uuid, lower, sizeof(lower));
+	dir_id_lower(uuid, lower, sizeof(lower));
 	pthread_mutex_lock(&t->lock);
 	{
 		const char *old =
@@ -557,11 +550,7 @@ grouptab_wrote_dn(struct grouptab *t, const char *dn)
 	pthread_mutex_lock(&t->lock);
 	json_object_foreach(t->groups, uuid, g)
 	{
-		const char *full = entry_map_first(json_object_get(g, "map"), "dn");
-		char *norm = grouptab_norm(full);
-		bool same = norm != NULL && strcmp(norm, want) == 0;
-		ldap_memfree(norm);
-		if (same) {
+		if (strcmp(json_string_value(json_object_get(g, "ndn")), want) == 0) {
 			json_object_set_new(
 			    t->pending, uuid,
 			    json_pack("{s:s, s:I}", "csn", "~", "search", (json_int_t)t->search));
