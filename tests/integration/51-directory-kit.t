@@ -54,7 +54,7 @@ unlike($conf, qr/olcDbIndex: member eq|to \* by \* read/, "the operator's member
 unlike($conf, qr/regex/, 'no regular expression in rules and limits');
 # step 0011: presence indexes for the administrators' list, none on rbActive or cn (docs/schema.md)
 like($conf, qr/^olcDbIndex: $_ eq,pres$/m, "$_ has an equality and a presence index (step 0011)")
-    for qw(rbPermission rbViewSchool rbViewRegion);
+    for qw(rbPermission rbViewSchool rbViewRegion rbDisabledAt);
 unlike($conf, qr/^olcDbIndex: (rbActive|cn) eq$/m, 'no index on rbActive or cn (step 0011: nothing searches them)');
 
 # ---- base data: the accounts and three tenants ---------------------------------------------------
