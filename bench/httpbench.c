@@ -18,6 +18,11 @@
  *   bulk     POST /Bulk with -b POST /Users operations each (as post, -x
  *            for administrators); -n counts operations. Also prints
  *            "BULK ok=N failed=M" (operations answered 201, and not)
+ *   config   GET /ServiceProviderConfig: a SCIM request with no directory
+ *            work (token check, worker hand-off, JSON), the ceiling of
+ *            the bridge's request path on this machine
+ *   health   GET /healthz: answered on libmicrohttpd's event thread, no
+ *            token, no worker: the HTTP server's own ceiling
  *   idle     no curl: open -c plain keep-alive connections, one GET /healthz
  *            each, print "READY open=N", hold them -t seconds, close
  *
@@ -47,10 +52,13 @@ enum http_op {
 	HOP_DELETE,
 	HOP_BULK,
 	HOP_IDLE,
-	HOP_FIRST
+	HOP_FIRST,
+	HOP_CONFIG,
+	HOP_HEALTH
 };
-static const char *const http_op_names[] = {"post",   "get",  "filter", "list",  "patch", "member",
-                                            "delete", "bulk", "idle",   "first", NULL};
+static const char *const http_op_names[] = {"post",   "get",    "filter", "list", "patch",
+                                            "member", "delete", "bulk",   "idle", "first",
+                                            "config", "health", NULL};
 
 static struct {
 	const char *base, *token, *prefix, *group;
@@ -251,6 +259,16 @@ http_prepare(struct client *c)
 	case HOP_FIRST:
 		snprintf(c->url, sizeof(c->url), "%s/Users?count=1", H.base);
 		break;
+	case HOP_CONFIG:
+		snprintf(c->url, sizeof(c->url), "%s/ServiceProviderConfig", H.base);
+		break;
+	case HOP_HEALTH: {
+		/* /healthz sits at the server's root, beside the SCIM base. */
+		const char *scim = strstr(H.base, "/scim/");
+		int root = scim ? (int)(scim - H.base) : (int)strlen(H.base);
+		snprintf(c->url, sizeof(c->url), "%.*s/healthz", root, H.base);
+		break;
+	}
 	case HOP_PATCH:
 		method = "PATCH";
 		body = true;

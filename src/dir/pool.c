@@ -247,6 +247,31 @@ fail:
 }
 
 /* Open a handle (pool_open) and bind it as the service account. */
+/*
+ * libldap 2.5 reads every message from a TCP connection with two read()s
+ * (its tag and length, then the rest) and polls again before the next one:
+ * a search by id (its entry, then its result) took two polls and four
+ * reads. A read-ahead layer between the socket and libldap — the one slapd
+ * puts under its own connections, and libldap under UDP — takes what has
+ * arrived in one read (4 KiB at a time), usually the whole answer, and
+ * libldap asks it (LBER_SB_OPT_DATA_READY) before it polls. Added after the
+ * bind, below TLS when there is TLS. Without it (the option fails) the
+ * connection works as before.
+ */
+static void
+pool_readahead(LDAP *ld)
+{
+	Sockbuf *sb = NULL;
+
+	if (ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) != LDAP_OPT_SUCCESS || sb == NULL)
+		return;
+	if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_HAS_IO, &ber_sockbuf_io_readahead))
+		return;
+	if (ber_sockbuf_add_io(sb, &ber_sockbuf_io_readahead, LBER_SBIOD_LEVEL_PROVIDER, NULL) != 0)
+		log_warnx(
+		    "ldap: cannot add a read-ahead buffer to a connection (reads stay unbuffered)");
+}
+
 static LDAP *
 pool_connect(const struct pool *pool)
 {
@@ -266,6 +291,7 @@ pool_connect(const struct pool *pool)
 		ldap_unbind_ext_s(ld, NULL, NULL);
 		return NULL;
 	}
+	pool_readahead(ld);
 	return ld;
 }
 
@@ -308,9 +334,14 @@ static bool
 pool_alive(LDAP *ld)
 {
 	struct pollfd pfd;
+	Sockbuf *sb = NULL;
 	int fd = -1;
 
 	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0)
+		return false;
+	/* Bytes already read ahead (pool_readahead) on an idle connection: not idle. */
+	if (ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS && sb != NULL &&
+	    ber_sockbuf_ctrl(sb, LBER_SB_OPT_DATA_READY, NULL) > 0)
 		return false;
 	pfd.fd = fd;
 	pfd.events = POLLIN;

@@ -332,8 +332,9 @@ server_enqueue(struct http_server *srv, struct MHD_Connection *c, struct request
 	STAILQ_INSERT_TAIL(&srv->queue, st, entry);
 	srv->qlen++;
 	srv->inflight++;
-	pthread_cond_signal(&srv->qcond);
 	pthread_mutex_unlock(&srv->qmutex);
+	/* After the unlock: a worker woken under the mutex would block on it at once. */
+	pthread_cond_signal(&srv->qcond);
 	return 0;
 }
 
