@@ -52,7 +52,7 @@ my ($mrc, $mo) = run_cmd(['ldapsearch', '-LLL', '-Q', '-Y', 'EXTERNAL', '-H', $l
 like($mo, qr/^olcDisabled: TRUE$/m, 'memberof disabled by step 0004 (membership is on the members)');
 unlike($conf, qr/olcDbIndex: member eq|to \* by \* read/, "the operator's member index and read-for-all rule are replaced");
 unlike($conf, qr/regex/, 'no regular expression in rules and limits');
-# step 0011: presence indexes for the administrators' list, none on rbActive or cn (docs/schema.md)
+# step 0011: presence indexes for the administrators' list and the retained people's list, none on rbActive or cn (docs/schema.md)
 like($conf, qr/^olcDbIndex: $_ eq,pres$/m, "$_ has an equality and a presence index (step 0011)")
     for qw(rbPermission rbViewSchool rbViewRegion rbDisabledAt);
 unlike($conf, qr/^olcDbIndex: (rbActive|cn) eq$/m, 'no index on rbActive or cn (step 0011: nothing searches them)');
