@@ -20,13 +20,18 @@
  *   add     add inetOrgPerson+rbPerson with post-read, then the bridge's
  *           possible-duplicate search
  *   modify  search by id, groups search, modify replace title with
- *           post-read
+ *           post-read and the entryCSN assertion, then the search for the
+ *           source's held removals of the person under ou=guard
+ *           (users_guard_cancel; before 2026-12-01 the replay left the
+ *           assertion and this search out)
  *   member  search group by id, search member by id, modify the group
  *           (replace rbMembersURL by itself: the new version) with Permissive
  *           Modify + post-read, modify the member: add or delete (alternating)
  *           rbGroupRef: <group id>, Permissive Modify + post-read entryCSN
  *           (membership on the member, docs/schema.md "Membership")
  *   delete  search by id, delete
+ * Every write carries the bridge's session-tracking control (dir_tracking),
+ * the member lookup the bridge's filter (since 2026-12-01).
  *   first   the suffix's contextCSN (base search) + the first person in the
  *           directory's order (one level, size limit 1) [+ groups search]:
  *           GET /Users?count=1 (no sortBy, no filter), an IdP's connection
@@ -182,6 +187,84 @@ bench_postread(char **attrs)
 	if (ber != NULL && ber_printf(ber, "{v}", attrs) != -1 && ber_flatten2(ber, &val, 0) != -1)
 		ldap_control_create(LDAP_CONTROL_POST_READ, 0, &val, 1, &c);
 	ber_free(ber, 1);
+	return c;
+}
+
+/*
+ * The session-tracking control the bridge puts on every write (src/dir/dir.c,
+ * dir_tracking): the client's address, the bridge's name, its format OID and
+ * "req=<request id> tenant=<tenant> source=<source>". NEW control or NULL.
+ */
+static LDAPControl *
+bench_tracking(LDAP *ld, long idx)
+{
+	char id[256], ip[] = "127.0.0.1", name[] = "rosterbridge",
+	              format[] = "2.25.294763386475673295328657436818623676422.3.1";
+	const char *t = strncmp(B.tenant, "o=", 2) == 0 ? B.tenant + 2 : B.tenant;
+	LDAPControl *c = NULL;
+	struct berval bv;
+	int n;
+
+	n = snprintf(id, sizeof(id), "req=%016lx tenant=%.*s source=okta", (unsigned long)idx,
+	             (int)strcspn(t, ","), t);
+	if (n < 0 || (size_t)n >= sizeof(id))
+		return NULL;
+	bv.bv_val = id;
+	bv.bv_len = (ber_len_t)n;
+	if (ldap_create_session_tracking_control(ld, ip, name, format, &bv, &c) != LDAP_SUCCESS)
+		return NULL;
+	return c;
+}
+
+/*
+ * After a write of a person by a source that leaves the person active, the
+ * bridge voids that source's held removals of the person (src/dir/users.c,
+ * users_guard_cancel): one search under ou=guard, noSuchObject in a tenant
+ * where the guard never held anything (as here). Returns the LDAP code.
+ */
+static int
+bench_guard_cancel(LDAP *ld, LDAPMessage *person)
+{
+	static char *attrs[] = {"cn",  "rbSource",  "rbGuardAction",   "rbGuardPerson",
+	                        "uid", "rbGuardAt", "createTimestamp", "entryCSN",
+	                        NULL};
+	char base[600], filter[256];
+	struct berval **v;
+	LDAPMessage *res = NULL;
+	int rc;
+
+	v = ldap_get_values_len(ld, ldap_first_entry(ld, person), "entryUUID");
+	if (v == NULL || v[0] == NULL) {
+		ldap_value_free_len(v);
+		return -1;
+	}
+	snprintf(base, sizeof(base), "ou=guard,%s", B.tenant);
+	snprintf(filter, sizeof(filter),
+	         "(&(objectClass=rbGuardHeld)(rbSource=okta)(rbGuardPerson=%.*s))",
+	         (int)v[0]->bv_len, v[0]->bv_val);
+	ldap_value_free_len(v);
+	rc = bench_search(ld, base, LDAP_SCOPE_ONELEVEL, filter, attrs, NULL, 0, &res);
+	ldap_msgfree(res);
+	return rc == LDAP_NO_SUCH_OBJECT ? LDAP_SUCCESS : rc;
+}
+
+/*
+ * The assertion the bridge puts on a person's write (dir_assertion_filter):
+ * the entry still has the entryCSN it was read with. NEW control or NULL.
+ */
+static LDAPControl *
+bench_assertion(LDAP *ld, LDAPMessage *person, const char *dn)
+{
+	char filter[1400];
+	struct berval **v = ldap_get_values_len(ld, ldap_first_entry(ld, person), "entryCSN");
+	LDAPControl *c = NULL;
+
+	/* The bench's DNs and CSNs hold no filter metacharacters: no escaping needed. */
+	if (v != NULL && v[0] != NULL &&
+	    snprintf(filter, sizeof(filter), "(|(!(entryDN=%s))(|(entryCSN=%.*s)))", dn,
+	             (int)v[0]->bv_len, v[0]->bv_val) < (int)sizeof(filter))
+		ldap_create_assertion_control(ld, filter, 1, &c);
+	ldap_value_free_len(v);
 	return c;
 }
 
@@ -458,7 +541,8 @@ bench_one(struct worker *w, long idx)
 		    {LDAP_MOD_ADD, "rbSource", {sv}},
 		};
 		LDAPMod *mods[] = {&m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &m[6], &m[7], NULL};
-		LDAPControl *pr = bench_postread(bench_user_attrs), *ctrls[] = {pr, NULL};
+		LDAPControl *pr = bench_postread(bench_user_attrs), *tr = bench_tracking(ld, idx),
+		            *ctrls[] = {pr, tr, NULL};
 
 		snprintf(name, sizeof(name), "%s%d-%ld@bench.example", B.prefix, w->index,
 		         w->seq++);
@@ -470,9 +554,11 @@ bench_one(struct worker *w, long idx)
 		snprintf(family, sizeof(family), "F%s%d-%ld", B.prefix, w->index, w->seq);
 		snprintf(mailv, sizeof(mailv), "%s", name);
 		snprintf(dn, sizeof(dn), "uid=%s,%s", name, B.people);
-		rc = pr ? bench_write(ld, LDAP_RES_ADD, dn, mods, ctrls) : -1;
+		rc = pr && tr ? bench_write(ld, LDAP_RES_ADD, dn, mods, ctrls) : -1;
 		if (pr != NULL)
 			ldap_control_free(pr);
+		if (tr != NULL)
+			ldap_control_free(tr);
 		if (rc == LDAP_SUCCESS && B.counter != NULL)
 			rc = bench_count(ld, "1");
 		if (rc != LDAP_SUCCESS)
@@ -490,7 +576,7 @@ bench_one(struct worker *w, long idx)
 	case OP_MODIFY: {
 		char title[64], *tv[] = {title, NULL};
 		LDAPMod m = {LDAP_MOD_REPLACE, "title", {tv}}, *mods[] = {&m, NULL};
-		LDAPControl *pr, *ctrls[2] = {NULL, NULL};
+		LDAPControl *pr, *as, *tr, *ctrls[4] = {NULL, NULL, NULL, NULL};
 
 		rc = bench_find_user(ld, B.ids[idx % B.n_ids], &res);
 		if (rc == LDAP_SUCCESS)
@@ -503,10 +589,20 @@ bench_one(struct worker *w, long idx)
 		/* A title never written before: the bridge skips unchanged values. */
 		snprintf(title, sizeof(title), "Title raw %.0f-%ld", B.deadline, idx);
 		pr = bench_postread(bench_user_attrs);
+		as = bench_assertion(ld, res, edn);
+		tr = bench_tracking(ld, idx);
 		ctrls[0] = pr;
-		rc = pr ? bench_write(ld, LDAP_RES_MODIFY, edn, mods, ctrls) : -1;
+		ctrls[1] = as;
+		ctrls[2] = tr;
+		rc = pr && as && tr ? bench_write(ld, LDAP_RES_MODIFY, edn, mods, ctrls) : -1;
+		if (rc == LDAP_SUCCESS)
+			rc = bench_guard_cancel(ld, res);
 		if (pr != NULL)
 			ldap_control_free(pr);
+		if (as != NULL)
+			ldap_control_free(as);
+		if (tr != NULL)
+			ldap_control_free(tr);
 		break;
 	}
 	case OP_MEMBER: {
@@ -516,7 +612,8 @@ bench_one(struct worker *w, long idx)
 		LDAPMod um = {LDAP_MOD_REPLACE, "rbMembersURL", {uvals}};
 		LDAPMod rm = {w->in_group ? LDAP_MOD_DELETE : LDAP_MOD_ADD, "rbGroupRef", {rvals}};
 		LDAPMod *umods[] = {&um, NULL}, *rmods[] = {&rm, NULL};
-		LDAPControl *pr = NULL, *pr2 = NULL, *perm = NULL, *ctrls[3] = {NULL, NULL, NULL};
+		LDAPControl *pr = NULL, *pr2 = NULL, *perm = NULL, *tr = NULL,
+		            *ctrls[4] = {NULL, NULL, NULL, NULL};
 
 		snprintf(filter, sizeof(filter), "(&(entryUUID=%s)(objectClass:=rbGroup))",
 		         B.group);
@@ -527,7 +624,14 @@ bench_one(struct worker *w, long idx)
 			rc = -1;
 			break;
 		}
-		snprintf(filter, sizeof(filter), "(|(entryUUID=%s))", B.members[w->index]);
+		/* The bridge's member lookup (src/dir/groups.c): an added member must not
+		 * be retained; a removed one is looked for among the group's members. */
+		if (w->in_group)
+			snprintf(filter, sizeof(filter), "(&(rbGroupRef=%s)(|(entryUUID=%s)))",
+			         B.group, B.members[w->index]);
+		else
+			snprintf(filter, sizeof(filter), "(&(!(rbDisabledAt=*))(|(entryUUID=%s)))",
+			         B.members[w->index]);
 		rc = bench_search(ld, B.tenant, LDAP_SCOPE_SUBTREE, filter, bench_uuid_attrs, NULL,
 		                  0, &mres);
 		mdn = rc == LDAP_SUCCESS ? bench_first_dn(ld, mres) : NULL;
@@ -541,9 +645,12 @@ bench_one(struct worker *w, long idx)
 		pr = bench_postread(bench_group_attrs);
 		pr2 = bench_postread(csn);
 		ldap_control_create("1.2.840.113556.1.4.1413", 0, NULL, 1, &perm);
+		tr = bench_tracking(ld, idx);
 		ctrls[0] = pr;
 		ctrls[1] = perm;
-		rc = pr && pr2 && perm ? bench_write(ld, LDAP_RES_MODIFY, edn, umods, ctrls) : -1;
+		ctrls[2] = tr;
+		rc = pr && pr2 && perm && tr ? bench_write(ld, LDAP_RES_MODIFY, edn, umods, ctrls)
+		                             : -1;
 		ctrls[0] = pr2;
 		if (rc == LDAP_SUCCESS)
 			rc = bench_write(ld, LDAP_RES_MODIFY, mdn, rmods, ctrls);
@@ -555,16 +662,23 @@ bench_one(struct worker *w, long idx)
 			ldap_control_free(pr2);
 		if (perm != NULL)
 			ldap_control_free(perm);
+		if (tr != NULL)
+			ldap_control_free(tr);
 		ldap_memfree(mdn);
 		break;
 	}
-	case OP_DELETE:
+	case OP_DELETE: {
+		LDAPControl *tr = bench_tracking(ld, idx), *ctrls[] = {tr, NULL};
+
 		rc = bench_find_user(ld, B.ids[idx], &res);
 		edn = rc == LDAP_SUCCESS ? bench_first_dn(ld, res) : NULL;
-		rc = edn ? bench_write(ld, LDAP_RES_DELETE, edn, NULL, NULL) : -1;
+		rc = edn && tr ? bench_write(ld, LDAP_RES_DELETE, edn, NULL, ctrls) : -1;
+		if (tr != NULL)
+			ldap_control_free(tr);
 		if (rc == LDAP_SUCCESS && B.counter != NULL)
 			rc = bench_count(ld, "-1");
 		break;
+	}
 	}
 	ldap_memfree(edn);
 	ldap_msgfree(res);
