@@ -30,12 +30,13 @@
  *           rbGroupRef: <group id>, Permissive Modify + post-read entryCSN
  *           (membership on the member, docs/schema.md "Membership")
  *   delete  search by id, delete
- * Every write carries the bridge's session-tracking control (dir_tracking),
- * the member lookup the bridge's filter (since 2026-12-01).
  *   first   the suffix's contextCSN (base search) + the first person in the
  *           directory's order (one level, size limit 1) [+ groups search]:
  *           GET /Users?count=1 (no sortBy, no filter), an IdP's connection
  *           test, when the bridge's cached total is current (dir_page.c)
+ * Every write carries the bridge's session-tracking control (dir_tracking),
+ * and member looks the member up with the bridge's filters (both since
+ * 2026-12-01).
  *
  * -G: the bridge keeps the groups in its table (group_table yes, the
  * default; src/dir/grouptab.c): get, filter, list and first send no groups

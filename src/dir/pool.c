@@ -246,7 +246,6 @@ fail:
 	return NULL;
 }
 
-/* Open a handle (pool_open) and bind it as the service account. */
 /*
  * libldap 2.5 reads every message from a TCP connection with two read()s
  * (its tag and length, then the rest) and polls again before the next one:
@@ -272,6 +271,7 @@ pool_readahead(LDAP *ld)
 		    "ldap: cannot add a read-ahead buffer to a connection (reads stay unbuffered)");
 }
 
+/* Open a handle (pool_open) and bind it as the service account. */
 static LDAP *
 pool_connect(const struct pool *pool)
 {
