@@ -54,6 +54,11 @@
  * modify-increment): what a per-tenant people count written beside each write
  * would cost slapd (docs/schema.md, "First page without sortBy").
  *
+ * -r rate: paced, open loop: operation i (counted over all connections) is
+ * not sent before start + i / rate, so slapd gets the operations at the rate
+ * another side reached (bench/run compares slapd's CPU per search at the
+ * bridge's rate: seventh session, docs/schema.md).
+ *
  * Bounded: stops after -t seconds or -n operations, whichever is first.
  * Prints one RESULT line (bench_stats.h). Exit 0 unless the harness broke.
  */
@@ -65,6 +70,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_stats.h"
@@ -116,7 +122,8 @@ static struct {
 	long max_ops;
 	char **ids, **names, **members, **member_names;
 	long n_ids, n_members;
-	double deadline;
+	double start, deadline;
+	double rate; /* -r: operations per second in all, paced; 0: as fast as answered */
 	atomic_long next;
 	atomic_long done;
 } B;
@@ -689,6 +696,20 @@ bench_one(struct worker *w, long idx)
 	return rc == LDAP_SUCCESS ? 0 : -1;
 }
 
+/* -r: sleep until `due` (stats_now's clock); the operations keep their schedule. */
+static void
+bench_pace(double due)
+{
+	double wait = due - stats_now();
+	struct timespec ts;
+
+	if (wait <= 0)
+		return;
+	ts.tv_sec = (time_t)wait;
+	ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+}
+
 static void *
 bench_worker(void *arg)
 {
@@ -714,6 +735,8 @@ bench_worker(void *arg)
 				break;
 			if (B.op == OP_DELETE && idx >= B.n_ids)
 				break;
+			if (B.rate > 0)
+				bench_pace(B.start + (double)idx / B.rate);
 		}
 		if (w->ld == NULL)
 			break;
@@ -758,7 +781,8 @@ bench_usage(void)
 	        "                 [-c conns] [-t secs] [-n max] [-i idsfile] [-g groupuuid]\n"
 	        "                 [-m membersfile] [-p nameprefix] [-P (plain: -g is a DN)]\n"
 	        "                 [-G (the bridge's group table: reads send no groups search)]\n"
-	        "                 [-K counterdn [-k attr]] (add, delete: increment it by 1, -1)\n");
+	        "                 [-K counterdn [-k attr]] (add, delete: increment it by 1, -1)\n"
+	        "                 [-r ops/s (paced: at most this many operations a second)]\n");
 	exit(2);
 }
 
@@ -804,7 +828,7 @@ main(int argc, char **argv)
 	B.conns = 1;
 	B.secs = 2;
 	B.prefix = "raw-";
-	while ((c = getopt(argc, argv, "H:D:y:T:o:c:t:n:i:g:m:p:PGK:k:")) != -1) {
+	while ((c = getopt(argc, argv, "H:D:y:T:o:c:t:n:i:g:m:p:PGK:k:r:")) != -1) {
 		switch (c) {
 		case 'H':
 			B.uri = optarg;
@@ -847,6 +871,9 @@ main(int argc, char **argv)
 			break;
 		case 'k':
 			B.counter_attr = optarg;
+			break;
+		case 'r':
+			B.rate = (double)bench_parse_long(optarg);
 			break;
 		case 'G':
 			B.group_table = true;
@@ -892,6 +919,7 @@ main(int argc, char **argv)
 			return 1;
 	}
 	t0 = stats_now();
+	B.start = t0;
 	B.deadline = t0 + B.secs;
 	for (i = 0; i < B.conns; i++) {
 		if (pthread_create(&ws[i].tid, NULL, bench_worker, &ws[i]) != 0)
