@@ -57,7 +57,7 @@
  * -r rate: paced, open loop: operation i (counted over all connections) is
  * not sent before start + i / rate, so slapd gets the operations at the rate
  * another side reached (bench/run compares slapd's CPU per search at the
- * bridge's rate: seventh session, docs/schema.md).
+ * bridge's rate: eighth session, docs/schema.md).
  *
  * Bounded: stops after -t seconds or -n operations, whichever is first.
  * Prints one RESULT line (bench_stats.h). Exit 0 unless the harness broke.
